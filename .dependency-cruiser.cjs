@@ -1,0 +1,38 @@
+/** Package boundaries (docs/architecture.md): core is a leaf, shells do not mix, src never imports testkit. */
+module.exports = {
+  forbidden: [
+    { name: "no-circular", severity: "error", from: { path: "^packages/[^/]+/src" }, to: { circular: true } },
+    {
+      name: "core-is-a-leaf",
+      severity: "error",
+      from: { path: "^packages/core/src" },
+      to: { path: "^packages/(cli|mcp|testkit)/|node_modules/(parallel-cc|@parallel-cc/(cli|mcp|testkit))/" }
+    },
+    { name: "mcp-never-imports-cli", severity: "error", from: { path: "^packages/mcp/" }, to: { path: "^packages/cli/" } },
+    {
+      name: "no-testkit-in-src",
+      severity: "error",
+      from: { path: "^packages/(core|cli|mcp)/src" },
+      to: { path: "^packages/testkit/|@parallel-cc/testkit" }
+    },
+    {
+      name: "no-effect-cli-in-core",
+      severity: "error",
+      from: { path: "^packages/(core|mcp)/src" },
+      to: { path: "node_modules/@effect/cli/" }
+    },
+    {
+      name: "platform-node-only-at-edges",
+      severity: "error",
+      from: { path: "^packages/core/src", pathNot: "(Live|promise)\\.ts$|/internal/node/" },
+      to: { path: "node_modules/@effect/platform-node" }
+    }
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "(^|/)(dist|node_modules)/" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: { conditionNames: ["source", "import", "require", "node", "default"], exportsFields: ["exports"] }
+  }
+}

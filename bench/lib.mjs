@@ -1,0 +1,34 @@
+// Shared helpers for benchmarks: interleaved repeated runs of whole commands, min and median.
+import { spawnSync } from "node:child_process"
+import * as os from "node:os"
+
+/** Run each command `runs` times, interleaved (so machine noise hits all alike); wall-clock ms per run. */
+export const timeCommands = (commands, { runs = 30, warmup = 3, env = process.env } = {}) => {
+  const times = Object.fromEntries(Object.keys(commands).map((k) => [k, []]))
+  for (let i = 0; i < warmup + runs; i++) {
+    for (const [name, argv] of Object.entries(commands)) {
+      const t0 = process.hrtime.bigint()
+      const r = spawnSync(argv[0], argv.slice(1), { env, stdio: ["ignore", "pipe", "pipe"] })
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6
+      if (r.status !== 0) throw new Error(`${name} failed (${r.status}): ${r.stderr}`)
+      if (i >= warmup) times[name].push(ms)
+    }
+  }
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, stats(v)]))
+}
+
+export const stats = (values) => {
+  const v = [...values].sort((a, b) => a - b)
+  const median = v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2
+  return { runs: v.length, min: round(v[0]), median: round(median), max: round(v[v.length - 1]) }
+}
+
+export const round = (x) => Math.round(x * 10) / 10
+
+export const machine = () => ({
+  cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? "unknown"}`,
+  memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+  os: `${os.type()} ${os.release()}`,
+  node: process.version,
+  date: new Date().toISOString()
+})

@@ -1,0 +1,88 @@
+"use strict"
+// Start-up loader: runs a bundled entry with V8's code cache, so that a cold `parallel-cc` start costs
+// little more than starting Node. The cache lives in the user's own data directory (0700), never in a
+// shared temp directory: cached code is executable. Node >= 22 uses module.enableCompileCache instead.
+const fs = require("node:fs")
+const path = require("node:path")
+const Module = require("node:module")
+
+function cacheDir() {
+  const base = process.env.PARALLEL_CC_DATA_DIR || path.join(require("node:os").homedir(), ".parallel-cc")
+  return path.join(base, "cache")
+}
+
+function ensureDir(dir) {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+    return true
+  } catch {
+    return false
+  }
+}
+
+function loadWithCache(file) {
+  const disabled = process.env.PARALLEL_CC_NO_CODE_CACHE === "1"
+  if (!disabled && typeof Module.enableCompileCache === "function") {
+    const dir = cacheDir()
+    if (ensureDir(dir)) Module.enableCompileCache(dir)
+    return require(file)
+  }
+  const vm = require("node:vm")
+  const source = fs.readFileSync(file, "utf8")
+  let stat
+  try {
+    stat = fs.statSync(file)
+  } catch {
+    stat = { size: source.length, mtimeMs: 0 }
+  }
+  // V8 rejects cached data made under other flags, so the flags are part of the key.
+  const flags = process.execArgv.join(" ").replace(/[^A-Za-z0-9=_-]+/g, "_").slice(0, 60)
+  const key = `${path.basename(file)}-${process.version}-${stat.size}-${Math.trunc(stat.mtimeMs)}${flags ? "-" + flags : ""}.v8`
+  const cacheFile = disabled ? undefined : path.join(cacheDir(), key)
+  let cachedData
+  if (cacheFile !== undefined) {
+    try {
+      cachedData = fs.readFileSync(cacheFile)
+    } catch {
+      cachedData = undefined
+    }
+  }
+  const script = new vm.Script(Module.wrap(source), {
+    filename: file,
+    cachedData,
+    importModuleDynamically: vm.constants && vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER
+  })
+  const mod = new Module(file, module)
+  mod.filename = file
+  mod.paths = Module._nodeModulePaths(path.dirname(file))
+  script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(file), mod, file, path.dirname(file))
+  mod.loaded = true
+  if (cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
+    process.once("exit", () => {
+      try {
+        if (!ensureDir(path.dirname(cacheFile))) return
+        const tmp = `${cacheFile}.${process.pid}.tmp`
+        fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 })
+        fs.renameSync(tmp, cacheFile)
+      } catch {
+        // A missing cache only costs start-up time.
+      }
+    })
+  }
+  return mod.exports
+}
+
+/** Run `parallel-cc`: the fast path for hot commands when it applies, otherwise the full CLI. */
+exports.cli = function cli(dir) {
+  const first = process.argv.slice(2).find((a) => !a.startsWith("-"))
+  const hot = first === "status" || first === "register" || first === "release" || first === "heartbeat"
+  if (hot && process.env.PARALLEL_CC_NO_FAST_PATH !== "1") {
+    if (loadWithCache(path.join(dir, "fast.cjs")).main(process.argv)) return
+  }
+  loadWithCache(path.join(dir, "cli.cjs")).main(process.argv)
+}
+
+/** Run an entry that exports `main(argv)`. */
+exports.entry = function entry(dir, name) {
+  loadWithCache(path.join(dir, name)).main(process.argv)
+}

@@ -1,0 +1,78 @@
+/**
+ * The full command tree on @effect/cli. Hot commands are defined once (internal/Command.ts) and shared
+ * with the fast path in fast.ts.
+ */
+import { Args, Command, Options } from "@effect/cli"
+import type { Effect } from "effect"
+import * as Config from "./commands/config.js"
+import { migrate } from "./commands/migrate.js"
+import { register } from "./commands/register.js"
+import { status } from "./commands/status.js"
+import type { CommandDef } from "./internal/Command.js"
+import type { CliServices } from "./internal/Env.js"
+import { flagName, type OptSpec, type Spec } from "./internal/Spec.js"
+
+declare const PCC_VERSION: string
+
+const toOption = (key: string, opt: OptSpec): Options.Options<unknown> => {
+  const name = flagName(key)
+  let o: Options.Options<unknown> = opt.kind === "boolean"
+    ? Options.boolean(name)
+    : opt.kind === "integer"
+    ? Options.integer(name)
+    : Options.text(name)
+  if (opt.alias !== undefined) o = Options.withAlias(o, opt.alias)
+  o = Options.withDescription(o, opt.description)
+  if (opt.kind !== "boolean" && opt.optional === true) o = Options.optional(o)
+  return o
+}
+
+/** An @effect/cli command from a shared definition. */
+export const fromDef = <S extends Spec>(def: CommandDef<S>) => {
+  const config = Object.fromEntries(Object.entries(def.spec).map(([k, o]) => [k, toOption(k, o)]))
+  return Command.make(def.name, config, (opts) => def.handler(opts as never)).pipe(
+    Command.withDescription(def.description)
+  ) as Command.Command<string, CliServices, unknown, unknown>
+}
+
+const json = Options.boolean("json").pipe(Options.withDescription("Print one JSON document"))
+const key = Args.text({ name: "key" }).pipe(Args.withDescription("A config key such as worktree.prefix"))
+
+const configCommand = Command.make("config").pipe(
+  Command.withDescription("Read and change settings in <dataDir>/config.json (env PARALLEL_CC_* overrides them)"),
+  Command.withSubcommands([
+    Command.make("get", { key, json }, ({ json, key }) => Config.get(key, json)).pipe(
+      Command.withDescription("Print the effective value of a key")
+    ),
+    Command.make(
+      "set",
+      { key, value: Args.text({ name: "value" }).pipe(Args.withDescription("Text, or JSON for numbers and lists")), json },
+      ({ json, key, value }) => Config.set(key, value, json)
+    ).pipe(Command.withDescription("Validate a value and save it in the config file")),
+    Command.make("unset", { key, json }, ({ json, key }) => Config.unset(key, json)).pipe(
+      Command.withDescription("Remove a key from the config file (its default applies again)")
+    ),
+    Command.make("list", { json }, ({ json }) => Config.list(json)).pipe(
+      Command.withDescription("List every key with its value, source and environment variable")
+    )
+  ])
+)
+
+/** Every subcommand, in the order `--help` shows them. */
+export const subcommands: ReadonlyArray<Command.Command<string, CliServices, unknown, unknown>> = [
+  fromDef(status),
+  fromDef(register),
+  configCommand as Command.Command<string, CliServices, unknown, unknown>,
+  fromDef(migrate)
+]
+
+export const root = Command.make("parallel-cc").pipe(
+  Command.withDescription(
+    "Run many AI coding agents on one git repository at once. Global flags: --db FILE (database file; " +
+      "default <dataDir>/coordinator.db, dataDir from PARALLEL_CC_DATA_DIR or ~/.parallel-cc), --verbose."
+  ),
+  Command.withSubcommands(subcommands as [Command.Command<string, CliServices, unknown, unknown>])
+)
+
+export const cli: (args: ReadonlyArray<string>) => Effect.Effect<void, unknown, CliServices | import("@effect/cli/CliApp").CliApp.Environment> =
+  Command.run(root, { name: "parallel-cc", version: typeof PCC_VERSION === "string" ? PCC_VERSION : "0.0.0-dev" })

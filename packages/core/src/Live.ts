@@ -1,0 +1,33 @@
+/**
+ * The production wiring: every service over the real platform (Node file system, processes) and the
+ * SQLite store. The edges (CLI, MCP server, Promise facade) provide this once, with their ConfigProvider.
+ *
+ * @since 0.1.0
+ */
+import * as NodeCommandExecutor from "@effect/platform-node/NodeCommandExecutor"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import { Layer } from "effect"
+import * as AppConfig from "./AppConfig.js"
+import * as Database from "./Database.js"
+import * as SessionStore from "./SessionStore.js"
+
+/** File system, paths and child processes from Node. */
+export const Platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeCommandExecutor.layer).pipe(
+  Layer.provideMerge(NodeFileSystem.layer)
+)
+
+/** Configuration only (no database): for commands that must work even when the store is broken. */
+export const configLayer = AppConfig.layer.pipe(Layer.provideMerge(Platform))
+
+/** The store and the services over it. */
+export const layer = SessionStore.layer.pipe(
+  Layer.provideMerge(Database.layer),
+  Layer.provideMerge(configLayer)
+)
+
+/** The store without automatic migration, for `migrate --version N` and diagnostics. */
+export const layerNoMigrate = Database.layerNoMigrate.pipe(Layer.provideMerge(configLayer))
+
+/** Everything {@link layer} provides. */
+export type Services = Layer.Layer.Success<typeof layer>

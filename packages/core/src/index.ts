@@ -1,0 +1,11 @@
+/**
+ * @parallel-cc/core — the parallel-cc library.
+ *
+ * @since 0.1.0
+ */
+export * as AppConfig from "./AppConfig.js"
+export * as Database from "./Database.js"
+export * as Domain from "./Domain.js"
+export * as Errors from "./Errors.js"
+export * as Live from "./Live.js"
+export * as SessionStore from "./SessionStore.js"

@@ -1,0 +1,76 @@
+/**
+ * Run the built CLI as a real child process, the way users do.
+ */
+import { spawn, spawnSync } from "node:child_process"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+
+/** The repository root of parallel-cc itself. */
+export const projectRoot = path.resolve(here, "../../..")
+
+/** The built `parallel-cc` entry (run `npm run build` first; `npm test` does). */
+export const binPath = path.join(projectRoot, "packages/cli/dist/bin.cjs")
+
+export interface RunOptions {
+  readonly cwd?: string
+  readonly env?: Readonly<Record<string, string | undefined>>
+  readonly input?: string
+  readonly timeoutMs?: number
+}
+
+export interface RunResult {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const baseEnv = (env: RunOptions["env"]) => {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries({ PATH: process.env.PATH, ...env })) if (v !== undefined) out[k] = v
+  return out
+}
+
+/** Run `parallel-cc args…` synchronously. */
+export const runSync = (args: ReadonlyArray<string>, options: RunOptions = {}): RunResult => {
+  const r = spawnSync(process.execPath, [binPath, ...args], {
+    cwd: options.cwd,
+    env: baseEnv(options.env),
+    input: options.input,
+    encoding: "utf8",
+    timeout: options.timeoutMs ?? 60_000
+  })
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr }
+}
+
+/** Run `parallel-cc args…` asynchronously (for concurrent starts). */
+export const run = (args: ReadonlyArray<string>, options: RunOptions = {}): Promise<RunResult> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [binPath, ...args], {
+      cwd: options.cwd,
+      env: baseEnv(options.env),
+      stdio: ["pipe", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d))
+    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d))
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000)
+    child.on("error", reject)
+    child.on("close", (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr })
+    })
+    child.stdin.end(options.input ?? "")
+  })
+
+/** Parse stdout as the single JSON document a `--json` command prints. */
+export const json = <A = any>(r: RunResult): A => {
+  try {
+    return JSON.parse(r.stdout) as A
+  } catch {
+    throw new Error(`not JSON (exit ${r.code}):\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)
+  }
+}

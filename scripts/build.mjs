@@ -1,0 +1,69 @@
+// Build every package: the library (tsc → ESM + .d.ts) and the CLI bundles (esbuild → CJS, started
+// through a small loader that uses V8's code cache). `node scripts/build.mjs --cli` builds the CLI only.
+import * as esbuild from "esbuild"
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const only = process.argv.includes("--cli") ? "cli" : undefined
+const cliDir = path.join(root, "packages/cli")
+const dist = path.join(cliDir, "dist")
+const version = JSON.parse(fs.readFileSync(path.join(cliDir, "package.json"), "utf8")).version
+
+if (only !== "cli") {
+  for (const pkg of ["core"]) {
+    execFileSync(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", `packages/${pkg}/tsconfig.build.json`], {
+      cwd: root,
+      stdio: "inherit"
+    })
+  }
+}
+
+fs.rmSync(dist, { recursive: true, force: true })
+fs.mkdirSync(dist, { recursive: true })
+
+/** Bundled entries; each exports `main(argv)`. */
+const entries = {
+  cli: "src/bin.ts",
+  fast: "src/fast.ts"
+}
+
+/**
+ * effect/Schema imports fast-check only to build property-test arbitraries, which the CLI never does;
+ * replacing it with an empty module keeps ~45 KB of start-up evaluation out of every command.
+ */
+const noFastCheck = {
+  name: "no-fast-check",
+  setup(build) {
+    build.onResolve({ filter: /^fast-check$/ }, () => ({ path: "fast-check", namespace: "pcc-empty" }))
+    build.onLoad({ filter: /.*/, namespace: "pcc-empty" }, () => ({ contents: "export {}", loader: "js" }))
+  }
+}
+
+await esbuild.build({
+  plugins: [noFastCheck],
+  entryPoints: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, path.join(cliDir, v)])),
+  outdir: dist,
+  outExtension: { ".js": ".cjs" },
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  conditions: ["source"],
+  mainFields: ["main", "module"],
+  minify: true,
+  keepNames: false,
+  sourcemap: "external",
+  legalComments: "none",
+  external: ["better-sqlite3"],
+  define: { PCC_VERSION: JSON.stringify(version) },
+  logLevel: "warning"
+})
+
+for (const f of fs.readdirSync(path.join(cliDir, "loader"))) {
+  fs.copyFileSync(path.join(cliDir, "loader", f), path.join(dist, f))
+}
+for (const bin of ["bin.cjs"]) fs.chmodSync(path.join(dist, bin), 0o755)
+console.log(`built parallel-cc ${version} → ${path.relative(root, dist)}`)
