@@ -10,6 +10,7 @@ import * as NodePath from "@effect/platform-node/NodePath"
 import { Layer } from "effect"
 import * as AppConfig from "./AppConfig.js"
 import * as Database from "./Database.js"
+import * as Git from "./Git.js"
 import * as SessionStore from "./SessionStore.js"
 
 /** File system, paths and child processes from Node. */
@@ -22,6 +23,7 @@ export const configLayer = AppConfig.layer.pipe(Layer.provideMerge(Platform))
 
 /** The store and the services over it. */
 export const layer = SessionStore.layer.pipe(
+  Layer.provideMerge(Git.layer),
   Layer.provideMerge(Database.layer),
   Layer.provideMerge(configLayer)
 )

@@ -1,5 +1,6 @@
 export * as Cli from "./Cli.js"
 export * as Git from "./Git.js"
+export * as ScriptedAgent from "./ScriptedAgent.js"
 export * as TempDir from "./TempDir.js"
 export * as TempRepo from "./TempRepo.js"
 export * as TestConfig from "./TestConfig.js"

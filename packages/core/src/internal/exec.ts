@@ -1,0 +1,61 @@
+/**
+ * The one place core starts child processes: @effect/platform Command with an argument array (never a
+ * shell), stdout/stderr collected, the exit code returned. The process is killed when the scope closes,
+ * so interruption never leaves it behind.
+ */
+import { Command, CommandExecutor } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
+import { Chunk, Effect, Stream } from "effect"
+
+export interface ExecResult {
+  readonly exitCode: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export interface ExecOptions {
+  readonly cwd?: string | undefined
+  readonly env?: Readonly<Record<string, string>> | undefined
+  /** Text written to the process's stdin (then closed). */
+  readonly stdin?: string | Uint8Array | undefined
+}
+
+const collect = (stream: Stream.Stream<Uint8Array, PlatformError>) =>
+  Stream.runCollect(stream).pipe(
+    Effect.map((chunks) => {
+      const parts = Chunk.toReadonlyArray(chunks)
+      const total = parts.reduce((n, p) => n + p.length, 0)
+      const buf = new Uint8Array(total)
+      let at = 0
+      for (const p of parts) {
+        buf.set(p, at)
+        at += p.length
+      }
+      return new TextDecoder().decode(buf)
+    })
+  )
+
+/** Build a Command from an argument array and options. */
+export const command = (argv: readonly [string, ...Array<string>], options: ExecOptions = {}): Command.Command => {
+  let cmd = Command.make(argv[0], ...argv.slice(1))
+  if (options.cwd !== undefined) cmd = Command.workingDirectory(cmd, options.cwd)
+  if (options.env !== undefined) cmd = Command.env(cmd, options.env)
+  if (options.stdin !== undefined) {
+    cmd = Command.feed(cmd, typeof options.stdin === "string" ? options.stdin : new TextDecoder().decode(options.stdin))
+  }
+  return cmd
+}
+
+/** Run a process to completion; a non-zero exit code is a result, not a failure. */
+export const exec = (
+  argv: readonly [string, ...Array<string>],
+  options: ExecOptions = {}
+): Effect.Effect<ExecResult, PlatformError, CommandExecutor.CommandExecutor> =>
+  Effect.scoped(Effect.gen(function*() {
+    const proc = yield* Command.start(command(argv, options))
+    const [stdout, stderr, exitCode] = yield* Effect.all(
+      [collect(proc.stdout), collect(proc.stderr), proc.exitCode],
+      { concurrency: "unbounded" }
+    )
+    return { exitCode: Number(exitCode), stdout, stderr }
+  }))

@@ -1,0 +1,290 @@
+#!/usr/bin/env node
+// The scripted agent: a stand-in for the `claude` CLI that tests and the demo run instead of a model.
+// It speaks the same command line where it matters (headless `-p`, `--output-format text|json|stream-json`
+// with the `--verbose` rule, `--max-turns`, prompt as argument or on stdin), prints the same stream-json
+// events (system/init, assistant tool_use, user tool_result, result with cost and turns), runs the
+// PostToolUse/SessionStart/SessionEnd command hooks of Claude Code settings files, edits files in its
+// working directory, and exits 0 on success and 1 on an error result.
+//
+// What it does comes from a script: env SCRIPTED_AGENT_SCRIPT (inline JSON, or a path to a JSON file),
+// else an inline `[[scripted-agent: {...}]]` in the prompt, else a default: write one note file named
+// after the prompt. A script is `{ "actions": [...], "cost": 0.0123, "result": "text" }`; actions are
+//   {"write": path, "content": s}  {"append": path, "content": s}  {"edit": path, "find": s, "replace": s}
+//   {"delete": path}  {"mkdir": path}  {"run": [argv…]}  {"say": text}  {"sleep": ms}
+//   {"env": path}  (write the environment as JSON)  {"fail": message}  {"exit": code}  {"hang": true}
+import { spawnSync } from "node:child_process"
+import { randomUUID } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+
+const started = Date.now()
+const argv = process.argv.slice(2)
+const opts = { print: false, format: "text", verbose: false, maxTurns: undefined, skipPermissions: false }
+const positional = []
+const withValue = new Set([
+  "--output-format", "--input-format", "--model", "--fallback-model", "--max-turns", "--max-budget-usd",
+  "--append-system-prompt", "--system-prompt", "--session-id", "--permission-mode", "-r", "--resume",
+  "--settings", "--setting-sources", "--append-system-prompt-file", "--json-schema"
+])
+const variadic = new Set(["--mcp-config", "--allowedTools", "--disallowedTools", "--tools", "--add-dir"])
+const boolean = new Set([
+  "--verbose", "--dangerously-skip-permissions", "--include-partial-messages", "--strict-mcp-config",
+  "--no-session-persistence", "-c", "--continue", "--fork-session", "--bare", "--include-hook-events"
+])
+let sessionId = randomUUID()
+for (let i = 0; i < argv.length; i++) {
+  const a = argv[i]
+  if (a === "-p" || a === "--print") opts.print = true
+  else if (a === "--verbose") opts.verbose = true
+  else if (a === "--dangerously-skip-permissions") opts.skipPermissions = true
+  else if (boolean.has(a)) continue
+  else if (withValue.has(a) || [...withValue].some((f) => a.startsWith(`${f}=`))) {
+    const [flag, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, argv[++i]]
+    if (inline === undefined) fail(`error: option '${flag}' argument missing`)
+    if (flag === "--output-format") opts.format = inline
+    if (flag === "--session-id") sessionId = inline
+    if (flag === "--max-turns") {
+      if (!/^\d+$/.test(inline)) fail(`error: option '--max-turns <turns>' argument '${inline}' is invalid. must be a number`)
+      opts.maxTurns = Number(inline)
+    }
+  } else if (variadic.has(a)) {
+    while (argv[i + 1] !== undefined && !argv[i + 1].startsWith("-")) i++
+  } else if (a === "--") positional.push(...argv.slice(i + 1)), (i = argv.length)
+  else if (a.startsWith("-")) fail(`error: unknown option '${a}'`)
+  else positional.push(a)
+}
+
+function fail(message, code = 1) {
+  process.stderr.write(message + "\n")
+  process.exit(code)
+}
+
+if (!["text", "json", "stream-json"].includes(opts.format)) {
+  fail(`error: option '--output-format <format>' argument '${opts.format}' is invalid.`)
+}
+if (opts.print && opts.format === "stream-json" && !opts.verbose) {
+  fail("Error: When using --print, --output-format=stream-json requires --verbose")
+}
+
+const readStdin = () => {
+  try {
+    return fs.readFileSync(0, "utf8")
+  } catch {
+    return ""
+  }
+}
+let prompt = positional.join(" ")
+if (prompt.trim() === "" && opts.print) prompt = readStdin()
+if (opts.print && prompt.trim() === "") {
+  fail("Error: Input must be provided either through stdin or as a prompt argument when using --print")
+}
+
+const slug = (s) => s.toLowerCase().replace(/\[\[scripted-agent:[\s\S]*?\]\]/g, "").replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40) || "task"
+
+const loadScript = () => {
+  const fromEnv = process.env.SCRIPTED_AGENT_SCRIPT
+  if (fromEnv) {
+    const text = /^\s*[[{]/.test(fromEnv) ? fromEnv : fs.readFileSync(fromEnv, "utf8")
+    return JSON.parse(text)
+  }
+  const inline = prompt.match(/\[\[scripted-agent:([\s\S]*?)\]\]/)
+  if (inline) return JSON.parse(inline[1])
+  return {
+    actions: [{ write: `agent-notes/${slug(prompt)}.md`, content: `# ${prompt.trim()}\n\nDone by the scripted agent.\n` }]
+  }
+}
+
+let script
+try {
+  script = loadScript()
+} catch (e) {
+  fail(`scripted-agent: bad script: ${e.message}`)
+}
+const actions = Array.isArray(script) ? script : script.actions ?? []
+
+const out = (event) => {
+  if (opts.print && opts.format === "stream-json") process.stdout.write(JSON.stringify(event) + "\n")
+}
+const say = (text) => {
+  if (!opts.print) process.stdout.write(text + "\n")
+}
+
+// Claude Code runs command hooks from the user, project and local settings files, all merged.
+const hookCommands = (event, toolName) => {
+  const files = [
+    path.join(process.env.CLAUDE_CONFIG_DIR ?? path.join(os.homedir(), ".claude"), "settings.json"),
+    path.join(process.cwd(), ".claude", "settings.json"),
+    path.join(process.cwd(), ".claude", "settings.local.json")
+  ]
+  const commands = []
+  for (const file of new Set(files.map((f) => path.resolve(f)))) {
+    let settings
+    try {
+      settings = JSON.parse(fs.readFileSync(file, "utf8"))
+    } catch {
+      continue
+    }
+    for (const group of settings?.hooks?.[event] ?? []) {
+      const matcher = group.matcher ?? ""
+      if (toolName !== undefined && matcher !== "" && matcher !== "*" && !new RegExp(`^(?:${matcher})$`).test(toolName)) continue
+      for (const h of group.hooks ?? []) if (h.type === "command" && typeof h.command === "string") commands.push(h)
+    }
+  }
+  return commands
+}
+const runHooks = (event, extra = {}) => {
+  for (const h of hookCommands(event, extra.tool_name)) {
+    const input = JSON.stringify({
+      session_id: sessionId,
+      transcript_path: path.join(os.tmpdir(), `${sessionId}.jsonl`),
+      cwd: process.cwd(),
+      hook_event_name: event,
+      ...extra
+    })
+    spawnSync("/bin/sh", ["-c", h.command], {
+      input,
+      stdio: ["pipe", "ignore", "inherit"],
+      timeout: (h.timeout ?? 60) * 1000,
+      env: { ...process.env, CLAUDE_PROJECT_DIR: process.cwd(), CLAUDE_CODE_SESSION_ID: sessionId, CLAUDE_PID: String(process.pid) }
+    })
+  }
+}
+
+const sleepSync = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+
+runHooks("SessionStart", { source: "startup" })
+out({
+  type: "system",
+  subtype: "init",
+  session_id: sessionId,
+  uuid: randomUUID(),
+  cwd: process.cwd(),
+  model: "scripted-agent",
+  permissionMode: opts.skipPermissions ? "bypassPermissions" : "default",
+  apiKeySource: process.env.ANTHROPIC_API_KEY ? "ANTHROPIC_API_KEY" : "none",
+  tools: ["Bash", "Edit", "Write", "Read"],
+  mcp_servers: [],
+  claude_code_version: "scripted"
+})
+say(`scripted-agent: ${prompt.trim().split("\n")[0] || "(interactive)"} in ${process.cwd()}`)
+
+let turns = 0
+let errorMessage
+const finish = (isError) => {
+  runHooks("SessionEnd", { reason: "other" })
+  const cost = typeof script.cost === "number" ? script.cost : Math.round(turns * 0.0011 * 1e6) / 1e6
+  const result = {
+    type: "result",
+    subtype: isError && errorMessage?.startsWith("Reached maximum") ? "error_max_turns" : isError ? "error_during_execution" : "success",
+    is_error: isError,
+    duration_ms: Date.now() - started,
+    duration_api_ms: Math.max(0, Date.now() - started - 1),
+    num_turns: turns,
+    session_id: sessionId,
+    total_cost_usd: cost,
+    usage: { input_tokens: 100 * turns, output_tokens: 20 * turns, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 },
+    ...(isError ? { errors: [errorMessage] } : { result: script.result ?? `Done: ${actions.length} step(s).` }),
+    uuid: randomUUID()
+  }
+  if (opts.print && opts.format === "stream-json") out(result)
+  else if (opts.print && opts.format === "json") process.stdout.write(JSON.stringify(result, null, 2) + "\n")
+  else if (opts.print) process.stdout.write((isError ? errorMessage : result.result) + "\n")
+  else say(isError ? `scripted-agent: error: ${errorMessage}` : "scripted-agent: done")
+  process.exit(isError ? 1 : 0)
+}
+
+const toolFor = (a) => {
+  if ("write" in a) return ["Write", { file_path: a.write, content: a.content ?? "" }]
+  if ("append" in a) return ["Edit", { file_path: a.append, old_string: "", new_string: a.content ?? "" }]
+  if ("edit" in a) return ["Edit", { file_path: a.edit, old_string: a.find, new_string: a.replace }]
+  if ("delete" in a) return ["Bash", { command: `rm -f -- ${JSON.stringify(a.delete)}` }]
+  if ("mkdir" in a) return ["Bash", { command: `mkdir -p -- ${JSON.stringify(a.mkdir)}` }]
+  if ("run" in a) return ["Bash", { command: a.run.map((x) => JSON.stringify(x)).join(" ") }]
+  if ("env" in a) return ["Bash", { command: `env > ${JSON.stringify(a.env)}` }]
+  return undefined
+}
+
+const apply = (a) => {
+  const resolve = (p) => path.resolve(process.cwd(), p)
+  if ("write" in a) {
+    fs.mkdirSync(path.dirname(resolve(a.write)), { recursive: true })
+    fs.writeFileSync(resolve(a.write), a.content ?? "")
+    return `File created successfully at: ${a.write}`
+  }
+  if ("append" in a) {
+    fs.mkdirSync(path.dirname(resolve(a.append)), { recursive: true })
+    fs.appendFileSync(resolve(a.append), a.content ?? "")
+    return `Appended to ${a.append}`
+  }
+  if ("edit" in a) {
+    const text = fs.readFileSync(resolve(a.edit), "utf8")
+    if (!text.includes(a.find)) throw new Error(`String to replace not found in file: ${a.find}`)
+    fs.writeFileSync(resolve(a.edit), text.replace(a.find, a.replace))
+    return `The file ${a.edit} has been updated.`
+  }
+  if ("delete" in a) {
+    fs.rmSync(resolve(a.delete), { recursive: true, force: true })
+    return ""
+  }
+  if ("mkdir" in a) {
+    fs.mkdirSync(resolve(a.mkdir), { recursive: true })
+    return ""
+  }
+  if ("run" in a) {
+    const r = spawnSync(a.run[0], a.run.slice(1), { encoding: "utf8" })
+    if (r.status !== 0) throw new Error(`${a.run.join(" ")} exited ${r.status}: ${r.stderr}`)
+    return r.stdout
+  }
+  if ("env" in a) {
+    fs.writeFileSync(resolve(a.env), JSON.stringify(process.env, null, 2))
+    return ""
+  }
+  return ""
+}
+
+for (const a of actions) {
+  if (opts.maxTurns !== undefined && turns >= opts.maxTurns) {
+    errorMessage = `Reached maximum number of turns (${opts.maxTurns})`
+    finish(true)
+  }
+  if ("sleep" in a) {
+    sleepSync(a.sleep)
+    continue
+  }
+  if ("hang" in a) {
+    setInterval(() => {}, 1 << 30)
+    await new Promise(() => {})
+  }
+  if ("exit" in a) process.exit(a.exit)
+  if ("fail" in a) {
+    errorMessage = a.fail
+    finish(true)
+  }
+  turns++
+  if ("say" in a) {
+    out({ type: "assistant", message: { id: `msg_${turns}`, type: "message", role: "assistant", model: "scripted-agent", content: [{ type: "text", text: a.say }], stop_reason: "end_turn", usage: { input_tokens: 100, output_tokens: 20 } }, parent_tool_use_id: null, session_id: sessionId, uuid: randomUUID() })
+    say(a.say)
+    continue
+  }
+  const tool = toolFor(a)
+  if (tool === undefined) fail(`scripted-agent: unknown action ${JSON.stringify(a)}`)
+  const toolUseId = `toolu_${String(turns).padStart(4, "0")}`
+  out({ type: "assistant", message: { id: `msg_${turns}`, type: "message", role: "assistant", model: "scripted-agent", content: [{ type: "tool_use", id: toolUseId, name: tool[0], input: tool[1] }], stop_reason: "tool_use", usage: { input_tokens: 100, output_tokens: 20 } }, parent_tool_use_id: null, session_id: sessionId, uuid: randomUUID() })
+  let content
+  let isError = false
+  try {
+    content = apply(a)
+  } catch (e) {
+    content = e.message
+    isError = true
+  }
+  out({ type: "user", message: { role: "user", content: [{ type: "tool_result", tool_use_id: toolUseId, content, is_error: isError }] }, parent_tool_use_id: null, session_id: sessionId, uuid: randomUUID() })
+  runHooks(isError ? "PostToolUseFailure" : "PostToolUse", { tool_name: tool[0], tool_input: tool[1], tool_use_id: toolUseId, tool_response: { content } })
+  say(`${tool[0]} ${JSON.stringify(tool[1]).slice(0, 80)}`)
+  if (isError && a.optional !== true) {
+    errorMessage = content
+    finish(true)
+  }
+}
+finish(false)
