@@ -64,6 +64,13 @@ function loadWithCache(file) {
         const tmp = `${cacheFile}.${process.pid}.tmp`
         fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 })
         fs.renameSync(tmp, cacheFile)
+        // Drop caches of older builds of the same bundle.
+        const prefix = `${path.basename(file)}-`
+        for (const f of fs.readdirSync(path.dirname(cacheFile))) {
+          if (f.startsWith(prefix) && f.endsWith(".v8") && f !== path.basename(cacheFile)) {
+            fs.rmSync(path.join(path.dirname(cacheFile), f), { force: true })
+          }
+        }
       } catch {
         // A missing cache only costs start-up time.
       }

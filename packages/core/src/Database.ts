@@ -11,7 +11,7 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
 import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Migrator, SqlClient } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { Cause, Context, Effect, Layer, Scope } from "effect"
@@ -186,6 +186,8 @@ export const make = (options: { readonly autoMigrate?: boolean } = {}) =>
         const selected = Object.fromEntries(
           Object.entries(migrations).filter(([k]) => Number(k.split("_")[0]) <= target)
         )
+        // Loaded only when there is something to migrate: an up-to-date store never pays for the Migrator.
+        const Migrator = yield* Effect.promise(() => import("@effect/sql/Migrator"))
         const applied = yield* Migrator.make({})({ loader: Migrator.fromRecord(selected) }).pipe(
           Effect.provideService(SqlClient.SqlClient, sql),
           Effect.catchTag("MigrationError", (e) =>
