@@ -27,7 +27,9 @@ fs.mkdirSync(dist, { recursive: true })
 /** Bundled entries; each exports `main(argv)`. */
 const entries = {
   cli: "src/bin.ts",
-  fast: "src/fast.ts"
+  fast: "src/fast.ts",
+  // The MCP server (with the MCP SDK and zod), loaded only by `parallel-cc mcp serve`.
+  mcp: "../mcp/src/main.ts"
 }
 
 /**

@@ -5,6 +5,7 @@
 import { Args, Command, Options } from "@effect/cli"
 import type { Effect } from "effect"
 import * as Config from "./commands/config.js"
+import * as Mcp from "./commands/mcp.js"
 import { migrate } from "./commands/migrate.js"
 import { register } from "./commands/register.js"
 import { status } from "./commands/status.js"
@@ -58,12 +59,25 @@ const configCommand = Command.make("config").pipe(
   ])
 )
 
+const mcpCommand = Command.make("mcp").pipe(
+  Command.withDescription("The MCP server, for agents to query sessions, claims and merges themselves"),
+  Command.withSubcommands([
+    Command.make("serve", {}, () => Mcp.serve).pipe(
+      Command.withDescription(
+        "Speak MCP on stdin/stdout (register it with Claude Code: claude mcp add parallel-cc -- node " +
+          "/abs/path/packages/cli/dist/bin.cjs mcp serve)"
+      )
+    )
+  ])
+)
+
 /** Every subcommand, in the order `--help` shows them. */
 export const subcommands: ReadonlyArray<Command.Command<string, CliServices, unknown, unknown>> = [
   fromDef(status),
   fromDef(register),
   configCommand as Command.Command<string, CliServices, unknown, unknown>,
-  fromDef(migrate)
+  fromDef(migrate),
+  mcpCommand as Command.Command<string, CliServices, unknown, unknown>
 ]
 
 export const root = Command.make("parallel-cc").pipe(

@@ -47,6 +47,11 @@ export class Git extends Context.Tag("@parallel-cc/core/Git")<Git, {
   readonly checkBranchName: (name: string) => Effect.Effect<string, InvalidInput | GitError>
   /** The commit a ref points to, or fails with CommandFailed. */
   readonly revParse: (cwd: string, ref: string) => Effect.Effect<string, GitError>
+  /**
+   * The canonical top level of the main working tree of the repository containing `dir` — the repository
+   * itself even when `dir` is inside one of its linked worktrees.
+   */
+  readonly mainRoot: (dir: string) => Effect.Effect<string, GitError>
   /** The git version as [major, minor, patch]. */
   readonly version: Effect.Effect<readonly [number, number, number], GitError>
 }>() {}
@@ -111,7 +116,22 @@ export const make = Effect.gen(function*() {
     })
   )
 
-  return Git.of({ run, toplevel, checkBranchName, revParse, version })
+  const mainRoot = (dir: string) =>
+    Effect.gen(function*() {
+      const top = yield* toplevel(dir)
+      const common = yield* run(top, ["rev-parse", "--path-format=absolute", "--git-common-dir"]).pipe(
+        Effect.map((r) => r.stdout.trim())
+      )
+      // A non-bare repository keeps its common dir at <main worktree>/.git.
+      if (!common.endsWith("/.git")) return top
+      const main = common.slice(0, -"/.git".length)
+      return yield* run(main, ["rev-parse", "--show-toplevel"]).pipe(
+        Effect.map((r) => r.stdout.trim()),
+        Effect.orElseSucceed(() => main)
+      )
+    })
+
+  return Git.of({ run, toplevel, checkBranchName, revParse, mainRoot, version })
 })
 
 /** Git over the platform's CommandExecutor. */

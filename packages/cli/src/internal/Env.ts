@@ -13,6 +13,9 @@ export class Layers extends Context.Tag("parallel-cc/cli/Layers")<Layers, {
   readonly env: Readonly<Record<string, string | undefined>>
   readonly cwd: string
   readonly verbose: boolean
+  /** The home directory and the `--db` flag, for edges that build their own core (the MCP server). */
+  readonly homeDir: string
+  readonly dbPath: string | undefined
 }>() {}
 
 export type CliServices = Layers
@@ -35,7 +38,9 @@ export const makeLayers = (opts: EdgeOptions): Context.Tag.Service<Layers> => {
     noMigrate: withProvider(Live.layerNoMigrate),
     env: opts.env,
     cwd: opts.cwd,
-    verbose: opts.verbose
+    verbose: opts.verbose,
+    homeDir: opts.homeDir,
+    dbPath: opts.dbPath
   }
 }
 

@@ -1,0 +1,44 @@
+/**
+ * Helpers shared by the tool groups.
+ *
+ * @since 0.1.0
+ */
+import { Errors, Git } from "@parallel-cc/core"
+import { Effect, Option } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { Caller } from "../Caller.js"
+
+/**
+ * The repository a call is about: `input` (a path, relative to the server's working directory; any
+ * directory inside the repository or one of its worktrees) when given, else the caller's repository.
+ * None when neither is known.
+ */
+export const repoOption = (input: string | undefined) =>
+  Effect.gen(function*() {
+    const caller = yield* Caller
+    if (input === undefined) return yield* caller.repoPath
+    const git = yield* Git.Git
+    const abs = path.resolve(caller.cwd, input)
+    const real = yield* Effect.try({
+      try: () => fs.realpathSync(abs),
+      catch: () => new Errors.InvalidInput({ field: "repo", detail: `${abs} does not exist` })
+    })
+    return Option.some(
+      yield* git.mainRoot(real).pipe(
+        Effect.catchTag("GitError", (e) =>
+          Effect.fail(new Errors.InvalidInput({ field: "repo", detail: `${real} is not inside a git repository (${e.reason})` })))
+      )
+    )
+  })
+
+/** Like {@link repoOption}, but a repository is required. */
+export const repoRequired = (input: string | undefined) =>
+  Effect.flatMap(repoOption(input), Option.match({
+    onNone: () =>
+      Effect.fail(new Errors.InvalidInput({
+        field: "repo",
+        detail: "no repository given, and the server's working directory is not in a repository with a session; pass repo"
+      })),
+    onSome: Effect.succeed
+  }))

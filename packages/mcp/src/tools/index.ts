@@ -1,0 +1,11 @@
+/**
+ * The tool groups, in listing order. A group is a module `src/tools/<area>.ts` exporting `tools`.
+ *
+ * @since 0.1.0
+ */
+import type { AnyTool } from "../Tool.js"
+import * as Status from "./status.js"
+
+export const groups: ReadonlyArray<ReadonlyArray<AnyTool>> = [
+  Status.tools
+]

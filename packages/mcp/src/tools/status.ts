@@ -1,0 +1,81 @@
+/**
+ * Session tools: who works where.
+ *
+ * @since 0.1.0
+ */
+import { SessionStore } from "@parallel-cc/core"
+import { Effect, Option } from "effect"
+import { z } from "zod"
+import { Caller } from "../Caller.js"
+import * as Tool from "../Tool.js"
+import { repoOption } from "./common.js"
+import { session, sessionWire } from "./shapes.js"
+
+export const getParallelStatus = Tool.define({
+  name: "get_parallel_status",
+  title: "Parallel sessions",
+  description: "List the active parallel-cc sessions of a repository (default: the caller's): who works in " +
+    "which directory, on which branch, since when, with the last heartbeat. allRepos lists every repository.",
+  input: {
+    repo: z.string().min(1).optional().describe("A path inside the repository (default: the caller's repository)"),
+    allRepos: z.boolean().optional().describe("List the sessions of every repository")
+  },
+  output: {
+    repoPath: z.string().nullable().describe("The repository listed; null with allRepos"),
+    you: z.string().nullable().describe("The caller's session id, when the caller has a session"),
+    sessions: z.array(session.extend({ isYou: z.boolean() })),
+    total: z.number().int()
+  },
+  readOnly: true,
+  handler: (input) =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.SessionStore
+      const caller = yield* Caller
+      const me = yield* caller.sessionOption
+      const repo = input.allRepos === true ? Option.none<string>() : yield* repoOption(input.repo)
+      const sessions = yield* store.list({ repoPath: Option.getOrUndefined(repo), status: "active" })
+      const you = Option.map(me, (m) => m.session.sessionId).pipe(Option.getOrNull)
+      return {
+        repoPath: Option.getOrNull(repo),
+        you,
+        sessions: sessions.map((s) => ({ ...sessionWire(s), isYou: s.sessionId === you })),
+        total: sessions.length
+      }
+    }),
+  summarize: (o) =>
+    `${o.total} active session${o.total === 1 ? "" : "s"}${o.repoPath !== null ? ` in ${o.repoPath}` : ""}` +
+    (o.you !== null ? `; you are ${o.you}` : "")
+})
+
+export const getMySession = Tool.define({
+  name: "get_my_session",
+  title: "My session",
+  description: "The caller's own parallel-cc session (from PARALLEL_CC_SESSION_ID, else the worktree that " +
+    "contains the server's working directory): its id, directory, branch, and how many other sessions " +
+    "work on the same repository.",
+  input: {},
+  output: {
+    session,
+    resolvedBy: z.enum(["env", "cwd"]).describe("How the session was found"),
+    otherSessions: z.number().int().describe("Other active sessions of the same repository")
+  },
+  readOnly: true,
+  handler: () =>
+    Effect.gen(function*() {
+      const caller = yield* Caller
+      const store = yield* SessionStore.SessionStore
+      const me = yield* caller.session
+      const all = yield* store.list({ repoPath: me.session.repoPath, status: "active" })
+      return {
+        session: sessionWire(me.session),
+        resolvedBy: me.resolvedBy,
+        otherSessions: all.filter((s) => s.sessionId !== me.session.sessionId).length
+      }
+    }),
+  summarize: (o) =>
+    `You are session ${o.session.sessionId} in ${o.session.worktreePath}` +
+    (o.session.branch !== null ? ` on branch ${o.session.branch}` : "") +
+    `; ${o.otherSessions} other session${o.otherSessions === 1 ? "" : "s"} on this repository`
+})
+
+export const tools: ReadonlyArray<Tool.AnyTool> = [getParallelStatus, getMySession]

@@ -1,0 +1,161 @@
+import { Cli, TempDir } from "@parallel-cc/testkit"
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterEach, assert, describe, it } from "vitest"
+import { connect, envFor, world, type World } from "./harness.js"
+
+const worlds: Array<World> = []
+const make = (...args: Parameters<typeof world>) => {
+  const w = world(...args)
+  worlds.push(w)
+  return w
+}
+afterEach(async () => {
+  for (const w of worlds.splice(0)) await w.dispose()
+})
+
+describe("MCP server (stdio, real client)", () => {
+  it("lists its tools, each with an input and an output schema", async () => {
+    const w = make()
+    const server = await w.connect(w.repo.root)
+    const { tools } = await server.client.listTools()
+    const names = tools.map((t) => t.name)
+    for (const name of ["get_parallel_status", "get_my_session"]) assert.include(names, name)
+    assert.strictEqual(new Set(names).size, names.length)
+    for (const t of tools) {
+      assert.strictEqual(t.inputSchema.type, "object", t.name)
+      assert.strictEqual(t.outputSchema?.type, "object", t.name)
+      assert.isAbove(t.description?.length ?? 0, 20, t.name)
+    }
+  })
+
+  it("is its own bundle: no other command loads the MCP SDK or zod", () => {
+    const dist = path.dirname(Cli.binPath)
+    const marker = "StdioServerTransport already started"
+    assert.include(fs.readFileSync(path.join(dist, "mcp.cjs"), "utf8"), marker)
+    for (const other of ["cli.cjs", "fast.cjs"]) {
+      const code = fs.readFileSync(path.join(dist, other), "utf8")
+      assert.notInclude(code, marker, other)
+      assert.notInclude(code, "modelcontextprotocol", other)
+    }
+  })
+
+  it("finds the calling session from PARALLEL_CC_SESSION_ID, else from the working directory", async () => {
+    const w = make()
+    const main = w.register()
+    const second = w.register()
+    assert.isFalse(second.isMainRepo)
+
+    // From the worktree directory (a subdirectory of it, even).
+    fs.mkdirSync(path.join(second.worktreePath, "src"), { recursive: true })
+    const inWorktree = await w.connect(path.join(second.worktreePath, "src"))
+    const mine = await inWorktree.ok("get_my_session")
+    assert.strictEqual(mine.session.sessionId, second.sessionId)
+    assert.strictEqual(mine.session.branch, second.branch)
+    assert.strictEqual(mine.resolvedBy, "cwd")
+    assert.strictEqual(mine.otherSessions, 1)
+
+    // The env var wins over the directory.
+    const byEnv = await w.connect(second.worktreePath, { PARALLEL_CC_SESSION_ID: main.sessionId })
+    const me = await byEnv.ok("get_my_session")
+    assert.strictEqual(me.session.sessionId, main.sessionId)
+    assert.strictEqual(me.resolvedBy, "env")
+    assert.isTrue(me.session.isMainRepo)
+
+    const status = await inWorktree.ok("get_parallel_status")
+    assert.strictEqual(status.repoPath, w.repo.root)
+    assert.strictEqual(status.you, second.sessionId)
+    assert.strictEqual(status.total, 2)
+    assert.sameMembers(status.sessions.map((s: any) => s.sessionId), [main.sessionId, second.sessionId])
+    assert.deepStrictEqual(status.sessions.filter((s: any) => s.isYou).map((s: any) => s.sessionId), [second.sessionId])
+  })
+
+  it("answers bad calls with tool errors and keeps serving", async () => {
+    const w = make()
+    const outside = TempDir.makeSync()
+    try {
+      // Outside any session: no calling session is a tool error that says what to do.
+      const server = await w.connect(outside)
+      const none = await server.fails("get_my_session")
+      assert.strictEqual(none._tag, "NoCallingSession")
+      assert.include(none.message, "PARALLEL_CC_SESSION_ID")
+      // An unknown session id in the env falls back to the directory, then fails naming the id.
+      const stale = await w.connect(outside, { PARALLEL_CC_SESSION_ID: "zzzzzzzzzz" })
+      assert.include((await stale.fails("get_my_session")).message, "zzzzzzzzzz")
+
+      // zod-validated input: wrong types, unknown arguments.
+      assert.include((await server.fails("get_parallel_status", { repo: 5 })).text, "Input validation error")
+      assert.include((await server.fails("get_parallel_status", { repository: "." })).text, "Input validation error")
+      assert.include((await server.fails("get_my_session", { extra: true })).text, "Input validation error")
+      // Domain validation: a repo path that does not exist, or is not a repository.
+      assert.strictEqual((await server.fails("get_parallel_status", { repo: "/no/such/dir" }))._tag, "InvalidInput")
+      assert.strictEqual((await server.fails("get_parallel_status", { repo: outside })).reason, undefined)
+      assert.include((await server.fails("nope")).text, "not found")
+
+      // Still alive and answering.
+      const all = await server.ok("get_parallel_status", { allRepos: true })
+      assert.strictEqual(all.total, 0)
+      assert.notInclude(server.stderr(), "internal error")
+    } finally {
+      TempDir.removeSync(outside)
+    }
+  })
+
+  it("a store locked while it opens is a tool error on that call, and the next call opens it", async () => {
+    const w = make()
+    const server = await w.connect(w.repo.root, { PARALLEL_CC_DB_BUSY_TIMEOUT_MS: "200" })
+    // The store does not exist yet: the server's first call must create and migrate it, while another
+    // process holds the lock.
+    fs.mkdirSync(w.dataDir, { recursive: true, mode: 0o700 })
+    const holder = await holdLock(path.join(w.dataDir, "coordinator.db"))
+    try {
+      const busy = await server.fails("get_parallel_status")
+      assert.strictEqual(busy._tag, "DatabaseBusy")
+    } finally {
+      holder.kill("SIGKILL")
+      await new Promise((r) => holder.once("exit", r))
+    }
+    const ok = await server.ok("get_parallel_status")
+    assert.strictEqual(ok.total, 0)
+    w.register()
+    assert.strictEqual((await server.ok("get_parallel_status")).total, 1)
+  })
+
+  it("works from any directory through the absolute bin path, and exits when the client goes away", async () => {
+    const w = make()
+    const elsewhere = TempDir.makeSync()
+    try {
+      const server = await connect({ cwd: elsewhere, dataDir: w.dataDir, home: w.repo.home })
+      const all = await server.ok("get_parallel_status", { repo: w.repo.root })
+      assert.strictEqual(all.repoPath, w.repo.root)
+      await server.close()
+      // stdin closed → the process is gone (the SDK client would otherwise SIGTERM it after 2 s).
+      const child = spawn(process.execPath, [Cli.binPath, "mcp", "serve"], {
+        cwd: elsewhere,
+        env: envFor(w.dataDir, w.repo.home),
+        stdio: ["pipe", "pipe", "pipe"]
+      })
+      const started = Date.now()
+      child.stdin.end()
+      const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)))
+      assert.strictEqual(code, 0)
+      assert.isBelow(Date.now() - started, 20_000)
+    } finally {
+      TempDir.removeSync(elsewhere)
+    }
+  })
+})
+
+/** A separate process that holds the SQLite write lock until killed. */
+const holdLock = (file: string) =>
+  new Promise<ReturnType<typeof spawn>>((resolve) => {
+    const code = `
+      const Database = require(${JSON.stringify(require.resolve("better-sqlite3", { paths: [process.cwd()] }))});
+      const db = new Database(${JSON.stringify(file)});
+      db.exec("BEGIN EXCLUSIVE");
+      process.stdout.write("locked\\n");
+      setInterval(() => {}, 1000);`
+    const child = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit"] })
+    child.stdout!.once("data", () => resolve(child))
+  })
