@@ -37,7 +37,8 @@ function loadWithCache(file) {
   }
   // V8 rejects cached data made under other flags, so the flags are part of the key.
   const flags = process.execArgv.join(" ").replace(/[^A-Za-z0-9=_-]+/g, "_").slice(0, 60)
-  const key = `${path.basename(file)}-${process.version}-${stat.size}-${Math.trunc(stat.mtimeMs)}${flags ? "-" + flags : ""}.v8`
+  const build = `${path.basename(file)}-${stat.size}-${Math.trunc(stat.mtimeMs)}-`
+  const key = `${build}${process.version}${flags ? "-" + flags : ""}.v8`
   const cacheFile = disabled ? undefined : path.join(cacheDir(), key)
   let cachedData
   if (cacheFile !== undefined) {
@@ -67,7 +68,7 @@ function loadWithCache(file) {
         // Drop caches of older builds of the same bundle.
         const prefix = `${path.basename(file)}-`
         for (const f of fs.readdirSync(path.dirname(cacheFile))) {
-          if (f.startsWith(prefix) && f.endsWith(".v8") && f !== path.basename(cacheFile)) {
+          if (f.startsWith(prefix) && f.endsWith(".v8") && !f.startsWith(build)) {
             fs.rmSync(path.join(path.dirname(cacheFile), f), { force: true })
           }
         }
