@@ -4,6 +4,7 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import type { Effect } from "effect"
+import { claims } from "./commands/claims.js"
 import * as Config from "./commands/config.js"
 import * as Mcp from "./commands/mcp.js"
 import { migrate } from "./commands/migrate.js"
@@ -77,6 +78,7 @@ export const subcommands: ReadonlyArray<Command.Command<string, CliServices, unk
   fromDef(register),
   configCommand as Command.Command<string, CliServices, unknown, unknown>,
   fromDef(migrate),
+  fromDef(claims),
   mcpCommand as Command.Command<string, CliServices, unknown, unknown>
 ]
 

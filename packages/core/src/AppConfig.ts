@@ -61,6 +61,14 @@ export const Keys = {
     default: 10,
     allowed: "an integer from 1 to 10080 (minutes)"
   }),
+  "claims.ttlMinutes": def({
+    key: "claims.ttlMinutes",
+    description: "How long a file claim lasts unless renewed or given its own TTL (it ends with its session anyway)",
+    kind: "json",
+    schema: IntRange(1, 10_080),
+    default: 60,
+    allowed: "an integer from 1 to 10080 (minutes)"
+  }),
   "worktree.root": def({
     key: "worktree.root",
     description: "Directory for session worktrees; empty means a sibling folder <repo>-worktrees",

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 export * as AppConfig from "./AppConfig.js"
+export * as ClaimsLedger from "./ClaimsLedger.js"
 export * as Database from "./Database.js"
 export * as Domain from "./Domain.js"
 export * as Errors from "./Errors.js"

@@ -1,11 +1,13 @@
 import type { SqlClient } from "@effect/sql"
 import type { Effect } from "effect"
 import m0001 from "./0001_sessions.js"
+import m0003 from "./0003_claims.js"
 
 /**
  * Forward-only schema migrations, keyed `<id>_<name>` for the @effect/sql Migrator. Add new ones at the end
  * with the next id; never edit or reorder a migration that has shipped.
  */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
-  "1_sessions": m0001
+  "1_sessions": m0001,
+  "3_claims": m0003
 }

@@ -4,8 +4,10 @@
  * @since 0.1.0
  */
 import type { AnyTool } from "../Tool.js"
+import * as Claims from "./claims.js"
 import * as Status from "./status.js"
 
 export const groups: ReadonlyArray<ReadonlyArray<AnyTool>> = [
-  Status.tools
+  Status.tools,
+  Claims.tools
 ]

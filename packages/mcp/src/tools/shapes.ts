@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import type { Domain } from "@parallel-cc/core"
+import type { ClaimsLedger, Domain } from "@parallel-cc/core"
 import { z } from "zod"
 
 export const session = z.object({
@@ -35,4 +35,39 @@ export const sessionWire = (s: Domain.Session): SessionWire => ({
   createdAt: s.createdAt.toISOString(),
   lastHeartbeat: s.lastHeartbeat.toISOString(),
   endedAt: s.endedAt === null ? null : s.endedAt.toISOString()
+})
+
+export const claimMode = z.enum(["EXCLUSIVE", "SHARED", "INTENT"])
+
+export const claim = z.object({
+  claimId: z.string(),
+  sessionId: z.string(),
+  repoPath: z.string(),
+  filePath: z.string().describe("Relative to the repository root"),
+  mode: claimMode,
+  reason: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  expiresAt: z.string(),
+  releasedAt: z.string().nullable(),
+  releaseReason: z.enum(["released", "session-ended", "expired"]).nullable(),
+  branch: z.string().nullable().describe("The holder's branch (null: the session in the repository itself)"),
+  worktreePath: z.string().describe("The holder's directory")
+})
+export type ClaimWire = z.input<typeof claim>
+
+export const claimWire = (c: ClaimsLedger.Claim): ClaimWire => ({
+  claimId: c.claimId,
+  sessionId: c.sessionId,
+  repoPath: c.repoPath,
+  filePath: c.filePath,
+  mode: c.mode,
+  reason: c.reason,
+  createdAt: c.createdAt.toISOString(),
+  updatedAt: c.updatedAt.toISOString(),
+  expiresAt: c.expiresAt.toISOString(),
+  releasedAt: c.releasedAt === null ? null : c.releasedAt.toISOString(),
+  releaseReason: c.releaseReason,
+  branch: c.branch,
+  worktreePath: c.worktreePath
 })

@@ -3,13 +3,13 @@
  *
  * @since 0.1.0
  */
-import { SessionStore } from "@parallel-cc/core"
+import { ClaimsLedger, SessionStore } from "@parallel-cc/core"
 import { Effect, Option } from "effect"
 import { z } from "zod"
 import { Caller } from "../Caller.js"
 import * as Tool from "../Tool.js"
 import { repoOption } from "./common.js"
-import { session, sessionWire } from "./shapes.js"
+import { claim, claimWire, session, sessionWire } from "./shapes.js"
 
 export const getParallelStatus = Tool.define({
   name: "get_parallel_status",
@@ -23,7 +23,10 @@ export const getParallelStatus = Tool.define({
   output: {
     repoPath: z.string().nullable().describe("The repository listed; null with allRepos"),
     you: z.string().nullable().describe("The caller's session id, when the caller has a session"),
-    sessions: z.array(session.extend({ isYou: z.boolean() })),
+    sessions: z.array(session.extend({
+      isYou: z.boolean(),
+      claims: z.number().int().describe("How many files the session has claimed")
+    })),
     total: z.number().int()
   },
   readOnly: true,
@@ -34,11 +37,16 @@ export const getParallelStatus = Tool.define({
       const me = yield* caller.sessionOption
       const repo = input.allRepos === true ? Option.none<string>() : yield* repoOption(input.repo)
       const sessions = yield* store.list({ repoPath: Option.getOrUndefined(repo), status: "active" })
+      const claims = yield* Effect.flatMap(ClaimsLedger.ClaimsLedger, (l) => l.list({ repoPath: Option.getOrUndefined(repo) }))
       const you = Option.map(me, (m) => m.session.sessionId).pipe(Option.getOrNull)
       return {
         repoPath: Option.getOrNull(repo),
         you,
-        sessions: sessions.map((s) => ({ ...sessionWire(s), isYou: s.sessionId === you })),
+        sessions: sessions.map((s) => ({
+          ...sessionWire(s),
+          isYou: s.sessionId === you,
+          claims: claims.filter((c) => c.sessionId === s.sessionId).length
+        })),
         total: sessions.length
       }
     }),
@@ -57,7 +65,8 @@ export const getMySession = Tool.define({
   output: {
     session,
     resolvedBy: z.enum(["env", "cwd"]).describe("How the session was found"),
-    otherSessions: z.number().int().describe("Other active sessions of the same repository")
+    otherSessions: z.number().int().describe("Other active sessions of the same repository"),
+    claims: z.array(claim).describe("Your active file claims")
   },
   readOnly: true,
   handler: () =>
@@ -66,10 +75,12 @@ export const getMySession = Tool.define({
       const store = yield* SessionStore.SessionStore
       const me = yield* caller.session
       const all = yield* store.list({ repoPath: me.session.repoPath, status: "active" })
+      const claims = yield* Effect.flatMap(ClaimsLedger.ClaimsLedger, (l) => l.list({ sessionId: me.session.sessionId }))
       return {
         session: sessionWire(me.session),
         resolvedBy: me.resolvedBy,
-        otherSessions: all.filter((s) => s.sessionId !== me.session.sessionId).length
+        otherSessions: all.filter((s) => s.sessionId !== me.session.sessionId).length,
+        claims: claims.map(claimWire)
       }
     }),
   summarize: (o) =>
