@@ -1,3 +1,5 @@
+export * as AnthropicApiDouble from "./AnthropicApiDouble.js"
+export * as ClaudeCode from "./ClaudeCode.js"
 export * as Cli from "./Cli.js"
 export * as Git from "./Git.js"
 export * as ScriptedAgent from "./ScriptedAgent.js"
