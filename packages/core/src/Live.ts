@@ -10,6 +10,7 @@ import * as NodePath from "@effect/platform-node/NodePath"
 import { Layer } from "effect"
 import * as AppConfig from "./AppConfig.js"
 import * as ClaimsLedger from "./ClaimsLedger.js"
+import * as Conflicts from "./Conflicts.js"
 import * as Database from "./Database.js"
 import * as Git from "./Git.js"
 import * as SessionStore from "./SessionStore.js"
@@ -23,7 +24,7 @@ export const Platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, Nod
 export const configLayer = AppConfig.layer.pipe(Layer.provideMerge(Platform))
 
 /** The store and the services over it. */
-export const layer = ClaimsLedger.layer.pipe(
+export const layer = Layer.mergeAll(ClaimsLedger.layer, Conflicts.layer).pipe(
   Layer.provideMerge(SessionStore.layer),
   Layer.provideMerge(Git.layer),
   Layer.provideMerge(Database.layer),

@@ -5,6 +5,7 @@
  */
 export * as AppConfig from "./AppConfig.js"
 export * as ClaimsLedger from "./ClaimsLedger.js"
+export * as Conflicts from "./Conflicts.js"
 export * as Database from "./Database.js"
 export * as Domain from "./Domain.js"
 export * as Errors from "./Errors.js"

@@ -1,6 +1,7 @@
 export * as AnthropicApiDouble from "./AnthropicApiDouble.js"
 export * as ClaudeCode from "./ClaudeCode.js"
 export * as Cli from "./Cli.js"
+export * as ConflictRepo from "./ConflictRepo.js"
 export * as Git from "./Git.js"
 export * as ScriptedAgent from "./ScriptedAgent.js"
 export * as TempDir from "./TempDir.js"

@@ -20,7 +20,7 @@ export interface ExecOptions {
   readonly stdin?: string | Uint8Array | undefined
 }
 
-const collect = (stream: Stream.Stream<Uint8Array, PlatformError>) =>
+const collectBytes = (stream: Stream.Stream<Uint8Array, PlatformError>) =>
   Stream.runCollect(stream).pipe(
     Effect.map((chunks) => {
       const parts = Chunk.toReadonlyArray(chunks)
@@ -31,9 +31,12 @@ const collect = (stream: Stream.Stream<Uint8Array, PlatformError>) =>
         buf.set(p, at)
         at += p.length
       }
-      return new TextDecoder().decode(buf)
+      return buf
     })
   )
+
+const collect = (stream: Stream.Stream<Uint8Array, PlatformError>) =>
+  Effect.map(collectBytes(stream), (buf) => new TextDecoder().decode(buf))
 
 /** Build a Command from an argument array and options. */
 export const command = (argv: readonly [string, ...Array<string>], options: ExecOptions = {}): Command.Command => {
@@ -55,6 +58,20 @@ export const exec = (
     const proc = yield* Command.start(command(argv, options))
     const [stdout, stderr, exitCode] = yield* Effect.all(
       [collect(proc.stdout), collect(proc.stderr), proc.exitCode],
+      { concurrency: "unbounded" }
+    )
+    return { exitCode: Number(exitCode), stdout, stderr }
+  }))
+
+/** Like {@link exec}, with stdout as raw bytes (for binary output such as `git cat-file --batch`). */
+export const execBytes = (
+  argv: readonly [string, ...Array<string>],
+  options: ExecOptions = {}
+): Effect.Effect<{ readonly exitCode: number; readonly stdout: Uint8Array; readonly stderr: string }, PlatformError, CommandExecutor.CommandExecutor> =>
+  Effect.scoped(Effect.gen(function*() {
+    const proc = yield* Command.start(command(argv, options))
+    const [stdout, stderr, exitCode] = yield* Effect.all(
+      [collectBytes(proc.stdout), collect(proc.stderr), proc.exitCode],
       { concurrency: "unbounded" }
     )
     return { exitCode: Number(exitCode), stdout, stderr }
