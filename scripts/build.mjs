@@ -59,7 +59,11 @@ await esbuild.build({
   keepNames: false,
   sourcemap: "external",
   legalComments: "none",
-  external: ["better-sqlite3"],
+  // typescript (the conflict analyser's parser, ~9 MB) is required only when a script file is classified.
+  external: ["better-sqlite3", "typescript"],
+  // import() of an external becomes a lazy require(): the bundles run inside the loader's vm.Script,
+  // where a native import() needs a loader hook that Node < 20.17 does not have.
+  supported: { "dynamic-import": false },
   define: { PCC_VERSION: JSON.stringify(version) },
   logLevel: "warning"
 })

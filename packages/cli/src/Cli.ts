@@ -6,10 +6,12 @@ import { Args, Command, Options } from "@effect/cli"
 import type { Effect } from "effect"
 import { claims } from "./commands/claims.js"
 import * as Config from "./commands/config.js"
+import { conflicts } from "./commands/conflicts.js"
 import * as Mcp from "./commands/mcp.js"
 import { migrate } from "./commands/migrate.js"
 import { register } from "./commands/register.js"
 import { status } from "./commands/status.js"
+import { suggestions } from "./commands/suggestions.js"
 import type { CommandDef } from "./internal/Command.js"
 import type { CliServices } from "./internal/Env.js"
 import { flagName, type OptSpec, type Spec } from "./internal/Spec.js"
@@ -79,6 +81,8 @@ export const subcommands: ReadonlyArray<Command.Command<string, CliServices, unk
   configCommand as Command.Command<string, CliServices, unknown, unknown>,
   fromDef(migrate),
   fromDef(claims),
+  fromDef(conflicts),
+  fromDef(suggestions),
   mcpCommand as Command.Command<string, CliServices, unknown, unknown>
 ]
 

@@ -583,8 +583,17 @@ export const make = Effect.gen(function*() {
         if (other === undefined || unmerged.stdout === "") {
           return yield* new ConflictError({ reason: "NoMergeInProgress", detail: `no merge, rebase or cherry-pick with conflicts is in progress in ${cwd}` })
         }
-        ours = { ref: "HEAD", commit: yield* git.revParse(cwd, "HEAD") }
-        theirs = other
+        // Name the sides after the branches they are the tips of, when they are (HEAD is detached in a rebase).
+        const branchAt = (commit: string, fallback: string) =>
+          git.run(cwd, ["name-rev", "--name-only", "--no-undefined", "--refs=refs/heads/*", commit], { okExitCodes: [0, 128] }).pipe(
+            Effect.map((r) => {
+              const name = r.stdout.trim()
+              return r.exitCode === 0 && name !== "" && !/[~^]/.test(name) ? name : fallback
+            })
+          )
+        const headCommit = yield* git.revParse(cwd, "HEAD")
+        ours = { ref: yield* branchAt(headCommit, "HEAD"), commit: headCommit }
+        theirs = { ref: yield* branchAt(other.commit, other.ref), commit: other.commit }
         const mb = yield* git.run(cwd, ["merge-base", ours.commit, theirs.commit], { okExitCodes: [0, 1] })
         mergeBase = mb.exitCode === 0 ? mb.stdout.trim() : null
         paths = parseStages(unmerged.stdout).map((p) => {

@@ -166,7 +166,7 @@ describe("Conflicts", () => {
       const again = yield* withConflicts(data, (s) => s.rebaseAssist({ worktree: wt, onto: "main", mode: "check" })).pipe(Effect.flip)
       assert.strictEqual((again as Conflicts.ConflictError).reason, "RebaseInProgress")
       const during = yield* withConflicts(data, (s) => s.detect({ worktree: wt }))
-      assert.strictEqual(during.theirs.ref, "REBASE_HEAD")
+      assert.strictEqual(during.theirs.ref, "feature")
       assert.strictEqual(during.conflicts[0]!.type, "CONCURRENT_EDIT")
       repo.git(["rebase", "--abort"], wt)
 
