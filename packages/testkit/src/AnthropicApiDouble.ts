@@ -53,6 +53,11 @@ export type Reply =
     readonly then?: Reply
   }
   | { readonly kind: "hang" }
+  | {
+    readonly kind: "dynamic"
+    /** Decide the reply when the request arrives (run checks between turns, answer from what was sent). */
+    readonly reply: (request: RecordedRequest) => Reply | Promise<Reply>
+  }
 
 export type Script = ReadonlyArray<Reply>
 
@@ -93,7 +98,12 @@ export const Reply = {
     ...options
   }),
   /** Accept the request and never answer (to kill an agent mid-turn). */
-  hang: (): Reply => ({ kind: "hang" })
+  hang: (): Reply => ({ kind: "hang" }),
+  /**
+   * Decide when the request arrives: `f` sees the recorded request (with the tool results the agent sent)
+   * and returns the reply. A throw becomes a 500 and is kept in `failures`.
+   */
+  dynamic: (f: (request: RecordedRequest) => Reply | Promise<Reply>): Reply => ({ kind: "dynamic", reply: f })
 }
 
 const errorTypes: Record<number, string> = {
@@ -182,6 +192,8 @@ const firstUserText = (body: any): string => {
 export class AnthropicApiDouble {
   /** Every request received, in order. */
   readonly requests: Array<RecordedRequest> = []
+  /** Errors thrown by dynamic replies (a test should assert this is empty). */
+  readonly failures: Array<unknown> = []
   private readonly scripts = new Map<string, Script>()
   private readonly attempts = new Map<string, number>()
   private readonly sockets = new Set<import("node:net").Socket>()
@@ -387,27 +399,53 @@ export class AnthropicApiDouble {
       this.record({ ...base, kind: "messages", script: name, turn, status: 400 })
       return sendError(res, 400, "invalid_request_error", `The API double has no script named ${name}`)
     }
-    let reply: Reply = script[turn] ?? Reply.text("Done.")
-    const attemptKey = `${base.sessionId ?? ""}/${name}/${turn}`
+    this.play({ ...base, script: name, turn }, script[turn] ?? Reply.text("Done."), model, stream, res)
+  }
+
+  private play(
+    base: Omit<RecordedRequest, "kind" | "status">,
+    first: Reply,
+    model: string,
+    stream: boolean,
+    res: http.ServerResponse
+  ): void {
+    let reply = first
+    const attemptKey = `${base.sessionId ?? ""}/${base.script}/${base.turn}`
     while (reply.kind === "error" && reply.times !== undefined) {
       const n = (this.attempts.get(attemptKey) ?? 0) + 1
       this.attempts.set(attemptKey, n)
       if (n <= reply.times) break
       reply = reply.then ?? Reply.text("Done.")
     }
-    if (reply.kind === "hang") {
-      this.record({ ...base, kind: "messages", script: name, turn, status: 0 })
-      return
+    switch (reply.kind) {
+      case "dynamic": {
+        const decide = reply.reply
+        Promise.resolve()
+          .then(() => decide({ ...base, kind: "messages", status: 0 }))
+          .then(
+            (next) => this.play(base, next, model, stream, res),
+            (e) => {
+              this.failures.push(e)
+              this.record({ ...base, kind: "messages", status: 500 })
+              sendError(res, 500, "api_error", `dynamic reply failed: ${e instanceof Error ? e.message : String(e)}`)
+            }
+          )
+        return
+      }
+      case "hang":
+        return this.record({ ...base, kind: "messages", status: 0 })
+      case "error":
+        this.record({ ...base, kind: "messages", status: reply.status })
+        return sendError(res, reply.status, reply.errorType, reply.message, reply.retryAfter)
+      case "message": {
+        this.record({ ...base, kind: "messages", status: 200 })
+        const usage = this.usage(reply.usage)
+        const message = reply
+        const send = () => sendMessage(res, stream, model, message, usage)
+        if (reply.delayMs) setTimeout(send, reply.delayMs)
+        else send()
+      }
     }
-    if (reply.kind === "error") {
-      this.record({ ...base, kind: "messages", script: name, turn, status: reply.status })
-      return sendError(res, reply.status, reply.errorType, reply.message, reply.retryAfter)
-    }
-    this.record({ ...base, kind: "messages", script: name, turn, status: 200 })
-    const usage = this.usage(reply.usage)
-    const send = () => sendMessage(res, stream, model, reply as Extract<Reply, { kind: "message" }>, usage)
-    if (reply.delayMs) setTimeout(send, reply.delayMs)
-    else send()
   }
 
   private usage(override?: Partial<Usage>): Usage {

@@ -134,6 +134,34 @@ describe("AnthropicApiDouble (a double of the Anthropic Messages API)", () => {
     assert.strictEqual(d.requests[0]!.headers["x-api-key"], "<redacted>")
   })
 
+  it("dynamic replies see the request (tool results included) before answering; a throw is a 500 kept in failures", async () => {
+    const d = await start()
+    const seen: Array<Array<string>> = []
+    d.script("dyn", [
+      Reply.bash("echo hi"),
+      Reply.dynamic((req) => {
+        seen.push(AnthropicApiDouble.toolResultsOf(req).map((t) => t.text))
+        return Reply.text("checked")
+      })
+    ])
+    d.script("boom", [Reply.dynamic(() => Promise.reject(new Error("check failed")))])
+    const first = { model: "m", max_tokens: 10, tools, messages: [userText(AnthropicApiDouble.AnthropicApiDouble.marker("dyn"))] }
+    const turn0 = await json(post(d, first))
+    const turn1 = await json(post(d, {
+      ...first,
+      messages: [...first.messages, { role: "assistant", content: turn0.content }, {
+        role: "user",
+        content: [{ type: "tool_result", tool_use_id: turn0.content[0].id, content: [{ type: "text", text: "hi" }] }]
+      }]
+    }))
+    assert.deepStrictEqual(seen, [["hi"]])
+    assert.deepStrictEqual(turn1.content, [{ type: "text", text: "checked" }])
+    const failed = await post(d, { ...first, messages: [userText(AnthropicApiDouble.AnthropicApiDouble.marker("boom"))] })
+    assert.strictEqual(failed.status, 500)
+    await failed.text()
+    assert.lengthOf(d.failures, 1)
+  })
+
   it("hangs on request when told to (waitFor sees the request) and close() drops the connection", async () => {
     const d = await start({ script: [Reply.hang()] })
     const pending = post(d, { model: "m", max_tokens: 5, stream: true, tools, messages: [userText("x")] }).then(

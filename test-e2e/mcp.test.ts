@@ -1,0 +1,87 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import { AnthropicApiDouble, ClaudeCode, Cli } from "@parallel-cc/testkit"
+import { spawnSync } from "node:child_process"
+import { assert, describe, it } from "vitest"
+import { keepTranscript, world, type World } from "./support.js"
+
+const { Reply } = AnthropicApiDouble
+const marker = AnthropicApiDouble.AnthropicApiDouble.marker
+
+/** The tools our server lists, asked with the real MCP client (the source of truth for "all our tools"). */
+const serverTools = async (w: World): Promise<Array<string>> => {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [Cli.binPath, "mcp", "serve"],
+    cwd: w.repo.root,
+    env: w.env,
+    stderr: "pipe"
+  })
+  const client = new Client({ name: "e2e", version: "0.0.0" })
+  await client.connect(transport)
+  try {
+    return (await client.listTools()).tools.map((t) => t.name).sort()
+  } finally {
+    await client.close()
+  }
+}
+
+/** Register our MCP server for Claude Code in the temp HOME (user scope), as a user would by hand. */
+const registerMcp = (w: World) => {
+  const r = spawnSync(ClaudeCode.binary(), ["mcp", "add", "-s", "user", "parallel-cc", "--", process.execPath, Cli.binPath, "mcp", "serve"], {
+    cwd: w.repo.root,
+    env: w.env,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  assert.strictEqual(r.status, 0, r.stderr)
+}
+
+const claimsInDb = async (w: World) => Cli.json((await Cli.run(["claims", "--json"], { cwd: w.repo.root, env: w.env }))).claims
+
+describe("our MCP server inside a real Claude Code session", () => {
+  it("init shows parallel-cc connected with all its tools; claim_file puts the claim in the DB, release_file removes it", async () => {
+    const w = await world({ files: { "src/app.ts": "export const a = 1\n" } })
+    registerMcp(w)
+    const reg = Cli.json(Cli.runSync(["register", "--repo", w.repo.root, "--pid", String(process.pid), "--json"], { env: w.env }))
+    const checkpoints: Record<string, unknown> = {}
+    w.api.script("claims", [
+      Reply.mcp("claim_file", { path: "src/app.ts", mode: "EXCLUSIVE", reason: "e2e edit" }),
+      Reply.dynamic(async () => {
+        checkpoints.afterClaim = await claimsInDb(w)
+        return Reply.mcp("release_file", { path: "src/app.ts" })
+      }),
+      Reply.dynamic(async () => {
+        checkpoints.afterRelease = await claimsInDb(w)
+        return Reply.text("Claimed and released.")
+      })
+    ])
+    const r = await ClaudeCode.runHeadless(`claim the file ${marker("claims")}`, {
+      cwd: w.repo.root,
+      env: { ...w.env, PARALLEL_CC_SESSION_ID: reg.sessionId }
+    })
+    keepTranscript("mcp-claims", r.stdout)
+    assert.strictEqual(r.code, 0, r.stderr + r.stdout)
+    assert.deepStrictEqual(w.api.failures, [])
+
+    const init = ClaudeCode.initOf(r.events)
+    const server = (init?.mcp_servers ?? []).find((s: any) => s.name === "parallel-cc")
+    assert.strictEqual(server?.status, "connected", JSON.stringify(init?.mcp_servers))
+    const ours = (init?.tools as Array<string>).filter((t) => t.startsWith("mcp__parallel-cc__")).sort()
+    const expected = (await serverTools(w)).map((t) => AnthropicApiDouble.mcpToolName(t))
+    assert.includeMembers(expected, ["mcp__parallel-cc__claim_file", "mcp__parallel-cc__release_file"])
+    assert.deepStrictEqual(ours, expected.sort())
+
+    const [claimed, released] = w.api.toolResults("claims")
+    assert.notOk(claimed?.is_error, claimed?.text)
+    assert.match(claimed!.text, /"filePath":\s*"src\/app\.ts"/)
+    assert.notOk(released?.is_error, released?.text)
+    const after = checkpoints.afterClaim as Array<any>
+    assert.lengthOf(after, 1)
+    assert.deepInclude(after[0], { filePath: "src/app.ts", mode: "EXCLUSIVE", sessionId: reg.sessionId, reason: "e2e edit" })
+    assert.deepStrictEqual(checkpoints.afterRelease, [])
+    const result = ClaudeCode.resultOf(r.events)
+    assert.deepInclude(result, { subtype: "success", is_error: false, num_turns: 3 })
+    assert.isAbove(result?.total_cost_usd, 0)
+  })
+})
