@@ -41,7 +41,11 @@ const instructions = [
   "Use get_my_session / get_parallel_status to see who works where; claim_file before editing a file",
   "others may touch (EXCLUSIVE blocks everyone, SHARED blocks EXCLUSIVE, INTENT only informs) and",
   "release_file when done; notify_when_merged / check_merge_status / get_merge_events to learn when a",
-  "branch reached its target."
+  "branch reached its target.",
+  "check_conflicts predicts whether your branch merges into the target; detect_advanced_conflicts classifies",
+  "the conflicts (between branches, or of a merge/rebase stopped in your worktree); get_auto_fix_suggestions",
+  "proposes whole resolved files with a diff and a confidence, and apply_auto_fix writes one;",
+  "rebase_assist checks or performs a rebase onto the target."
 ].join(" ")
 
 /** Every tool of this server, in listing order. */

@@ -5,9 +5,11 @@
  */
 import type { AnyTool } from "../Tool.js"
 import * as Claims from "./claims.js"
+import * as ConflictTools from "./conflicts.js"
 import * as Status from "./status.js"
 
 export const groups: ReadonlyArray<ReadonlyArray<AnyTool>> = [
   Status.tools,
-  Claims.tools
+  Claims.tools,
+  ConflictTools.tools
 ]

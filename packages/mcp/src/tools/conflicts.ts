@@ -1,0 +1,391 @@
+/**
+ * Conflict tools: preview a merge/rebase, classify its conflicts, get whole-file resolutions, apply one,
+ * and look back at what was found and resolved.
+ *
+ * Branch defaults: the branch to check is the caller's (the branch of its worktree); the target is the
+ * branch checked out in the main repository. Worktree defaults: the caller's session directory.
+ *
+ * @since 0.1.0
+ */
+import { Conflicts, Errors, Git } from "@parallel-cc/core"
+import { Effect, Option } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { z } from "zod"
+import { Caller } from "../Caller.js"
+import * as Tool from "../Tool.js"
+import { repoOption } from "./common.js"
+
+// ---------------------------------------------------------------------------------------------------
+// Wire shapes (the JSON of core's Conflicts schemas)
+
+const refInfo = z.object({ ref: z.string().describe("As given (or the branch it is the tip of)"), commit: z.string() })
+const stage = z.object({ mode: z.string(), oid: z.string() }).nullable()
+const gitKind = z.enum(["content", "binary", "add/add", "modify/delete", "rename/delete", "rename/rename", "file/directory", "mode", "submodule", "other"])
+const conflictType = z.enum(["TRIVIAL", "CONCURRENT_EDIT", "STRUCTURAL", "SEMANTIC"])
+const severity = z.enum(["LOW", "MEDIUM", "HIGH"])
+const strategy = z.enum(["take-ours", "take-theirs", "keep-both", "reapply", "symbol-merge", "json-merge", "keep-file", "delete-file"])
+
+const previewFile = z.object({
+  path: z.string(),
+  kind: gitKind.describe("What git reports: content, binary, modify/delete, rename/delete, …"),
+  otherPaths: z.array(z.string()),
+  stages: z.object({ base: stage, ours: stage, theirs: stage }),
+  messages: z.array(z.string()),
+  guidance: z.string()
+})
+
+const conflict = z.object({
+  id: z.string(),
+  repo: z.string(),
+  path: z.string(),
+  ours: refInfo,
+  theirs: refInfo,
+  mergeBase: z.string().nullable(),
+  source: z.enum(["refs", "worktree"]).describe("refs: predicted between two branches; worktree: left by a merge/rebase in progress"),
+  gitKind,
+  type: conflictType,
+  severity,
+  language: z.string(),
+  analyzer: z.string().describe("typescript (parsed with the TypeScript compiler), json, text or git"),
+  summary: z.string(),
+  reasons: z.array(z.string()),
+  symbols: z.array(z.object({ symbol: z.string(), ours: z.string(), theirs: z.string() })),
+  regions: z.number().int(),
+  guidance: z.string(),
+  sessionId: z.string().nullable(),
+  detectedAt: z.string(),
+  resolvedAt: z.string().nullable(),
+  resolution: z.string().nullable().describe("The id of the suggestion applied")
+})
+
+const suggestion = z.object({
+  id: z.string(),
+  conflictId: z.string(),
+  path: z.string(),
+  strategy,
+  confidence: z.number().describe("0 to 1"),
+  description: z.string(),
+  parses: z.boolean().nullable().describe("Whether the resolved file parses (scripts, JSON); null when not checked"),
+  deletesFile: z.boolean(),
+  encoding: z.enum(["utf8", "base64"]),
+  resolvedContent: z.string().nullable().describe("The whole resolved file (omitted when includeContent is false)"),
+  diff: z.string().describe("Unified diff from the current file to the resolved one"),
+  currentHash: z.string(),
+  worktree: z.string().nullable(),
+  createdAt: z.string(),
+  appliedAt: z.string().nullable(),
+  appliedWorktree: z.string().nullable()
+})
+
+const branchArg = z.string().min(1).max(255)
+
+type Mutable<A> = A extends ReadonlyArray<infer X> ? Array<Mutable<X>> : A extends object ? { -readonly [K in keyof A]: Mutable<A[K]> } : A
+/** Core's values are deeply readonly; the zod shapes describe the same JSON as mutable. */
+const wire = <A>(a: A): Mutable<A> => a as Mutable<A>
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers
+
+/** The directory a call works in: `input` (relative to the server's cwd), else the caller's session directory, else the cwd. */
+const workDir = (input: string | undefined) =>
+  Effect.gen(function*() {
+    const caller = yield* Caller
+    if (input !== undefined) {
+      const abs = path.resolve(caller.cwd, input)
+      return yield* Effect.try({
+        try: () => fs.realpathSync(abs),
+        catch: () => new Errors.InvalidInput({ field: "worktree", detail: `${abs} does not exist` })
+      })
+    }
+    const me = yield* caller.sessionOption
+    return Option.isSome(me) ? me.value.session.worktreePath : caller.cwd
+  })
+
+const currentBranch = (dir: string) =>
+  Effect.flatMap(Git.Git, (git) =>
+    git.run(dir, ["symbolic-ref", "--short", "-q", "HEAD"], { okExitCodes: [0, 1] }).pipe(
+      Effect.map((r) => (r.exitCode === 0 ? r.stdout.trim() : "HEAD"))
+    ))
+
+/** The branches of a check made in `dir`: `current` (default: dir's branch) into `target` (default: the main repository's branch). */
+const branches = (dir: string, input: { readonly currentBranch?: string | undefined; readonly targetBranch?: string | undefined }) =>
+  Effect.gen(function*() {
+    const current = input.currentBranch ?? (yield* currentBranch(dir))
+    let target = input.targetBranch
+    if (target === undefined) {
+      const main = yield* Effect.flatMap(Git.Git, (git) => git.mainRoot(dir))
+      target = yield* currentBranch(main)
+      if (target === "HEAD") {
+        return yield* new Errors.InvalidInput({ field: "targetBranch", detail: "the main repository has no branch checked out; pass targetBranch" })
+      }
+    }
+    if (target === current) {
+      return yield* new Errors.InvalidInput({
+        field: "targetBranch",
+        detail: `the branch to check and the target are both ${target}; pass currentBranch and/or targetBranch`
+      })
+    }
+    return { current, target }
+  })
+
+// ---------------------------------------------------------------------------------------------------
+// Tools
+
+export const checkConflicts = Tool.define({
+  name: "check_conflicts",
+  title: "Check for merge conflicts",
+  description: "Predict whether merging (or rebasing) a branch onto a target would conflict, and in which " +
+    "files, without touching any work tree (git merge-tree). Defaults: currentBranch = your worktree's " +
+    "branch, targetBranch = the branch checked out in the main repository. Each conflicted file comes with " +
+    "git's conflict kind and what to do; classify them with detect_advanced_conflicts.",
+  input: {
+    currentBranch: branchArg.optional().describe("The branch to be merged/rebased (default: yours)"),
+    targetBranch: branchArg.optional().describe("The branch it goes into (default: the main repository's branch)"),
+    repo: z.string().min(1).optional().describe("A path inside the repository (default: your worktree)")
+  },
+  output: {
+    repo: z.string(),
+    ours: refInfo.describe("The target (git's ours)"),
+    theirs: refInfo.describe("The branch checked (git's theirs)"),
+    mergeBase: z.string(),
+    clean: z.boolean(),
+    tree: z.string(),
+    files: z.array(previewFile),
+    guidance: z.string()
+  },
+  readOnly: true,
+  idempotent: true,
+  handler: (input) =>
+    Effect.gen(function*() {
+      const dir = yield* workDir(input.repo)
+      const b = yield* branches(dir, input)
+      const service = yield* Conflicts.Conflicts
+      return wire(yield* service.preview({ repo: dir, ours: b.target, theirs: b.current }))
+    }),
+  summarize: (o) =>
+    o.clean
+      ? `${o.theirs.ref} merges cleanly into ${o.ours.ref}`
+      : `${o.files.length} conflicted file(s) merging ${o.theirs.ref} into ${o.ours.ref}: ${o.files.map((f) => `${f.path} (${f.kind})`).join(", ")}`
+})
+
+export const rebaseAssist = Tool.define({
+  name: "rebase_assist",
+  title: "Rebase assistance",
+  description: "Rebase your worktree's branch onto a target. checkOnly (default true) only predicts: the " +
+    "commits to replay, how far behind you are, and the files that would conflict. With checkOnly false " +
+    "the rebase runs in your worktree (it must have no uncommitted changes); on conflicts it stops " +
+    "(onConflict \"stop\", default) and reports the files and the exact commands to continue or abort, or " +
+    "aborts it (onConflict \"abort\") leaving the branch as it was.",
+  input: {
+    targetBranch: branchArg.optional().describe("The branch to rebase onto (default: the main repository's branch)"),
+    checkOnly: z.boolean().optional().describe("Only predict (default true)"),
+    onConflict: z.enum(["stop", "abort"]).optional().describe("When the rebase conflicts: stop for resolution (default) or abort"),
+    worktree: z.string().min(1).optional().describe("The worktree to rebase (default: yours)")
+  },
+  output: {
+    worktree: z.string(),
+    branch: z.string().nullable(),
+    onto: refInfo,
+    head: z.string(),
+    mode: z.enum(["check", "perform"]),
+    status: z.enum(["up-to-date", "clean", "conflicts", "rebased", "stopped", "aborted"]),
+    commits: z.array(z.object({ commit: z.string(), subject: z.string() })),
+    behind: z.number().int(),
+    conflicts: z.array(previewFile),
+    newHead: z.string().nullable(),
+    stoppedAt: z.string().nullable(),
+    message: z.string(),
+    nextSteps: z.array(z.string())
+  },
+  handler: (input) =>
+    Effect.gen(function*() {
+      const dir = yield* workDir(input.worktree)
+      const b = yield* branches(dir, { targetBranch: input.targetBranch })
+      const service = yield* Conflicts.Conflicts
+      return wire(yield* service.rebaseAssist({
+        worktree: dir,
+        onto: b.target,
+        mode: input.checkOnly === false ? "perform" : "check",
+        onConflict: input.onConflict
+      }))
+    }),
+  summarize: (o) => o.message
+})
+
+export const detectAdvancedConflicts = Tool.define({
+  name: "detect_advanced_conflicts",
+  title: "Classify conflicts",
+  description: "Classify each conflicted file as TRIVIAL (whitespace/formatting), CONCURRENT_EDIT (both " +
+    "sides changed the same lines), STRUCTURAL (code moved, renamed or deleted on one side) or SEMANTIC " +
+    "(a symbol changed incompatibly, e.g. renamed on one side and used under its old name on the other), " +
+    "with a severity, the symbols involved and the reasons. TypeScript/JavaScript files are parsed with " +
+    "the TypeScript compiler. Works on a merge/rebase stopped in your worktree, or (when none is in " +
+    "progress, or with source \"branches\") between currentBranch and targetBranch. Each conflict gets an " +
+    "id for get_auto_fix_suggestions.",
+  input: {
+    source: z.enum(["auto", "worktree", "branches"]).optional()
+      .describe("worktree: the merge/rebase in progress; branches: predict between branches; auto (default): worktree if one is in progress"),
+    currentBranch: branchArg.optional().describe("With branches: the branch to be merged (default: yours)"),
+    targetBranch: branchArg.optional().describe("With branches: the branch it goes into (default: the main repository's branch)"),
+    worktree: z.string().min(1).optional().describe("The worktree (default: yours)")
+  },
+  output: {
+    repo: z.string(),
+    ours: refInfo,
+    theirs: refInfo,
+    mergeBase: z.string().nullable(),
+    source: z.enum(["refs", "worktree"]),
+    clean: z.boolean(),
+    conflicts: z.array(conflict)
+  },
+  handler: (input) =>
+    Effect.gen(function*() {
+      const service = yield* Conflicts.Conflicts
+      const me = yield* Effect.flatMap(Caller, (c) => c.sessionOption)
+      const sessionId = Option.isSome(me) ? me.value.session.sessionId : undefined
+      const dir = yield* workDir(input.worktree)
+      const source = input.source ?? "auto"
+      const fromBranches = Effect.gen(function*() {
+        const b = yield* branches(dir, input)
+        return yield* service.detect({ repo: dir, ours: b.target, theirs: b.current, sessionId })
+      })
+      if (source === "branches") return wire(yield* fromBranches)
+      const inWorktree = service.detect({ worktree: dir, sessionId })
+      if (source === "worktree") return wire(yield* inWorktree)
+      return wire(
+        yield* inWorktree.pipe(
+          Effect.catchIf((e) => e._tag === "ConflictError" && e.reason === "NoMergeInProgress", () => fromBranches)
+        )
+      )
+    }),
+  summarize: (o) =>
+    o.clean
+      ? `no conflicts between ${o.ours.ref} and ${o.theirs.ref}`
+      : o.conflicts.map((c) => `${c.path}: ${c.type} (${c.severity}) [${c.id}]`).join("; ")
+})
+
+export const getAutoFixSuggestions = Tool.define({
+  name: "get_auto_fix_suggestions",
+  title: "Suggest conflict resolutions",
+  description: "Propose resolutions for a classified conflict (by conflictId, or the latest open conflict " +
+    "on filePath), best first. Each has a strategy (take-ours, take-theirs, keep-both, reapply, " +
+    "symbol-merge, json-merge, keep-file, delete-file), a confidence from 0 to 1, whether the result " +
+    "parses, the WHOLE resolved file and a unified diff against the file currently in your worktree. " +
+    "These come from deterministic merge algorithms, not from a model: review the diff before applying.",
+  input: {
+    conflictId: z.string().min(1).max(64).optional().describe("From detect_advanced_conflicts"),
+    filePath: z.string().min(1).max(4096).optional().describe("Instead of conflictId: the latest open conflict on this file (relative to the repository root)"),
+    minConfidence: z.number().min(0).max(1).optional().describe("Only suggestions at least this confident"),
+    includeContent: z.boolean().optional().describe("Include each resolved file (default true)"),
+    worktree: z.string().min(1).optional().describe("Diff against this worktree's file (default: yours)")
+  },
+  output: {
+    conflict,
+    suggestions: z.array(suggestion),
+    total: z.number().int()
+  },
+  handler: (input) =>
+    Effect.gen(function*() {
+      const service = yield* Conflicts.Conflicts
+      if ((input.conflictId === undefined) === (input.filePath === undefined)) {
+        return yield* new Errors.InvalidInput({ field: "arguments", detail: "give either conflictId or filePath" })
+      }
+      const dir = yield* workDir(input.worktree)
+      let conflictId = input.conflictId
+      if (conflictId === undefined) {
+        const repo = yield* repoOption(input.worktree ?? dir)
+        const open = yield* service.history({ repo: Option.getOrUndefined(repo), path: input.filePath, resolved: false, limit: 1 })
+        if (open.length === 0) {
+          return yield* new Errors.InvalidInput({ field: "filePath", detail: `no open conflict on ${input.filePath}; run detect_advanced_conflicts first` })
+        }
+        conflictId = open[0]!.id
+      }
+      const found = yield* service.get(conflictId)
+      const all = yield* service.suggest({ conflictId, worktree: dir })
+      const kept = all
+        .filter((s) => input.minConfidence === undefined || s.confidence >= input.minConfidence)
+        .map((s) => (input.includeContent === false ? { ...s, resolvedContent: null } : s))
+      return wire({ conflict: found, suggestions: kept, total: kept.length })
+    }),
+  summarize: (o) =>
+    `${o.total} suggestion(s) for ${o.conflict.path} (${o.conflict.type}): ` +
+    o.suggestions.map((s) => `${s.id} ${s.strategy} ${s.confidence.toFixed(2)}`).join(", ")
+})
+
+export const applyAutoFix = Tool.define({
+  name: "apply_auto_fix",
+  title: "Apply a conflict resolution",
+  description: "Write a suggestion's resolved file into your worktree (only that file). Refused " +
+    "(FileChanged) if the file changed since the suggestion was made — ask for new suggestions then — and " +
+    "refused if it was applied already. The application is recorded. Stage the file afterwards " +
+    "(git add) and continue the merge or rebase.",
+  input: {
+    suggestionId: z.string().min(1).max(64).describe("From get_auto_fix_suggestions"),
+    worktree: z.string().min(1).optional().describe("Where to write (default: yours)")
+  },
+  output: {
+    suggestion,
+    file: z.string(),
+    action: z.enum(["written", "deleted"]),
+    nextSteps: z.array(z.string())
+  },
+  idempotent: false,
+  handler: (input) =>
+    Effect.gen(function*() {
+      const service = yield* Conflicts.Conflicts
+      const me = yield* Effect.flatMap(Caller, (c) => c.sessionOption)
+      const dir = yield* workDir(input.worktree)
+      return wire(
+        yield* service.apply({
+          suggestionId: input.suggestionId,
+          worktree: dir,
+          sessionId: Option.isSome(me) ? me.value.session.sessionId : undefined
+        })
+      )
+    }),
+  summarize: (o) => `${o.action} ${o.file} (${o.suggestion.strategy}, confidence ${o.suggestion.confidence.toFixed(2)})`
+})
+
+export const conflictHistory = Tool.define({
+  name: "conflict_history",
+  title: "Conflict history",
+  description: "Conflicts recorded for a repository (default: yours), newest first, with their class, " +
+    "severity and resolution; filter by type, resolved state or file.",
+  input: {
+    repo: z.string().min(1).optional().describe("A path inside the repository (default: yours)"),
+    type: conflictType.optional(),
+    resolved: z.boolean().optional().describe("true: only resolved ones; false: only open ones; default: both"),
+    filePath: z.string().min(1).max(4096).optional(),
+    limit: z.number().int().min(1).max(500).optional().describe("At most this many (default 50)")
+  },
+  output: {
+    repo: z.string().nullable(),
+    conflicts: z.array(conflict),
+    total: z.number().int()
+  },
+  readOnly: true,
+  handler: (input) =>
+    Effect.gen(function*() {
+      const service = yield* Conflicts.Conflicts
+      const repo = Option.getOrUndefined(yield* repoOption(input.repo))
+      const list = yield* service.history({
+        repo,
+        type: input.type,
+        resolved: input.resolved,
+        path: input.filePath,
+        limit: input.limit ?? 50
+      })
+      return wire({ repo: repo ?? null, conflicts: list, total: list.length })
+    }),
+  summarize: (o) => `${o.total} conflict(s)${o.repo !== null ? ` in ${o.repo}` : ""}`
+})
+
+export const tools: ReadonlyArray<Tool.AnyTool> = [
+  checkConflicts,
+  rebaseAssist,
+  detectAdvancedConflicts,
+  getAutoFixSuggestions,
+  applyAutoFix,
+  conflictHistory
+]
