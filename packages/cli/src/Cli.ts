@@ -8,6 +8,7 @@ import { claims } from "./commands/claims.js"
 import * as Config from "./commands/config.js"
 import { conflicts } from "./commands/conflicts.js"
 import * as Mcp from "./commands/mcp.js"
+import { mergeStatus, watchMerges } from "./commands/merges.js"
 import { migrate } from "./commands/migrate.js"
 import { register } from "./commands/register.js"
 import { status } from "./commands/status.js"
@@ -74,6 +75,16 @@ const mcpCommand = Command.make("mcp").pipe(
   ])
 )
 
+const watchCommand = Command.make("watch").pipe(
+  Command.withDescription("Long-running watchers"),
+  Command.withSubcommands([fromDef(watchMerges)])
+)
+
+const mergeCommand = Command.make("merge").pipe(
+  Command.withDescription("Merge detection results"),
+  Command.withSubcommands([fromDef(mergeStatus)])
+)
+
 /** Every subcommand, in the order `--help` shows them. */
 export const subcommands: ReadonlyArray<Command.Command<string, CliServices, unknown, unknown>> = [
   fromDef(status),
@@ -83,6 +94,8 @@ export const subcommands: ReadonlyArray<Command.Command<string, CliServices, unk
   fromDef(claims),
   fromDef(conflicts),
   fromDef(suggestions),
+  watchCommand as Command.Command<string, CliServices, unknown, unknown>,
+  mergeCommand as Command.Command<string, CliServices, unknown, unknown>,
   mcpCommand as Command.Command<string, CliServices, unknown, unknown>
 ]
 

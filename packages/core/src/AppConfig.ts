@@ -69,6 +69,30 @@ export const Keys = {
     default: 60,
     allowed: "an integer from 1 to 10080 (minutes)"
   }),
+  "merges.targetBranch": def({
+    key: "merges.targetBranch",
+    description: "Branch that session branches are merged into; empty means the branch checked out in the repository",
+    kind: "string",
+    schema: Schema.String.pipe(Schema.maxLength(200)),
+    default: "",
+    allowed: "a branch name, or empty"
+  }),
+  "merges.pollSeconds": def({
+    key: "merges.pollSeconds",
+    description: "How often `watch merges` polls the repositories",
+    kind: "json",
+    schema: IntRange(1, 86_400),
+    default: 30,
+    allowed: "an integer from 1 to 86400 (seconds)"
+  }),
+  "merges.lookbackDays": def({
+    key: "merges.lookbackDays",
+    description: "How long after a session ended its branch is still watched for a merge",
+    kind: "json",
+    schema: IntRange(1, 365),
+    default: 7,
+    allowed: "an integer from 1 to 365 (days)"
+  }),
   "worktree.root": def({
     key: "worktree.root",
     description: "Directory for session worktrees; empty means a sibling folder <repo>-worktrees",

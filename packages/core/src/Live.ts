@@ -13,6 +13,7 @@ import * as ClaimsLedger from "./ClaimsLedger.js"
 import * as Conflicts from "./Conflicts.js"
 import * as Database from "./Database.js"
 import * as Git from "./Git.js"
+import * as MergeWatcher from "./MergeWatcher.js"
 import * as SessionStore from "./SessionStore.js"
 
 /** File system, paths and child processes from Node. */
@@ -24,7 +25,7 @@ export const Platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, Nod
 export const configLayer = AppConfig.layer.pipe(Layer.provideMerge(Platform))
 
 /** The store and the services over it. */
-export const layer = Layer.mergeAll(ClaimsLedger.layer, Conflicts.layer).pipe(
+export const layer = Layer.mergeAll(ClaimsLedger.layer, MergeWatcher.layer, Conflicts.layer).pipe(
   Layer.provideMerge(SessionStore.layer),
   Layer.provideMerge(Git.layer),
   Layer.provideMerge(Database.layer),

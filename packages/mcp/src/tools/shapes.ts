@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import type { ClaimsLedger, Domain } from "@parallel-cc/core"
+import type { ClaimsLedger, Domain, MergeWatcher } from "@parallel-cc/core"
 import { z } from "zod"
 
 export const session = z.object({
@@ -70,4 +70,54 @@ export const claimWire = (c: ClaimsLedger.Claim): ClaimWire => ({
   releaseReason: c.releaseReason,
   branch: c.branch,
   worktreePath: c.worktreePath
+})
+
+export const mergeEvent = z.object({
+  eventId: z.number().int(),
+  repoPath: z.string(),
+  branch: z.string(),
+  targetBranch: z.string(),
+  branchHead: z.string().describe("The branch commit that was merged"),
+  targetHead: z.string().describe("The target's head when the merge was detected"),
+  method: z.enum(["merge-commit", "fast-forward", "rebase", "squash", "content"]),
+  mergeCommit: z.string().nullable().describe("The target commit that brought the branch in, when known"),
+  sessionId: z.string().nullable().describe("The session that worked on the branch"),
+  detectedAt: z.string()
+})
+export type MergeEventWire = z.input<typeof mergeEvent>
+
+export const mergeEventWire = (e: MergeWatcher.MergeEvent): MergeEventWire => ({
+  eventId: e.eventId,
+  repoPath: e.repoPath,
+  branch: e.branch,
+  targetBranch: e.targetBranch,
+  branchHead: e.branchHead,
+  targetHead: e.targetHead,
+  method: e.method,
+  mergeCommit: e.mergeCommit,
+  sessionId: e.sessionId,
+  detectedAt: e.detectedAt.toISOString()
+})
+
+export const subscription = z.object({
+  subscriptionId: z.number().int(),
+  sessionId: z.string(),
+  repoPath: z.string(),
+  branch: z.string(),
+  targetBranch: z.string(),
+  createdAt: z.string(),
+  notifiedAt: z.string().nullable().describe("When the merge was detected; null while pending"),
+  mergeEventId: z.number().int().nullable()
+})
+export type SubscriptionWire = z.input<typeof subscription>
+
+export const subscriptionWire = (s: MergeWatcher.Subscription): SubscriptionWire => ({
+  subscriptionId: s.subscriptionId,
+  sessionId: s.sessionId,
+  repoPath: s.repoPath,
+  branch: s.branch,
+  targetBranch: s.targetBranch,
+  createdAt: s.createdAt.toISOString(),
+  notifiedAt: s.notifiedAt === null ? null : s.notifiedAt.toISOString(),
+  mergeEventId: s.mergeEventId
 })
