@@ -29,7 +29,9 @@ const entries = {
   cli: "src/bin.ts",
   fast: "src/fast.ts",
   // The MCP server (with the MCP SDK and zod), loaded only by `parallel-cc mcp serve`.
-  mcp: "../mcp/src/main.ts"
+  mcp: "../mcp/src/main.ts",
+  // claude-parallel (started through the loader stub dist/wrapper.cjs).
+  wrap: "src/wrapper.ts"
 }
 
 /**
@@ -71,5 +73,5 @@ await esbuild.build({
 for (const f of fs.readdirSync(path.join(cliDir, "loader"))) {
   fs.copyFileSync(path.join(cliDir, "loader", f), path.join(dist, f))
 }
-for (const bin of ["bin.cjs"]) fs.chmodSync(path.join(dist, bin), 0o755)
+for (const bin of ["bin.cjs", "wrapper.cjs"]) fs.chmodSync(path.join(dist, bin), 0o755)
 console.log(`built parallel-cc ${version} → ${path.relative(root, dist)}`)

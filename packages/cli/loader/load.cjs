@@ -82,6 +82,10 @@ function loadWithCache(file) {
 
 /** Run `parallel-cc`: the fast path for hot commands when it applies, otherwise the full CLI. */
 exports.cli = function cli(dir) {
+  if (process.argv[2] === "claude") {
+    loadWithCache(path.join(dir, "wrap.cjs")).mainSubcommand(process.argv.slice(3))
+    return
+  }
   const first = process.argv.slice(2).find((a) => !a.startsWith("-"))
   const hot = first === "status" || first === "register" || first === "release" || first === "heartbeat"
   if (hot && process.env.PARALLEL_CC_NO_FAST_PATH !== "1") {

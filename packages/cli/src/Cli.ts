@@ -3,14 +3,17 @@
  * with the fast path in fast.ts.
  */
 import { Args, Command, Options } from "@effect/cli"
-import type { Effect } from "effect"
+import { Effect } from "effect"
 import { claims } from "./commands/claims.js"
+import { cleanup } from "./commands/cleanup.js"
 import * as Config from "./commands/config.js"
 import { conflicts } from "./commands/conflicts.js"
+import { heartbeat } from "./commands/heartbeat.js"
 import * as Mcp from "./commands/mcp.js"
 import { mergeStatus, watchMerges } from "./commands/merges.js"
 import { migrate } from "./commands/migrate.js"
 import { register } from "./commands/register.js"
+import { release } from "./commands/release.js"
 import { status } from "./commands/status.js"
 import { suggestions } from "./commands/suggestions.js"
 import type { CommandDef } from "./internal/Command.js"
@@ -85,10 +88,28 @@ const mergeCommand = Command.make("merge").pipe(
   Command.withSubcommands([fromDef(mergeStatus)])
 )
 
+// Listed for --help only: `parallel-cc claude …` is dispatched to the wrapper before @effect/cli parses
+// (see bin.ts and loader/load.cjs), because every argument after it belongs to the agent.
+const claudeCommand = Command.make("claude", {
+  agent: Options.text("agent").pipe(
+    Options.optional,
+    Options.withDescription("Agent command (default: config `agent`, PARALLEL_CC_AGENT, else claude)")
+  ),
+  args: Args.text({ name: "agent args" }).pipe(Args.repeated, Args.withDescription("Passed to the agent unchanged (after --)"))
+}, () => Effect.void).pipe(
+  Command.withDescription(
+    "Run an agent in a session, like claude-parallel: the repo for the first session, a new worktree for the others; released on exit"
+  )
+)
+
 /** Every subcommand, in the order `--help` shows them. */
 export const subcommands: ReadonlyArray<Command.Command<string, CliServices, unknown, unknown>> = [
   fromDef(status),
   fromDef(register),
+  fromDef(release),
+  fromDef(heartbeat),
+  fromDef(cleanup),
+  claudeCommand as Command.Command<string, CliServices, unknown, unknown>,
   configCommand as Command.Command<string, CliServices, unknown, unknown>,
   fromDef(migrate),
   fromDef(claims),

@@ -5,12 +5,17 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect, Option } from "effect"
 import { cli } from "./Cli.js"
 import { extractGlobals, run } from "./internal/Main.js"
+import { mainSubcommand } from "./wrapper.js"
 
 export const main = (argv: ReadonlyArray<string>): void => {
   const globals = Option.getOrElse(extractGlobals(argv.slice(2)), () => {
     process.stderr.write("parallel-cc: error: --db needs a file path\n")
     process.exit(2)
   })
+  if (globals.args[0] === "claude") {
+    mainSubcommand(globals.args.slice(1), { dbPath: globals.dbPath, verbose: globals.verbose })
+    return
+  }
   run(
     cli(["node", "parallel-cc", ...rewriteMigrateVersion(globals.args)]).pipe(Effect.asVoid),
     globals,

@@ -7,7 +7,9 @@ import * as NodeCommandExecutor from "@effect/platform-node/NodeCommandExecutor"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { Layer, Option } from "effect"
+import { heartbeat } from "./commands/heartbeat.js"
 import { register } from "./commands/register.js"
+import { release } from "./commands/release.js"
 import { status } from "./commands/status.js"
 import type { CommandDef } from "./internal/Command.js"
 import { extractGlobals, run } from "./internal/Main.js"
@@ -15,7 +17,9 @@ import { parseFast, type Spec } from "./internal/Spec.js"
 
 const hot: Record<string, CommandDef<Spec>> = {
   status: status as unknown as CommandDef<Spec>,
-  register: register as unknown as CommandDef<Spec>
+  register: register as unknown as CommandDef<Spec>,
+  release: release as unknown as CommandDef<Spec>,
+  heartbeat: heartbeat as unknown as CommandDef<Spec>
 }
 
 const platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeCommandExecutor.layer).pipe(

@@ -115,7 +115,7 @@ describe("parallel-cc CLI", () => {
     assert.strictEqual(back.stdout, "")
   })
 
-  it("32 simultaneous registers from separate processes: exactly one main, 31 distinct worktrees, zero errors", async () => {
+  it("32 simultaneous registers from separate processes: exactly one main, 31 distinct real worktrees, zero errors", async () => {
     const data = tmp()
     const repo = TempRepo.makeSync(tmp())
     const results = await Promise.all(
@@ -134,6 +134,14 @@ describe("parallel-cc CLI", () => {
     assert.strictEqual(new Set(regs.map((r) => r.sessionId)).size, 32)
     const status = Cli.json(Cli.runSync(["status", "--json"], { env: envFor(data) }))
     assert.lengthOf(status.sessions, 32)
+    // Real worktrees, one per non-main session, each on its own branch.
+    for (const r of others) assert.isTrue(fs.existsSync(path.join(r.worktreePath, "README.md")), r.worktreePath)
+    const listed = repo.git(["worktree", "list", "--porcelain"]).split("\n").filter((l) => l.startsWith("worktree "))
+    assert.lengthOf(listed, 32)
+    assert.strictEqual(new Set(others.map((r) => r.branch)).size, 31)
+    const released = Cli.json(Cli.runSync(["release", "--pid", String(process.pid), "--json"], { env: envFor(data) }))
+    assert.lengthOf(released.released, 32)
+    assert.lengthOf(repo.git(["worktree", "list", "--porcelain"]).split("\n").filter((l) => l.startsWith("worktree ")), 1)
   })
 
   it("a database locked by another process: the command waits for the busy timeout, then fails with DatabaseBusy", async () => {

@@ -21,6 +21,13 @@ export type SessionMode = typeof SessionMode.Type
 export const SessionStatus = Schema.Literal("active", "released")
 export type SessionStatus = typeof SessionStatus.Type
 
+/** Why a session ended: released by its wrapper or a command, its process gone, or its heartbeat too old. */
+export const ReleaseReason = Schema.Literal("released", "dead", "stale")
+export type ReleaseReason = typeof ReleaseReason.Type
+
+const NullByDefault = <S extends Schema.Schema.Any>(s: S) =>
+  Schema.optionalWith(Schema.NullOr(s), { default: () => null, nullable: true })
+
 /** One agent process working on one repository. */
 export class Session extends Schema.Class<Session>("Session")({
   sessionId: SessionId,
@@ -36,8 +43,26 @@ export class Session extends Schema.Class<Session>("Session")({
   createdAt: Schema.Date,
   lastHeartbeat: Schema.Date,
   endedAt: Schema.NullOr(Schema.Date),
-  portBase: Schema.NullOr(Schema.Int)
+  portBase: Schema.NullOr(Schema.Int),
+  /** Set once released: why it ended. */
+  releaseReason: NullByDefault(ReleaseReason),
+  /** Set when the session was released but its worktree kept because it holds work; says what work. */
+  keptReason: NullByDefault(Schema.String),
+  /** The commit a worktree session started from, and the repository's branch at that time. */
+  baseCommit: NullByDefault(Schema.String),
+  baseBranch: NullByDefault(Schema.String)
 }) {}
+
+/** Whether a session's process still runs: `dead` (gone or pid reused) and `stale` sessions get released. */
+export const LivenessState = Schema.Literal("alive", "dead", "stale")
+export type LivenessState = typeof LivenessState.Type
+
+export const Liveness = Schema.Struct({
+  state: LivenessState,
+  /** Human detail, e.g. "pid 123 no longer runs" or "pid 123 was reused by another process". */
+  detail: Schema.String
+})
+export type Liveness = typeof Liveness.Type
 
 /** The JSON shape of a session, as `status --json` prints it. */
 export const SessionJson = Schema.encodedSchema(Session)

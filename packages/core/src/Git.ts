@@ -43,7 +43,10 @@ export class Git extends Context.Tag("@parallel-cc/core/Git")<Git, {
   readonly run: (cwd: string, args: ReadonlyArray<string>, options?: RunOptions) => Effect.Effect<ExecResult, GitError>
   /** The canonical top level of the repository containing `dir`. */
   readonly toplevel: (dir: string) => Effect.Effect<string, GitError>
-  /** Validate a branch name with git's rules (and refuse names starting with '-'); returns it unchanged. */
+  /**
+   * Validate a branch name with git's rules, and also refuse names starting with '-' and names with
+   * whitespace or shell metacharacters; returns it unchanged.
+   */
   readonly checkBranchName: (name: string) => Effect.Effect<string, InvalidInput | GitError>
   /** The commit a ref points to, or fails with CommandFailed. */
   readonly revParse: (cwd: string, ref: string) => Effect.Effect<string, GitError>
@@ -97,6 +100,9 @@ export const make = Effect.gen(function*() {
       // eslint-disable-next-line no-control-regex
       if (/[\u0000-\u001f\u007f]/.test(name)) return yield* invalid("contains control characters")
       if (name.length > 200) return yield* invalid("is longer than 200 characters")
+      // git allows some of these, but a branch name that a shell would interpret is a trap for every
+      // script and terminal it ends up in; we never need one.
+      if (/[\s`$;&|<>()'"!{}\\]/.test(name)) return yield* invalid("contains whitespace or shell metacharacters")
       const branch = yield* run("/", ["check-ref-format", "--branch", name], { okExitCodes: [0, 1, 128] })
       if (branch.exitCode !== 0 || branch.stdout.trim() !== name) return yield* invalid("is not a valid git branch name")
       const full = yield* run("/", ["check-ref-format", `refs/heads/${name}`], { okExitCodes: [0, 1, 128] })

@@ -14,7 +14,10 @@ import * as Conflicts from "./Conflicts.js"
 import * as Database from "./Database.js"
 import * as Git from "./Git.js"
 import * as MergeWatcher from "./MergeWatcher.js"
+import * as Processes from "./Processes.js"
+import * as Sessions from "./Sessions.js"
 import * as SessionStore from "./SessionStore.js"
+import * as Worktrees from "./Worktrees.js"
 
 /** File system, paths and child processes from Node. */
 export const Platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeCommandExecutor.layer).pipe(
@@ -25,8 +28,10 @@ export const Platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, Nod
 export const configLayer = AppConfig.layer.pipe(Layer.provideMerge(Platform))
 
 /** The store and the services over it. */
-export const layer = Layer.mergeAll(ClaimsLedger.layer, MergeWatcher.layer, Conflicts.layer).pipe(
+export const layer = Layer.mergeAll(Sessions.layer, ClaimsLedger.layer, MergeWatcher.layer, Conflicts.layer).pipe(
+  Layer.provideMerge(Worktrees.layer),
   Layer.provideMerge(SessionStore.layer),
+  Layer.provideMerge(Processes.layer),
   Layer.provideMerge(Git.layer),
   Layer.provideMerge(Database.layer),
   Layer.provideMerge(configLayer)

@@ -7,7 +7,7 @@
 import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import { AppConfig } from "./AppConfig.js"
 import { Database, type DbFailure } from "./Database.js"
-import { makeSessionId, Session, SessionId, SessionMode, SessionStatus } from "./Domain.js"
+import { makeSessionId, ReleaseReason, Session, SessionId, SessionMode, SessionStatus } from "./Domain.js"
 import { SessionNotFound } from "./Errors.js"
 
 /** Where a non-main session's worktree will live, decided from its id before anything is created. */
@@ -38,6 +38,9 @@ export interface RegisterRequest {
   readonly planWorktree: (id: SessionId) => WorktreePlan
   /** Force a worktree even when no main session exists (sandbox runs never take the repo itself). */
   readonly forceWorktree?: boolean | undefined
+  /** The commit a worktree starts from and the repository's branch at that moment (for merge hints). */
+  readonly baseCommit?: string | null | undefined
+  readonly baseBranch?: string | null | undefined
 }
 
 export interface ListFilter {
@@ -56,6 +59,18 @@ export class SessionStore extends Context.Tag("@parallel-cc/core/SessionStore")<
   readonly heartbeat: (id: SessionId) => Effect.Effect<void, SessionNotFound | DbFailure>
   /** Mark a session released (ended). Idempotent. */
   readonly markReleased: (id: SessionId) => Effect.Effect<Session, SessionNotFound | DbFailure>
+  /** Hand a session over to another process (the wrapper registers, then its agent owns the session). */
+  readonly setPid: (id: SessionId, pid: number, pidStartTime: string | null) => Effect.Effect<Session, SessionNotFound | DbFailure>
+  /**
+   * Atomically end an active session: exactly one caller wins (Some); everyone else gets None. A worktree
+   * session is marked "kept" until its worktree has been dealt with ({@link setKept}), so a crash in between
+   * leaves a record that `cleanup` picks up.
+   */
+  readonly beginRelease: (id: SessionId, reason: ReleaseReason) => Effect.Effect<Option.Option<Session>, DbFailure>
+  /** Record that a released session's worktree is kept (with why), or gone (null). */
+  readonly setKept: (id: SessionId, keptReason: string | null) => Effect.Effect<void, DbFailure>
+  /** Released sessions whose worktree was kept because it holds work. */
+  readonly listKept: (filter?: { readonly repoPath?: string | undefined }) => Effect.Effect<ReadonlyArray<Session>, DbFailure>
   /** Delete a session row, e.g. a reservation whose worktree could not be created. */
   readonly remove: (id: SessionId) => Effect.Effect<void, DbFailure>
 }>() {}
@@ -87,7 +102,11 @@ export const SessionRow = Schema.transform(
     created_at: Millis,
     last_heartbeat: Millis,
     ended_at: Schema.NullOr(Millis),
-    port_base: Schema.NullOr(Schema.Int)
+    port_base: Schema.NullOr(Schema.Int),
+    release_reason: Schema.optionalWith(Schema.NullOr(ReleaseReason), { default: () => null }),
+    kept_reason: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
+    base_commit: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
+    base_branch: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null })
   }),
   Schema.typeSchema(Session),
   {
@@ -107,7 +126,11 @@ export const SessionRow = Schema.transform(
         createdAt: r.created_at,
         lastHeartbeat: r.last_heartbeat,
         endedAt: r.ended_at,
-        portBase: r.port_base
+        portBase: r.port_base,
+        releaseReason: r.release_reason,
+        keptReason: r.kept_reason,
+        baseCommit: r.base_commit,
+        baseBranch: r.base_branch
       }),
     encode: (s) => ({
       id: s.sessionId,
@@ -123,7 +146,11 @@ export const SessionRow = Schema.transform(
       created_at: s.createdAt,
       last_heartbeat: s.lastHeartbeat,
       ended_at: s.endedAt,
-      port_base: s.portBase
+      port_base: s.portBase,
+      release_reason: s.releaseReason,
+      kept_reason: s.keptReason,
+      base_commit: s.baseCommit,
+      base_branch: s.baseBranch
     })
   }
 )
@@ -177,7 +204,9 @@ export const make = Effect.gen(function*() {
           created_at: now,
           last_heartbeat: now,
           ended_at: null,
-          port_base: portBase + block * blockSize
+          port_base: portBase + block * blockSize,
+          base_commit: req.baseCommit ?? null,
+          base_branch: req.baseBranch ?? null
         })
       }`
       return yield* byId(id)
@@ -206,10 +235,42 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       yield* db.orFail(
-        sql`UPDATE sessions SET status = 'released', ended_at = ${now} WHERE id = ${id} AND status = 'active'`
+        sql`UPDATE sessions SET status = 'released', ended_at = ${now}, release_reason = 'released'
+            WHERE id = ${id} AND status = 'active'`
       )
       return yield* byId(id)
     })
+
+  const setPid = (id: SessionId, pid: number, pidStartTime: string | null) =>
+    db.orFail(
+      sql`UPDATE sessions SET pid = ${pid}, pid_start_time = ${pidStartTime} WHERE id = ${id} AND status = 'active' RETURNING id`
+    ).pipe(
+      Effect.flatMap((r) => r.length === 0 ? Effect.fail(new SessionNotFound({ sessionId: id })) : byId(id))
+    )
+
+  const beginRelease = (id: SessionId, reason: ReleaseReason) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const r = yield* rows(
+        sql`UPDATE sessions SET status = 'released', ended_at = ${now}, release_reason = ${reason},
+              kept_reason = CASE WHEN is_main = 1 THEN NULL ELSE 'release in progress' END
+            WHERE id = ${id} AND status = 'active' RETURNING *`
+      )
+      return Option.fromNullable(r[0])
+    })
+
+  const setKept = (id: SessionId, keptReason: string | null) =>
+    db.orFail(sql`UPDATE sessions SET kept_reason = ${keptReason} WHERE id = ${id} AND status = 'released'`).pipe(
+      Effect.asVoid
+    )
+
+  const listKept = (filter: { readonly repoPath?: string | undefined } = {}) =>
+    rows(
+      filter.repoPath !== undefined
+        ? sql`SELECT * FROM sessions WHERE kept_reason IS NOT NULL AND status = 'released' AND repo_path = ${filter.repoPath}
+              ORDER BY ended_at, id`
+        : sql`SELECT * FROM sessions WHERE kept_reason IS NOT NULL AND status = 'released' ORDER BY ended_at, id`
+    )
 
   return SessionStore.of({
     register,
@@ -218,6 +279,10 @@ export const make = Effect.gen(function*() {
     list,
     heartbeat,
     markReleased,
+    setPid,
+    beginRelease,
+    setKept,
+    listKept,
     remove: (id) => db.orFail(sql`DELETE FROM sessions WHERE id = ${id}`).pipe(Effect.asVoid)
   })
 })

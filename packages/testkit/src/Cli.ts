@@ -13,6 +13,12 @@ export const projectRoot = path.resolve(here, "../../..")
 /** The built `parallel-cc` entry (run `npm run build` first; `npm test` does). */
 export const binPath = path.join(projectRoot, "packages/cli/dist/bin.cjs")
 
+/** The built `claude-parallel` wrapper. */
+export const wrapperPath = path.join(projectRoot, "packages/cli/dist/wrapper.cjs")
+
+/** The heartbeat hook script shipped with the CLI package. */
+export const heartbeatHookPath = path.join(projectRoot, "packages/cli/hooks/heartbeat.sh")
+
 export interface RunOptions {
   readonly cwd?: string
   readonly env?: Readonly<Record<string, string | undefined>>

@@ -1,44 +1,36 @@
-import { AppConfig, Domain, SessionStore } from "@parallel-cc/core"
+import { Domain, Sessions } from "@parallel-cc/core"
 import { Effect, Schema } from "effect"
 import { defineCommand } from "../internal/Command.js"
 import { withCore } from "../internal/Env.js"
-import { print, printJson } from "../internal/Output.js"
+import { note, print, printJson } from "../internal/Output.js"
 import { resolveDir } from "../internal/Paths.js"
+import { releasedLines } from "../internal/Render.js"
 
 const encodeRegistration = Schema.encodeSync(Domain.Registration)
 
 export const register = defineCommand({
   name: "register",
-  description: "Register a session for a process: the first in a repo works in the repo, later ones in a worktree",
+  description:
+    "Register a session for a process: the first in a repo works in the repo, later ones get a new worktree and branch",
   spec: {
-    repo: { kind: "text", description: "Path of the repository" },
-    pid: { kind: "integer", description: "Process id of the agent the session belongs to" },
+    repo: { kind: "text", description: "Path of the repository (any directory inside it)" },
+    pid: { kind: "integer", description: "Process id of the agent the session belongs to (it must be running)" },
     json: { kind: "boolean", description: "Print the registration as JSON" }
   },
   handler: (opts) =>
     withCore(Effect.gen(function*() {
-      const store = yield* SessionStore.SessionStore
-      const config = yield* AppConfig.AppConfig
-      const repoPath = yield* resolveDir(opts.repo)
-      const s = yield* store.register({
-        repoPath,
-        pid: opts.pid,
-        pidStartTime: null,
-        planWorktree: SessionStore.planWorktree(config.values, repoPath)
-      })
-      const out = encodeRegistration({
-        sessionId: s.sessionId,
-        isMainRepo: s.isMainRepo,
-        worktreePath: s.worktreePath,
-        worktreeName: s.worktreeName,
-        branch: s.branch,
-        repoPath: s.repoPath
-      })
-      if (opts.json) return yield* printJson(out)
+      const sessions = yield* Sessions.Sessions
+      const repo = yield* resolveDir(opts.repo)
+      const r = yield* sessions.register({ repo, pid: opts.pid })
+      for (const s of r.swept) for (const line of releasedLines(s)) yield* note(line)
+      for (const w of r.setup.warnings) yield* note(`warning: ${w}`)
+      if (opts.json) return yield* printJson(encodeRegistration(r.registration))
+      const s = r.session
       yield* print(
         s.isMainRepo
           ? `Session ${s.sessionId}: working in the repository ${s.repoPath}`
           : `Session ${s.sessionId}: parallel session, working in the worktree ${s.worktreePath} (branch ${s.branch})`
       )
+      if (s.portBase !== null) yield* print(`Ports ${s.portBase}–${s.portBase + Number(r.env.PARALLEL_CC_PORT_COUNT ?? 1) - 1} (PARALLEL_CC_PORT_BASE)`)
     }))
 })

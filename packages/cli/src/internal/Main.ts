@@ -57,6 +57,10 @@ const report = (cause: Cause.Cause<unknown>, verbose: boolean): Effect.Effect<nu
       const e = failure.value as { _tag?: string }
       // @effect/cli has already printed its usage error with the relevant help.
       if (e !== null && typeof e === "object" && typeof e._tag === "string" && isValidationError(e)) return 2
+      if (e !== null && typeof e === "object" && e._tag === "UsageError") {
+        process.stderr.write(`parallel-cc: error: ${errorMessage(e)}\n`)
+        return 2
+      }
       process.stderr.write(`parallel-cc: error: ${errorMessage(e)}\n`)
       if (verbose) process.stderr.write(Cause.pretty(cause) + "\n")
       return 1

@@ -1,6 +1,7 @@
 import type { SqlClient } from "@effect/sql"
 import type { Effect } from "effect"
 import m0001 from "./0001_sessions.js"
+import m0002 from "./0002_sessions_extras.js"
 import m0003 from "./0003_claims.js"
 import m0004 from "./0004_merges.js"
 import m0005 from "./0005_conflicts.js"
@@ -11,6 +12,7 @@ import m0005 from "./0005_conflicts.js"
  */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "1_sessions": m0001,
+  "2_sessions_extras": m0002,
   "3_claims": m0003,
   "4_merges": m0004,
   "5_conflicts": m0005
