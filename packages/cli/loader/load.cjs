@@ -81,9 +81,32 @@ function loadWithCache(file) {
 }
 
 /** Run `parallel-cc`: the fast path for hot commands when it applies, otherwise the full CLI. */
+/**
+ * `mcp serve` with nothing but the global flags goes straight to the MCP server's bundle (no @effect/cli):
+ * returns the arguments for its `main`, or null to let the full CLI parse (and report usage errors).
+ */
+function mcpServeArgs(args) {
+  const rest = []
+  const globals = []
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]
+    if (a === "--verbose" || a.startsWith("--db=")) globals.push(a)
+    else if (a === "--db") {
+      if (args[i + 1] === undefined) return null
+      globals.push(a, args[++i])
+    } else rest.push(a)
+  }
+  return rest.length === 2 && rest[0] === "mcp" && rest[1] === "serve" ? globals : null
+}
+
 exports.cli = function cli(dir) {
   if (process.argv[2] === "claude") {
     loadWithCache(path.join(dir, "wrap.cjs")).mainSubcommand(process.argv.slice(3))
+    return
+  }
+  const mcp = process.env.PARALLEL_CC_NO_FAST_PATH !== "1" ? mcpServeArgs(process.argv.slice(2)) : null
+  if (mcp !== null) {
+    loadWithCache(path.join(dir, "mcp.cjs")).main([process.argv[0], process.argv[1], ...mcp])
     return
   }
   const first = process.argv.slice(2).find((a) => !a.startsWith("-"))

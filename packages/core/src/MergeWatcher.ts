@@ -448,8 +448,11 @@ export const make = Effect.gen(function*() {
     const sessions = yield* db.orFail(sql<{ repo_path: string; branch: string }>`
       SELECT DISTINCT repo_path, branch FROM sessions
       WHERE branch IS NOT NULL AND (status = 'active' OR ended_at >= ${since})`)
+    // Pending subscriptions of sessions that are alive, or ended recently (nobody is left to tell after).
     const subs = yield* db.orFail(sql<{ repo_path: string; branch: string; target_branch: string }>`
-      SELECT DISTINCT repo_path, branch, target_branch FROM merge_subscriptions WHERE notified_at IS NULL`)
+      SELECT DISTINCT m.repo_path, m.branch, m.target_branch FROM merge_subscriptions m
+      JOIN sessions s ON s.id = m.session_id
+      WHERE m.notified_at IS NULL AND (s.status = 'active' OR s.ended_at >= ${since})`)
     const seen = yield* db.orFail(sql<{ repo_path: string; branch: string; target_branch: string }>`
       SELECT repo_path, branch, target_branch FROM merge_watch
       WHERE gone_at IS NULL AND last_checked_at >= ${since}`)

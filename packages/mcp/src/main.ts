@@ -77,3 +77,8 @@ export const main = (argv: ReadonlyArray<string>): void => {
     }
   )
 }
+
+declare const require: { readonly main?: unknown } | undefined
+declare const module: unknown
+// `node dist/mcp.cjs` starts the server; required by the CLI, this module only exports.
+if (typeof require !== "undefined" && typeof module !== "undefined" && require.main === module) main(process.argv)

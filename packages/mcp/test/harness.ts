@@ -29,6 +29,8 @@ export interface ConnectOptions {
   /** The git home of the repo under test (hermetic git config); default: the data dir. */
   readonly home?: string
   readonly env?: Readonly<Record<string, string>>
+  /** Extra arguments after `mcp serve` (or global flags such as `--db FILE`). */
+  readonly args?: ReadonlyArray<string>
 }
 
 /** Environment for the CLI and the server: hermetic git, an isolated data directory. */
@@ -41,7 +43,7 @@ export const envFor = (dataDir: string, home: string, extra: Readonly<Record<str
 export const connect = async (options: ConnectOptions): Promise<Server> => {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [Cli.binPath, "mcp", "serve"],
+    args: [Cli.binPath, "mcp", "serve", ...(options.args ?? [])],
     cwd: options.cwd,
     env: envFor(options.dataDir, options.home ?? options.dataDir, options.env),
     stderr: "pipe"

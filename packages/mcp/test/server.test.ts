@@ -130,6 +130,18 @@ describe("MCP server (stdio, real client)", () => {
       const all = await server.ok("get_parallel_status", { repo: w.repo.root })
       assert.strictEqual(all.repoPath, w.repo.root)
       await server.close()
+      // Through the full CLI (no loader shortcut), and with the global --db flag.
+      const db = path.join(elsewhere, "other.db")
+      const viaCli = await connect({
+        cwd: elsewhere,
+        dataDir: w.dataDir,
+        home: w.repo.home,
+        env: { PARALLEL_CC_NO_FAST_PATH: "1" },
+        args: ["--db", db]
+      })
+      assert.strictEqual((await viaCli.ok("get_parallel_status", { allRepos: true })).total, 0)
+      assert.isTrue(fs.existsSync(db))
+      await viaCli.close()
       // stdin closed → the process is gone (the SDK client would otherwise SIGTERM it after 2 s).
       const child = spawn(process.execPath, [Cli.binPath, "mcp", "serve"], {
         cwd: elsewhere,
