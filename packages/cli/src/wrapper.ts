@@ -13,13 +13,13 @@
  * starts children in a new process group (detached), and an interactive agent outside the terminal's
  * foreground process group is stopped (SIGTTIN) as soon as it reads the terminal.
  */
-import { AppConfig, Git, Live, Sessions } from "@parallel-cc/core"
+import { AppConfig, Git, LiveSessions, Sessions } from "@parallel-cc/core"
 import { Cause, Effect, Exit, Layer, Logger, LogLevel, ManagedRuntime, Option } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { makeLayers } from "./internal/Env.js"
+import { configured, makeLayers } from "./internal/Env.js"
 import { keptLines, releasedLines } from "./internal/Render.js"
 
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const
@@ -96,7 +96,9 @@ export const run = async (options: WrapperOptions): Promise<number> => {
   }
 
   // Phase 1, configuration and git only (no database): which agent, and are we in a repository?
-  const light = ManagedRuntime.make(Git.layer.pipe(Layer.provideMerge(layers.config), Layer.provide(logging)))
+  const light = ManagedRuntime.make(
+    Git.layer.pipe(Layer.provideMerge(configured(LiveSessions.configLayer, layers)), Layer.provide(logging))
+  )
   const probe = await light.runPromiseExit(Effect.gen(function*() {
     const config = yield* AppConfig.AppConfig
     const git = yield* Git.Git
@@ -146,7 +148,7 @@ export const run = async (options: WrapperOptions): Promise<number> => {
   }
 
   // Phase 2: register, run the agent in the session's directory, release.
-  const core = ManagedRuntime.make(layers.core.pipe(Layer.provide(logging)) as Layer.Layer<Live.Services, unknown>)
+  const core = ManagedRuntime.make(configured(LiveSessions.layer, layers).pipe(Layer.provide(logging)))
   try {
     const reg = await core.runPromiseExit(
       Effect.flatMap(Sessions.Sessions, (s) => s.register({ repo: cwd, pid: process.pid }))

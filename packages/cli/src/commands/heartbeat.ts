@@ -1,7 +1,7 @@
 import { Sessions } from "@parallel-cc/core"
 import { Effect } from "effect"
 import { defineCommand } from "../internal/Command.js"
-import { withCore } from "../internal/Env.js"
+import { withSessions } from "../internal/Env.js"
 import { print } from "../internal/Output.js"
 import { selector } from "./release.js"
 
@@ -13,7 +13,7 @@ export const heartbeat = defineCommand({
     pid: { kind: "integer", optional: true, description: "Every active session of this process" }
   },
   handler: (opts) =>
-    withCore(Effect.gen(function*() {
+    withSessions(Effect.gen(function*() {
       const sel = yield* selector(opts)
       const sessions = yield* Sessions.Sessions
       const n = yield* sessions.heartbeat(sel)

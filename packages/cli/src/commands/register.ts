@@ -1,7 +1,7 @@
 import { Domain, Sessions } from "@parallel-cc/core"
 import { Effect, Schema } from "effect"
 import { defineCommand } from "../internal/Command.js"
-import { withCore } from "../internal/Env.js"
+import { withSessions } from "../internal/Env.js"
 import { note, print, printJson } from "../internal/Output.js"
 import { resolveDir } from "../internal/Paths.js"
 import { releasedLines } from "../internal/Render.js"
@@ -18,7 +18,7 @@ export const register = defineCommand({
     json: { kind: "boolean", description: "Print the registration as JSON" }
   },
   handler: (opts) =>
-    withCore(Effect.gen(function*() {
+    withSessions(Effect.gen(function*() {
       const sessions = yield* Sessions.Sessions
       const repo = yield* resolveDir(opts.repo)
       const r = yield* sessions.register({ repo, pid: opts.pid })

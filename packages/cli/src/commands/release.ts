@@ -1,7 +1,7 @@
 import { Domain, Sessions } from "@parallel-cc/core"
 import { Effect, Either, Option, Schema } from "effect"
 import { defineCommand } from "../internal/Command.js"
-import { withCore } from "../internal/Env.js"
+import { withSessions } from "../internal/Env.js"
 import { print, printJson, UsageError } from "../internal/Output.js"
 import { releasedLines } from "../internal/Render.js"
 
@@ -29,7 +29,7 @@ export const release = defineCommand({
     json: { kind: "boolean", description: "Print one JSON document: {\"released\": [...]}" }
   },
   handler: (opts) =>
-    withCore(Effect.gen(function*() {
+    withSessions(Effect.gen(function*() {
       const sel = yield* selector(opts)
       const sessions = yield* Sessions.Sessions
       const released = yield* sessions.release(sel, { force: opts.force })

@@ -1,7 +1,7 @@
 import { Domain, Sessions } from "@parallel-cc/core"
 import { Clock, Effect, Option, Schema } from "effect"
 import { defineCommand } from "../internal/Command.js"
-import { withCore } from "../internal/Env.js"
+import { withSessions } from "../internal/Env.js"
 import { age, note, print, printJson, table } from "../internal/Output.js"
 import { resolveDir } from "../internal/Paths.js"
 import { releasedLines } from "../internal/Render.js"
@@ -17,7 +17,7 @@ export const status = defineCommand({
     json: { kind: "boolean", description: "Print one JSON document: {\"sessions\": [...], \"kept\": [...], \"released\": [...]}" }
   },
   handler: (opts) =>
-    withCore(Effect.gen(function*() {
+    withSessions(Effect.gen(function*() {
       const sessions = yield* Sessions.Sessions
       const repoPath = Option.isSome(opts.repo) ? yield* resolveDir(opts.repo.value) : undefined
       const report = yield* sessions.status({ repoPath, mode: opts.sandboxOnly ? "sandbox" : undefined })
