@@ -27,7 +27,9 @@ export const Platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, Nod
 export const configLayer = AppConfig.layer.pipe(Layer.provideMerge(Platform))
 
 /** Sessions with their worktrees, liveness and claims, over the migrated store. */
-export const layer = Layer.mergeAll(Sessions.layer, ClaimsLedger.layer).pipe(
+export const layer = Sessions.layer.pipe(
+  // Sessions end their claims when they end, so the ledger is under them.
+  Layer.provideMerge(ClaimsLedger.layer),
   Layer.provideMerge(Worktrees.layer),
   Layer.provideMerge(SessionStore.layer),
   Layer.provideMerge(Processes.layer),

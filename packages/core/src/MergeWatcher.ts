@@ -5,8 +5,8 @@
  *
  * What is watched: the branches of sessions (active, or ended within `merges.lookbackDays`), every pending
  * subscription, and every branch seen before (so a branch deleted right after its merge is still
- * recognised from its last head). The target is the subscription's, else `merges.targetBranch`, else the
- * branch checked out in the repository.
+ * recognised from its last head). The target is the subscription's; else `merges.targetBranch` when set;
+ * else the branch the session's worktree was created from; else the branch checked out in the repository.
  *
  * Exactly once: an event is unique per (repository, branch, target, branch head) in the database, and it
  * is written — with the subscriptions it satisfies — in one `BEGIN IMMEDIATE` transaction with
@@ -17,7 +17,7 @@
  * @since 0.1.0
  */
 import { FileSystem } from "@effect/platform"
-import { Clock, Context, Duration, Effect, Layer, Option, Schedule, Schema, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Either, Layer, Option, Schedule, Schema, Stream } from "effect"
 import { AppConfig } from "./AppConfig.js"
 import { Database, type DbFailure } from "./Database.js"
 import { SessionId } from "./Domain.js"
@@ -308,6 +308,21 @@ export const make = Effect.gen(function*() {
       })
     })
 
+  /** A session branch's target: `merges.targetBranch` when set, else the session's base, else the repository's. */
+  const pickTarget = <E>(base: string | null, repoTarget: Either.Either<string, E>): string | undefined =>
+    configuredTarget !== "" ? configuredTarget : base ?? Either.getOrUndefined(repoTarget)
+
+  /** The default target of `branch`: as {@link pickTarget}, with the base of the branch's latest session. */
+  const defaultTarget = (repoPath: string, branch: string) =>
+    Effect.gen(function*() {
+      if (configuredTarget !== "") return yield* targetOf(repoPath)
+      const base = yield* db.orFail(sql<{ base_branch: string | null }>`
+        SELECT base_branch FROM sessions WHERE repo_path = ${repoPath} AND branch = ${branch}
+        ORDER BY created_at DESC LIMIT 1`).pipe(Effect.map((r) => r[0]?.base_branch ?? null))
+      if (base !== null && base !== branch) return base
+      return yield* targetOf(repoPath)
+    })
+
   const sessionFor = (repoPath: string, branch: string) =>
     db.orFail(sql<{ id: string }>`
       SELECT id FROM sessions WHERE repo_path = ${repoPath} AND branch = ${branch}
@@ -402,7 +417,9 @@ export const make = Effect.gen(function*() {
   const resolvePair = (req: { readonly repoPath: string; readonly branch: string; readonly targetBranch?: string | undefined }) =>
     Effect.gen(function*() {
       const branch = yield* git.checkBranchName(req.branch)
-      const targetBranch = req.targetBranch !== undefined ? yield* git.checkBranchName(req.targetBranch) : yield* targetOf(req.repoPath)
+      const targetBranch = req.targetBranch !== undefined
+        ? yield* git.checkBranchName(req.targetBranch)
+        : yield* defaultTarget(req.repoPath, branch)
       if (branch === targetBranch) return yield* new MergeWatchError({ reason: "SameBranch", repoPath: req.repoPath, branch })
       const known = yield* heads(req.repoPath).pipe(
         Effect.mapError((e) => new MergeWatchError({ reason: "RepoUnavailable", repoPath: req.repoPath, detail: e.message }))
@@ -445,9 +462,10 @@ export const make = Effect.gen(function*() {
   const watchList = Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
     const since = now - lookbackMs
-    const sessions = yield* db.orFail(sql<{ repo_path: string; branch: string }>`
-      SELECT DISTINCT repo_path, branch FROM sessions
-      WHERE branch IS NOT NULL AND (status = 'active' OR ended_at >= ${since})`)
+    const sessions = yield* db.orFail(sql<{ repo_path: string; branch: string; base_branch: string | null }>`
+      SELECT repo_path, branch, base_branch FROM sessions
+      WHERE branch IS NOT NULL AND (status = 'active' OR ended_at >= ${since})
+      ORDER BY created_at`)
     // Pending subscriptions of sessions that are alive, or ended recently (nobody is left to tell after).
     const subs = yield* db.orFail(sql<{ repo_path: string; branch: string; target_branch: string }>`
       SELECT DISTINCT m.repo_path, m.branch, m.target_branch FROM merge_subscriptions m
@@ -456,20 +474,21 @@ export const make = Effect.gen(function*() {
     const seen = yield* db.orFail(sql<{ repo_path: string; branch: string; target_branch: string }>`
       SELECT repo_path, branch, target_branch FROM merge_watch
       WHERE gone_at IS NULL AND last_checked_at >= ${since}`)
-    const repos = new Map<string, { sessionBranches: Set<string>; pairs: Array<Pair> }>()
+    const repos = new Map<string, { sessionBranches: Map<string, string | null>; pairs: Array<Pair> }>()
     const entry = (repo: string) => {
       let e = repos.get(repo)
-      if (e === undefined) repos.set(repo, e = { sessionBranches: new Set(), pairs: [] })
+      if (e === undefined) repos.set(repo, e = { sessionBranches: new Map(), pairs: [] })
       return e
     }
-    for (const s of sessions) entry(s.repo_path).sessionBranches.add(s.branch)
+    // The latest session of a branch decides its base.
+    for (const s of sessions) entry(s.repo_path).sessionBranches.set(s.branch, s.base_branch)
     for (const p of [...subs, ...seen]) {
       entry(p.repo_path).pairs.push({ repoPath: p.repo_path, branch: p.branch, targetBranch: p.target_branch })
     }
     return repos
   })
 
-  const pollRepo = (repoPath: string, spec: { sessionBranches: Set<string>; pairs: Array<Pair> }) =>
+  const pollRepo = (repoPath: string, spec: { sessionBranches: Map<string, string | null>; pairs: Array<Pair> }) =>
     Effect.gen(function*() {
       const problems: Array<PollReport["problems"][number]> = []
       const events: Array<MergeEvent> = []
@@ -478,16 +497,17 @@ export const make = Effect.gen(function*() {
       const known = yield* heads(repoPath).pipe(Effect.either)
       if (known._tag === "Left") return { checked: 0, events, problems: [{ repoPath, message: known.left.message }] }
       const pairs = new Map<string, Pair>()
-      const target = yield* targetOf(repoPath).pipe(Effect.either)
-      if (target._tag === "Right") {
-        for (const branch of spec.sessionBranches) {
-          if (branch !== target.right) {
-            const p = { repoPath, branch, targetBranch: target.right }
-            pairs.set(pairKey(p), p)
-          }
+      const repoTarget = yield* targetOf(repoPath).pipe(Effect.either)
+      for (const [branch, base] of spec.sessionBranches) {
+        const target = pickTarget(base, repoTarget)
+        if (target === undefined) {
+          if (repoTarget._tag === "Left") problems.push({ repoPath, branch, message: repoTarget.left.message })
+          continue
         }
-      } else if (spec.sessionBranches.size > 0) {
-        problems.push({ repoPath, message: target.left.message })
+        if (branch !== target) {
+          const p = { repoPath, branch, targetBranch: target }
+          pairs.set(pairKey(p), p)
+        }
       }
       for (const p of spec.pairs) pairs.set(pairKey(p), p)
       let checked = 0

@@ -17,6 +17,7 @@
 import { CommandExecutor, FileSystem, Path } from "@effect/platform"
 import { Cause, Clock, Context, Effect, Layer, Option } from "effect"
 import { AppConfig } from "./AppConfig.js"
+import { ClaimsLedger } from "./ClaimsLedger.js"
 import type { DbFailure } from "./Database.js"
 import type { Liveness, Registration, ReleaseReason, Session, SessionId, SessionMode } from "./Domain.js"
 import { InvalidInput, SessionNotFound } from "./Errors.js"
@@ -154,6 +155,7 @@ export const make = Effect.gen(function*() {
   const git = yield* Git
   const worktrees = yield* Worktrees
   const processes = yield* Processes
+  const claims = yield* ClaimsLedger
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const executor = yield* CommandExecutor.CommandExecutor
@@ -258,6 +260,11 @@ export const make = Effect.gen(function*() {
       const won = yield* store.beginRelease(s.sessionId, reason)
       if (Option.isNone(won)) return Option.none<Released>()
       const session = won.value
+      // Its file claims end with it. Should this fail, they are still inert: the ledger ignores the claims
+      // of sessions that are not active, and its sweep closes them later.
+      yield* claims.releaseSession(session.sessionId, "session-ended").pipe(
+        Effect.catchAll((e) => Effect.logWarning(`could not release the claims of session ${session.sessionId}: ${e.message}`))
+      )
       yield* removeHeartbeatFile(session.sessionId)
       const fate = yield* settleWorktree(session, options.force, false)
       if (!session.isMainRepo) yield* store.setKept(session.sessionId, fate.kept?.detail ?? null)

@@ -1,9 +1,10 @@
 import { NodePath } from "@effect/platform-node"
 import { Path } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { AppConfig, ClaimsLedger, type Domain, SessionStore } from "@parallel-cc/core"
+import { AppConfig, ClaimsLedger, Database, type Domain, Sessions, SessionStore } from "@parallel-cc/core"
 import { TempDir, TempRepo, TestConfig } from "@parallel-cc/testkit"
 import { Effect, Either, TestClock } from "effect"
+import { spawn } from "node:child_process"
 import * as path from "node:path"
 
 const posix = Effect.runSync(Path.Path.pipe(Effect.provide(NodePath.layer)))
@@ -221,5 +222,43 @@ describe("ClaimsLedger", () => {
         assert.strictEqual(yield* ledger.sweep, 2)
         assert.lengthOf(yield* ledger.list(), 0)
       }).pipe(Effect.provide(TestConfig.layer(path.join(base, "data"), { PARALLEL_CC_CLAIMS_TTL_MINUTES: "15" })))
+    }))
+
+  it.scopedLive("the one release path ends a session's claims: release, and cleanup of a dead session", () =>
+    Effect.gen(function*() {
+      const { repo, run } = yield* setup
+      // A process that stands in for an agent, killed halfway.
+      const agent = yield* Effect.acquireRelease(
+        Effect.sync(() => spawn("sleep", ["60"], { stdio: "ignore" })),
+        (child) => Effect.sync(() => child.kill("SIGKILL"))
+      )
+      yield* run(Effect.gen(function*() {
+        const sessions = yield* Sessions.Sessions
+        const ledger = yield* ClaimsLedger.ClaimsLedger
+        const main = (yield* sessions.register({ repo: repo.root, pid: process.pid })).session
+        const second = (yield* sessions.register({ repo: repo.root, pid: process.pid })).session
+        const doomed = (yield* sessions.register({ repo: repo.root, pid: agent.pid! })).session
+        assert.isFalse(second.isMainRepo)
+        yield* acquire(second.sessionId, "a.ts", "EXCLUSIVE")
+        yield* acquire(second.sessionId, "b.ts", "SHARED")
+        yield* acquire(doomed.sessionId, "c.ts", "EXCLUSIVE")
+        yield* acquire(main.sessionId, "d.ts", "INTENT")
+
+        yield* sessions.release({ sessionId: second.sessionId })
+        const ended = yield* ledger.list({ sessionId: second.sessionId })
+        assert.lengthOf(ended, 0)
+        const db = yield* Database.Database
+        const closed = yield* db.sql<{ file_path: string; release_reason: string }>`
+          SELECT file_path, release_reason FROM file_claims WHERE session_id = ${second.sessionId} ORDER BY file_path`
+        assert.deepStrictEqual(closed.map((r) => [r.file_path, r.release_reason]), [["a.ts", "session-ended"], ["b.ts", "session-ended"]])
+
+        agent.kill("SIGKILL")
+        yield* Effect.promise(() => new Promise((r) => agent.once("exit", r)))
+        const report = yield* sessions.cleanup()
+        assert.include(report.released.map((r) => r.sessionId), doomed.sessionId)
+        assert.deepStrictEqual((yield* ledger.list()).map((c) => [c.sessionId, c.filePath]), [[main.sessionId, "d.ts"]])
+        const dead = yield* db.sql<{ release_reason: string }>`SELECT release_reason FROM file_claims WHERE session_id = ${doomed.sessionId}`
+        assert.deepStrictEqual(dead.map((r) => r.release_reason), ["session-ended"])
+      }))
     }))
 })

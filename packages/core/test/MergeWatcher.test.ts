@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { AppConfig, type Domain, MergeWatcher, SessionStore } from "@parallel-cc/core"
+import { AppConfig, type Domain, MergeWatcher, Sessions, SessionStore } from "@parallel-cc/core"
 import { TempDir, TempRepo, TestConfig } from "@parallel-cc/testkit"
 import { Effect } from "effect"
 import * as fs from "node:fs"
@@ -162,6 +162,28 @@ describe("MergeWatcher", () => {
         assert.strictEqual(yield* fail({ branch: a.branch!, targetBranch: "nope" }), "MergeWatchError:TargetNotFound")
         assert.strictEqual(yield* fail({ branch: "--upload-pack=evil" }), "InvalidInput:")
         assert.strictEqual(yield* fail({ branch: "a..b" }), "InvalidInput:")
+      }))
+    }))
+
+  it.scopedLive("a session branch's target is the branch its worktree was created from", () =>
+    Effect.gen(function*() {
+      const { poll, repo, run } = yield* setup
+      yield* run(Effect.gen(function*() {
+        const sessions = yield* Sessions.Sessions
+        const watcher = yield* MergeWatcher.MergeWatcher
+        repo.git(["switch", "-q", "-c", "develop"])
+        yield* sessions.register({ repo: repo.root, pid: process.pid })
+        const s = (yield* sessions.register({ repo: repo.root, pid: process.pid })).session
+        assert.strictEqual(s.baseBranch, "develop")
+        repo.git(["switch", "-q", "main"])
+        repo.write("d.txt", "d\n", s.worktreePath)
+        repo.commitAll("on develop's session", s.worktreePath)
+        assert.strictEqual((yield* watcher.check({ repoPath: repo.root, branch: s.branch! })).targetBranch, "develop")
+        assert.deepStrictEqual((yield* poll).events, [])
+        repo.git(["switch", "-q", "develop"])
+        repo.git(["merge", "-q", "--no-ff", "-m", "merge into develop", s.branch!])
+        repo.git(["switch", "-q", "main"])
+        assert.deepStrictEqual((yield* poll).events.map((e) => [e.branch, e.targetBranch, e.method]), [[s.branch!, "develop", "merge-commit"]])
       }))
     }))
 })

@@ -79,6 +79,14 @@ describe("claim tools", () => {
     assert.sameMembers(all.released.map((c: any) => c.filePath), ["src/app.ts", "README.md"])
     assert.strictEqual((await sm.ok("list_file_claims")).total, 0)
     assert.strictEqual(w.cli(["claims"]).stdout.trim(), "No active claims.")
+
+    // Ending a session (here `parallel-cc release`, as the wrapper does when its agent exits) ends its claims.
+    await sa.ok("claim_file", { path: "src/app.ts" })
+    const released = w.cli(["release", "--session-id", a.sessionId, "--force", "--json"])
+    assert.strictEqual(released.code, 0, released.stderr)
+    assert.deepStrictEqual(JSON.parse(w.cli(["claims", "--json"]).stdout).claims, [])
+    assert.strictEqual((await sb.ok("claim_file", { path: "src/app.ts" })).change, "acquired")
+    assert.strictEqual((await sa.fails("claim_file", { path: "src/app.ts" }))._tag, "NoCallingSession")
   })
 
   it("bad inputs are tool errors, for every claim tool", async () => {

@@ -31,7 +31,7 @@ export const notifyWhenMerged = Tool.define({
   name: "notify_when_merged",
   title: "Notify when merged",
   description: "Subscribe to the merge of a branch (default: your session's branch) into its target (default: " +
-    "the merges.targetBranch setting, else the branch checked out in the repository). The merge watcher " +
+    "the merges.targetBranch setting, else the branch your worktree was created from). The merge watcher " +
     "(`parallel-cc watch merges`) marks the subscription notified when it sees the merge; read it with " +
     "check_merge_status or get_merge_events. If the branch is already merged, the subscription is satisfied at once.",
   input: {
@@ -75,7 +75,7 @@ export const checkMergeStatus = Tool.define({
     "commits the branch is ahead of and behind the target, and the subscriptions on the branch.",
   input: {
     branch: branchArg.optional().describe("The branch (default: your session's branch)"),
-    targetBranch: branchArg.optional().describe("The target (default: merges.targetBranch, else the checked-out branch)"),
+    targetBranch: branchArg.optional().describe("The target (default: merges.targetBranch, else the branch the worktree was created from, else the checked-out branch)"),
     repo: z.string().min(1).optional().describe("A path inside the repository (default: your repository)")
   },
   output: {
