@@ -87,9 +87,9 @@ export class ClaimConflict extends Schema.TaggedError<ClaimConflict>()("ClaimCon
       .map((h) => `session ${h.sessionId}${h.branch !== null ? ` (branch ${h.branch})` : ""} holds it ${h.mode} until ${h.expiresAt}`)
       .join("; ")
     const instead = this.requested === "EXCLUSIVE" && this.holders.every((h) => h.mode === "SHARED")
-      ? "claim it SHARED, or "
-      : ""
-    return `cannot claim ${this.filePath} ${this.requested}: ${who}. ${instead}wait for the claim to be released or to ` +
+      ? "Claim it SHARED, or wait"
+      : "Wait"
+    return `cannot claim ${this.filePath} ${this.requested}: ${who}. ${instead} for the claim to be released or to ` +
       "expire, or coordinate with that session; an INTENT claim is always possible"
   }
 }
