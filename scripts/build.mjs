@@ -13,7 +13,7 @@ const dist = path.join(cliDir, "dist")
 const version = JSON.parse(fs.readFileSync(path.join(cliDir, "package.json"), "utf8")).version
 
 if (only !== "cli") {
-  for (const pkg of ["core"]) {
+  for (const pkg of ["core", "mcp"]) {
     execFileSync(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", `packages/${pkg}/tsconfig.build.json`], {
       cwd: root,
       stdio: "inherit"

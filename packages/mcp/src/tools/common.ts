@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Errors, Git } from "@parallel-cc/core"
+import { type Database, Errors, Git } from "@parallel-cc/core"
 import { Effect, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -14,7 +14,9 @@ import { Caller } from "../Caller.js"
  * directory inside the repository or one of its worktrees) when given, else the caller's repository.
  * None when neither is known.
  */
-export const repoOption = (input: string | undefined) =>
+export const repoOption = (
+  input: string | undefined
+): Effect.Effect<Option.Option<string>, Errors.InvalidInput | Database.DbFailure, Caller | Git.Git> =>
   Effect.gen(function*() {
     const caller = yield* Caller
     if (input === undefined) return yield* caller.repoPath
@@ -33,7 +35,9 @@ export const repoOption = (input: string | undefined) =>
   })
 
 /** Like {@link repoOption}, but a repository is required. */
-export const repoRequired = (input: string | undefined) =>
+export const repoRequired = (
+  input: string | undefined
+): Effect.Effect<string, Errors.InvalidInput | Database.DbFailure, Caller | Git.Git> =>
   Effect.flatMap(repoOption(input), Option.match({
     onNone: () =>
       Effect.fail(new Errors.InvalidInput({
