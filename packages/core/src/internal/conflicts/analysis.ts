@@ -186,8 +186,15 @@ const tsFacts = (ts: Ts, path: string, base: string, ours: string, theirs: strin
         const os = oc.modified.get(key)?.sig
         const tsig = tc.modified.get(key)?.sig
         if (os !== undefined && tsig !== undefined && os !== tsig) {
-          raise("SEMANTIC")
-          reasons.push(`both sides changed the signature of ${prefix}${describe(key)} differently`)
+          const be = b.find((x) => x.key === key)!
+          // Signature edits that combine token by token are concurrent edits; those that collide are semantic.
+          if (mergeTokens(be.text, oc.modified.get(key)!.text, tc.modified.get(key)!.text).conflicts > 0) {
+            raise("SEMANTIC")
+            reasons.push(`both sides changed the signature of ${prefix}${describe(key)} incompatibly`)
+          } else {
+            raise("CONCURRENT_EDIT")
+            reasons.push(`both sides changed the signature of ${prefix}${describe(key)}; the changes combine`)
+          }
         }
       }
     }
@@ -263,6 +270,38 @@ const unionInsertions = (r: Region, first: "ours" | "theirs"): string => {
     if (i < r.base.length) out += r.base[i]
   }
   return out
+}
+
+/**
+ * Both sides' changes to a region when they only touch (git conflicts on adjacent changes): every
+ * change applied in base order; an insertion at the end of the other side's replaced lines goes after
+ * them, at their start before them. Null when changes really overlap or both insert at one place.
+ */
+const applyTouching = (r: Region): string | null => {
+  const edits = [
+    ...diff(r.base, r.ours).map((h) => ({ ...h, side: r.ours })),
+    ...diff(r.base, r.theirs).map((h) => ({ ...h, side: r.theirs }))
+  ]
+  for (let i = 0; i < edits.length; i++) {
+    for (let j = i + 1; j < edits.length; j++) {
+      const [x, y] = [edits[i]!, edits[j]!]
+      if (x.side === y.side) continue
+      const overlap = Math.max(x.aStart, y.aStart) < Math.min(x.aEnd, y.aEnd)
+      const sameInsertPoint = x.aStart === x.aEnd && y.aStart === y.aEnd && x.aStart === y.aStart
+      const inside = (p: typeof x, q: typeof x) => p.aStart === p.aEnd && p.aStart > q.aStart && p.aStart < q.aEnd
+      if (overlap || sameInsertPoint || inside(x, y) || inside(y, x)) return null
+    }
+  }
+  // Sort by position; at a shared boundary a replacement ending there comes before an insertion there.
+  edits.sort((x, y) => x.aStart - y.aStart || (x.aStart === x.aEnd ? 1 : 0) - (y.aStart === y.aEnd ? 1 : 0))
+  let out = ""
+  let at = 0
+  for (const e of edits) {
+    if (e.aStart < at) return null
+    out += r.base.slice(at, e.aStart).join("") + e.side.slice(e.bStart, e.bEnd).join("")
+    at = e.aEnd
+  }
+  return out + r.base.slice(at).join("")
 }
 
 const sortedWithin = (lines: ReadonlyArray<string>) =>
@@ -372,7 +411,8 @@ export const analyze = (ts: Ts | null, v: FileVersions): Analysis => {
     if (jsonResult.ok && type !== "TRIVIAL") reasons.push("as data, the two sides changed different keys")
     if (!jsonResult.ok) reasons.push(`as data, both sides changed ${jsonResult.conflicts.join(", ")}`)
   }
-  const allInsertions = regions.length > 0 && kinds.every((k) => k === "insertions")
+  // Both sides only added lines (one side's may be blank lines only, which counts as formatting).
+  const allInsertions = regions.length > 0 && regions.every((r) => onlyInserts(r.base, r.ours) && onlyInserts(r.base, r.theirs))
   const severity: Severity = type === "TRIVIAL"
     ? "LOW"
     : type === "SEMANTIC"
@@ -400,8 +440,19 @@ export const analyze = (ts: Ts | null, v: FileVersions): Analysis => {
       return sortedWithin(r.ours) && sortedWithin(r.theirs) ? [...lines].sort((x, y) => x.trim().localeCompare(y.trim())).join("") : null
     })
     if (sorted && sortedText !== null) add("keep-both", 0.75, "keep both sides' insertions, in sorted order (both sides keep these lines sorted)", sortedText)
-    add("keep-both", 0.7, `keep both sides' insertions: ${oL}'s first, then ${tL}'s`, rename(build(chunks, (r) => unionInsertions(r, "ours"))))
+    add(
+      "keep-both",
+      type === "TRIVIAL" ? 0.86 : 0.7,
+      `keep both sides' insertions: ${oL}'s first, then ${tL}'s`,
+      rename(build(chunks, (r) => unionInsertions(r, "ours")))
+    )
     add("keep-both", 0.5, `keep both sides' insertions: ${tL}'s first, then ${oL}'s`, rename(build(chunks, (r) => unionInsertions(r, "theirs"))))
+  }
+  if (regions.length > 0 && !allInsertions) {
+    const touching = build(chunks, applyTouching)
+    if (touching !== null) {
+      add("reapply", 0.7, "apply both sides' changes: they touch but do not overlap (git conflicts on adjacent lines)", rename(touching))
+    }
   }
   if (regions.length > 0) {
     let tokenConflicts = 0
@@ -453,7 +504,8 @@ const finish = (ts: Ts | null, path: string, language: Language, ours: string | 
     const key = c.content === null ? "\0delete" : dec.decode(c.content)
     const prev = folded.get(key)
     if (prev === undefined) folded.set(key, { ...c, also: [] })
-    else if (!prev.also.includes(c.strategy) && prev.strategy !== c.strategy) prev.also.push(c.strategy)
+    // Agreement of two independent methods raises confidence; agreement with a long shot does not.
+    else if (!prev.also.includes(c.strategy) && prev.strategy !== c.strategy && c.confidence >= 0.6) prev.also.push(c.strategy)
   }
   return [...folded.values()].map(({ also, ...c }) => ({
     ...c,
