@@ -180,7 +180,8 @@ export const envProvider = (
     map.set("PARALLEL_CC_DATA_DIR", `${options.homeDir.replace(/\/+$/, "")}/.parallel-cc`)
   }
   if (options.flags?.dbPath !== undefined) map.set("PARALLEL_CC_DB_PATH", options.flags.dbPath)
-  return ConfigProvider.fromMap(map, { pathDelim: "_" }).pipe(
+  // seqDelim: the default "," would split JSON values such as `["a","b"]` into pieces before we parse them.
+  return ConfigProvider.fromMap(map, { pathDelim: "_", seqDelim: "\u0000" }).pipe(
     ConfigProvider.constantCase,
     ConfigProvider.nested("PARALLEL_CC")
   )
