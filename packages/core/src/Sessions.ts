@@ -318,16 +318,29 @@ export const make = Effect.gen(function*() {
     return env
   }
 
-  const headInfo = (repoPath: string) =>
-    Effect.all([
-      git.run(repoPath, ["rev-parse", "-q", "--verify", "HEAD^{commit}"], { okExitCodes: [0, 1, 128] }),
-      git.run(repoPath, ["symbolic-ref", "-q", "--short", "HEAD"], { okExitCodes: [0, 1, 128] })
-    ]).pipe(
-      Effect.map(([c, b]) => ({
-        baseCommit: c.exitCode === 0 && c.stdout.trim() !== "" ? c.stdout.trim() : null,
-        baseBranch: b.exitCode === 0 && b.stdout.trim() !== "" ? b.stdout.trim() : null
-      }))
-    )
+  /**
+   * The repository's top level, and the commit and branch a worktree would start from, in one git call
+   * (every process start counts when 32 sessions start at once). An unborn HEAD has no commit.
+   */
+  const repoInfo = (dir: string) =>
+    Effect.gen(function*() {
+      const r = yield* git.run(
+        dir,
+        ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir", "HEAD", "--symbolic-full-name", "HEAD", "--"],
+        { okExitCodes: [0, 128] }
+      )
+      const lines = r.stdout.split("\n")
+      const top = lines[0]?.trim() ?? ""
+      if (!top.startsWith("/")) return yield* git.toplevel(dir)
+        .pipe(Effect.map((repoPath) => ({ repoPath, baseCommit: null, baseBranch: null })))
+      const sha = r.exitCode === 0 ? lines[2]?.trim() ?? "" : ""
+      const ref = r.exitCode === 0 ? lines[3]?.trim() ?? "" : ""
+      return {
+        repoPath: top,
+        baseCommit: /^[0-9a-f]{40,64}$/.test(sha) ? sha : null,
+        baseBranch: ref.startsWith("refs/heads/") ? ref.slice("refs/heads/".length) : null
+      }
+    })
 
   /** Undo a reservation whose worktree could not be made; remove a partial worktree only if we made it. */
   const rollback = (s: Session, error: unknown) =>
@@ -346,13 +359,13 @@ export const make = Effect.gen(function*() {
 
   const register = (options: RegisterOptions) =>
     Effect.gen(function*() {
-      const repoPath = yield* git.toplevel(options.repo)
+      const head = yield* repoInfo(options.repo)
+      const repoPath = head.repoPath
       const probe = yield* processes.probe(options.pid)
       if (probe._tag === "Gone") {
         return yield* new InvalidInput({ field: "pid", detail: `no running process has pid ${options.pid}` })
       }
       const { released: swept } = yield* sweepSessions(yield* store.list({ repoPath }), { force: false, dryRun: false })
-      const head = yield* headInfo(repoPath)
       const session = yield* store.register({
         repoPath,
         pid: options.pid,

@@ -268,11 +268,18 @@ export const make = Effect.gen(function*() {
   const self = yield* processes.probe(process.pid)
   const selfStart = self._tag === "Running" ? self.startTime : null
   const commonDirs = new Map<string, string>()
+  // The lock is per git common dir (the main repository and its linked worktrees share one). For a main
+  // working tree that is simply `<top>/.git`; only other layouts need to ask git.
   const lockKey = (repoPath: string) =>
     commonDirs.has(repoPath)
       ? Effect.succeed(commonDirs.get(repoPath)!)
-      : git.run(repoPath, ["rev-parse", "--path-format=absolute", "--git-common-dir"]).pipe(
-        Effect.flatMap((r) => realpath(r.stdout.trim())),
+      : fs.stat(pathApi.join(repoPath, ".git")).pipe(
+        Effect.flatMap((st) => st.type === "Directory" ? realpath(pathApi.join(repoPath, ".git")) : Effect.fail(undefined)),
+        Effect.catchAll(() =>
+          git.run(repoPath, ["rev-parse", "--path-format=absolute", "--git-common-dir"]).pipe(
+            Effect.flatMap((r) => realpath(r.stdout.trim()))
+          )
+        ),
         Effect.tap((k) => Effect.sync(() => commonDirs.set(repoPath, k)))
       )
 
@@ -351,7 +358,10 @@ export const make = Effect.gen(function*() {
       if (yield* exists(path)) return yield* new WorktreeError({ reason: "PathExists", path })
       const createBranch = req.createBranch !== false
       let start = ""
-      if (createBranch) {
+      if (createBranch && req.startPoint !== undefined && /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(req.startPoint)) {
+        // A full object id cannot be mistaken for an option; `git worktree add` itself checks it is a commit.
+        start = req.startPoint
+      } else if (createBranch) {
         const ref = req.startPoint ?? "HEAD"
         start = yield* git.revParse(req.repoPath, ref).pipe(
           Effect.mapError((e) =>
@@ -374,7 +384,7 @@ export const make = Effect.gen(function*() {
           : "GitFailed"
         return yield* new WorktreeError({ reason, path, detail })
       }
-      const head = yield* git.revParse(path, "HEAD").pipe(Effect.orElseSucceed(() => start))
+      const head = createBranch ? start : yield* git.revParse(path, "HEAD").pipe(Effect.orElseSucceed(() => start))
       return { path, branch, head } satisfies Created
     }).pipe(Effect.withSpan("Worktrees.create", { attributes: { path: req.path, branch: req.branch } }))
 

@@ -28,7 +28,10 @@ export const cleanup = defineCommand({
       }
       if (lines.length === 0) lines.push("Nothing to clean up.")
       lines.push(
-        `${report.alive} active session${report.alive === 1 ? "" : "s"} still running${dry ? "; dry run: nothing was changed" : ""}.`
+        (report.alive === 0
+          ? "No active session is running"
+          : `${report.alive} active session${report.alive === 1 ? " is" : "s are"} still running (left alone)`) +
+          (dry ? "; dry run: nothing was changed." : ".")
       )
       yield* print(lines.join("\n"))
     }))

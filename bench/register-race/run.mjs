@@ -1,0 +1,114 @@
+// N simultaneous session starts on one repository (`parallel-cc register`, real processes, real
+// worktrees) next to the same number of plain `git worktree add` calls: one after another (how git can
+// do them) and all at once (how they fail). Also the floor of starting N Node processes at once.
+// Each figure is the median wall time of several rounds, each on a fresh repository.
+import { spawn, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { machine, round, stats } from "../lib.mjs"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+const bin = path.join(root, "packages/cli/dist/bin.cjs")
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+const sizes = (process.env.BENCH_SIZES ?? "16,32").split(",").map(Number)
+const FILES = 200
+
+const gitEnv = (home) => ({
+  ...process.env,
+  HOME: home,
+  GIT_CONFIG_GLOBAL: "/dev/null",
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_AUTHOR_NAME: "b",
+  GIT_AUTHOR_EMAIL: "b@example.com",
+  GIT_COMMITTER_NAME: "b",
+  GIT_COMMITTER_EMAIL: "b@example.com"
+})
+
+const freshRepo = () => {
+  const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "pcc-bench-race-")))
+  const repo = path.join(base, "repo")
+  const env = { ...gitEnv(base), PARALLEL_CC_DATA_DIR: path.join(base, "data"), PARALLEL_CC_DB_BUSY_TIMEOUT_MS: "120000" }
+  fs.mkdirSync(path.join(repo, "src"), { recursive: true })
+  for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(repo, "src", `f${i}.ts`), `export const x${i} = ${i}\n`.repeat(20))
+  const git = (...args) => spawnSync("git", args, { cwd: repo, env, encoding: "utf8" })
+  git("init", "-q", "-b", "main")
+  git("add", "-A")
+  git("commit", "-q", "-m", "init")
+  // Create the store up front so that every round measures starts, not the first migration.
+  spawnSync(process.execPath, [bin, "migrate"], { env })
+  return { base, repo, env, git }
+}
+
+const runAll = (argvs, options) => {
+  const t0 = process.hrtime.bigint()
+  return Promise.all(argvs.map((argv) =>
+    new Promise((resolve) => {
+      const c = spawn(argv[0], argv.slice(1), { ...options, stdio: ["ignore", "pipe", "pipe"] })
+      let out = ""
+      let err = ""
+      c.stdout.on("data", (d) => (out += d))
+      c.stderr.on("data", (d) => (err += d))
+      c.on("close", (code) => resolve({ code, out, err }))
+    })
+  )).then((results) => ({ ms: Number(process.hrtime.bigint() - t0) / 1e6, results }))
+}
+
+const holder = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" })
+const out = { bench: "register-race", machine: machine(), method: "", results: {} }
+out.method = `median of ${rounds} rounds; each round on a fresh repository of ${FILES} files; wall time from the first spawn to the last exit`
+try {
+  for (const n of sizes) {
+    const times = { register: [], gitSequential: [], gitParallel: [], nodeStarts: [] }
+    let errors = 0
+    let gitParallelFailures = 0
+    let checks = true
+    for (let r = 0; r < rounds; r++) {
+      const a = freshRepo()
+      const reg = await runAll(
+        Array.from({ length: n }, () => [process.execPath, bin, "register", "--repo", a.repo, "--pid", String(holder.pid), "--json"]),
+        { env: a.env }
+      )
+      times.register.push(reg.ms)
+      errors += reg.results.filter((x) => x.code !== 0).length
+      const regs = reg.results.filter((x) => x.code === 0).map((x) => JSON.parse(x.out))
+      const wts = new Set(regs.filter((x) => !x.isMainRepo).map((x) => x.worktreePath))
+      checks &&= regs.filter((x) => x.isMainRepo).length === 1 && wts.size === n - 1 && [...wts].every((p) => fs.existsSync(p))
+      fs.rmSync(a.base, { recursive: true, force: true })
+
+      const b = freshRepo()
+      const t0 = process.hrtime.bigint()
+      for (let i = 0; i < n; i++) b.git("worktree", "add", "-q", "-b", `b${i}`, "--", path.join(`${b.repo}-worktrees`, `w${i}`), "HEAD")
+      times.gitSequential.push(Number(process.hrtime.bigint() - t0) / 1e6)
+      fs.rmSync(b.base, { recursive: true, force: true })
+
+      const c = freshRepo()
+      const par = await runAll(
+        Array.from({ length: n }, (_, i) => ["git", "worktree", "add", "-q", "-b", `p${i}`, "--", path.join(`${c.repo}-worktrees`, `w${i}`), "HEAD"]),
+        { cwd: c.repo, env: c.env }
+      )
+      times.gitParallel.push(par.ms)
+      gitParallelFailures += par.results.filter((x) => x.code !== 0).length
+      fs.rmSync(c.base, { recursive: true, force: true })
+
+      const node = await runAll(Array.from({ length: n }, () => [process.execPath, "-e", "0"]), {})
+      times.nodeStarts.push(node.ms)
+    }
+    const med = (k) => stats(times[k]).median
+    out.results[`${n} starts`] = {
+      "parallel-cc register × N at once (ms)": med("register"),
+      "errors (all rounds)": errors,
+      "exactly one main, N-1 distinct worktrees on disk (all rounds)": checks,
+      "git worktree add × N one after another (ms)": med("gitSequential"),
+      "git worktree add × N at once (ms)": med("gitParallel"),
+      "git worktree add × N at once: failures (all rounds)": gitParallelFailures,
+      "node -e 0 × N at once (ms)": med("nodeStarts"),
+      "register / sequential git worktree add": round(med("register") / med("gitSequential")),
+      "register - node starts (ms)": round(med("register") - med("nodeStarts"))
+    }
+  }
+  console.log(JSON.stringify(out, null, 2))
+} finally {
+  holder.kill("SIGKILL")
+}
