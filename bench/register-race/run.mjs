@@ -36,9 +36,27 @@ const freshRepo = () => {
   git("init", "-q", "-b", "main")
   git("add", "-A")
   git("commit", "-q", "-m", "init")
-  // Create the store up front so that every round measures starts, not the first migration.
-  spawnSync(process.execPath, [bin, "migrate"], { env })
+  // Create the store and the start-up code cache up front (as on any machine after its first command),
+  // so that every round measures session starts, not the first migration or a cold compile.
+  spawnSync(process.execPath, [bin, "status"], { env })
   return { base, repo, env, git }
+}
+
+/** CPU seconds used by this process's finished children (cutime + cstime of /proc/self/stat), or null. */
+const ticks = os.platform() === "linux" ? 100 : 0
+const childCpu = () => {
+  try {
+    const f = fs.readFileSync("/proc/self/stat", "utf8").slice(fs.readFileSync("/proc/self/stat", "utf8").lastIndexOf(")") + 2).split(" ")
+    return (Number(f[13]) + Number(f[14])) / ticks
+  } catch {
+    return null
+  }
+}
+const cpuOf = async (f) => {
+  const c0 = childCpu()
+  const r = await f()
+  const c1 = childCpu()
+  return { r, cpu: c0 === null || c1 === null ? null : c1 - c0 }
 }
 
 const runAll = (argvs, options) => {
@@ -56,20 +74,24 @@ const runAll = (argvs, options) => {
 }
 
 const holder = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" })
-const out = { bench: "register-race", machine: machine(), method: "", results: {} }
+const out = { bench: "register-race", machine: { ...machine(), loadavg: os.loadavg().map(round) }, method: "", results: {} }
 out.method = `median of ${rounds} rounds; each round on a fresh repository of ${FILES} files; wall time from the first spawn to the last exit`
 try {
   for (const n of sizes) {
     const times = { register: [], gitSequential: [], gitParallel: [], nodeStarts: [] }
+    const cpu = { register: [], gitSequential: [], nodeStarts: [] }
     let errors = 0
     let gitParallelFailures = 0
     let checks = true
     for (let r = 0; r < rounds; r++) {
       const a = freshRepo()
-      const reg = await runAll(
-        Array.from({ length: n }, () => [process.execPath, bin, "register", "--repo", a.repo, "--pid", String(holder.pid), "--json"]),
-        { env: a.env }
+      const { cpu: regCpu, r: reg } = await cpuOf(() =>
+        runAll(
+          Array.from({ length: n }, () => [process.execPath, bin, "register", "--repo", a.repo, "--pid", String(holder.pid), "--json"]),
+          { env: a.env }
+        )
       )
+      cpu.register.push(regCpu)
       times.register.push(reg.ms)
       errors += reg.results.filter((x) => x.code !== 0).length
       const regs = reg.results.filter((x) => x.code === 0).map((x) => JSON.parse(x.out))
@@ -79,8 +101,10 @@ try {
 
       const b = freshRepo()
       const t0 = process.hrtime.bigint()
+      const c0 = childCpu()
       for (let i = 0; i < n; i++) b.git("worktree", "add", "-q", "-b", `b${i}`, "--", path.join(`${b.repo}-worktrees`, `w${i}`), "HEAD")
       times.gitSequential.push(Number(process.hrtime.bigint() - t0) / 1e6)
+      cpu.gitSequential.push(c0 === null ? null : childCpu() - c0)
       fs.rmSync(b.base, { recursive: true, force: true })
 
       const c = freshRepo()
@@ -92,10 +116,12 @@ try {
       gitParallelFailures += par.results.filter((x) => x.code !== 0).length
       fs.rmSync(c.base, { recursive: true, force: true })
 
-      const node = await runAll(Array.from({ length: n }, () => [process.execPath, "-e", "0"]), {})
+      const { cpu: nodeCpu, r: node } = await cpuOf(() => runAll(Array.from({ length: n }, () => [process.execPath, "-e", "0"]), {}))
       times.nodeStarts.push(node.ms)
+      cpu.nodeStarts.push(nodeCpu)
     }
     const med = (k) => stats(times[k]).median
+    const cpuMed = (k) => (cpu[k].some((x) => x === null) ? null : round(stats(cpu[k]).median))
     out.results[`${n} starts`] = {
       "parallel-cc register × N at once (ms)": med("register"),
       "errors (all rounds)": errors,
@@ -105,7 +131,10 @@ try {
       "git worktree add × N at once: failures (all rounds)": gitParallelFailures,
       "node -e 0 × N at once (ms)": med("nodeStarts"),
       "register / sequential git worktree add": round(med("register") / med("gitSequential")),
-      "register - node starts (ms)": round(med("register") - med("nodeStarts"))
+      "register - node starts (ms)": round(med("register") - med("nodeStarts")),
+      "CPU s: register × N": cpuMed("register"),
+      "CPU s: git worktree add × N": cpuMed("gitSequential"),
+      "CPU s: node -e 0 × N": cpuMed("nodeStarts")
     }
   }
   console.log(JSON.stringify(out, null, 2))

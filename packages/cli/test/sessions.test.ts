@@ -6,8 +6,17 @@ import { afterEach, assert, describe, it } from "vitest"
 
 const dirs: Array<string> = []
 const children: Array<ChildProcess> = []
+/** Agent pids a test may leave running when it fails half-way (the wrapper was killed, say). */
+const agentPids: Array<number> = []
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
+  for (const pid of agentPids.splice(0)) {
+    try {
+      process.kill(pid, "SIGKILL")
+    } catch {
+      // already gone
+    }
+  }
   for (const d of dirs.splice(0)) TempDir.removeSync(d)
 })
 const tmp = () => {
@@ -96,6 +105,7 @@ const alive = (pid: number) => {
 const attachedSession = (w: World, wrapperPid: number) =>
   until("the agent to own its session", () => {
     const s = statusJson(w).sessions.find((x: any) => x.pid !== wrapperPid)
+    if (s !== undefined) agentPids.push(s.pid)
     return s
   })
 
