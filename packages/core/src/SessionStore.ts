@@ -27,6 +27,9 @@ export const planWorktree = (values: AppConfig["Type"]["values"], repoPath: stri
   return { path: `${root.replace(/\/+$/, "")}/${name}`, name, branch: name }
 }
 
+/** `kept_reason` of a worktree session between the start and the end of its release. */
+export const RELEASE_IN_PROGRESS = "release in progress"
+
 export interface RegisterRequest {
   /** Absolute, canonical path of the repository's top level. */
   readonly repoPath: string
@@ -253,7 +256,7 @@ export const make = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const r = yield* rows(
         sql`UPDATE sessions SET status = 'released', ended_at = ${now}, release_reason = ${reason},
-              kept_reason = CASE WHEN is_main = 1 THEN NULL ELSE 'release in progress' END
+              kept_reason = CASE WHEN is_main = 1 THEN NULL ELSE ${RELEASE_IN_PROGRESS} END
             WHERE id = ${id} AND status = 'active' RETURNING *`
       )
       return Option.fromNullable(r[0])

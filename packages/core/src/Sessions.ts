@@ -24,7 +24,7 @@ import { InvalidInput, SessionNotFound } from "./Errors.js"
 import { Git, type GitError } from "./Git.js"
 import { emptySetup, setupWorktree, type SetupReport } from "./internal/setup.js"
 import { liveness as decideLiveness, Processes } from "./Processes.js"
-import { planWorktree, SessionStore } from "./SessionStore.js"
+import { planWorktree, RELEASE_IN_PROGRESS, SessionStore } from "./SessionStore.js"
 import { type BranchOutcome, type Inspection, WorktreeError, Worktrees } from "./Worktrees.js"
 
 export type { SetupReport } from "./internal/setup.js"
@@ -476,7 +476,12 @@ export const make = Effect.gen(function*() {
       const gone = new Set(released.map((r) => r.sessionId))
       const sessions: Array<SessionView> = []
       for (const s of before) if (!gone.has(s.sessionId)) sessions.push(yield* view(s))
-      const kept = filter.mode === "sandbox" ? [] : yield* store.listKept({ repoPath: filter.repoPath })
+      const now = yield* Clock.currentTimeMillis
+      // A release that is running right now is not a kept worktree; one that stopped half-way long ago is
+      // shown (with its reason), and `cleanup` finishes it.
+      const kept = filter.mode === "sandbox" ? [] : (yield* store.listKept({ repoPath: filter.repoPath })).filter((s) =>
+        s.keptReason !== RELEASE_IN_PROGRESS || (s.endedAt !== null && now - s.endedAt.getTime() > 120_000)
+      )
       return { sessions, kept, released } satisfies StatusReport
     })
 
