@@ -158,9 +158,22 @@ export const make = (options: { readonly autoMigrate?: boolean } = {}) =>
       Effect.map((rows) => rows[0]?.user_version ?? 0)
     )
 
+    // The original parallel-cc used the same default path; its schema has a `sessions` table but never our
+    // migrations table. Our migrations must not run over it (LegacyImport moves it aside and imports it).
+    const looksLegacy = orFail(
+      sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('sessions', 'effect_sql_migrations')`
+    ).pipe(Effect.map((rows) => rows.some((r) => r.name === "sessions") && !rows.some((r) => r.name === "effect_sql_migrations")))
+
     const migrate = (opts: { readonly toVersion?: number | undefined } = {}) =>
       immediate(Effect.gen(function*() {
         const fromVersion = yield* version
+        if (fromVersion === 0 && (yield* looksLegacy)) {
+          return yield* new DatabaseError({
+            reason: "LegacySchema",
+            path: dbPath,
+            detail: "this file holds the schema of the original parallel-cc"
+          })
+        }
         const target = opts.toVersion ?? latestVersion
         if (!migrationIds.includes(target) && target !== 0) {
           return yield* new DatabaseError({

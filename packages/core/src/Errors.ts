@@ -8,7 +8,16 @@ import { Schema } from "effect"
 
 /** The SQLite store could not be opened, read or written. */
 export class DatabaseError extends Schema.TaggedError<DatabaseError>()("DatabaseError", {
-  reason: Schema.Literal("Open", "Permissions", "NotADatabase", "Query", "Migration", "Downgrade", "UnknownVersion"),
+  reason: Schema.Literal(
+    "Open",
+    "Permissions",
+    "NotADatabase",
+    "Query",
+    "Migration",
+    "Downgrade",
+    "UnknownVersion",
+    "LegacySchema"
+  ),
   path: Schema.String,
   detail: Schema.optional(Schema.String),
   cause: Schema.optional(Schema.Defect)
@@ -21,7 +30,9 @@ export class DatabaseError extends Schema.TaggedError<DatabaseError>()("Database
       Query: "run `parallel-cc doctor` to check the store",
       Migration: "run `parallel-cc migrate --json` to see the schema version",
       Downgrade: "migrations are forward-only; use a newer parallel-cc or another data directory",
-      UnknownVersion: "run `parallel-cc migrate` without --version to reach the latest schema"
+      UnknownVersion: "run `parallel-cc migrate` without --version to reach the latest schema",
+      LegacySchema: "it was created by the original parallel-cc; run `parallel-cc migrate` to import it " +
+        "(the file is backed up and kept, never deleted)"
     }[this.reason]
     return `database ${this.reason}: ${this.path}${this.detail ? ` — ${this.detail}` : ""} (${hint})`
   }
@@ -84,5 +95,50 @@ export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInp
 }) {
   override get message(): string {
     return `invalid ${this.field}: ${this.detail}`
+  }
+}
+
+/**
+ * Installing or removing the Claude Code integration (hooks, alias, MCP registration) failed. Nothing is
+ * half-written: every file is replaced atomically, and a file that cannot be parsed is never touched.
+ */
+export class InstallError extends Schema.TaggedError<InstallError>()("InstallError", {
+  reason: Schema.Literal(
+    "FileInvalid",
+    "FileUnreadable",
+    "FileUnwritable",
+    "TargetMissing",
+    "NotARepo",
+    "NoShell",
+    "ClaudeCliFailed"
+  ),
+  path: Schema.optional(Schema.String),
+  detail: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    const at = this.path !== undefined ? ` ${this.path}` : ""
+    const detail = this.detail !== undefined ? `: ${this.detail}` : ""
+    switch (this.reason) {
+      case "FileInvalid":
+        return `cannot update${at}${detail}. The file was left untouched; fix it (it must be a JSON object) ` +
+          `or move it away, then run the command again`
+      case "FileUnreadable":
+        return `cannot read${at}${detail}. Nothing was changed; check its permissions`
+      case "FileUnwritable":
+        return `cannot write${at}${detail}. Nothing was changed there; check the permissions of the file and ` +
+          `its directory`
+      case "TargetMissing":
+        return `refusing to register a path that does not work:${at}${detail}. Rebuild or reinstall parallel-cc ` +
+          `(scripts/install.sh, or npm run build in a clone) and run the command again`
+      case "NotARepo":
+        return `${this.path ?? "the directory"} is not inside a git repository; --local installs into ` +
+          `<repo>/.claude/settings.json (use --repo PATH, or --global)`
+      case "NoShell":
+        return `no supported shell found (${this.detail ?? "SHELL unset"}); the alias is written for bash (~/.bashrc), zsh (~/.zshrc) ` +
+          `and fish (config.fish). Set SHELL, or create the rc file of your shell first`
+      case "ClaudeCliFailed":
+        return `the claude CLI failed (${this.detail ?? "no detail"}). Check \`claude mcp list\`, or remove the claude CLI from PATH to ` +
+          `let parallel-cc write ~/.claude.json itself`
+    }
   }
 }

@@ -7,6 +7,9 @@
  */
 import { Layer } from "effect"
 import * as Conflicts from "./Conflicts.js"
+import * as Doctor from "./Doctor.js"
+import * as Git from "./Git.js"
+import * as Installer from "./Installer.js"
 import * as LiveSessions from "./LiveSessions.js"
 import * as MergeWatcher from "./MergeWatcher.js"
 
@@ -21,3 +24,13 @@ export const layer = Layer.mergeAll(MergeWatcher.layer, Conflicts.layer).pipe(
 
 /** Everything {@link layer} provides. */
 export type Services = Layer.Layer.Success<typeof layer>
+
+/**
+ * Setup: the installer and the doctor, over configuration and git but not the store (they must work when it
+ * is broken). The edge provides `Host` and `Installer.Artifacts`.
+ */
+export const setupLayer = Doctor.layer.pipe(
+  Layer.provideMerge(Installer.layer),
+  Layer.provideMerge(Git.layer),
+  Layer.provideMerge(configLayer)
+)

@@ -12,11 +12,115 @@
 //   {"write": path, "content": s}  {"append": path, "content": s}  {"edit": path, "find": s, "replace": s}
 //   {"delete": path}  {"mkdir": path}  {"run": [argv…]}  {"say": text}  {"sleep": ms}
 //   {"env": path}  (write the environment as JSON)  {"fail": message}  {"exit": code}  {"hang": true}
+// `scripted-agent mcp add|add-json|remove|get|list …` behaves like `claude mcp …` (MCP registration only).
 import { spawnSync } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+
+// `claude mcp add|add-json|remove|get|list`: the registration part of the CLI, writing the documented shapes
+// (../../shared INTERFACES §3): scope user → ~/.claude.json mcpServers, local (default) → ~/.claude.json
+// projects[cwd].mcpServers, project → <cwd>/.mcp.json. CLAUDE_CONFIG_DIR relocates ~/.claude.json.
+if (process.argv[2] === "mcp") mcpCommand(process.argv.slice(3))
+
+function mcpCommand(args) {
+  const die = (message, code = 1) => {
+    process.stderr.write(message + "\n")
+    process.exit(code)
+  }
+  const [sub, ...rest] = args
+  let scope = "local"
+  let type = "stdio"
+  const envs = {}
+  const headers = {}
+  const positional = []
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]
+    if (a === "--") {
+      positional.push(...rest.slice(i + 1))
+      break
+    } else if (a === "-s" || a === "--scope") scope = rest[++i]
+    else if (a === "-t" || a === "--transport") type = rest[++i]
+    else if (a === "-e" || a === "--env") {
+      const kv = rest[++i] ?? ""
+      envs[kv.slice(0, kv.indexOf("="))] = kv.slice(kv.indexOf("=") + 1)
+    } else if (a === "-H" || a === "--header") {
+      const h = rest[++i] ?? ""
+      headers[h.slice(0, h.indexOf(":")).trim()] = h.slice(h.indexOf(":") + 1).trim()
+    } else if (a.startsWith("-") && positional.length < 2) die(`error: unknown option '${a}'`)
+    else positional.push(a)
+  }
+  if (!["local", "user", "project"].includes(scope)) die(`Invalid scope: ${scope}. Must be one of: local, user, project`)
+  const home = process.env.CLAUDE_CONFIG_DIR || os.homedir()
+  const userFile = path.join(home, ".claude.json")
+  const file = scope === "project" ? path.join(process.cwd(), ".mcp.json") : userFile
+  const read = () => {
+    try {
+      return JSON.parse(fs.readFileSync(file, "utf8"))
+    } catch (e) {
+      if (e.code === "ENOENT") return {}
+      die(`Error reading ${file}: ${e.message}`)
+    }
+  }
+  const write = (doc) => {
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    const tmp = `${file}.tmp-${process.pid}`
+    fs.writeFileSync(tmp, JSON.stringify(doc, null, 2), { mode: 0o600 })
+    fs.renameSync(tmp, file)
+  }
+  const servers = (doc, create) => {
+    if (scope === "local") {
+      doc.projects ??= {}
+      doc.projects[process.cwd()] ??= {}
+      if (create) doc.projects[process.cwd()].mcpServers ??= {}
+      return doc.projects[process.cwd()].mcpServers
+    }
+    if (create) doc.mcpServers ??= {}
+    return doc.mcpServers
+  }
+  const doc = read()
+  const name = positional[0]
+  if (sub === "list") {
+    for (const [n, e] of Object.entries(servers(doc, false) ?? {})) process.stdout.write(`${n}: ${e.command ?? e.url} ${(e.args ?? []).join(" ")}\n`)
+    process.exit(0)
+  }
+  if (name === undefined) die("error: missing required argument 'name'")
+  if (sub === "add" || sub === "add-json") {
+    const current = servers(doc, true)
+    if (current[name] !== undefined) die(`MCP server ${name} already exists in ${scope} config`)
+    let entry
+    if (sub === "add-json") {
+      try {
+        entry = JSON.parse(positional[1] ?? "")
+      } catch {
+        die("Error: Invalid JSON")
+      }
+    } else if (type === "stdio") {
+      if (positional[1] === undefined) die("error: missing required argument 'commandOrUrl'")
+      entry = { type: "stdio", command: positional[1], args: positional.slice(2), env: envs }
+    } else entry = { type, url: positional[1], headers }
+    current[name] = entry
+    write(doc)
+    process.stdout.write(`Added ${type} MCP server ${name} to ${scope} config\nFile modified: ${file}\n`)
+    process.exit(0)
+  }
+  if (sub === "remove") {
+    const current = servers(doc, false)
+    if (current?.[name] === undefined) die(`No MCP server found with name: ${name} in ${scope} config`)
+    delete current[name]
+    write(doc)
+    process.stdout.write(`Removed MCP server ${name} from ${scope} config\nFile modified: ${file}\n`)
+    process.exit(0)
+  }
+  if (sub === "get") {
+    const e = servers(doc, false)?.[name]
+    if (e === undefined) die(`No MCP server found with name: ${name}`)
+    process.stdout.write(`${name}:\n  Scope: ${scope}\n  Type: ${e.type}\n  Command: ${e.command ?? e.url}\n  Args: ${(e.args ?? []).join(" ")}\n`)
+    process.exit(0)
+  }
+  die(`error: unknown command 'mcp ${sub ?? ""}'`)
+}
 
 const started = Date.now()
 const argv = process.argv.slice(2)
