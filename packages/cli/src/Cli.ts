@@ -8,6 +8,8 @@ import { claims } from "./commands/claims.js"
 import { cleanup } from "./commands/cleanup.js"
 import * as Config from "./commands/config.js"
 import { conflicts } from "./commands/conflicts.js"
+import { doctor } from "./commands/doctor.js"
+import { install } from "./commands/install.js"
 import { heartbeat } from "./commands/heartbeat.js"
 import * as Mcp from "./commands/mcp.js"
 import { mergeStatus, watchMerges } from "./commands/merges.js"
@@ -117,7 +119,9 @@ export const subcommands: ReadonlyArray<Command.Command<string, CliServices, unk
   fromDef(suggestions),
   watchCommand as Command.Command<string, CliServices, unknown, unknown>,
   mergeCommand as Command.Command<string, CliServices, unknown, unknown>,
-  mcpCommand as Command.Command<string, CliServices, unknown, unknown>
+  mcpCommand as Command.Command<string, CliServices, unknown, unknown>,
+  install as Command.Command<string, CliServices, unknown, unknown>,
+  fromDef(doctor)
 ]
 
 export const root = Command.make("parallel-cc").pipe(

@@ -2,12 +2,18 @@
  * What command handlers run with: the core layers, built lazily so that `--help`, `--version` and
  * `config` never open the database, and a handler can choose the layer it needs.
  */
-import { AppConfig, Live, LiveSessions } from "@parallel-cc/core"
+import { AppConfig, Host, Installer, Live, LiveSessions } from "@parallel-cc/core"
 import { type ConfigProvider, Context, Effect, Layer } from "effect"
+import * as path from "node:path"
 
 export class Layers extends Context.Tag("parallel-cc/cli/Layers")<Layers, {
   /** The ConfigProvider built from the environment and the global flags. */
   readonly provider: ConfigProvider.ConfigProvider
+  /** What `install` registers: absolute paths derived from where this CLI is installed. */
+  readonly artifacts: Installer.ArtifactPaths
+  /** Whether stdin and stdout are terminals (prompts are only ever shown with --interactive on a TTY). */
+  readonly interactive: boolean
+  readonly nodeVersion: string
   /** The process environment as the edge saw it (only for passing on to child processes). */
   readonly env: Readonly<Record<string, string | undefined>>
   readonly cwd: string
@@ -25,13 +31,32 @@ export interface EdgeOptions {
   readonly cwd: string
   readonly dbPath?: string | undefined
   readonly verbose: boolean
+  /** The directory of the running CLI bundle (`<package>/dist`); default: this bundle's directory. */
+  readonly distDir?: string | undefined
+  /** The Node executable running this process (absolute); default: process.execPath. */
+  readonly execPath?: string | undefined
+  readonly nodeVersion?: string | undefined
+  /** Whether prompts may be shown (stdin and stdout are terminals); default false. */
+  readonly interactive?: boolean | undefined
 }
+
+/** The files this installation of the CLI registers with Claude Code, from the bundle's own location. */
+export const artifactsFor = (distDir: string, execPath: string): Installer.ArtifactPaths => ({
+  hookScript: path.join(path.dirname(distDir), "hooks", "heartbeat.sh"),
+  mcpServer: { command: execPath, args: [path.join(distDir, "bin.cjs"), "mcp", "serve"] },
+  wrapper: path.join(distDir, "wrapper.cjs")
+})
 
 /** Build the Layers service for this process (nothing is opened until a handler asks). */
 export const makeLayers = (opts: EdgeOptions): Context.Tag.Service<Layers> => {
   const provider = AppConfig.envProvider(opts.env, { homeDir: opts.homeDir, flags: { dbPath: opts.dbPath } })
+  // The bundles (cli.cjs, fast.cjs, wrapper.cjs) live in <package>/dist next to bin.cjs.
+  const distDir = opts.distDir ?? (typeof __dirname === "string" ? __dirname : opts.cwd)
   return {
     provider,
+    artifacts: artifactsFor(distDir, opts.execPath ?? process.execPath),
+    interactive: opts.interactive === true,
+    nodeVersion: opts.nodeVersion ?? process.versions.node,
     env: opts.env,
     cwd: opts.cwd,
     verbose: opts.verbose,
@@ -73,3 +98,19 @@ export const withStoreAsIs = <A, E, R>(
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<A, unknown, Exclude<R, Layer.Layer.Success<typeof LiveSessions.layerNoMigrate>> | Layers> =>
   Effect.flatMap(Layers, (l) => Effect.provide(effect, configured(LiveSessions.layerNoMigrate, l)))
+
+/** Run `effect` with the installer and the doctor (configuration and git; no store). */
+export const withSetup = <A, E, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, unknown, Exclude<R, Layer.Layer.Success<typeof Live.setupLayer>> | Layers> =>
+  Effect.flatMap(Layers, (l) =>
+    Effect.provide(
+      effect,
+      configured(
+        Live.setupLayer.pipe(
+          Layer.provide(Host.layer({ homeDir: l.homeDir, cwd: l.cwd, env: l.env, nodeVersion: l.nodeVersion })),
+          Layer.provide(Layer.succeed(Installer.Artifacts, l.artifacts))
+        ),
+        l
+      )
+    ))

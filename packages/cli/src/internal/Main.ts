@@ -97,7 +97,18 @@ export const run = <E, R>(
 ): void => {
   const env = process.env
   const verbose = globals.verbose || env.PARALLEL_CC_DEBUG === "1"
-  const layers = makeLayers({ env, homeDir: os.homedir(), cwd: process.cwd(), dbPath: globals.dbPath, verbose })
+  const layers = makeLayers({
+    env,
+    homeDir: os.homedir(),
+    cwd: process.cwd(),
+    dbPath: globals.dbPath,
+    verbose,
+    // The bundles (cli.cjs, fast.cjs) live in <package>/dist next to bin.cjs.
+    distDir: typeof __dirname === "string" ? __dirname : process.cwd(),
+    execPath: process.execPath,
+    nodeVersion: process.versions.node,
+    interactive: process.stdin.isTTY === true && process.stdout.isTTY === true
+  })
   const logger = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: false }))
   const main = program.pipe(
     Effect.as(0),
