@@ -6,9 +6,22 @@ const fs = require("node:fs")
 const path = require("node:path")
 const Module = require("node:module")
 
+function dataDir() {
+  return process.env.PARALLEL_CC_DATA_DIR || path.join(require("node:os").homedir(), ".parallel-cc")
+}
+
 function cacheDir() {
-  const base = process.env.PARALLEL_CC_DATA_DIR || path.join(require("node:os").homedir(), ".parallel-cc")
-  return path.join(base, "cache")
+  return path.join(dataDir(), "cache")
+}
+
+// The cache never creates the data directory by itself: a command that stores nothing (--help, doctor,
+// install --uninstall after removing it) leaves no ~/.parallel-cc behind.
+function hasDataDir() {
+  try {
+    return fs.statSync(dataDir()).isDirectory()
+  } catch {
+    return false
+  }
 }
 
 function ensureDir(dir) {
@@ -24,7 +37,7 @@ function loadWithCache(file) {
   const disabled = process.env.PARALLEL_CC_NO_CODE_CACHE === "1"
   if (!disabled && typeof Module.enableCompileCache === "function") {
     const dir = cacheDir()
-    if (ensureDir(dir)) Module.enableCompileCache(dir)
+    if (hasDataDir() && ensureDir(dir)) Module.enableCompileCache(dir)
     return require(file)
   }
   const vm = require("node:vm")
@@ -61,7 +74,7 @@ function loadWithCache(file) {
   if (cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
     process.once("exit", () => {
       try {
-        if (!ensureDir(path.dirname(cacheFile))) return
+        if (!hasDataDir() || !ensureDir(path.dirname(cacheFile))) return
         const tmp = `${cacheFile}.${process.pid}.tmp`
         fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 })
         fs.renameSync(tmp, cacheFile)

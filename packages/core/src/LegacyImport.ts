@@ -219,6 +219,20 @@ const alive = (pid: number): boolean => {
   }
 }
 
+interface LegacyClaimRow {
+  readonly id: string
+  readonly session_id: string
+  readonly repo_path: string
+  readonly file_path: string
+  readonly claim_mode: string
+  readonly claimed_at: unknown
+  readonly expires_at: unknown
+  readonly last_heartbeat: unknown
+  readonly is_active: number
+  readonly released_at: unknown
+  readonly deleted_at: unknown
+}
+
 interface LegacySessionRow {
   readonly id: string
   readonly pid: number
@@ -253,10 +267,61 @@ export const importFile = (input: { readonly source: string; readonly original: 
       }
       const info = yield* legacyInfo(src, input.source)
       const sessions = yield* src<LegacySessionRow>`SELECT * FROM sessions ORDER BY created_at, id`
-      return { info, sessions }
+      const claims = info.counts.fileClaims > 0
+        ? yield* src<LegacyClaimRow>`SELECT * FROM file_claims ORDER BY claimed_at, id`
+        : []
+      return { info, sessions, claims }
     })).pipe(failWith(input.source))
 
     const pendingKind = (found: number): KindResult => ({ ...emptyKind, found, pending: found })
+    const ourTables = (yield* db.orFail(sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table'`))
+      .map((r) => r.name)
+
+    /** Claims of imported sessions: active only while their session is and they have not expired. */
+    const importClaims = (rows: ReadonlyArray<LegacyClaimRow>) =>
+      Effect.gen(function*() {
+        const items = yield* sql<{ kind: string; legacy_id: string; new_id: string }>`
+          SELECT kind, legacy_id, new_id FROM legacy_import_items WHERE source_path = ${input.source}`
+        const sessionOf = new Map(items.filter((i) => i.kind === "session").map((i) => [i.legacy_id, i.new_id]))
+        const done = new Set(items.filter((i) => i.kind === "claim").map((i) => i.legacy_id))
+        let imported = 0
+        let skipped = 0
+        for (const c of rows) {
+          const legacyId = String(c.id)
+          const sessionId = sessionOf.get(String(c.session_id))
+          if (done.has(legacyId) || sessionId === undefined || !["EXCLUSIVE", "SHARED", "INTENT"].includes(c.claim_mode)) {
+            skipped++
+            continue
+          }
+          const id = `c${sessionIdFor(legacyId)}`
+          const created = legacyTime(c.claimed_at, now)
+          const updated = legacyTime(c.last_heartbeat, created)
+          const expires = legacyTime(c.expires_at, updated)
+          const session = (yield* sql<{ status: string; ended_at: number | null }>`
+            SELECT status, ended_at FROM sessions WHERE id = ${sessionId}`)[0]
+          const activeInLegacy = Number(c.is_active) === 1 && c.released_at == null && c.deleted_at == null
+          const release: readonly [number, string] | null = !activeInLegacy
+            ? [legacyTime(c.released_at ?? c.deleted_at, updated), "released"]
+            : expires <= now
+            ? [expires, "expired"]
+            : session?.status !== "active"
+            ? [session?.ended_at ?? updated, "session-ended"]
+            : null
+          const insert = (rel: readonly [number, string] | null) =>
+            sql`
+              INSERT INTO file_claims (id, session_id, repo_path, file_path, mode, reason, created_at, updated_at,
+                expires_at, released_at, release_reason)
+              VALUES (${id}, ${sessionId}, ${c.repo_path}, ${c.file_path}, ${c.claim_mode}, ${null}, ${created},
+                ${updated}, ${expires}, ${rel?.[0] ?? null}, ${rel?.[1] ?? null})`
+          // An active claim that collides with one held here (one EXCLUSIVE per file) comes in released.
+          yield* insert(release).pipe(Effect.catchTag("SqlError", (e) => (release === null ? insert([now, "released"]) : Effect.fail(e))))
+          yield* sql`
+            INSERT INTO legacy_import_items (source_path, kind, legacy_id, new_id)
+            VALUES (${input.source}, 'claim', ${legacyId}, ${id})`
+          imported++
+        }
+        return { found: rows.length, imported, skipped, pending: 0 } satisfies KindResult
+      })
 
     return yield* db.immediate(Effect.gen(function*() {
       yield* sql`
@@ -305,9 +370,11 @@ export const importFile = (input: { readonly source: string; readonly original: 
         imported++
       }
       const sessions: KindResult = { found: legacy.sessions.length, imported, skipped, pending: 0 }
-      // Claims and merge records go to tables of later migrations; until this version imports them they stay
-      // in the legacy file (kept), and the import is not complete, so that a later `migrate` picks them up.
-      const fileClaims = pendingKind(legacy.info.counts.fileClaims)
+      const fileClaims = ourTables.includes("file_claims")
+        ? yield* importClaims(legacy.claims)
+        : pendingKind(legacy.info.counts.fileClaims)
+      // Merge records go to tables of a later migration; until this version imports them they stay in the
+      // legacy file (kept), and the import is not complete, so that a later `migrate` picks them up.
       const mergeEvents = pendingKind(legacy.info.counts.mergeEvents)
       const subscriptions = pendingKind(legacy.info.counts.subscriptions)
       const complete = [fileClaims, mergeEvents, subscriptions].every((k) => k.pending === 0)
