@@ -2,6 +2,7 @@
  * Run the built CLI as a real child process, the way users do.
  */
 import { spawn, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -24,7 +25,30 @@ export interface RunOptions {
   readonly env?: Readonly<Record<string, string | undefined>>
   readonly input?: string
   readonly timeoutMs?: number
+  /**
+   * Run as an unprivileged user, so that file permissions apply (root ignores them): as root the process
+   * gets uid/gid {@link unprivileged}; otherwise it runs as the current user, who is unprivileged already.
+   */
+  readonly unprivileged?: boolean
 }
+
+/** The user tests switch to when they run as root (nobody/nogroup). */
+export const unprivileged = { uid: 65534, gid: 65534 } as const
+
+/** Whether permission tests must drop privileges (the tests run as root, as in CI containers). */
+export const isRoot = (): boolean => process.getuid?.() === 0
+
+/** Hand `paths` (recursively) to the unprivileged user when running as root, so it owns its temp HOME. */
+export const giveToUnprivileged = (...paths: ReadonlyArray<string>): void => {
+  if (!isRoot()) return
+  const walk = (p: string) => {
+    fs.lchownSync(p, unprivileged.uid, unprivileged.gid)
+    if (fs.lstatSync(p).isDirectory()) for (const e of fs.readdirSync(p)) walk(path.join(p, e))
+  }
+  for (const p of paths) walk(p)
+}
+
+const ids = (options: RunOptions) => (options.unprivileged === true && isRoot() ? unprivileged : {})
 
 export interface RunResult {
   readonly code: number | null
@@ -46,7 +70,8 @@ export const runSync = (args: ReadonlyArray<string>, options: RunOptions = {}): 
     env: baseEnv(options.env),
     input: options.input,
     encoding: "utf8",
-    timeout: options.timeoutMs ?? 60_000
+    timeout: options.timeoutMs ?? 60_000,
+    ...ids(options)
   })
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr }
 }
@@ -57,7 +82,8 @@ export const run = (args: ReadonlyArray<string>, options: RunOptions = {}): Prom
     const child = spawn(process.execPath, [binPath, ...args], {
       cwd: options.cwd,
       env: baseEnv(options.env),
-      stdio: ["pipe", "pipe", "pipe"]
+      stdio: ["pipe", "pipe", "pipe"],
+      ...ids(options)
     })
     let stdout = ""
     let stderr = ""
