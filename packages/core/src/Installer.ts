@@ -328,8 +328,9 @@ interface FileEdit {
   readonly file: TextFile
   /** New content, or null to delete the file. */
   readonly text: string | null
-  /** Directories to create before writing (recorded in the manifest). */
+  /** Directories to create before writing (recorded in the manifest), with their mode. */
   readonly ensureDir?: string | undefined
+  readonly dirMode?: number | undefined
   /** Directories to remove (if empty) after deleting the file. */
   readonly cleanupDirs?: ReadonlyArray<string> | undefined
   readonly mode?: number | undefined
@@ -492,7 +493,7 @@ export const make = Effect.gen(function*() {
             ? `heartbeat hook updated: ${r.previous} → ${currentHook}`
             : `PostToolUse heartbeat hook added (all tools): ${currentHook}`
         },
-        edit: { piece: "hooks", file: doc, text: renderJson(doc, r.value), ensureDir: path.dirname(file) },
+        edit: { piece: "hooks", file: doc, text: renderJson(doc, r.value), ensureDir: path.dirname(file), dirMode: 0o700 },
         record
       } satisfies Step
     })
@@ -656,7 +657,7 @@ export const make = Effect.gen(function*() {
       value.mcpServers = { ...(mcpServersOf(value) ?? {}), [MCP_SERVER_NAME]: currentMcp }
       return {
         change,
-        edit: { piece: "mcp", file: doc, text: renderJson(doc, value), ensureDir: path.dirname(claudeJson), mode: 0o600 },
+        edit: { piece: "mcp", file: doc, text: renderJson(doc, value), ensureDir: path.dirname(claudeJson), dirMode: 0o700, mode: 0o600 },
         record
       } satisfies Step
     })
@@ -836,7 +837,7 @@ export const make = Effect.gen(function*() {
             yield* removeFile(fs, e.file)
             if (e.cleanupDirs !== undefined) yield* removeEmptyDirs(fs, e.cleanupDirs)
           } else {
-            if (e.ensureDir !== undefined) createdDirs = yield* makeDirs(fs, path, e.ensureDir)
+            if (e.ensureDir !== undefined) createdDirs = yield* makeDirs(fs, path, e.ensureDir, e.dirMode ?? 0o755)
             yield* writeAtomic(fs, path, e.file, e.text, e.mode ?? 0o644)
           }
         }

@@ -43,7 +43,8 @@ const would: Record<Installer.Change["action"], string> = {
 
 const renderReport = (r: Installer.Report) =>
   Effect.gen(function*() {
-    for (const c of r.changes) {
+    // Pieces that were not there are only listed with --json.
+    for (const c of r.changes.filter((c) => c.action !== "absent")) {
       yield* print(`${(r.dryRun ? would[c.action] : c.action).padEnd(13)} ${pieceLabel(c).padEnd(15)} ${c.target}`)
       yield* print(`${" ".repeat(14)}${c.detail}`)
     }
