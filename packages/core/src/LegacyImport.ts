@@ -70,7 +70,7 @@ export interface ImportResult {
   readonly fileClaims: KindResult
   readonly mergeEvents: KindResult
   readonly subscriptions: KindResult
-  /** Records of kinds parallel-cc does not import (conflict history, auto-fix suggestions, budgets). */
+  /** Records of kinds that are not imported (conflict history, auto-fix suggestions, budgets); they stay in the kept file. */
   readonly notImported: Readonly<Record<string, number>>
   readonly complete: boolean
 }

@@ -24,7 +24,7 @@ const describeImport = (r: LegacyImport.ImportResult): ReadonlyArray<string> => 
     lines.push(`  ${plural(k.found, word)}: ${parts.join(", ")}`)
   }
   const rest = Object.entries(r.notImported).filter(([, n]) => n > 0)
-  if (rest.length > 0) lines.push(`  not imported (no equivalent here): ${rest.map(([k, n]) => `${k} ${n}`).join(", ")}`)
+  if (rest.length > 0) lines.push(`  not imported (kept in the original file): ${rest.map(([k, n]) => `${k} ${n}`).join(", ")}`)
   return lines
 }
 
