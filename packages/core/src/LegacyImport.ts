@@ -233,6 +233,27 @@ interface LegacyClaimRow {
   readonly deleted_at: unknown
 }
 
+interface LegacyMergeEventRow {
+  readonly id: string
+  readonly repo_path: string
+  readonly branch_name: string
+  readonly source_commit: string
+  readonly target_branch: string
+  readonly target_commit: string
+  readonly detected_at: unknown
+}
+
+interface LegacySubscriptionRow {
+  readonly id: string
+  readonly session_id: string
+  readonly repo_path: string
+  readonly branch_name: string
+  readonly target_branch: string
+  readonly created_at: unknown
+  readonly notified_at: unknown
+  readonly is_active: number
+}
+
 interface LegacySessionRow {
   readonly id: string
   readonly pid: number
@@ -270,7 +291,13 @@ export const importFile = (input: { readonly source: string; readonly original: 
       const claims = info.counts.fileClaims > 0
         ? yield* src<LegacyClaimRow>`SELECT * FROM file_claims ORDER BY claimed_at, id`
         : []
-      return { info, sessions, claims }
+      const mergeEvents = info.counts.mergeEvents > 0
+        ? yield* src<LegacyMergeEventRow>`SELECT * FROM merge_events ORDER BY detected_at, id`
+        : []
+      const subscriptions = info.counts.subscriptions > 0
+        ? yield* src<LegacySubscriptionRow>`SELECT * FROM subscriptions ORDER BY created_at, id`
+        : []
+      return { info, sessions, claims, mergeEvents, subscriptions }
     })).pipe(failWith(input.source))
 
     const pendingKind = (found: number): KindResult => ({ ...emptyKind, found, pending: found })
@@ -318,6 +345,97 @@ export const importFile = (input: { readonly source: string; readonly original: 
           yield* sql`
             INSERT INTO legacy_import_items (source_path, kind, legacy_id, new_id)
             VALUES (${input.source}, 'claim', ${legacyId}, ${id})`
+          imported++
+        }
+        return { found: rows.length, imported, skipped, pending: 0 } satisfies KindResult
+      })
+
+    const itemsOf = (kind: string) =>
+      Effect.map(
+        sql<{ legacy_id: string; new_id: string }>`
+          SELECT legacy_id, new_id FROM legacy_import_items WHERE source_path = ${input.source} AND kind = ${kind}`,
+        (rows) => new Map(rows.map((r) => [r.legacy_id, r.new_id]))
+      )
+    const record = (kind: string, legacyId: string, newId: string) =>
+      sql`INSERT INTO legacy_import_items (source_path, kind, legacy_id, new_id)
+        VALUES (${input.source}, ${kind}, ${legacyId}, ${newId})`
+
+    /**
+     * Merge events. The original tool did not record how a branch was merged (it checked that the target
+     * contains the branch), so they come in as method `content`: the branch's changes are in the target.
+     */
+    const importMergeEvents = (rows: ReadonlyArray<LegacyMergeEventRow>) =>
+      Effect.gen(function*() {
+        const done = yield* itemsOf("merge-event")
+        let imported = 0
+        let skipped = 0
+        for (const e of rows) {
+          const legacyId = String(e.id)
+          if (done.has(legacyId)) {
+            skipped++
+            continue
+          }
+          const inserted = yield* sql<{ id: number }>`
+            INSERT INTO merge_events (repo_path, branch, target_branch, branch_head, target_head, method,
+              merge_commit, session_id, detected_at)
+            VALUES (${e.repo_path}, ${e.branch_name}, ${e.target_branch}, ${e.source_commit}, ${e.target_commit},
+              'content', ${null}, ${null}, ${legacyTime(e.detected_at, now)})
+            ON CONFLICT (repo_path, branch, target_branch, branch_head) DO NOTHING
+            RETURNING id`
+          const existing = inserted[0]?.id ?? (yield* sql<{ id: number }>`
+            SELECT id FROM merge_events WHERE repo_path = ${e.repo_path} AND branch = ${e.branch_name}
+              AND target_branch = ${e.target_branch} AND branch_head = ${e.source_commit}`)[0]?.id
+          if (inserted.length === 0) skipped++
+          else imported++
+          if (existing !== undefined) yield* record("merge-event", legacyId, String(existing))
+        }
+        return { found: rows.length, imported, skipped, pending: 0 } satisfies KindResult
+      })
+
+    /**
+     * Merge subscriptions of imported sessions. One still waiting stays pending only while its session is
+     * active; otherwise it is closed (notified_at set) so that nobody waits for an answer any more.
+     */
+    const importSubscriptions = (rows: ReadonlyArray<LegacySubscriptionRow>, events: ReadonlyArray<LegacyMergeEventRow>) =>
+      Effect.gen(function*() {
+        const sessionOf = yield* itemsOf("session")
+        const eventOf = yield* itemsOf("merge-event")
+        const done = yield* itemsOf("subscription")
+        let imported = 0
+        let skipped = 0
+        for (const sub of rows) {
+          const legacyId = String(sub.id)
+          const sessionId = sessionOf.get(String(sub.session_id))
+          if (done.has(legacyId) || sessionId === undefined) {
+            skipped++
+            continue
+          }
+          const session = (yield* sql<{ status: string; ended_at: number | null }>`
+            SELECT status, ended_at FROM sessions WHERE id = ${sessionId}`)[0]
+          const created = legacyTime(sub.created_at, now)
+          const notified = sub.notified_at != null
+            ? legacyTime(sub.notified_at, created)
+            : Number(sub.is_active) !== 1 || session?.status !== "active"
+            ? session?.ended_at ?? created
+            : null
+          const event = events.find((e) =>
+            e.repo_path === sub.repo_path && e.branch_name === sub.branch_name && e.target_branch === sub.target_branch
+          )
+          const eventId = notified !== null && event !== undefined ? eventOf.get(String(event.id)) ?? null : null
+          const inserted = yield* sql<{ id: number }>`
+            INSERT INTO merge_subscriptions (session_id, repo_path, branch, target_branch, created_at, notified_at,
+              merge_event_id)
+            VALUES (${sessionId}, ${sub.repo_path}, ${sub.branch_name}, ${sub.target_branch}, ${created}, ${notified},
+              ${eventId === null ? null : Number(eventId)})
+            RETURNING id`.pipe(
+            // A pending subscription of the same session and pair is there already.
+            Effect.catchTag("SqlError", () => Effect.succeed([] as ReadonlyArray<{ id: number }>))
+          )
+          if (inserted[0] === undefined) {
+            skipped++
+            continue
+          }
+          yield* record("subscription", legacyId, String(inserted[0].id))
           imported++
         }
         return { found: rows.length, imported, skipped, pending: 0 } satisfies KindResult
@@ -373,10 +491,13 @@ export const importFile = (input: { readonly source: string; readonly original: 
       const fileClaims = ourTables.includes("file_claims")
         ? yield* importClaims(legacy.claims)
         : pendingKind(legacy.info.counts.fileClaims)
-      // Merge records go to tables of a later migration; until this version imports them they stay in the
-      // legacy file (kept), and the import is not complete, so that a later `migrate` picks them up.
-      const mergeEvents = pendingKind(legacy.info.counts.mergeEvents)
-      const subscriptions = pendingKind(legacy.info.counts.subscriptions)
+      // Kinds whose tables this store does not have (yet) stay in the legacy file (kept), and the import is
+      // not complete, so that a later `migrate` picks them up.
+      const hasMerges = ourTables.includes("merge_events") && ourTables.includes("merge_subscriptions")
+      const mergeEvents = hasMerges ? yield* importMergeEvents(legacy.mergeEvents) : pendingKind(legacy.info.counts.mergeEvents)
+      const subscriptions = hasMerges
+        ? yield* importSubscriptions(legacy.subscriptions, legacy.mergeEvents)
+        : pendingKind(legacy.info.counts.subscriptions)
       const complete = [fileClaims, mergeEvents, subscriptions].every((k) => k.pending === 0)
       const result: ImportResult = {
         source: input.source,

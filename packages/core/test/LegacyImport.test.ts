@@ -1,4 +1,4 @@
-import { AppConfig, ClaimsLedger, Database, LegacyImport, Live, SessionStore } from "@parallel-cc/core"
+import { AppConfig, ClaimsLedger, Database, LegacyImport, Live, MergeWatcher, SessionStore } from "@parallel-cc/core"
 import { LegacyDb, TempDir } from "@parallel-cc/testkit"
 import Sqlite from "better-sqlite3"
 import { Cause, Effect, Exit, Layer, Option } from "effect"
@@ -75,7 +75,7 @@ const seed = (file: string) =>
   })
 
 describe("LegacyImport", () => {
-  it("detects the original schema, backs it up, keeps the original byte for byte, imports sessions and claims once", async () => {
+  it("detects the original schema, backs it up, keeps the original byte for byte, imports sessions, claims and merge records once", async () => {
     const data = tmp()
     const db = path.join(data, "coordinator.db")
     seed(db)
@@ -114,17 +114,23 @@ describe("LegacyImport", () => {
     )
     assert.deepStrictEqual(imported.sessions, { found: 3, imported: 3, skipped: 0, pending: 0 })
     assert.deepStrictEqual(imported.fileClaims, { found: 3, imported: 3, skipped: 0, pending: 0 })
-    assert.deepStrictEqual(imported.mergeEvents.pending, 1)
-    assert.deepStrictEqual(imported.subscriptions.pending, 1)
-    assert.isFalse(imported.complete)
+    assert.deepStrictEqual(imported.mergeEvents, { found: 1, imported: 1, skipped: 0, pending: 0 })
+    assert.deepStrictEqual(imported.subscriptions, { found: 1, imported: 1, skipped: 0, pending: 0 })
+    assert.isTrue(imported.complete)
 
-    const { claims, sessions } = await run(
+    const { claims, events, sessions, subscriptions } = await run(
       data,
       Live.layer,
       Effect.gen(function*() {
         const store = yield* SessionStore.SessionStore
         const ledger = yield* ClaimsLedger.ClaimsLedger
-        return { sessions: yield* store.list({ status: "all" }), claims: yield* ledger.list({}) }
+        const merges = yield* MergeWatcher.MergeWatcher
+        return {
+          sessions: yield* store.list({ status: "all" }),
+          claims: yield* ledger.list({}),
+          events: yield* merges.events({}),
+          subscriptions: yield* merges.subscriptions({})
+        }
       })
     )
     const byId = Object.fromEntries(sessions.map((s) => [s.sessionId, s]))
@@ -137,19 +143,29 @@ describe("LegacyImport", () => {
     assert.match(LegacyImport.sessionIdFor(sandboxId), /^[a-z0-9]{6,32}$/)
     // Active claims: only the live session's unexpired one.
     assert.deepStrictEqual(claims.map((c) => [c.filePath, c.mode]), [["src/a.ts", "EXCLUSIVE"]])
+    assert.deepStrictEqual(
+      events.map((e) => [e.repoPath, e.branch, e.targetBranch, e.branchHead, e.method]),
+      [["/repos/app", "parallel-x1", "main", "a".repeat(40), "content"]]
+    )
+    // The live session still waits to hear about parallel-x1.
+    assert.deepStrictEqual(
+      subscriptions.map((x) => [x.sessionId, x.branch, x.targetBranch, x.notifiedAt]),
+      [[LegacyImport.sessionIdFor(liveId), "parallel-x1", "main", null]]
+    )
 
-    // Run again (as `migrate` does while the import is incomplete): nothing is duplicated.
+    // Complete: `migrate` has nothing left to import. Run again anyway: nothing is duplicated.
     const again = await run(
       data,
       Live.layer,
       Effect.gen(function*() {
-        const pending = yield* LegacyImport.pending
-        assert.deepStrictEqual(pending.map((p) => p.source), [prepared.source])
-        return yield* LegacyImport.importFile(pending[0]!)
+        assert.deepStrictEqual(yield* LegacyImport.pending, [])
+        return yield* LegacyImport.importFile({ source: prepared.source, original: db, backup: prepared.backup })
       })
     )
     assert.deepStrictEqual(again.sessions, { found: 3, imported: 0, skipped: 3, pending: 0 })
     assert.deepStrictEqual(again.fileClaims, { found: 3, imported: 0, skipped: 3, pending: 0 })
+    assert.deepStrictEqual(again.mergeEvents, { found: 1, imported: 0, skipped: 1, pending: 0 })
+    assert.deepStrictEqual(again.subscriptions, { found: 1, imported: 0, skipped: 1, pending: 0 })
     assert.strictEqual(sha(prepared.source), before)
   })
 
