@@ -6,8 +6,7 @@ import { Command, Options, Prompt } from "@effect/cli"
 import { Installer } from "@parallel-cc/core"
 import { Effect, Option } from "effect"
 import { Layers, withSetup } from "../internal/Env.js"
-import { print, printJson, table } from "../internal/Output.js"
-import { usageError } from "../internal/Usage.js"
+import { print, printJson, table, UsageError } from "../internal/Output.js"
 
 const flag = (name: string, description: string) => Options.boolean(name).pipe(Options.withDescription(description))
 
@@ -90,13 +89,13 @@ const ask = (inRepo: boolean) =>
 const handler = (o: Opts) =>
   Effect.gen(function*() {
     const { interactive } = yield* Layers
-    if (o.global && o.local) return yield* usageError("--global and --local cannot be used together")
+    if (o.global && o.local) return yield* new UsageError({ message: "--global and --local cannot be used together" })
     if (o.status) {
-      if (o.uninstall || o.interactive || o.dryRun) return yield* usageError("--status only reports; use it alone (with --json)")
+      if (o.uninstall || o.interactive || o.dryRun) return yield* new UsageError({ message: "--status only reports; use it alone (with --json)" })
       return yield* showStatus(o.json)
     }
-    if (o.interactive && o.uninstall) return yield* usageError("--interactive cannot be combined with --uninstall")
-    if (o.interactive && o.json) return yield* usageError("--interactive cannot be combined with --json")
+    if (o.interactive && o.uninstall) return yield* new UsageError({ message: "--interactive cannot be combined with --uninstall" })
+    if (o.interactive && o.json) return yield* new UsageError({ message: "--interactive cannot be combined with --json" })
     const repo = Option.getOrUndefined(o.repo)
     const hooksNamed = o.hooks || o.global || o.local || repo !== undefined
     const named = hooksNamed || o.alias || o.mcp
@@ -116,7 +115,7 @@ const handler = (o: Opts) =>
       let selection: Installer.Selection
       if (o.interactive) {
         if (!interactive) {
-          return yield* usageError("--interactive needs a terminal; use --all or name the pieces (--hooks, --alias, --mcp)")
+          return yield* new UsageError({ message: "--interactive needs a terminal; use --all or name the pieces (--hooks, --alias, --mcp)" })
         }
         const locations = yield* installer.locations
         selection = yield* ask(Option.isSome(locations.localSettings))

@@ -103,10 +103,6 @@ export const run = <E, R>(
     cwd: process.cwd(),
     dbPath: globals.dbPath,
     verbose,
-    // The bundles (cli.cjs, fast.cjs) live in <package>/dist next to bin.cjs.
-    distDir: typeof __dirname === "string" ? __dirname : process.cwd(),
-    execPath: process.execPath,
-    nodeVersion: process.versions.node,
     interactive: process.stdin.isTTY === true && process.stdout.isTTY === true
   })
   const logger = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: false }))
