@@ -3,10 +3,11 @@
 # (parallel-cc, claude-parallel) into a bin directory, then set up Claude Code (heartbeat hook, claude
 # alias, MCP server) with `parallel-cc install`. POSIX sh; needs node >= 20.11, npm and git, nothing else.
 #
-#   scripts/install.sh [--all] [--prefix DIR]
+#   scripts/install.sh [--all] [--prefix DIR] [--no-build]
 #
 #   --all         set up everything without asking (`parallel-cc install --all`); for scripts and CI
 #   --prefix DIR  where to link the commands (default: $PARALLEL_CC_INSTALL_DIR, else ~/.local/bin)
+#   --no-build    use the existing build (packages/cli/dist) instead of building
 #
 # Without --all, it asks what to set up when run in a terminal, and otherwise only links the commands.
 # What it linked and created is recorded in <clone>/.install-state, so scripts/uninstall.sh removes exactly that.
@@ -17,13 +18,15 @@ die() {
   printf 'install.sh: error: %s\n' "$*" >&2
   exit 1
 }
-usage() { sed -n '2,12s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,13s/^# \{0,1\}//p' "$0"; }
 
 all=0
+build=1
 prefix=${PARALLEL_CC_INSTALL_DIR:-}
 while [ $# -gt 0 ]; do
   case $1 in
     --all) all=1 ;;
+    --no-build) build=0 ;;
     --prefix)
       [ $# -gt 1 ] || die "--prefix needs a directory"
       shift
@@ -58,14 +61,16 @@ command -v git > /dev/null 2>&1 || die "git >= 2.38 is required"
 
 # --- build ----------------------------------------------------------------------------------------------
 cd "$root"
-if [ ! -d node_modules ]; then
-  say "Installing dependencies (npm ci)..."
-  npm ci --no-audit --no-fund
-fi
-say "Building..."
-node scripts/build.mjs
 dist=$root/packages/cli/dist
-[ -f "$dist/bin.cjs" ] || die "the build did not produce $dist/bin.cjs"
+if [ "$build" -eq 1 ]; then
+  if [ ! -d node_modules ]; then
+    say "Installing dependencies (npm ci)..."
+    npm ci --no-audit --no-fund
+  fi
+  say "Building..."
+  node scripts/build.mjs
+fi
+[ -f "$dist/bin.cjs" ] || die "no build at $dist (run without --no-build)"
 chmod 755 "$dist/bin.cjs" "$root/packages/cli/hooks/heartbeat.sh"
 [ ! -f "$dist/wrapper.cjs" ] || chmod 755 "$dist/wrapper.cjs"
 
