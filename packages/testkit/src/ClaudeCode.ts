@@ -58,6 +58,9 @@ export const env = (options: EnvOptions): Record<string, string> => ({
   GIT_COMMITTER_EMAIL: "committer@example.com",
   ...options.api.env(),
   CLAUDE_CODE_MAX_RETRIES: String(options.maxRetries ?? 1),
+  // Claude Code connects to MCP servers in the background by default; a server that starts slowly (a loaded
+  // machine) then shows as "pending" in init and its tools are missing from the first turn. Tests wait.
+  MCP_CONNECTION_NONBLOCKING: "0",
   ...(process.getuid?.() === 0 ? { IS_SANDBOX: "1" } : {}),
   ...options.extra
 })
