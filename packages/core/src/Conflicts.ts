@@ -12,10 +12,10 @@ import { CommandExecutor, FileSystem, Path } from "@effect/platform"
 import { Clock, Context, Effect, Layer, Schema } from "effect"
 import { Database, type DbFailure } from "./Database.js"
 import { Git, type GitError } from "./Git.js"
-import { analyze, type Candidate, needsTypeScript } from "./internal/conflicts/analysis.js"
+import { analyze, type BrokenUse, type Candidate, needsTypeScript } from "./internal/conflicts/analysis.js"
 import { unifiedDiff } from "./internal/conflicts/diff.js"
 import { type ConflictedPath, type GitConflictKind, gitKindOf, guidanceFor, parseMergeTree } from "./internal/conflicts/mergeTree.js"
-import type { Ts } from "./internal/conflicts/typescript.js"
+import { exportedGone, identifierUses, isScriptFile, parseFile, type Ts } from "./internal/conflicts/typescript.js"
 import { execBytes } from "./internal/exec.js"
 
 // ---------------------------------------------------------------------------------------------------
@@ -35,7 +35,8 @@ export const GitKind = Schema.Literal(
   "file/directory",
   "mode",
   "submodule",
-  "other"
+  "other",
+  "clean"
 )
 export const Strategy = Schema.Literal(
   "take-ours",
@@ -517,7 +518,12 @@ export const make = Effect.gen(function*() {
       return (yield* previewIn(top, repo, req)).preview
     }).pipe(Effect.withSpan("Conflicts.preview"))
 
-  const analyzeAll = (cwd: string, paths: ReadonlyArray<ConflictedPath & { kind: GitConflictKind }>, labels: [string, string]) =>
+  const analyzeAll = (
+    cwd: string,
+    paths: ReadonlyArray<ConflictedPath & { kind: GitConflictKind }>,
+    labels: [string, string],
+    broken: ReadonlyMap<string, ReadonlyArray<BrokenUse>> = new Map()
+  ) =>
     Effect.gen(function*() {
       const oids = paths.flatMap((p) => [p.base?.oid, p.ours?.oid, p.theirs?.oid]).filter((x): x is string => x !== undefined)
       const blobs = yield* readBlobs(cwd, oids)
@@ -531,7 +537,8 @@ export const make = Effect.gen(function*() {
           ours: p.ours ? blobs.get(p.ours.oid)! : null,
           theirs: p.theirs ? blobs.get(p.theirs.oid)! : null,
           oursLabel: labels[0],
-          theirsLabel: labels[1]
+          theirsLabel: labels[1],
+          brokenUses: broken.get(p.path)
         }),
         blobs
       }))
@@ -555,6 +562,69 @@ export const make = Effect.gen(function*() {
     }
     return [...byPath].map(([path, e]) => ({ path, ...e }))
   }
+
+  /**
+   * Names one side renamed or deleted in a script file, whose uses the other side adds in a script file
+   * (possibly one git merges cleanly): such a merge compiles to broken references.
+   */
+  const brokenAcrossFiles = (cwd: string, mergeBase: string, ours: RefInfo, theirs: RefInfo, conflicted: ReadonlySet<string>) =>
+    Effect.gen(function*() {
+      const out = new Map<string, { stages: Omit<ConflictedPath, "path">; uses: Array<BrokenUse> }>()
+      const changed = (commit: string) =>
+        git.run(cwd, ["diff", "--name-only", "-z", "--no-renames", mergeBase, commit]).pipe(
+          Effect.map((r) => r.stdout.split("\0").filter((p) => p !== "" && isScriptFile(p) && !p.includes("\n")))
+        )
+      const sides = [{ info: ours, files: yield* changed(ours.commit) }, { info: theirs, files: yield* changed(theirs.commit) }]
+      if (sides[0]!.files.length === 0 || sides[1]!.files.length === 0) return out
+      const all = [...new Set([...sides[0]!.files, ...sides[1]!.files])]
+      const lsTree = (commit: string) =>
+        git.run(cwd, ["ls-tree", "-z", commit, "--", ...all]).pipe(Effect.map((r) => {
+          const m = new Map<string, { mode: string; oid: string }>()
+          for (const rec of r.stdout.split("\0").filter((x) => x !== "")) {
+            const tab = rec.indexOf("\t")
+            const [mode, type, oid] = rec.slice(0, tab).split(" ")
+            if (type === "blob") m.set(rec.slice(tab + 1), { mode: mode!, oid: oid! })
+          }
+          return m
+        }))
+      const trees = { base: yield* lsTree(mergeBase), ours: yield* lsTree(ours.commit), theirs: yield* lsTree(theirs.commit) }
+      const blobs = yield* readBlobs(cwd, [...trees.base.values(), ...trees.ours.values(), ...trees.theirs.values()].map((e) => e.oid))
+      const text = (e: { oid: string } | undefined) => (e === undefined ? null : new TextDecoder().decode(blobs.get(e.oid)!))
+      const ts = yield* typescript
+      for (const [x, y] of [[0, 1], [1, 0]] as const) {
+        const tx = x === 0 ? trees.ours : trees.theirs
+        const ty = y === 0 ? trees.ours : trees.theirs
+        const gone: Array<{ name: string; to: string | null; file: string }> = []
+        for (const f of sides[x]!.files) {
+          const b = text(trees.base.get(f))
+          const side = text(tx.get(f))
+          if (b === null || side === null) continue
+          for (const [name, to] of exportedGone(ts, f, b, side)) gone.push({ name, to, file: f })
+        }
+        if (gone.length === 0) continue
+        const names = [...new Set(gone.map((g) => g.name))]
+        for (const g of sides[y]!.files) {
+          const after = text(ty.get(g))
+          if (after === null) continue
+          const before = text(trees.base.get(g)) ?? ""
+          const declaredHere = new Set(parseFile(ts, g, after).entities.map((e) => e.name))
+          const was = identifierUses(ts, g, before, names)
+          const now = identifierUses(ts, g, after, names)
+          for (const u of gone) {
+            if (declaredHere.has(u.name) || now.get(u.name)! <= was.get(u.name)!) continue
+            // In the file that did the rename, the in-file analysis of a textual conflict covers it.
+            if (u.file === g && conflicted.has(g)) continue
+            const entry = out.get(g) ?? {
+              stages: { base: trees.base.get(g) ?? null, ours: trees.ours.get(g) ?? null, theirs: trees.theirs.get(g) ?? null },
+              uses: []
+            }
+            entry.uses.push({ name: u.name, to: u.to, file: u.file, by: sides[x]!.info.ref, usedBy: sides[y]!.info.ref })
+            out.set(g, entry)
+          }
+        }
+      }
+      return out
+    })
 
   const detect = (req: DetectRequest) =>
     Effect.gen(function*() {
@@ -611,12 +681,19 @@ export const make = Effect.gen(function*() {
         mergeBase = pv.preview.mergeBase
         paths = pv.preview.files.map((f) => ({ path: f.path, base: f.stages.base, ours: f.stages.ours, theirs: f.stages.theirs, kind: f.kind, guidance: f.guidance }))
       }
-      const analysed = yield* analyzeAll(cwd, paths, [ours.ref, theirs.ref])
+      const broken = mergeBase !== null
+        ? yield* brokenAcrossFiles(cwd, mergeBase, ours, theirs, new Set(paths.map((p) => p.path)))
+        : new Map<string, { stages: Omit<ConflictedPath, "path">; uses: Array<BrokenUse> }>()
+      for (const [path, b] of broken) {
+        if (paths.some((p) => p.path === path)) continue
+        paths.push({ path, ...b.stages, kind: "clean", guidance: guidanceFor("clean", path, ours.ref, theirs.ref) })
+      }
+      const analysed = yield* analyzeAll(cwd, paths, [ours.ref, theirs.ref], new Map([...broken].map(([k, v]) => [k, v.uses])))
       const conflicts: Array<Conflict> = []
       for (const { path: p, analysis } of analysed) {
         const c = analysis.classification
         const guidance = (p as { guidance?: string }).guidance ?? ""
-        const details = JSON.stringify({ reasons: c.reasons, symbols: c.symbols, regions: c.regions, guidance })
+        const details = JSON.stringify({ reasons: c.reasons, symbols: c.symbols, regions: c.regions, guidance, brokenUses: broken.get(p.path)?.uses ?? [] })
         const rows = yield* db.orFail(sql`
           INSERT INTO conflicts ${
           sql.insert({
@@ -713,7 +790,8 @@ export const make = Effect.gen(function*() {
         ours: row.ours_oid !== null ? blobs.get(row.ours_oid)! : null,
         theirs: row.theirs_oid !== null ? blobs.get(row.theirs_oid)! : null,
         oursLabel: row.ours_ref,
-        theirsLabel: row.theirs_ref
+        theirsLabel: row.theirs_ref,
+        brokenUses: (JSON.parse(row.details) as { brokenUses?: Array<BrokenUse> }).brokenUses
       })
       let current: Uint8Array | null = row.ours_oid !== null ? blobs.get(row.ours_oid)! : null
       let worktree: string | null = null

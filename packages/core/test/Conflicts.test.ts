@@ -179,3 +179,33 @@ describe("Conflicts", () => {
       assert.strictEqual(repo.git(["rev-parse", "HEAD~1"], wt).trim(), repo.git(["rev-parse", "main"]).trim())
     }))
 })
+
+describe("Conflicts across files", () => {
+  it.scopedLive("a rename in one file and a new use of the old name in another file that git merges cleanly is SEMANTIC, and resolvable", () =>
+    Effect.gen(function*() {
+      const tmp = yield* TempDir.make()
+      const data = path.join(tmp, "data")
+      const math = "export function sum(a: number, b: number): number {\n  return a + b\n}\n"
+      const index = "import { sum } from \"./math\"\n\nexport const two = sum(1, 1)\n"
+      const report = "import { sum } from \"./math\"\n\nexport const report = (xs: ReadonlyArray<number>) => `total: ${xs.reduce(sum, 0)}`\n"
+      const repo = ConflictRepo.makeSync(tmp, {
+        base: { "src/math.ts": math, "src/index.ts": index },
+        ours: { "src/math.ts": math.replace("sum", "add"), "src/index.ts": index.replaceAll("sum", "add") },
+        theirs: { "src/report.ts": report }
+      })
+      const preview = yield* withConflicts(data, (s) => s.preview({ repo: repo.root, ours: "main", theirs: "feature" }))
+      assert.isTrue(preview.clean)
+      const found = yield* withConflicts(data, (s) => s.detect({ repo: repo.root, ours: "main", theirs: "feature" }))
+      assert.deepStrictEqual(found.conflicts.map((c) => [c.path, c.gitKind, c.type, c.severity]), [["src/report.ts", "clean", "SEMANTIC", "HIGH"]])
+      assert.isTrue(found.conflicts[0]!.reasons.some((r) => r.includes("renamed sum to add (in src/math.ts)")))
+
+      // Merged as git would (cleanly), the tree does not type-check; the suggestion fixes it.
+      assert.strictEqual(Git.gitTry(repo.root, ["merge", "--no-commit", "--no-ff", "feature"], repo.env).status, 0)
+      assert.isAbove(typecheck(repo.root).length, 0)
+      const suggestions = yield* withConflicts(data, (s) => s.suggest({ conflictId: found.conflicts[0]!.id, worktree: repo.root }))
+      const top = suggestions[0]!
+      assert.strictEqual(top.resolvedContent, report.replaceAll("sum", "add"), `${top.strategy}: ${top.description}`)
+      yield* withConflicts(data, (s) => s.apply({ suggestionId: top.id, worktree: repo.root }))
+      assert.deepStrictEqual(typecheck(repo.root), [])
+    }))
+})

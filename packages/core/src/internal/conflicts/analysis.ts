@@ -20,6 +20,18 @@ export interface FileVersions {
   readonly theirs: Uint8Array | null
   readonly oursLabel: string
   readonly theirsLabel: string
+  /** Names renamed (to) or deleted (null) in other files by one side, whose uses the other side adds here. */
+  readonly brokenUses?: ReadonlyArray<BrokenUse> | undefined
+  /** Internal: git merges this file cleanly (set when a "clean" file is re-analysed as content). */
+  readonly cleanMerge?: boolean | undefined
+}
+
+export interface BrokenUse {
+  readonly name: string
+  readonly to: string | null
+  readonly file: string
+  readonly by: string
+  readonly usedBy: string
 }
 
 export interface SymbolChange {
@@ -321,6 +333,11 @@ export const analyze = (ts: Ts | null, v: FileVersions): Analysis => {
     parses: null
   })
 
+  if (v.gitKind === "clean" && (v.ours === null || v.base === null)) {
+    // A file one side added (or that only one side has) and git merges cleanly: compare with empty text.
+    const empty = new Uint8Array(0)
+    return analyze(ts, { ...v, gitKind: "content", base: v.base ?? empty, ours: v.ours ?? empty, theirs: v.theirs ?? empty, cleanMerge: true })
+  }
   if (v.ours === null || v.theirs === null) {
     const deletedBy = v.ours === null ? oL : tL
     const keptBy = v.ours === null ? tL : oL
@@ -381,7 +398,9 @@ export const analyze = (ts: Ts | null, v: FileVersions): Analysis => {
   let analyzer: Classification["analyzer"] = "text"
   let symbols: Array<SymbolChange> = []
   let renames: Array<readonly [string, string]> = []
-  if (regions.length === 0) reasons.push("the lines merge cleanly here; git's conflict comes from its different diff alignment")
+  if (regions.length === 0) {
+    reasons.push(v.gitKind === "clean" || v.cleanMerge === true ? "git merges this file cleanly" : "the lines merge cleanly here; git's conflict comes from its different diff alignment")
+  }
   if (kinds.includes("formatting")) reasons.push(`${kinds.filter((k) => k === "formatting").length} region(s) differ only in whitespace or formatting`)
   if (kinds.includes("insertions")) reasons.push(`${kinds.filter((k) => k === "insertions").length} region(s) are independent insertions at the same place`)
   if (kinds.includes("edit")) reasons.push(`${kinds.filter((k) => k === "edit").length} region(s) where both sides changed the same lines`)
@@ -396,6 +415,11 @@ export const analyze = (ts: Ts | null, v: FileVersions): Analysis => {
       if (type !== "TRIVIAL" && rank[facts.type] > rank[type]) type = facts.type
       reasons.push(...facts.reasons)
     } else reasons.push("one side does not parse as TypeScript/JavaScript; classified as text")
+  }
+  for (const u of v.brokenUses ?? []) {
+    type = "SEMANTIC"
+    reasons.push(`${u.by} ${u.to !== null ? `renamed ${u.name} to ${u.to}` : `deleted ${u.name}`} (in ${u.file}), but ${u.usedBy} adds uses of ${u.name} here`)
+    if (u.to !== null && !renames.some(([f]) => f === u.name)) renames.push([u.name, u.to])
   }
   if (rank[type] < rank.STRUCTURAL && regions.length > 0) {
     const moved = regions.reduce((n, r) => n + movedLines(bl, ol, [r.baseStart, r.baseStart + r.base.length]) + movedLines(bl, tl, [r.baseStart, r.baseStart + r.base.length]), 0)
@@ -430,7 +454,11 @@ export const analyze = (ts: Ts | null, v: FileVersions): Analysis => {
     if (text !== null) candidates.push({ strategy, confidence, description, content: enc.encode(text), parses: null })
   }
   const rename = (text: string | null) =>
-    text !== null && script && renames.length > 0 ? rewriteRenamed(ts!, v.path, text, renames).text : text
+    text !== null && script && renames.length > 0 ? rewriteRenamed(ts!, v.path, text, renames, (v.brokenUses ?? []).length > 0).text : text
+  if (regions.length === 0 && (v.brokenUses ?? []).some((u) => u.to !== null) && script) {
+    const renamed = (v.brokenUses ?? []).filter((u) => u.to !== null).map((u) => `${u.name} → ${u.to}`).join(", ")
+    add("reapply", 0.75, `the clean merge, with the new uses renamed as the other side renamed them (${renamed})`, rename(build(chunks, () => null)))
+  }
   add("take-ours", kinds.every((k) => k === "formatting") ? 0.5 : 0.3, `merge, and in each conflicting region keep ${oL}'s lines (like git merge -X ours)`, build(chunks, (r) => r.ours.join("")))
   add("take-theirs", kinds.every((k) => k === "formatting") ? 0.45 : 0.28, `merge, and in each conflicting region keep ${tL}'s lines (like git merge -X theirs)`, build(chunks, (r) => r.theirs.join("")))
   if (allInsertions) {
@@ -475,7 +503,7 @@ export const analyze = (ts: Ts | null, v: FileVersions): Analysis => {
         sm.rewrites.length > 0 ? 0.8 : 0.85,
         "merge declaration by declaration: independent declarations from both sides, moved code with the other side's edits" +
           (sm.notes.length > 0 ? ` (${sm.notes.join("; ")})` : ""),
-        sm.text
+        (v.brokenUses ?? []).length > 0 ? rename(sm.text) : sm.text
       )
     } else if (sm.failures.length > 0) reasons.push(`no symbol-level merge: ${sm.failures.join("; ")}`)
   }

@@ -73,6 +73,8 @@ export type GitConflictKind =
   | "mode"
   | "submodule"
   | "other"
+  /** git merges the file cleanly, but the merge breaks it (found by our analysis, not by git). */
+  | "clean"
 
 export const gitKindOf = (p: ConflictedPath, messages: ReadonlyArray<MergeMessage>): GitConflictKind => {
   const types = messages.filter((m) => m.paths.includes(p.path)).map((m) => m.type)
@@ -112,5 +114,7 @@ export const guidanceFor = (kind: GitConflictKind, path: string, ours: string, t
       return `${path}: a submodule moved to different commits on each side; check out the commit you want in the submodule and stage it`
     case "other":
       return `${path}: git could not merge this path; inspect it with git status after merging`
+    case "clean":
+      return `${path}: git merges it without a conflict, but the result uses a name the other side renamed or deleted; apply a suggestion or fix the uses before merging`
   }
 }

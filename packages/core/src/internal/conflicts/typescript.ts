@@ -524,10 +524,45 @@ export const rewriteRenamed = (
   ts: Ts,
   fileName: string,
   text: string,
-  renames: ReadonlyArray<readonly [string, string]>
+  renames: ReadonlyArray<readonly [string, string]>,
+  /** The names come from another module: rewrite the import specifiers too. */
+  acrossFiles = false
 ): { readonly text: string; readonly applied: Array<readonly [string, string]> } => {
   if (renames.length === 0) return { text, applied: [] }
   const sf = parseSource(ts, fileName, text)
+  if (acrossFiles) {
+    const map = new Map(renames)
+    const edits: Array<[number, number, string]> = []
+    const aliased = new Set<string>()
+    const renamedLocals = new Set<string>()
+    const visitImports = (n: TS.Node) => {
+      if (ts.isImportSpecifier(n)) {
+        const imported = (n.propertyName ?? n.name) as TS.Identifier
+        const to = map.get(imported.text)
+        if (to !== undefined) {
+          edits.push([imported.getStart(sf), imported.getEnd(), to])
+          if (n.propertyName !== undefined) aliased.add(imported.text)
+          else renamedLocals.add(imported.text)
+        }
+        return
+      }
+      ts.forEachChild(n, visitImports)
+    }
+    visitImports(sf)
+    const visitUses = (n: TS.Node) => {
+      if (ts.isIdentifier(n) && renamedLocals.has(n.text) && !ts.isImportSpecifier(n.parent)) {
+        const p = n.parent
+        const isMemberName = (ts.isPropertyAccessExpression(p) && p.name === n) ||
+          (ts.isPropertyAssignment(p) && p.name === n) || (ts.isQualifiedName(p) && p.right === n)
+        if (!isMemberName) edits.push([n.getStart(sf), n.getEnd(), map.get(n.text)!])
+      }
+      ts.forEachChild(n, visitUses)
+    }
+    visitUses(sf)
+    let out = text
+    for (const [st, en, r] of edits.sort((x, y) => y[0] - x[0])) out = out.slice(0, st) + r + out.slice(en)
+    return { text: out, applied: renames.filter(([f]) => renamedLocals.has(f) || aliased.has(f)) }
+  }
   const declared = new Set<string>()
   const visitDecl = (n: TS.Node) => {
     const name = (n as { name?: TS.Node }).name
@@ -585,4 +620,28 @@ export const symbolMerge = (
   const rewritten = rewriteRenamed(ts, fileName, body + eof, renames)
   for (const [from, to] of rewritten.applied) ctx.notes.push(`renamed the remaining uses of ${from} to ${to}`)
   return { ok: true, text: rewritten.text, notes: ctx.notes, failures: [], rewrites: rewritten.applied }
+}
+
+/** Exported top-level names of `base` that `side` renamed (to the new name) or deleted (null). */
+export const exportedGone = (ts: Ts, fileName: string, base: string, side: string): Array<readonly [string, string | null]> => {
+  const pb = parseFile(ts, fileName, base)
+  const ps = parseFile(ts, fileName, side)
+  if (pb.syntaxErrors > 0 || ps.syntaxErrors > 0) return []
+  const c = sideChanges(pb.entities, ps.entities)
+  const exported = (e: Entity) => e.norm.startsWith("export ") && e.name !== null && !e.name.includes(",") && !e.kind.startsWith("import") && !e.kind.startsWith("export")
+  return [
+    ...[...c.renamed].flatMap(([k, e]) => {
+      const b = pb.entities.find((x) => x.key === k)!
+      return exported(b) && e.name !== null ? [[b.name!, e.name] as const] : []
+    }),
+    ...c.removed.filter(exported).map((e) => [e.name!, null] as const)
+  ]
+}
+
+/** How often each of `names` is used as an identifier in `text` (0 when it does not parse). */
+export const identifierUses = (ts: Ts, fileName: string, text: string, names: ReadonlyArray<string>): Map<string, number> => {
+  const p = parseFile(ts, fileName, text)
+  const out = new Map(names.map((n) => [n, 0]))
+  for (const e of p.entities) for (const n of names) out.set(n, out.get(n)! + (e.idents.get(n) ?? 0))
+  return out
 }
