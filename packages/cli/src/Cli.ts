@@ -16,6 +16,7 @@ import { mergeStatus, watchMerges } from "./commands/merges.js"
 import { migrate } from "./commands/migrate.js"
 import { register } from "./commands/register.js"
 import { release } from "./commands/release.js"
+import { sandboxCommand } from "./commands/sandbox.js"
 import { status } from "./commands/status.js"
 import { suggestions } from "./commands/suggestions.js"
 import type { CommandDef } from "./internal/Command.js"
@@ -121,7 +122,8 @@ export const subcommands: ReadonlyArray<Command.Command<string, CliServices, unk
   mergeCommand as Command.Command<string, CliServices, unknown, unknown>,
   mcpCommand as Command.Command<string, CliServices, unknown, unknown>,
   install as Command.Command<string, CliServices, unknown, unknown>,
-  fromDef(doctor)
+  fromDef(doctor),
+  sandboxCommand as Command.Command<string, CliServices, unknown, unknown>
 ]
 
 export const root = Command.make("parallel-cc").pipe(

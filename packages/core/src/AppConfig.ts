@@ -133,6 +133,78 @@ export const Keys = {
     default: 4100,
     allowed: "an integer from 1024 to 65000"
   }),
+  "sandbox.provider": def<"auto" | "local" | "e2b">({
+    key: "sandbox.provider",
+    description: "Where `sandbox run` runs the agent: auto (e2b when E2B_API_KEY is set, else local), local or e2b",
+    kind: "string",
+    schema: Schema.Literal("auto", "local", "e2b"),
+    default: "auto",
+    allowed: "auto, local or e2b"
+  }),
+  "sandbox.timeoutMinutes": def({
+    key: "sandbox.timeoutMinutes",
+    description: "Hard limit of a sandboxed run; the agent is stopped and the sandbox killed after it",
+    kind: "json",
+    schema: Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThanOrEqualTo(1440)),
+    default: 60,
+    allowed: "a number of minutes above 0 and at most 1440"
+  }),
+  "sandbox.warnAtMinutes": def({
+    key: "sandbox.warnAtMinutes",
+    description: "Sandbox times (minutes) at which a running sandboxed run warns that it is still going",
+    kind: "json",
+    schema: Schema.Array(Schema.Number.pipe(Schema.greaterThan(0))),
+    default: [30, 50] as ReadonlyArray<number>,
+    allowed: "a JSON array of positive numbers of minutes, e.g. [30, 50]"
+  }),
+  "sandbox.local.isolation": def<"auto" | "bwrap" | "process">({
+    key: "sandbox.local.isolation",
+    description: "Local provider isolation: auto (bubblewrap when it works here, else a plain process), bwrap (required) or process",
+    kind: "string",
+    schema: Schema.Literal("auto", "bwrap", "process"),
+    default: "auto",
+    allowed: "auto, bwrap or process"
+  }),
+  "sandbox.local.network": def({
+    key: "sandbox.local.network",
+    description: "Whether an agent under bubblewrap may use the network (agents need it to reach their model API)",
+    kind: "json",
+    schema: Schema.Boolean,
+    default: true,
+    allowed: "true or false"
+  }),
+  "sandbox.local.root": def({
+    key: "sandbox.local.root",
+    description: "Directory in which the local provider creates its sandboxes; empty means the system temp directory",
+    kind: "string",
+    schema: Schema.String,
+    default: "",
+    allowed: "an absolute directory path, or empty"
+  }),
+  "sandbox.passEnv": def({
+    key: "sandbox.passEnv",
+    description: "Names of extra environment variables passed to a sandboxed agent (it otherwise gets a minimal environment)",
+    kind: "json",
+    schema: Schema.Array(Schema.String.pipe(Schema.pattern(/^[A-Za-z_][A-Za-z0-9_]*$/))),
+    default: [] as ReadonlyArray<string>,
+    allowed: "a JSON array of environment variable names, e.g. [\"ANTHROPIC_BASE_URL\"]"
+  }),
+  "git.user": def({
+    key: "git.user",
+    description: "Author name for commits made by sandboxed runs (else --git-user, else the repo's git config)",
+    kind: "string",
+    schema: Schema.String,
+    default: "",
+    allowed: "a name, or empty"
+  }),
+  "git.email": def({
+    key: "git.email",
+    description: "Author email for commits made by sandboxed runs (else --git-email, else the repo's git config)",
+    kind: "string",
+    schema: Schema.String,
+    default: "",
+    allowed: "an email address, or empty"
+  }),
   "ports.blockSize": def({
     key: "ports.blockSize",
     description: "Number of ports reserved for each session",

@@ -159,6 +159,14 @@ for (let i = 0; i < argv.length; i++) {
   else positional.push(a)
 }
 
+// As the custom agent of a sandboxed run (`sandbox run --agent PATH`: no arguments, PARALLEL_CC_SANDBOX=1 in
+// the environment) the prompt comes on stdin and the output is stream-json, like `claude -p`.
+if (argv.length === 0 && process.env.PARALLEL_CC_SANDBOX === "1") {
+  opts.print = true
+  opts.format = "stream-json"
+  opts.verbose = true
+}
+
 function fail(message, code = 1) {
   process.stderr.write(message + "\n")
   process.exit(code)

@@ -9,7 +9,10 @@ import { fileURLToPath } from "node:url"
 export const path_ = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/scripted-agent.mjs")
 export { path_ as path }
 
-export type Action =
+/** An action; `optional: true` lets the script go on when it fails (the failure is reported as a tool error). */
+export type Action = BaseAction & { readonly optional?: boolean }
+
+type BaseAction =
   | { readonly write: string; readonly content: string }
   | { readonly append: string; readonly content: string }
   | { readonly edit: string; readonly find: string; readonly replace: string }

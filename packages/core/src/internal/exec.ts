@@ -5,7 +5,7 @@
  */
 import { Command, CommandExecutor } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Chunk, Effect, Stream } from "effect"
+import { Chunk, Effect, type Scope, Stream } from "effect"
 
 export interface ExecResult {
   readonly exitCode: number
@@ -18,6 +18,8 @@ export interface ExecOptions {
   readonly env?: Readonly<Record<string, string>> | undefined
   /** Text written to the process's stdin (then closed). */
   readonly stdin?: string | Uint8Array | undefined
+  /** Start from an empty environment instead of extending this process's (for sandboxed agents). */
+  readonly clearEnv?: boolean | undefined
 }
 
 const collectBytes = (stream: Stream.Stream<Uint8Array, PlatformError>) =>
@@ -42,7 +44,9 @@ const collect = (stream: Stream.Stream<Uint8Array, PlatformError>) =>
 export const command = (argv: readonly [string, ...Array<string>], options: ExecOptions = {}): Command.Command => {
   let cmd = Command.make(argv[0], ...argv.slice(1))
   if (options.cwd !== undefined) cmd = Command.workingDirectory(cmd, options.cwd)
-  if (options.env !== undefined) cmd = Command.env(cmd, options.env)
+  if (options.env !== undefined || options.clearEnv === true) {
+    cmd = Command.env(cmd, options.env ?? {}, { extendEnv: options.clearEnv !== true })
+  }
   if (options.stdin !== undefined) {
     cmd = Command.feed(cmd, typeof options.stdin === "string" ? options.stdin : new TextDecoder().decode(options.stdin))
   }
@@ -76,3 +80,13 @@ export const execBytes = (
     )
     return { exitCode: Number(exitCode), stdout, stderr }
   }))
+
+/**
+ * Start a process in the current scope (its process group is stopped when the scope closes). The caller
+ * reads `stdout`/`stderr` and awaits `exitCode`.
+ */
+export const start = (
+  argv: readonly [string, ...Array<string>],
+  options: ExecOptions = {}
+): Effect.Effect<CommandExecutor.Process, PlatformError, CommandExecutor.CommandExecutor | Scope.Scope> =>
+  Command.start(command(argv, options))

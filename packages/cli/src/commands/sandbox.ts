@@ -1,0 +1,335 @@
+/**
+ * `parallel-cc sandbox run|logs|download|kill|list|status`: sandboxed autonomous runs. Handlers parse,
+ * call the core `Sandboxes` service once, and render.
+ */
+import { Command, Options, Prompt } from "@effect/cli"
+import { LiveSandbox, Sandboxes, SandboxRuns } from "@parallel-cc/core"
+import { Clock, Console, Effect, Either, Layer, Option, Redacted, Schema, Stream } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { configured, Layers } from "../internal/Env.js"
+import { age, print, printJson, table } from "../internal/Output.js"
+
+/** A run ended without success; its summary has been printed. Exit code 1. */
+class SandboxRunFailed extends Schema.TaggedError<SandboxRunFailed>()("SandboxRunFailed", {
+  sessionId: Schema.String,
+  status: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `sandbox run ${this.sessionId} ${this.status.replace("_", " ")}: ${this.detail}`
+  }
+}
+
+/** Invalid combination of flags. Exit code 1 with the message. */
+class SandboxUsage extends Schema.TaggedError<SandboxUsage>()("SandboxUsage", { detail: Schema.String }) {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+const encodeRun = Schema.encodeSync(SandboxRuns.SandboxRun)
+
+/** Run `effect` with the sessions core and the sandbox services (built only for sandbox commands). */
+const withSandboxes = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Layers, (l) =>
+    Effect.provide(effect, configured(LiveSandbox.layer, l) as Layer.Layer<LiveSandbox.Services, unknown>))
+
+const hostContext = Effect.map(Layers, (l): Sandboxes.HostContext => ({ env: l.env, homeDir: os.homedir(), cwd: l.cwd }))
+
+const realpathOr = (p: string) => {
+  try {
+    return fs.realpathSync(p)
+  } catch {
+    return p
+  }
+}
+
+const readStdin = () => fs.readFileSync(0, "utf8")
+
+const kb = (n: number) => (n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`)
+
+const progress = (e: Sandboxes.RunEvent): Effect.Effect<void> =>
+  Effect.sync(() => {
+    const w = (s: string) => process.stderr.write(s + "\n")
+    switch (e._tag) {
+      case "Started":
+        return w(`sandbox run ${e.sessionId}: ${e.agent} on the ${e.provider} provider (${e.repoPath})`)
+      case "Packed":
+        return w(`  packed ${e.files} files (${kb(e.bytes)} compressed)`)
+      case "SandboxReady":
+        return w(`  sandbox: ${e.isolation.description}`)
+      case "AgentStarted":
+        return w(`  agent started`)
+      case "AgentOutput":
+        return w(`  │ ${e.line}`)
+      case "Warning":
+        return w(`  warning: ${e.message}`)
+      default:
+        return
+    }
+  })
+
+const resultLine = (r: SandboxRuns.SandboxRun): string => {
+  const parts = [
+    r.status.replace("_", " "),
+    r.numTurns !== null ? `${r.numTurns} turns` : undefined,
+    r.costUsd !== null ? `$${r.costUsd.toFixed(4)}` : undefined,
+    r.agentDurationMs !== null ? `${(r.agentDurationMs / 1000).toFixed(1)} s (agent)` : undefined
+  ].filter((x) => x !== undefined)
+  return parts.join(" · ")
+}
+
+const sessionId = Options.text("session-id").pipe(Options.withDescription("The run's session id (from `sandbox run` or `sandbox list`)"))
+const json = Options.boolean("json").pipe(Options.withDescription("Print one JSON document"))
+const optText = (name: string, description: string) => Options.text(name).pipe(Options.withDescription(description), Options.optional)
+
+const runCommand = Command.make(
+  "run",
+  {
+    repo: Options.text("repo").pipe(Options.withDescription("The repository (any directory inside it)"), Options.withDefault(".")),
+    prompt: optText("prompt", "The task for the agent"),
+    promptFile: optText("prompt-file", "Read the task from this file (- for stdin)"),
+    provider: Options.choice("provider", ["local", "e2b"]).pipe(
+      Options.withDescription("Where to run: local (this machine, bubblewrap when available) or e2b (cloud VM); default from config sandbox.provider"),
+      Options.optional
+    ),
+    agent: optText("agent", "claude, codex, gemini, or the path of an executable that reads the prompt on stdin (default: config agent)"),
+    branch: optText("branch", "auto (a branch named from the prompt) or a branch name: commit the changes on that branch; default: uncommitted changes in a review worktree"),
+    gitUser: optText("git-user", "Commit author name (with --git-email)"),
+    gitEmail: optText("git-email", "Commit author email (with --git-user)"),
+    authMethod: Options.choice("auth-method", ["api-key", "oauth"]).pipe(
+      Options.withDescription("api-key: ANTHROPIC_API_KEY; oauth: CLAUDE_CODE_OAUTH_TOKEN or your Claude Code login"),
+      Options.optional
+    ),
+    sshKey: optText("ssh-key", "A private key the agent may use for git over SSH (injected 0600, removed after the run)"),
+    confirmSshKey: Options.boolean("confirm-ssh-key").pipe(Options.withDescription("Accept giving the agent --ssh-key without asking (required when not on a terminal)")),
+    npmToken: optText("npm-token", "An npm token for the agent's .npmrc (- reads it from stdin, which keeps it out of the process list)"),
+    npmRegistry: optText("npm-registry", "The npm registry URL for the token (default https://registry.npmjs.org/)"),
+    template: optText("template", "The provider's template or image"),
+    timeout: optText("timeout", "Hard limit: 90s, 45m, 2h or minutes (default config sandbox.timeoutMinutes, 60)"),
+    keep: Options.boolean("keep").pipe(Options.withDescription("Keep the sandbox afterwards (remove it later with `sandbox kill`)")),
+    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Upload and verify the work tree, start no agent")),
+    json
+  },
+  (o) =>
+    withSandboxes(Effect.gen(function*() {
+      const host = yield* hostContext
+      const usage = (detail: string) => new SandboxUsage({ detail })
+      if (Option.isSome(o.prompt) === Option.isSome(o.promptFile)) {
+        return yield* usage("give exactly one of --prompt TEXT or --prompt-file FILE")
+      }
+      const npmFromStdin = Option.isSome(o.npmToken) && o.npmToken.value === "-"
+      if (npmFromStdin && Option.isSome(o.promptFile) && o.promptFile.value === "-") {
+        return yield* usage("--prompt-file - and --npm-token - cannot both read stdin")
+      }
+      const prompt = Option.isSome(o.prompt)
+        ? o.prompt.value
+        : yield* Effect.try({
+          try: () => (o.promptFile.pipe(Option.getOrThrow) === "-" ? readStdin() : fs.readFileSync(o.promptFile.pipe(Option.getOrThrow), "utf8")),
+          catch: (e) => usage(`--prompt-file: ${e instanceof Error ? e.message : String(e)}`)
+        })
+      const npmToken = Option.isNone(o.npmToken)
+        ? undefined
+        : Redacted.make(npmFromStdin ? readStdin().trim() : o.npmToken.value)
+      if (Option.isSome(o.npmToken) && !npmFromStdin && !o.json) {
+        yield* Console.error("warning: --npm-token on the command line is visible to other users in the process list; prefer --npm-token - (stdin)")
+      }
+      const timeoutMs = Option.isNone(o.timeout)
+        ? undefined
+        : yield* Either.match(Sandboxes.parseTimeout(o.timeout.value), {
+          onLeft: (d) => Effect.fail(usage(`--timeout: ${d}`)),
+          onRight: Effect.succeed
+        })
+      let confirmed = o.confirmSshKey
+      if (Option.isSome(o.sshKey) && !confirmed && process.stdin.isTTY === true) {
+        confirmed = yield* Prompt.confirm({
+          message: `Give the agent your SSH key ${o.sshKey.value}? It can use it for anything the key opens (pushing included).`,
+          initial: false
+        })
+      }
+      const sandboxes = yield* Sandboxes.Sandboxes
+      const result = yield* sandboxes.run(
+        {
+          repo: o.repo,
+          prompt,
+          provider: Option.getOrUndefined(o.provider),
+          agent: Option.getOrUndefined(o.agent),
+          branch: Option.getOrUndefined(o.branch),
+          gitUser: Option.getOrUndefined(o.gitUser),
+          gitEmail: Option.getOrUndefined(o.gitEmail),
+          authMethod: Option.getOrUndefined(o.authMethod),
+          sshKey: Option.getOrUndefined(o.sshKey),
+          sshKeyConfirmed: confirmed,
+          npmToken,
+          npmRegistry: Option.getOrUndefined(o.npmRegistry),
+          template: Option.getOrUndefined(o.template),
+          timeoutMs,
+          keep: o.keep,
+          dryRun: o.dryRun,
+          host
+        },
+        o.json ? undefined : progress
+      )
+      const r = result.run
+      if (o.json) {
+        yield* printJson({
+          run: encodeRun(r),
+          isolation: result.isolation,
+          changes: result.changes,
+          refused: result.refused,
+          worktreePath: result.worktreePath,
+          branch: result.branch,
+          commit: result.commit,
+          warnings: result.warnings
+        })
+      } else {
+        const lines = [`Run ${r.sessionId}: ${resultLine(r)}`]
+        lines.push(`Sandbox: ${r.sandboxState}${r.sandboxState === "kept" && r.sandboxId !== null ? ` (${r.sandboxId}; remove it with \`parallel-cc sandbox kill --session-id ${r.sessionId}\`)` : ""} — ${result.isolation.description}`)
+        if (r.dryRun) lines.push(`Dry run: ${r.uploadFiles ?? 0} files (${kb(r.uploadBytes ?? 0)}) uploaded and verified; no agent was started.`)
+        else {
+          const c = result.changes
+          lines.push(`Changes: ${c.added.length} added, ${c.modified.length} modified, ${c.deleted.length} deleted`)
+          if (result.worktreePath !== null) {
+            if (result.commit !== null) {
+              lines.push(`Committed ${result.commit.slice(0, 12)} on branch ${result.branch} (worktree ${result.worktreePath}).`)
+              lines.push(`Look at it:  git -C ${JSON.stringify(result.worktreePath)} show --stat`)
+            } else {
+              lines.push(`${r.status === "succeeded" ? "Ready for review" : "Partial changes, not committed"} in the worktree ${result.worktreePath} (branch ${result.branch}):`)
+              lines.push(`  cd ${JSON.stringify(result.worktreePath)} && git status && git diff`)
+            }
+          }
+          for (const x of result.refused) lines.push(`Refused ${x.path}: ${x.reason}`)
+        }
+        lines.push(`Log: parallel-cc sandbox logs --session-id ${r.sessionId}`)
+        yield* print(lines.join("\n"))
+      }
+      if (r.status !== "succeeded") {
+        return yield* new SandboxRunFailed({ sessionId: r.sessionId, status: r.status, detail: r.error ?? "see the log" })
+      }
+    }))
+).pipe(Command.withDescription("Run an agent unattended in a sandbox on a copy of the work tree; its changes come back in a worktree"))
+
+const logsCommand = Command.make(
+  "logs",
+  {
+    sessionId,
+    follow: Options.boolean("follow").pipe(Options.withAlias("f"), Options.withDescription("Keep printing as the run goes, until it ends")),
+    lines: Options.integer("lines").pipe(Options.withAlias("n"), Options.withDescription("Only the last N lines"), Options.optional)
+  },
+  (o) =>
+    withSandboxes(Effect.gen(function*() {
+      const sandboxes = yield* Sandboxes.Sandboxes
+      const n = Option.getOrUndefined(o.lines)
+      if (o.follow) {
+        return yield* sandboxes.follow(o.sessionId, { lines: n }).pipe(Stream.runForEach((l) => Console.log(l)))
+      }
+      const lines = yield* sandboxes.logs(o.sessionId, { lines: n })
+      if (lines.length > 0) yield* print(lines.join("\n"))
+    }))
+).pipe(Command.withDescription("Print a run's log (works from any terminal, during or after the run)"))
+
+const downloadCommand = Command.make(
+  "download",
+  {
+    sessionId,
+    output: Options.text("output").pipe(Options.withDescription("Directory to write the changed files into (created if missing)")),
+    json
+  },
+  (o) =>
+    withSandboxes(Effect.gen(function*() {
+      const sandboxes = yield* Sandboxes.Sandboxes
+      const report = yield* sandboxes.download(o.sessionId, o.output, yield* hostContext)
+      if (o.json) return yield* printJson(report)
+      const lines = [
+        `${report.written.length} file(s) written, ${report.deleted.length} deleted in ${o.output} (from the ${report.source === "sandbox" ? "live sandbox" : "saved changes"}).`
+      ]
+      for (const p of report.written) lines.push(`  + ${p}`)
+      for (const p of report.deleted) lines.push(`  - ${p}`)
+      for (const x of report.refused) lines.push(`  refused ${x.path}: ${x.reason}`)
+      yield* print(lines.join("\n"))
+    }))
+).pipe(Command.withDescription("Write a run's added and changed files (and apply its deletions) to a directory"))
+
+const killCommand = Command.make("kill", { sessionId, json }, (o) =>
+  withSandboxes(Effect.gen(function*() {
+    const sandboxes = yield* Sandboxes.Sandboxes
+    const report = yield* sandboxes.kill(o.sessionId, yield* hostContext)
+    if (o.json) return yield* printJson({ action: report.action, run: encodeRun(report.run) })
+    const r = report.run
+    const text = {
+      stopped: `Stopped run ${r.sessionId} (${r.status}); sandbox ${r.sandboxState}.${r.worktreePath !== null ? ` Partial changes: ${r.worktreePath}` : ""}`,
+      requested: `Asked run ${r.sessionId} to stop; it has not finished yet (see \`parallel-cc sandbox status --session-id ${r.sessionId}\`).`,
+      removed: `Removed the kept sandbox of run ${r.sessionId}.`,
+      none: `Run ${r.sessionId} is not running (${r.status}; sandbox ${r.sandboxState}); nothing to kill.`
+    }[report.action]
+    yield* print(text)
+  }))).pipe(Command.withDescription("Stop a running sandboxed run (its partial changes are kept), or remove a kept sandbox"))
+
+const listCommand = Command.make(
+  "list",
+  {
+    repo: optText("repo", "Only runs of the repository at this path"),
+    limit: Options.integer("limit").pipe(Options.withDescription("At most N runs, newest first"), Options.withDefault(20)),
+    json
+  },
+  (o) =>
+    withSandboxes(Effect.gen(function*() {
+      const host = yield* hostContext
+      const repoPath = Option.isSome(o.repo) ? realpathOr(path.resolve(host.cwd, o.repo.value)) : undefined
+      const sandboxes = yield* Sandboxes.Sandboxes
+      const runs = yield* sandboxes.list({ repoPath, limit: o.limit })
+      if (o.json) return yield* printJson({ runs: runs.map((r) => encodeRun(r)) })
+      if (runs.length === 0) return yield* print("No sandbox runs.")
+      const now = yield* Clock.currentTimeMillis
+      const prompt = (p: string) => {
+        const l = p.trim().split("\n")[0] ?? ""
+        return l.length > 40 ? `${l.slice(0, 39)}…` : l
+      }
+      yield* print(table(
+        ["SESSION", "STATUS", "SANDBOX", "PROVIDER", "AGE", "COST", "CHANGES", "PROMPT"],
+        runs.map((r) => [
+          r.sessionId,
+          r.status,
+          r.sandboxState,
+          r.isolation !== null ? `${r.provider}/${r.isolation}` : r.provider,
+          age(r.createdAt, now),
+          r.costUsd !== null ? `$${r.costUsd.toFixed(4)}` : "-",
+          r.filesAdded !== null ? `+${r.filesAdded} ~${r.filesModified ?? 0} -${r.filesDeleted ?? 0}` : "-",
+          prompt(r.prompt)
+        ])
+      ))
+    }))
+).pipe(Command.withDescription("List sandboxed runs, newest first"))
+
+const statusCommand = Command.make("status", { sessionId, json }, (o) =>
+  withSandboxes(Effect.gen(function*() {
+    const sandboxes = yield* Sandboxes.Sandboxes
+    const s = yield* sandboxes.status(o.sessionId, yield* hostContext)
+    const r = s.run
+    if (o.json) return yield* printJson({ run: encodeRun(r), sandbox: s.sandbox, supervisorAlive: s.supervisorAlive })
+    const rows: Array<[string, string]> = [
+      ["session", r.sessionId],
+      ["status", resultLine(r)],
+      ["repository", r.repoPath],
+      ["provider", `${r.provider}${r.isolation !== null ? ` (${r.isolation})` : ""}`],
+      ["sandbox", `${r.sandboxState}${r.sandboxId !== null ? ` ${r.sandboxId}` : ""} — now ${s.sandbox}`],
+      ["agent", r.agent],
+      ["branch", `${r.branchMode}${r.branch !== null ? ` ${r.branch}` : ""}`],
+      ["worktree", r.worktreePath ?? "-"],
+      ["changes", r.filesAdded !== null ? `${r.filesAdded} added, ${r.filesModified ?? 0} modified, ${r.filesDeleted ?? 0} deleted` : "-"],
+      ["started", r.createdAt.toISOString()],
+      ["ended", r.endedAt?.toISOString() ?? "-"],
+      ["log", r.logPath]
+    ]
+    if (r.error !== null) rows.push(["error", r.error])
+    const width = Math.max(...rows.map(([k]) => k.length))
+    yield* print(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n"))
+  }))).pipe(Command.withDescription("Show one sandboxed run: status, sandbox, result, changes"))
+
+/** `parallel-cc sandbox …`. */
+export const sandboxCommand = Command.make("sandbox").pipe(
+  Command.withDescription("Sandboxed autonomous runs: run, logs, download, kill, list, status"),
+  Command.withSubcommands([runCommand, logsCommand, downloadCommand, killCommand, listCommand, statusCommand])
+)

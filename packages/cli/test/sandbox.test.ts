@@ -1,0 +1,472 @@
+/**
+ * `parallel-cc sandbox …` end to end: the built CLI as real processes, real git repositories, the local
+ * provider (with and without bubblewrap) and the scripted agent.
+ */
+import { Cli, ScriptedAgent, TempDir, TempRepo } from "@parallel-cc/testkit"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterEach, assert, describe, it } from "vitest"
+
+const dirs: Array<string> = []
+const children: Array<ChildProcess> = []
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL")
+  for (const d of dirs.splice(0)) TempDir.removeSync(d)
+})
+
+/** Whether bubblewrap can create a sandbox on this machine (CI installs it when it can). */
+const bwrapWorks = (() => {
+  const r = spawnSync("bwrap", ["--unshare-all", "--unshare-user", "--cap-drop", "ALL", "--ro-bind", "/usr", "/usr", "--ro-bind-try", "/lib", "/lib", "--ro-bind-try", "/lib64", "/lib64", "--ro-bind-try", "/bin", "/bin", "--proc", "/proc", "--dev", "/dev", "--", "/usr/bin/env", "true"], { stdio: "ignore" })
+  return r.status === 0
+})()
+
+interface Env {
+  readonly repo: TempRepo.TempRepo
+  readonly data: string
+  readonly sandboxes: string
+  readonly env: Record<string, string>
+}
+
+const setup = (isolation: "process" | "bwrap", extra: Record<string, string> = {}): Env => {
+  const base = TempDir.makeSync("pcc-sbx-test-")
+  dirs.push(base)
+  const repo = TempRepo.makeSync(base, {
+    files: { "README.md": "# shop\n", "src/app.ts": "export const app = 1\n", "old.txt": "obsolete\n", ".gitignore": "dist/\n" }
+  })
+  const data = path.join(base, "data")
+  const sandboxes = path.join(base, "sandboxes")
+  fs.mkdirSync(sandboxes)
+  return {
+    repo,
+    data,
+    sandboxes,
+    env: {
+      ...repo.env,
+      PARALLEL_CC_DATA_DIR: data,
+      PARALLEL_CC_SANDBOX_LOCAL_ROOT: sandboxes,
+      PARALLEL_CC_SANDBOX_LOCAL_ISOLATION: isolation,
+      ...extra
+    }
+  }
+}
+
+const editScript: ScriptedAgent.Script = {
+  actions: [
+    { edit: "README.md", find: "# shop", replace: "# shop\n\nNow with a health check." },
+    { write: "src/health.ts", content: "export const health = () => \"ok\"\n" },
+    { delete: "old.txt" },
+    { write: "dist/bundle.js", content: "ignored build output\n" },
+    { say: "Added a health check." }
+  ],
+  cost: 0.0123
+}
+
+const run = (e: Env, args: ReadonlyArray<string>, input?: string) =>
+  Cli.runSync(["sandbox", "run", "--repo", e.repo.root, "--agent", ScriptedAgent.path, ...args], {
+    env: e.env,
+    cwd: e.repo.root,
+    timeoutMs: 120_000,
+    ...(input !== undefined ? { input } : {})
+  })
+
+const cli = (e: Env, args: ReadonlyArray<string>) => Cli.runSync(args, { env: e.env, cwd: e.repo.root })
+
+const start = (e: Env, args: ReadonlyArray<string>) => {
+  const child = spawn(process.execPath, [Cli.binPath, "sandbox", "run", "--repo", e.repo.root, "--agent", ScriptedAgent.path, ...args], {
+    env: { ...e.env },
+    cwd: e.repo.root,
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  children.push(child)
+  let stdout = ""
+  let stderr = ""
+  child.stdout!.setEncoding("utf8").on("data", (d) => (stdout += d))
+  child.stderr!.setEncoding("utf8").on("data", (d) => (stderr += d))
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on("close", (code) => resolve({ code, stdout, stderr }))
+  )
+  return { child, done, output: () => stderr }
+}
+
+const waitFor = async <A>(what: string, f: () => A | undefined, timeoutMs = 60_000): Promise<A> => {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const v = f()
+    if (v !== undefined) return v
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 150))
+  }
+}
+
+/** The single run in the store, once it has a running agent. */
+const runningRun = (e: Env) =>
+  waitFor("a running agent", () => {
+    const r = cli(e, ["sandbox", "list", "--json"])
+    if (r.code !== 0) return undefined
+    const run = Cli.json(r).runs[0]
+    return run !== undefined && run.status === "running" && run.agentPid !== null ? run : undefined
+  })
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+const statusOf = (e: Env, id: string) => Cli.json(cli(e, ["sandbox", "status", "--session-id", id, "--json"]))
+
+const git = (cwd: string, args: ReadonlyArray<string>) =>
+  spawnSync("git", args as Array<string>, { cwd, encoding: "utf8", env: { PATH: process.env.PATH ?? "", GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null" } }).stdout
+
+const isolations = bwrapWorks ? (["process", "bwrap"] as const) : (["process"] as const)
+
+describe("sandbox run (local provider)", () => {
+  for (const isolation of isolations) {
+    it(`[${isolation}] edits, creates and deletes files; the changes land uncommitted in a new worktree; logs, list, status and download work from other processes`, () => {
+      const e = setup(isolation)
+      const r = run(e, ["--prompt", ScriptedAgent.prompt("Add a health check", editScript)])
+      assert.strictEqual(r.code, 0, r.stderr)
+      assert.include(r.stderr, isolation === "bwrap" ? "bubblewrap" : "NOT isolated")
+      assert.include(r.stdout, "Changes: 1 added, 1 modified, 1 deleted")
+      assert.include(r.stdout, "Ready for review in the worktree")
+      const list = Cli.json(cli(e, ["sandbox", "list", "--json"]))
+      assert.lengthOf(list.runs, 1)
+      const rec = list.runs[0]
+      assert.deepInclude(rec, {
+        status: "succeeded",
+        sandboxState: "killed",
+        isolation,
+        branchMode: "review",
+        numTurns: 5,
+        costUsd: 0.0123,
+        resultSubtype: "success",
+        isError: false,
+        filesAdded: 1,
+        filesModified: 1,
+        filesDeleted: 1
+      })
+      const wt = rec.worktreePath as string
+      assert.strictEqual(wt, path.join(`${e.repo.root}-worktrees`, `parallel-${rec.sessionId}`))
+      assert.strictEqual(fs.readFileSync(path.join(wt, "README.md"), "utf8"), "# shop\n\nNow with a health check.\n")
+      assert.isTrue(fs.existsSync(path.join(wt, "src/health.ts")))
+      assert.isFalse(fs.existsSync(path.join(wt, "old.txt")))
+      assert.isFalse(fs.existsSync(path.join(wt, "dist")), "ignored build output is never downloaded")
+      const porcelain = git(wt, ["status", "--porcelain"])
+      assert.include(porcelain, " M README.md")
+      assert.include(porcelain, " D old.txt")
+      assert.include(porcelain, "?? src/health.ts")
+      assert.strictEqual(git(wt, ["rev-parse", "HEAD"]).trim(), git(e.repo.root, ["rev-parse", "HEAD"]).trim())
+      // The user's own checkout is untouched.
+      assert.strictEqual(fs.readFileSync(path.join(e.repo.root, "README.md"), "utf8"), "# shop\n")
+      assert.deepStrictEqual(fs.readdirSync(e.sandboxes), [])
+
+      const logs = cli(e, ["sandbox", "logs", "--session-id", rec.sessionId])
+      assert.strictEqual(logs.code, 0, logs.stderr)
+      for (const text of ["tool Edit: README.md", "tool Write: src/health.ts", "assistant: Added a health check.", "result: ok", "sandbox killed"]) {
+        assert.include(logs.stdout, text)
+      }
+      const last2 = cli(e, ["sandbox", "logs", "--session-id", rec.sessionId, "--lines", "2"]).stdout.trim().split("\n")
+      assert.lengthOf(last2, 2)
+      const followed = cli(e, ["sandbox", "logs", "--session-id", rec.sessionId, "--follow"])
+      assert.strictEqual(followed.stdout, logs.stdout)
+      const events = fs.readFileSync(rec.eventsPath, "utf8").trim().split("\n").map((l) => JSON.parse(l))
+      assert.strictEqual(events[0].type, "system")
+      assert.strictEqual(events.at(-1).type, "result")
+
+      const out = path.join(path.dirname(e.data), "out")
+      fs.mkdirSync(out)
+      fs.writeFileSync(path.join(out, "old.txt"), "to be deleted\n")
+      const dl = Cli.json(cli(e, ["sandbox", "download", "--session-id", rec.sessionId, "--output", out, "--json"]))
+      assert.strictEqual(dl.source, "saved")
+      assert.deepStrictEqual([...dl.written].sort(), ["README.md", "src/health.ts"])
+      assert.deepStrictEqual(dl.deleted, ["old.txt"])
+      assert.isFalse(fs.existsSync(path.join(out, "old.txt")))
+
+      const st = statusOf(e, rec.sessionId)
+      assert.strictEqual(st.sandbox, "gone")
+      assert.isFalse(st.supervisorAlive)
+      // The sandbox session was released with the run.
+      assert.deepStrictEqual(Cli.json(cli(e, ["status", "--json"])).sessions, [])
+    })
+  }
+
+  it("--branch auto commits on a branch named from the prompt; --branch NAME is validated by git's rules", () => {
+    const e = setup("process", { PARALLEL_CC_GIT_USER: "Robo Coder", PARALLEL_CC_GIT_EMAIL: "robo@example.com" })
+    const auto = run(e, ["--branch", "auto", "--prompt", ScriptedAgent.prompt("Add a health check endpoint; and tests!", editScript), "--json"])
+    assert.strictEqual(auto.code, 0, auto.stderr)
+    const a = Cli.json(auto)
+    assert.match(a.branch, /^add-a-health-check-endpoint-and-tests(-[a-z0-9]+)*-\d{8}-\d{6}$/)
+    assert.isAtMost(a.branch.length - "-YYYYMMDD-HHMMSS".length, 50)
+    assert.match(a.commit, /^[0-9a-f]{40}$/)
+    assert.strictEqual(git(a.worktreePath, ["status", "--porcelain"]).trim(), "")
+    const [author, subject] = git(e.repo.root, ["log", "-1", "--format=%an <%ae>%n%s", a.branch]).trim().split("\n")
+    assert.strictEqual(author, "Robo Coder <robo@example.com>")
+    assert.match(subject!, /^Add a health check endpoint; and tests!/)
+    assert.deepStrictEqual(git(e.repo.root, ["diff", "--name-status", `main..${a.branch}`]).trim().split("\n").sort(), ["A\tsrc/health.ts", "D\told.txt", "M\tREADME.md"])
+
+    const named = run(e, ["--branch", "feature/health", "--git-user", "Ann", "--git-email", "ann@example.com", "--prompt", ScriptedAgent.prompt("again", editScript), "--json"])
+    assert.strictEqual(named.code, 0, named.stderr)
+    assert.strictEqual(Cli.json(named).branch, "feature/health")
+    assert.strictEqual(git(e.repo.root, ["log", "-1", "--format=%an", "feature/health"]).trim(), "Ann")
+
+    for (const bad of ["bad..name", "-x", "a b", "--upload-pack=evil", "x.lock"]) {
+      const r = run(e, ["--branch", bad, "--prompt", "p"])
+      assert.strictEqual(r.code, 1, `${bad}: ${r.stderr}`)
+      assert.match(r.stderr, /branch name/)
+    }
+    const exists = run(e, ["--branch", "feature/health", "--prompt", "p"])
+    assert.strictEqual(exists.code, 1)
+    assert.include(exists.stderr, "already exists")
+    const half = run(e, ["--git-user", "Only Name", "--prompt", "p"])
+    assert.strictEqual(half.code, 1)
+    assert.include(half.stderr, "give both or neither")
+    // Refused before anything was created.
+    assert.lengthOf(Cli.json(cli(e, ["sandbox", "list", "--json"])).runs, 2)
+  })
+
+  for (const isolation of isolations) {
+    it(`[${isolation}] Ctrl-C mid-run kills the agent, removes the sandbox and records it`, async () => {
+      const e = setup(isolation)
+      const bg = start(e, ["--prompt", ScriptedAgent.prompt("long task", { actions: [{ write: "partial.txt", content: "half done\n" }, { hang: true }] })])
+      const rec = await runningRun(e)
+      assert.isTrue(alive(rec.agentPid))
+      assert.lengthOf(fs.readdirSync(e.sandboxes), 1)
+      bg.child.kill("SIGINT")
+      const res = await bg.done
+      assert.strictEqual(res.code, 130, res.stderr)
+      await waitFor("the agent to be gone", () => (alive(rec.agentPid) ? undefined : true), 10_000)
+      assert.deepStrictEqual(fs.readdirSync(e.sandboxes), [], "no sandbox directory is left")
+      const after = statusOf(e, rec.sessionId).run
+      assert.strictEqual(after.status, "interrupted")
+      assert.strictEqual(after.sandboxState, "killed")
+      // What the agent had written is not lost.
+      assert.strictEqual(fs.readFileSync(path.join(after.worktreePath, "partial.txt"), "utf8"), "half done\n")
+      assert.deepStrictEqual(Cli.json(cli(e, ["status", "--json"])).sessions, [])
+    })
+  }
+
+  it("`sandbox kill` from another process stops a running agent; partial changes are kept; --follow ends with the run", async () => {
+    const e = setup(isolations.at(-1)!)
+    const bg = start(e, ["--prompt", ScriptedAgent.prompt("long task", { actions: [{ write: "partial.txt", content: "half\n" }, { hang: true }] })])
+    const rec = await runningRun(e)
+    const follower = spawn(process.execPath, [Cli.binPath, "sandbox", "logs", "--session-id", rec.sessionId, "--follow"], { env: e.env })
+    children.push(follower)
+    let followed = ""
+    follower.stdout.setEncoding("utf8").on("data", (d) => (followed += d))
+    const followerDone = new Promise((r) => follower.on("close", r))
+    const k = cli(e, ["sandbox", "kill", "--session-id", rec.sessionId])
+    assert.strictEqual(k.code, 0, k.stderr)
+    assert.include(k.stdout, "Stopped run")
+    const res = await bg.done
+    assert.strictEqual(res.code, 1)
+    assert.include(res.stderr, "killed")
+    await followerDone
+    assert.include(followed, "stop requested by `sandbox kill`")
+    assert.include(followed, "finished: killed; sandbox killed")
+    const after = statusOf(e, rec.sessionId).run
+    assert.deepInclude(after, { status: "killed", sandboxState: "killed", filesAdded: 1 })
+    assert.isTrue(fs.existsSync(path.join(after.worktreePath, "partial.txt")))
+    assert.isFalse(alive(rec.agentPid))
+    assert.deepStrictEqual(fs.readdirSync(e.sandboxes), [])
+    const again = cli(e, ["sandbox", "kill", "--session-id", rec.sessionId])
+    assert.include(again.stdout, "nothing to kill")
+  })
+
+  it("a hard timeout stops the agent; --keep keeps the sandbox (without credentials) until `sandbox kill` removes it", () => {
+    const e = setup("process", { NPM_IGNORED: "x" })
+    const r = run(e, ["--timeout", "2s", "--keep", "--npm-token", "npm_SECRETTOKEN12345", "--prompt", ScriptedAgent.prompt("slow", { actions: [{ write: "a.txt", content: "a\n" }, { hang: true }] })])
+    assert.strictEqual(r.code, 1)
+    assert.include(r.stderr, "timed out")
+    const rec = Cli.json(cli(e, ["sandbox", "list", "--json"])).runs[0]
+    assert.deepInclude(rec, { status: "timed_out", sandboxState: "kept" })
+    assert.isTrue(fs.existsSync(rec.sandboxId))
+    assert.isFalse(fs.existsSync(path.join(rec.sandboxId, "home", ".npmrc")), "credentials are removed even from a kept sandbox")
+    assert.isTrue(fs.existsSync(path.join(rec.sandboxId, "work", "a.txt")))
+    // While it exists, download reads the sandbox itself.
+    const out = path.join(path.dirname(e.data), "dl")
+    assert.strictEqual(Cli.json(cli(e, ["sandbox", "download", "--session-id", rec.sessionId, "--output", out, "--json"])).source, "sandbox")
+    const k = cli(e, ["sandbox", "kill", "--session-id", rec.sessionId])
+    assert.include(k.stdout, "Removed the kept sandbox")
+    assert.isFalse(fs.existsSync(rec.sandboxId))
+    assert.strictEqual(statusOf(e, rec.sessionId).run.sandboxState, "killed")
+  })
+
+  it("--dry-run uploads and verifies the work tree and starts no agent", () => {
+    const e = setup(isolations.at(-1)!)
+    e.repo.write("untracked.md", "not ignored, so it travels\n")
+    e.repo.write("dist/out.js", "ignored\n")
+    const r = run(e, ["--dry-run", "--json", "--prompt", ScriptedAgent.prompt("x", { actions: [{ fail: "must not run" }] })])
+    assert.strictEqual(r.code, 0, r.stderr)
+    const doc = Cli.json(r)
+    assert.deepInclude(doc.run, { status: "succeeded", dryRun: true, uploadFiles: 5, sandboxState: "killed", agentPid: null })
+    assert.isNull(doc.worktreePath)
+  })
+
+  it("fails clearly before creating anything: not a repository, no commit, unknown agent, claude without credentials", () => {
+    const e = setup("process")
+    const notRepo = Cli.runSync(["sandbox", "run", "--repo", e.data, "--prompt", "x", "--agent", ScriptedAgent.path], { env: e.env })
+    assert.strictEqual(notRepo.code, 1)
+    assert.include(notRepo.stderr, "is not inside a git repository")
+    const empty = path.join(path.dirname(e.data), "empty")
+    fs.mkdirSync(empty)
+    spawnSync("git", ["init", "-q", empty])
+    const noCommit = Cli.runSync(["sandbox", "run", "--repo", empty, "--prompt", "x", "--agent", ScriptedAgent.path], { env: e.env })
+    assert.strictEqual(noCommit.code, 1)
+    assert.include(noCommit.stderr, "has no commit yet")
+    const noAgent = Cli.runSync(["sandbox", "run", "--repo", e.repo.root, "--prompt", "x", "--agent", "./nope.sh"], { env: e.env, cwd: e.repo.root })
+    assert.strictEqual(noAgent.code, 1)
+    assert.include(noAgent.stderr, "does not exist")
+    const bin = path.join(path.dirname(e.data), "bin")
+    fs.mkdirSync(bin)
+    fs.symlinkSync(ScriptedAgent.path, path.join(bin, "claude"))
+    const noKey = Cli.runSync(["sandbox", "run", "--repo", e.repo.root, "--prompt", "x", "--agent", "claude"], {
+      env: { ...e.env, PATH: `${bin}:${e.env.PATH}`, HOME: e.repo.home }
+    })
+    assert.strictEqual(noKey.code, 1)
+    assert.include(noKey.stderr, "ANTHROPIC_API_KEY")
+    const both = run(e, ["--prompt", "x", "--prompt-file", "f"])
+    assert.strictEqual(both.code, 1)
+    assert.include(both.stderr, "exactly one of --prompt")
+    assert.deepStrictEqual(Cli.json(cli(e, ["sandbox", "list", "--json"])).runs, [])
+    assert.deepStrictEqual(Cli.json(cli(e, ["status", "--json"])).sessions, [])
+  })
+
+  it("the claude adapter: headless stream-json from stdin, permissions skipped only under isolation, cost and turns recorded", () => {
+    const e = setup(isolations.at(-1)!)
+    const bin = path.join(path.dirname(e.data), "bin")
+    fs.mkdirSync(bin)
+    fs.symlinkSync(ScriptedAgent.path, path.join(bin, "claude"))
+    const prompt = ScriptedAgent.prompt(`Long prompt ${"word ".repeat(20_000)}`, { actions: [{ env: "agent-env.json" }], cost: 0.042 })
+    const r = Cli.runSync(["sandbox", "run", "--repo", e.repo.root, "--agent", "claude", "--prompt-file", "-", "--json"], {
+      env: { ...e.env, PATH: `${bin}:${e.env.PATH}`, ANTHROPIC_API_KEY: "sk-ant-test-not-a-real-key-000" },
+      input: prompt,
+      timeoutMs: 120_000
+    })
+    assert.strictEqual(r.code, 0, r.stderr)
+    const doc = Cli.json(r)
+    assert.deepInclude(doc.run, { costUsd: 0.042, numTurns: 1, resultSubtype: "success" })
+    const env = JSON.parse(fs.readFileSync(path.join(doc.worktreePath, "agent-env.json"), "utf8"))
+    const isolated = doc.isolation.isolated as boolean
+    assert.strictEqual(env.IS_SANDBOX, isolated ? "1" : undefined)
+    assert.strictEqual(env.PARALLEL_CC_SANDBOX, "1")
+    assert.strictEqual(env.ANTHROPIC_API_KEY, "sk-ant-test-not-a-real-key-000")
+    assert.isUndefined(env.PARALLEL_CC_DATA_DIR, "the agent gets a minimal environment")
+    const init = fs.readFileSync(doc.run.eventsPath, "utf8").split("\n").map((l) => (l ? JSON.parse(l) : {})).find((x) => x.subtype === "init")
+    assert.strictEqual(init.permissionMode, isolated ? "bypassPermissions" : "default")
+    assert.strictEqual(init.apiKeySource, "ANTHROPIC_API_KEY")
+  })
+
+  it("secrets never appear in logs, events, DB rows, process argv or error messages; credential files are 0600 and removed", async () => {
+    const e = setup(isolations.at(-1)!)
+    const apiKey = "sk-ant-api03-TESTSECRETAPIKEY-0123456789"
+    const npmToken = "npm_TESTSECRETNPMTOKEN0123456789"
+    const keyBody = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQTESTSECRETSSHKEYLINE"
+    const keyFile = path.join(path.dirname(e.data), "id_test")
+    fs.writeFileSync(keyFile, `-----BEGIN OPENSSH PRIVATE KEY-----\n${keyBody}\n-----END OPENSSH PRIVATE KEY-----\n`, { mode: 0o600 })
+    const secrets = [apiKey, npmToken, keyBody]
+    const script: ScriptedAgent.Script = {
+      actions: [
+        { run: ["sh", "-c", "stat -c '%a %n' \"$HOME/.npmrc\" \"$HOME/.ssh/id_parallel_cc\"; cat \"$HOME/.npmrc\"; env"] },
+        { sleep: 2500 },
+        { run: ["sh", "-c", "env >&2; cat \"$HOME/.ssh/id_parallel_cc\" >&2; exit 3"] }
+      ]
+    }
+    const bg = spawn(process.execPath, [
+      Cli.binPath,
+      "sandbox",
+      "run",
+      "--repo",
+      e.repo.root,
+      "--agent",
+      ScriptedAgent.path,
+      "--auth-method",
+      "api-key",
+      "--ssh-key",
+      keyFile,
+      "--confirm-ssh-key",
+      "--npm-token",
+      "-",
+      "--prompt",
+      ScriptedAgent.prompt("use the secrets", script)
+    ], { env: { ...e.env, ANTHROPIC_API_KEY: apiKey }, cwd: e.repo.root, stdio: ["pipe", "pipe", "pipe"] })
+    children.push(bg)
+    let stdout = ""
+    let stderr = ""
+    bg.stdout.setEncoding("utf8").on("data", (d) => (stdout += d))
+    bg.stderr.setEncoding("utf8").on("data", (d) => (stderr += d))
+    // Flush stdin before polling (the polls below block this event loop).
+    await new Promise<void>((r) => bg.stdin.end(npmToken + "\n", () => r()))
+    const done = new Promise<number | null>((r) => bg.on("close", r))
+    await runningRun(e)
+    // While the agent runs: no process on the machine carries a secret in its argv.
+    const argvs: Array<string> = []
+    for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+      try {
+        argvs.push(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" "))
+      } catch {
+        // The process ended meanwhile.
+      }
+    }
+    assert.isAbove(argvs.length, 3)
+    assert.isTrue(argvs.some((a) => a.includes("scripted-agent")), "the agent process was seen")
+    for (const s of secrets) assert.isFalse(argvs.some((a) => a.includes(s)), `a secret is in some process's argv`)
+    const code = await done
+    assert.strictEqual(code, 1, stderr)
+    const rec = Cli.json(cli(e, ["sandbox", "list", "--json"])).runs[0]
+    assert.strictEqual(rec.status, "failed")
+    const log = fs.readFileSync(rec.logPath, "utf8")
+    const events = fs.readFileSync(rec.eventsPath, "utf8")
+    assert.include(events, "600 ")
+    assert.include(events, "[redacted]")
+    const db = ["coordinator.db", "coordinator.db-wal"].map((f) => {
+      try {
+        return fs.readFileSync(path.join(e.data, f)).toString("latin1")
+      } catch {
+        return ""
+      }
+    }).join("")
+    const statusText = cli(e, ["sandbox", "status", "--session-id", rec.sessionId]).stdout
+    for (const s of secrets) {
+      for (const [where, text] of [["log", log], ["events", events], ["database", db], ["stdout", stdout], ["stderr", stderr], ["status", statusText], ["error", rec.error ?? ""]]) {
+        assert.notInclude(text, s, `a secret leaked into ${where}`)
+      }
+    }
+    assert.deepStrictEqual(fs.readdirSync(e.sandboxes), [])
+  })
+
+  it(bwrapWorks
+    ? "[bwrap] an agent that writes outside its copy is contained; escaping symlinks are refused at download"
+    : "[process] escaping symlinks made by the agent are refused at download", () => {
+    const e = setup(bwrapWorks ? "bwrap" : "process")
+    const outside = path.join(path.dirname(e.data), "outside.txt")
+    const r = run(e, ["--json", "--prompt", ScriptedAgent.prompt("escape", {
+      actions: [
+        { write: outside, content: "escaped\n", optional: true },
+        { write: path.join(e.repo.root, "README.md"), content: "overwritten\n", optional: true },
+        { write: path.join(e.repo.home, "stolen.txt"), content: "x\n", optional: true },
+        { run: ["ln", "-s", "/etc/passwd", "passwd-link"] },
+        { run: ["ln", "-s", "../../..", "up-link"] },
+        { write: "legit.txt", content: "fine\n" }
+      ]
+    })])
+    assert.strictEqual(r.code, 0, r.stderr)
+    const doc = Cli.json(r)
+    const refused = doc.refused.map((x: { path: string }) => x.path).sort()
+    assert.deepStrictEqual(refused, ["passwd-link", "up-link"])
+    assert.isTrue(fs.existsSync(path.join(doc.worktreePath, "legit.txt")))
+    assert.isFalse(fs.existsSync(path.join(doc.worktreePath, "passwd-link")))
+    assert.isFalse(fs.existsSync(path.join(doc.worktreePath, "up-link")))
+    if (bwrapWorks) {
+      assert.isFalse(fs.existsSync(outside), "the write outside the copy never reached the host")
+      assert.isFalse(fs.existsSync(path.join(e.repo.home, "stolen.txt")))
+      assert.strictEqual(fs.readFileSync(path.join(e.repo.root, "README.md"), "utf8"), "# shop\n")
+    } else {
+      assert.isFalse(doc.isolation.isolated)
+    }
+  })
+})
+

@@ -1,0 +1,31 @@
+/**
+ * The production wiring of sandboxed runs, on top of {@link LiveSessions.layer} (sessions, worktrees,
+ * liveness, the store). It is a module of its own so that no other command loads the sandbox code, the
+ * archive library or a provider SDK.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Layer } from "effect"
+import * as FileSync from "./FileSync.js"
+import * as LiveSessions from "./LiveSessions.js"
+import * as LocalProvider from "./LocalProvider.js"
+import * as Sandboxes from "./Sandboxes.js"
+import * as SandboxProvider from "./SandboxProvider.js"
+import * as SandboxRuns from "./SandboxRuns.js"
+
+/** The sandbox providers: `local` (and `e2b` when registered). */
+export const providers = Layer.effect(
+  SandboxProvider.SandboxProviders,
+  Effect.map(LocalProvider.LocalProvider, (local) => SandboxProvider.fromProviders({ local }))
+).pipe(Layer.provide(LocalProvider.layer))
+
+/** Sandboxed runs over {@link LiveSessions.layer}'s services (provide those underneath). */
+export const services = Sandboxes.layer.pipe(
+  Layer.provideMerge(Layer.mergeAll(SandboxRuns.layer, FileSync.layer, providers))
+)
+
+/** {@link LiveSessions.layer} plus sandboxed runs. */
+export const layer = services.pipe(Layer.provideMerge(LiveSessions.layer))
+
+/** Everything {@link layer} provides. */
+export type Services = Layer.Layer.Success<typeof layer>

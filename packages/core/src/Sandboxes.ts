@@ -1,0 +1,1141 @@
+/**
+ * Sandboxed runs: one prompt, one agent, one sandbox. `run` packs the work tree, creates a sandbox with a
+ * provider, uploads, injects credentials (as environment or 0600 files, never on a command line), starts
+ * the agent headless, records its decoded output and result, and brings the changes back into a new
+ * worktree for review (or onto a committed branch). The sandbox is a scoped resource: on every way out —
+ * success, failure, timeout, a kill from another process, interruption — it is killed, or kept on
+ * purpose with `keep`, and the database says which; partial changes are collected first.
+ *
+ * `status`, `list`, `logs`, `follow`, `download` and `kill` work from any process: they find the run in
+ * the database and the sandbox by its provider id.
+ *
+ * @since 0.1.0
+ */
+import {
+  Cause,
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  Layer,
+  Option,
+  Redacted,
+  Ref,
+  Schema,
+  Stream
+} from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import * as Agents from "./AgentAdapters.js"
+import { AppConfig } from "./AppConfig.js"
+import type { DbFailure } from "./Database.js"
+import { type SessionId } from "./Domain.js"
+import { InvalidInput } from "./Errors.js"
+import { type Applied, FileSync, type FileSyncError, summary } from "./FileSync.js"
+import { Git, type GitError } from "./Git.js"
+import * as Redact from "./internal/redact.js"
+import {
+  type ChangeList,
+  type Changes,
+  type Isolation,
+  type ProviderName,
+  type Sandbox,
+  SandboxError,
+  type SandboxNotFound,
+  SandboxProviders,
+  type SandboxState,
+  type SecretFile
+} from "./SandboxProvider.js"
+import {
+  type BranchMode,
+  isLive,
+  type RunPatch,
+  type RunStatus,
+  type SandboxRun,
+  type SandboxRunNotFound,
+  SandboxRuns
+} from "./SandboxRuns.js"
+import { Processes } from "./Processes.js"
+import { planWorktree, SessionStore } from "./SessionStore.js"
+import { Worktrees } from "./Worktrees.js"
+
+/** The process that asks: its environment (credentials, PATH), home directory and working directory. */
+export interface HostContext {
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly homeDir: string
+  readonly cwd: string
+}
+
+/** One sandboxed run. Everything optional falls back to configuration. */
+export interface RunRequest {
+  /** A directory inside the repository. */
+  readonly repo: string
+  readonly prompt: string
+  readonly provider?: ProviderName | undefined
+  /** `claude`, `codex`, `gemini`, or the path/name of an executable (default: config `agent`). */
+  readonly agent?: string | undefined
+  /** `auto`, a branch name, or undefined for uncommitted changes in a review worktree. */
+  readonly branch?: string | undefined
+  readonly gitUser?: string | undefined
+  readonly gitEmail?: string | undefined
+  readonly authMethod?: Agents.AuthMethod | undefined
+  /** A private key to give the agent (for git over SSH); requires `sshKeyConfirmed`. */
+  readonly sshKey?: string | undefined
+  readonly sshKeyConfirmed?: boolean | undefined
+  readonly npmToken?: Redacted.Redacted<string> | undefined
+  readonly npmRegistry?: string | undefined
+  /** The provider's template/image. */
+  readonly template?: string | undefined
+  /** Hard limit (default config `sandbox.timeoutMinutes`). */
+  readonly timeoutMs?: number | undefined
+  /** Keep the sandbox after the run instead of killing it. */
+  readonly keep?: boolean | undefined
+  /** Upload and verify only; no agent. */
+  readonly dryRun?: boolean | undefined
+  readonly host: HostContext
+}
+
+/** Progress of a run, in order. */
+export type RunEvent =
+  | { readonly _tag: "Started"; readonly sessionId: string; readonly repoPath: string; readonly provider: ProviderName; readonly agent: string }
+  | { readonly _tag: "Packed"; readonly files: number; readonly bytes: number }
+  | { readonly _tag: "SandboxReady"; readonly sandboxId: string; readonly isolation: Isolation }
+  | { readonly _tag: "Uploaded"; readonly files: number }
+  | { readonly _tag: "AgentStarted"; readonly command: string }
+  | { readonly _tag: "AgentOutput"; readonly line: string }
+  | { readonly _tag: "Warning"; readonly message: string }
+  | { readonly _tag: "AgentExited"; readonly exitCode: number | null; readonly signal: string | undefined }
+  | { readonly _tag: "ChangesApplied"; readonly changes: ChangeList; readonly worktreePath: string | null; readonly branch: string | null }
+  | { readonly _tag: "Finished"; readonly status: RunStatus }
+
+/** What a run left behind. */
+export interface RunResult {
+  readonly run: SandboxRun
+  readonly isolation: Isolation
+  readonly changes: ChangeList
+  readonly refused: ReadonlyArray<{ readonly path: string; readonly reason: string }>
+  /** The worktree holding the changes (null when nothing changed, or for a dry run). */
+  readonly worktreePath: string | null
+  readonly branch: string | null
+  /** The commit made on the branch (`--branch`), if any. */
+  readonly commit: string | null
+  readonly warnings: ReadonlyArray<string>
+}
+
+/** A run could not be started, or its results could not be handled. */
+export class SandboxRunError extends Schema.TaggedError<SandboxRunError>()("SandboxRunError", {
+  reason: Schema.Literal(
+    "AgentNotFound",
+    "MissingCredentials",
+    "NoCommit",
+    "BranchExists",
+    "SshKeyInvalid",
+    "SshKeyNotConfirmed",
+    "ChangesUnavailable",
+    "DryRunMismatch",
+    "WorktreeFailed"
+  ),
+  sessionId: Schema.optional(Schema.String),
+  detail: Schema.String
+}) {
+  override get message(): string {
+    switch (this.reason) {
+      case "AgentNotFound":
+        return `agent not found: ${this.detail}`
+      case "MissingCredentials":
+        return `no credentials for the agent: ${this.detail}`
+      case "NoCommit":
+        return `${this.detail} has no commit yet; commit once so the results can land in a worktree`
+      case "BranchExists":
+        return `${this.detail}; choose another --branch name, or use --branch auto`
+      case "SshKeyInvalid":
+        return `--ssh-key: ${this.detail}`
+      case "SshKeyNotConfirmed":
+        return `--ssh-key gives the agent your key (${this.detail}); pass --confirm-ssh-key to accept that`
+      case "ChangesUnavailable":
+        return `no changes to download for run ${this.sessionId ?? ""}: ${this.detail}`
+      case "DryRunMismatch":
+        return `dry run: the sandbox does not hold what was uploaded (${this.detail})`
+      case "WorktreeFailed":
+        return `could not put the changes in a worktree: ${this.detail}` +
+          (this.sessionId !== undefined ? `; they are saved: \`parallel-cc sandbox download --session-id ${this.sessionId} --output DIR\`` : "")
+    }
+  }
+}
+
+/** `status`: the run, and whether its sandbox and supervisor are still there. */
+export interface StatusReport {
+  readonly run: SandboxRun
+  readonly sandbox: SandboxState | "unknown"
+  readonly supervisorAlive: boolean
+}
+
+/** `kill`: what was done. */
+export interface KillReport {
+  readonly run: SandboxRun
+  /** stopped: the live run was stopped; removed: a kept sandbox was removed; none: nothing was running. */
+  readonly action: "stopped" | "requested" | "removed" | "none"
+}
+
+/** `download`: where the changes came from and what was applied. */
+export interface DownloadReport extends Applied {
+  readonly source: "sandbox" | "saved"
+  readonly changes: ChangeList
+}
+
+export type RunFailure =
+  | SandboxRunError
+  | SandboxRunNotFound
+  | SandboxError
+  | SandboxNotFound
+  | FileSyncError
+  | GitError
+  | InvalidInput
+  | DbFailure
+
+export class Sandboxes extends Context.Tag("@parallel-cc/core/Sandboxes")<Sandboxes, {
+  /** Run one prompt in one sandbox; `onEvent` sees the progress. Fails only when the run cannot start or finish bookkeeping. */
+  readonly run: (
+    request: RunRequest,
+    onEvent?: (event: RunEvent) => Effect.Effect<void>
+  ) => Effect.Effect<RunResult, RunFailure>
+  readonly status: (id: string, host: HostContext) => Effect.Effect<StatusReport, SandboxRunNotFound | DbFailure>
+  readonly list: (filter: { readonly repoPath?: string | undefined; readonly limit?: number | undefined }) => Effect.Effect<ReadonlyArray<SandboxRun>, DbFailure>
+  /** The last `lines` lines of a run's log (all when undefined). */
+  readonly logs: (id: string, options?: { readonly lines?: number | undefined }) => Effect.Effect<ReadonlyArray<string>, SandboxRunNotFound | DbFailure>
+  /** The log as it grows, until the run ends. */
+  readonly follow: (id: string, options?: { readonly lines?: number | undefined }) => Stream.Stream<string, SandboxRunNotFound | DbFailure>
+  /** Apply a run's changes to `output` (from the live or kept sandbox, else from the saved archive). */
+  readonly download: (id: string, output: string, host: HostContext) => Effect.Effect<DownloadReport, RunFailure | SandboxRunNotFound>
+  /** Stop a live run (its supervisor collects partial changes and kills the sandbox), or remove a kept sandbox. */
+  readonly kill: (id: string, host: HostContext) => Effect.Effect<KillReport, RunFailure | SandboxRunNotFound>
+}>() {}
+
+// ---------------------------------------------------------------------------------------------------
+
+const decoder = new TextDecoder()
+
+const slugOf = (prompt: string): string => {
+  const words = prompt.toLowerCase().replace(/[^a-z0-9]+/g, " ").trim().split(" ").filter((w) => w !== "")
+  let slug = ""
+  for (const w of words) {
+    const next = slug === "" ? w : `${slug}-${w}`
+    if (next.length > 50) break
+    slug = next
+  }
+  if (slug === "" && words[0] !== undefined) slug = words[0].slice(0, 50)
+  return slug === "" ? "sandbox-run" : slug
+}
+
+/** The `--branch auto` name: a slug of the prompt (at most 50 characters) and a timestamp. */
+export const autoBranchName = (prompt: string, now: Date): string => {
+  const p = (n: number) => String(n).padStart(2, "0")
+  const ts = `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}-${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}`
+  return `${slugOf(prompt)}-${ts}`
+}
+
+/** Parse `90s`, `45m`, `2h` or a plain number of minutes. */
+export const parseTimeout = (text: string): Either.Either<number, string> => {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*$/i.exec(text)
+  if (m === null) return Either.left(`${JSON.stringify(text)} is not a duration; use e.g. 90s, 45m, 2h or a number of minutes`)
+  const n = Number(m[1])
+  const unit = (m[2] ?? "m").toLowerCase()
+  const ms = n * (unit.startsWith("s") ? 1000 : unit === "h" ? 3_600_000 : 60_000)
+  if (ms <= 0) return Either.left("the timeout must be more than zero")
+  if (ms > 24 * 3_600_000) return Either.left("the timeout must be at most 24h")
+  return Either.right(Math.round(ms))
+}
+
+const clock = (d: Date) => {
+  const p = (n: number) => String(n).padStart(2, "0")
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
+}
+
+const appendFile = (file: string, text: string) => {
+  try {
+    fs.appendFileSync(file, text, { mode: 0o600 })
+  } catch {
+    // A log that cannot be written must not stop the run.
+  }
+}
+
+const tailLines = (file: string, n: number | undefined): Array<string> => {
+  let text: string
+  try {
+    text = fs.readFileSync(file, "utf8")
+  } catch {
+    return []
+  }
+  const lines = text.split("\n")
+  if (lines[lines.length - 1] === "") lines.pop()
+  return n === undefined ? lines : lines.slice(Math.max(0, lines.length - n))
+}
+
+interface Credentials {
+  readonly method: Agents.AuthMethod | "none"
+  readonly env: Record<string, string>
+  readonly files: Array<SecretFile>
+  readonly secrets: Array<string>
+}
+
+interface Collected {
+  readonly changes: ChangeList
+  readonly refused: ReadonlyArray<{ readonly path: string; readonly reason: string }>
+  readonly worktreePath: string | null
+  readonly branch: string | null
+  readonly commit: string | null
+}
+
+const isDirectoryEmpty = (dir: string) => {
+  try {
+    return fs.readdirSync(dir).length === 0
+  } catch {
+    return true
+  }
+}
+
+export const make = Effect.gen(function*() {
+  const config = yield* AppConfig
+  const git = yield* Git
+  const runs = yield* SandboxRuns
+  const sessions = yield* SessionStore
+  const providers = yield* SandboxProviders
+  const fileSync = yield* FileSync
+  const processes = yield* Processes
+  const worktrees = yield* Worktrees
+
+  /** This process, with its start time in the format sessions use. */
+  const self = Effect.map(processes.probe(process.pid), (p) => ({
+    pid: process.pid,
+    start: p._tag === "Running" ? p.startTime : null
+  }))
+
+  const runsDir = path.join(config.dataDir, "sandboxes")
+
+  const invalid = (field: string, detail: string) => new InvalidInput({ field, detail })
+
+  const providerFor = (name: ProviderName | undefined, host: HostContext): ProviderName => {
+    if (name !== undefined) return name
+    const setting = config.values["sandbox.provider"]
+    if (setting !== "auto") return setting
+    const key = host.env.E2B_API_KEY
+    return key !== undefined && key !== "" && providers.names.includes("e2b") ? "e2b" : "local"
+  }
+
+  const credentialsFor = (agent: Agents.Agent, requested: Agents.AuthMethod | undefined, host: HostContext) =>
+    Effect.gen(function*() {
+      const env = host.env
+      const has = (n: string) => typeof env[n] === "string" && env[n] !== ""
+      const configDir = env.CLAUDE_CONFIG_DIR !== undefined && env.CLAUDE_CONFIG_DIR !== ""
+        ? env.CLAUDE_CONFIG_DIR
+        : path.join(host.homeDir, ".claude")
+      const credentialsFile = path.join(configDir, ".credentials.json")
+      const claudeLike = agent.kind === "claude" || agent.kind === "custom"
+      let method: Agents.AuthMethod | "none"
+      if (requested !== undefined) method = requested
+      else if (agent.kind === "custom") method = "none"
+      else if (Agents.credentialEnvNames(agent.kind, "api-key").some(has)) method = "api-key"
+      else if (claudeLike && (has("CLAUDE_CODE_OAUTH_TOKEN") || fs.existsSync(credentialsFile))) method = "oauth"
+      else {
+        const names = Agents.credentialEnvNames(agent.kind, "api-key").join(" or ")
+        return yield* new SandboxRunError({
+          reason: "MissingCredentials",
+          detail: agent.kind === "claude"
+            ? `set ${names}, or log in to Claude Code and use --auth-method oauth (CLAUDE_CODE_OAUTH_TOKEN or ${credentialsFile})`
+            : `set ${names}`
+        })
+      }
+      const out: Credentials = { method, env: {}, files: [], secrets: [] }
+      if (method === "none") return out
+      if (method === "oauth" && !claudeLike) {
+        return yield* new SandboxRunError({ reason: "MissingCredentials", detail: `--auth-method oauth is only supported for Claude Code; ${agent.kind} needs an API key` })
+      }
+      const names = Agents.credentialEnvNames(agent.kind, method)
+      for (const n of names) {
+        if (has(n)) {
+          out.env[n] = env[n]!
+          out.secrets.push(env[n]!)
+        }
+      }
+      if (method === "oauth" && Object.keys(out.env).length === 0) {
+        const text = yield* Effect.try({
+          try: () => fs.readFileSync(credentialsFile, "utf8"),
+          catch: () =>
+            new SandboxRunError({
+              reason: "MissingCredentials",
+              detail: `no CLAUDE_CODE_OAUTH_TOKEN and no readable ${credentialsFile}; run \`claude setup-token\` or log in to Claude Code`
+            })
+        })
+        out.files.push({ path: ".claude/.credentials.json", content: text, mode: 0o600 })
+        out.secrets.push(text)
+        try {
+          const walk = (v: unknown): void => {
+            if (typeof v === "string" && v.length >= 16) out.secrets.push(v)
+            else if (v !== null && typeof v === "object") Object.values(v).forEach(walk)
+          }
+          walk(JSON.parse(text))
+        } catch {
+          // Not JSON: the whole text is redacted anyway.
+        }
+      }
+      if (method === "api-key" && Object.keys(out.env).length === 0) {
+        return yield* new SandboxRunError({ reason: "MissingCredentials", detail: `--auth-method api-key needs ${names.join(" or ")} in the environment` })
+      }
+      return out
+    })
+
+  const sshKeyFor = (keyPath: string, confirmed: boolean, host: HostContext) =>
+    Effect.gen(function*() {
+      const abs = path.resolve(host.cwd, keyPath)
+      const bad = (detail: string) => new SandboxRunError({ reason: "SshKeyInvalid", detail })
+      const st = yield* Effect.try({ try: () => fs.statSync(abs), catch: () => bad(`${abs} does not exist`) })
+      if (!st.isFile()) return yield* bad(`${abs} is not a file`)
+      if (st.size > 65_536) return yield* bad(`${abs} is too large to be a private key`)
+      const content = yield* Effect.try({ try: () => fs.readFileSync(abs, "utf8"), catch: () => bad(`${abs} cannot be read`) })
+      if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(content) || !/-----END [A-Z0-9 ]*PRIVATE KEY-----/.test(content)) {
+        return yield* bad(`${abs} is not a PEM/OpenSSH private key (a public key ends in .pub)`)
+      }
+      if (!confirmed) return yield* new SandboxRunError({ reason: "SshKeyNotConfirmed", detail: abs })
+      const warnings = [
+        `the agent can use the SSH key ${abs} for everything it opens (pushing to your repositories included); it is removed from the sandbox after the run`
+      ]
+      if ((st.mode & 0o077) !== 0) warnings.push(`${abs} is readable by other users (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`)
+      if (/ENCRYPTED/.test(content)) warnings.push("the key looks passphrase-protected; an unattended agent cannot unlock it")
+      let knownHosts = ""
+      try {
+        knownHosts = fs.readFileSync(path.join(host.homeDir, ".ssh", "known_hosts"), "utf8")
+      } catch {
+        warnings.push("no ~/.ssh/known_hosts to copy; the sandbox accepts a host's key on first use")
+      }
+      return { content, knownHosts, warnings }
+    })
+
+  const identityFor = (req: RunRequest, repoPath: string) =>
+    Effect.gen(function*() {
+      const u = req.gitUser?.trim()
+      const e = req.gitEmail?.trim()
+      if ((u !== undefined && u !== "") !== (e !== undefined && e !== "")) {
+        return yield* invalid("--git-user/--git-email", "give both or neither")
+      }
+      if (u !== undefined && u !== "" && e !== undefined && e !== "") return { name: u, email: e }
+      const fromGit = (key: string) =>
+        git.run(repoPath, ["config", "--get", key], { okExitCodes: [0, 1] }).pipe(
+          Effect.map((r) => r.stdout.trim()),
+          Effect.orElseSucceed(() => "")
+        )
+      const name = config.values["git.user"] !== "" ? config.values["git.user"] : yield* fromGit("user.name")
+      const email = config.values["git.email"] !== "" ? config.values["git.email"] : yield* fromGit("user.email")
+      return { name: name !== "" ? name : "parallel-cc", email: email !== "" ? email : "parallel-cc@localhost" }
+    })
+
+  const branchPlanFor = (branch: string | undefined, prompt: string, repoPath: string) =>
+    Effect.gen(function*() {
+      if (branch === undefined || branch === "") return { mode: "review" as BranchMode, name: undefined as string | undefined }
+      const now = new Date(yield* Clock.currentTimeMillis)
+      const mode: BranchMode = branch === "auto" ? "auto" : "named"
+      const name = yield* git.checkBranchName(mode === "auto" ? autoBranchName(prompt, now) : branch)
+      const exists = yield* git.run(repoPath, ["rev-parse", "--verify", "--quiet", `refs/heads/${name}`], { okExitCodes: [0, 1] })
+      if (exists.exitCode === 0) {
+        return yield* new SandboxRunError({ reason: "BranchExists", detail: `the branch ${name} already exists in ${repoPath}` })
+      }
+      return { mode, name: name as string | undefined }
+    })
+
+  /** Apply collected changes to a new worktree of `run`'s repository; commit when asked. */
+  const landChanges = (
+    run: SandboxRun,
+    changes: Changes,
+    options: { readonly commit: boolean; readonly identity?: { readonly name: string; readonly email: string } | undefined }
+  ) =>
+    Effect.gen(function*() {
+      const session = yield* sessions.get(run.sessionId as SessionId).pipe(Effect.option)
+      const plan = planWorktree(config.values, run.repoPath)(run.sessionId as SessionId)
+      const wtPath = Option.match(session, { onNone: () => plan.path, onSome: (s) => s.worktreePath })
+      const branch = run.branch ?? plan.branch
+      const fail = (detail: string) => new SandboxRunError({ reason: "WorktreeFailed", sessionId: run.sessionId, detail })
+      if (run.baseCommit === null) return yield* fail("the run has no base commit")
+      if (fs.existsSync(wtPath) && !isDirectoryEmpty(wtPath)) return yield* fail(`${wtPath} already exists`)
+      yield* worktrees.create({ repoPath: run.repoPath, path: wtPath, branch, startPoint: run.baseCommit }).pipe(
+        Effect.mapError((e) => fail(e.message))
+      )
+      const applied = yield* fileSync.apply(changes, wtPath)
+      let commit: string | null = null
+      if (options.commit && (applied.written.length > 0 || applied.deleted.length > 0)) {
+        const id = options.identity ?? { name: "parallel-cc", email: "parallel-cc@localhost" }
+        const env = {
+          GIT_AUTHOR_NAME: id.name,
+          GIT_AUTHOR_EMAIL: id.email,
+          GIT_COMMITTER_NAME: id.name,
+          GIT_COMMITTER_EMAIL: id.email
+        }
+        const firstLine = run.prompt.trim().split("\n")[0] ?? "sandbox run"
+        const subject = firstLine.length > 72 ? `${firstLine.slice(0, 71)}…` : firstLine
+        const message = `${subject}\n\nSandboxed run ${run.sessionId} (agent ${run.agent}, ${run.provider} provider).\n`
+        yield* git.run(wtPath, ["add", "-A", "--", "."]).pipe(Effect.mapError((e) => fail(e.message)))
+        yield* git.run(wtPath, ["commit", "-q", "--no-verify", "-F", "-"], { env, stdin: message }).pipe(
+          Effect.mapError((e) => fail(e.message))
+        )
+        commit = (yield* git.revParse(wtPath, "HEAD").pipe(Effect.mapError((e) => fail(e.message))))
+      }
+      return { applied, worktreePath: wtPath, branch, commit }
+    })
+
+  /** Save a run's changes next to its log (so `download` works after the sandbox is gone). */
+  const saveChanges = (run: SandboxRun, changes: Changes) =>
+    Effect.sync(() => {
+      const dir = path.dirname(run.logPath)
+      const archive = path.join(dir, "changes.tar.gz")
+      fs.writeFileSync(archive, changes.archive, { mode: 0o600 })
+      fs.writeFileSync(
+        path.join(dir, "changes.json"),
+        JSON.stringify({ added: changes.added, modified: changes.modified, deleted: changes.deleted, refused: changes.refused }, null, 2),
+        { mode: 0o600 }
+      )
+      return archive
+    })
+
+  const loadSaved = (run: SandboxRun): Option.Option<Changes> => {
+    if (run.changesPath === null) return Option.none()
+    try {
+      const archive = new Uint8Array(fs.readFileSync(run.changesPath))
+      const lists = JSON.parse(fs.readFileSync(path.join(path.dirname(run.changesPath), "changes.json"), "utf8"))
+      const arr = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [])
+      return Option.some({ archive, added: arr(lists.added), modified: arr(lists.modified), deleted: arr(lists.deleted), refused: [] })
+    } catch {
+      return Option.none()
+    }
+  }
+
+  /**
+   * Collect the changes of `sandbox` for `run`: save them, and (unless dry run or nothing changed) put them
+   * in the run's worktree. Records the outcome on the run.
+   */
+  const collect = (
+    run: SandboxRun,
+    sandbox: Sandbox,
+    options: { readonly commit: boolean; readonly identity?: { readonly name: string; readonly email: string } | undefined; readonly redact: Redact.Redactor }
+  ) =>
+    Effect.gen(function*() {
+      const changes = yield* sandbox.changes
+      const changesPath = yield* saveChanges(run, changes)
+      const lists: ChangeList = { added: changes.added, modified: changes.modified, deleted: changes.deleted }
+      const total = changes.added.length + changes.modified.length + changes.deleted.length
+      yield* runs.update(run.sessionId, {
+        changesPath,
+        filesAdded: changes.added.length,
+        filesModified: changes.modified.length,
+        filesDeleted: changes.deleted.length
+      })
+      if (run.dryRun || total === 0) {
+        return { changes: lists, refused: changes.refused, worktreePath: null, branch: null, commit: null } satisfies Collected
+      }
+      const landed = yield* landChanges(run, changes, options)
+      yield* runs.update(run.sessionId, { worktreePath: landed.worktreePath, branch: landed.branch })
+      return {
+        changes: lists,
+        refused: landed.applied.refused,
+        worktreePath: landed.worktreePath,
+        branch: landed.branch,
+        commit: landed.commit
+      } satisfies Collected
+    })
+
+  // ---------------------------------------------------------------------------------------------
+
+  const run = (req: RunRequest, onEvent: (event: RunEvent) => Effect.Effect<void> = () => Effect.void) =>
+    Effect.gen(function*() {
+      const host = req.host
+      // 1. Everything that can be checked before anything is created.
+      const repoPath = yield* git.toplevel(path.resolve(host.cwd, req.repo)).pipe(
+        Effect.mapError((e) => (e.reason === "NotARepo" ? invalid("--repo", `${req.repo} is not inside a git repository`) : e))
+      )
+      const prompt = req.prompt
+      if (prompt.trim() === "") return yield* invalid("prompt", "is empty")
+      const providerName = providerFor(req.provider, host)
+      const provider = yield* providers.get(providerName, { env: host.env })
+      const agentSetting = req.agent ?? config.values.agent
+      const agent = yield* Either.match(Agents.resolve(agentSetting, { pathEnv: host.env.PATH, cwd: host.cwd }), {
+        onLeft: (detail) => Effect.fail(new SandboxRunError({ reason: "AgentNotFound", detail })),
+        onRight: Effect.succeed
+      })
+      if (providerName === "local" && agent.hostPath === undefined) {
+        return yield* new SandboxRunError({
+          reason: "AgentNotFound",
+          detail: `${agent.command} is not installed on this machine (not on PATH); install it, or pass --agent PATH`
+        })
+      }
+      const plan = yield* branchPlanFor(req.branch, prompt, repoPath)
+      const identity = yield* identityFor(req, repoPath)
+      const creds = req.dryRun === true ? { method: "none" as const, env: {}, files: [], secrets: [] } : yield* credentialsFor(agent, req.authMethod, host)
+      const ssh = req.sshKey !== undefined ? yield* sshKeyFor(req.sshKey, req.sshKeyConfirmed === true, host) : undefined
+      const npmToken = req.npmToken !== undefined ? Redacted.value(req.npmToken) : undefined
+      let npmRegistry = req.npmRegistry ?? "https://registry.npmjs.org/"
+      if (npmToken !== undefined || req.npmRegistry !== undefined) {
+        const url = yield* Effect.try({ try: () => new URL(npmRegistry), catch: () => invalid("--npm-registry", `${npmRegistry} is not a URL`) })
+        if (url.protocol !== "https:" && !(url.protocol === "http:" && ["localhost", "127.0.0.1"].includes(url.hostname))) {
+          return yield* invalid("--npm-registry", "must be an https:// URL (http only for localhost)")
+        }
+        npmRegistry = url.toString()
+      }
+      const timeoutMs = req.timeoutMs ?? Math.round(config.values["sandbox.timeoutMinutes"] * 60_000)
+      const baseCommit = yield* git.revParse(repoPath, "HEAD").pipe(
+        Effect.mapError(() => new SandboxRunError({ reason: "NoCommit", detail: repoPath }))
+      )
+      const isolation = yield* provider.probe
+      const secrets = [...creds.secrets, ...(ssh !== undefined ? [ssh.content] : []), ...(npmToken !== undefined ? [npmToken] : [])]
+      const redact = Redact.make(secrets)
+
+      // 2. The session and its run record.
+      const me = yield* self
+      const session = yield* sessions.register({
+        repoPath,
+        pid: me.pid,
+        pidStartTime: me.start,
+        mode: "sandbox",
+        forceWorktree: true,
+        planWorktree: planWorktree(config.values, repoPath)
+      })
+      const id = session.sessionId
+      const runDir = path.join(runsDir, id)
+      const logPath = path.join(runDir, "run.log")
+      const eventsPath = path.join(runDir, "events.jsonl")
+
+      const log = (text: string) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.sync(() => {
+            const safe = redact(text)
+            appendFile(logPath, safe.split("\n").map((l) => `${clock(new Date(now))} ${l}`).join("\n") + "\n")
+          }))
+      const emit = (e: RunEvent) => onEvent(e).pipe(Effect.catchAllCause(() => Effect.void))
+      const warnings: Array<string> = []
+      const warn = (message: string) =>
+        Effect.zipRight(Effect.sync(() => warnings.push(message)), Effect.zipRight(log(`warning: ${message}`), emit({ _tag: "Warning", message })))
+
+      const finish = (status: RunStatus, patch: RunPatch = {}) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          runs.update(id, {
+            ...patch,
+            ...(patch.error !== undefined && patch.error !== null ? { error: redact(patch.error) } : {}),
+            status,
+            endedAt: new Date(now)
+          }))
+
+      const body = Effect.gen(function*() {
+        yield* Effect.sync(() => {
+          fs.mkdirSync(runsDir, { recursive: true, mode: 0o700 })
+          fs.mkdirSync(runDir, { recursive: true, mode: 0o700 })
+        })
+        yield* runs.create({
+          sessionId: id,
+          repoPath,
+          provider: providerName,
+          agent: agentSetting,
+          prompt,
+          template: req.template ?? null,
+          managedTemplate: null,
+          branchMode: plan.mode,
+          branch: plan.name ?? null,
+          keep: req.keep === true,
+          dryRun: req.dryRun === true,
+          supervisorPid: me.pid,
+          supervisorStart: me.start,
+          timeoutMs,
+          logPath,
+          eventsPath
+        })
+        yield* runs.update(id, { baseCommit })
+        yield* log(`run ${id}: ${agent.setting} on the ${providerName} provider, repository ${repoPath} at ${baseCommit.slice(0, 12)}`)
+        yield* emit({ _tag: "Started", sessionId: id, repoPath, provider: providerName, agent: agent.setting })
+        for (const w of ssh?.warnings ?? []) yield* warn(w)
+
+        const packed = yield* fileSync.pack(repoPath)
+        yield* runs.update(id, { uploadFiles: packed.files.length, uploadBytes: packed.archive.length })
+        yield* log(`packed ${packed.files.length} files (${packed.archive.length} bytes compressed)`)
+        yield* emit({ _tag: "Packed", files: packed.files.length, bytes: packed.archive.length })
+        if (packed.skipped.length > 0) yield* warn(`not uploaded (submodules or special files): ${packed.skipped.slice(0, 5).join(", ")}${packed.skipped.length > 5 ? ", …" : ""}`)
+
+        const keep = req.keep === true
+        const sandbox = yield* Effect.acquireRelease(
+          provider.create({
+            runId: id,
+            template: req.template,
+            timeoutMs: timeoutMs + 5 * 60_000,
+            env: {},
+            metadata: { "parallel-cc-session": id, "parallel-cc-repo": path.basename(repoPath) },
+            hostExecutables: agent.hostPath !== undefined ? [agent.hostPath] : []
+          }).pipe(
+            Effect.tap((sb) => runs.update(id, { sandboxId: sb.id, isolation: sb.isolation.kind, sandboxState: "running" }))
+          ),
+          (sb) =>
+            (keep
+              ? Effect.zipRight(runs.update(id, { sandboxState: "kept" }), log(`sandbox kept: ${sb.id}`))
+              : provider.kill(sb.id).pipe(
+                Effect.zipRight(runs.update(id, { sandboxState: "killed" })),
+                Effect.zipRight(log("sandbox killed"))
+              )).pipe(Effect.catchAllCause((c) => log(`could not release the sandbox: ${String(c)}`)))
+        )
+        yield* log(`sandbox ${sandbox.id} (${sandbox.isolation.description})`)
+        yield* emit({ _tag: "SandboxReady", sandboxId: sandbox.id, isolation: sandbox.isolation })
+        if (!sandbox.isolation.isolated) yield* warn(`the agent is not isolated: ${sandbox.isolation.description}`)
+
+        const uploaded = yield* sandbox.upload(packed.archive, { excludes: packed.excludes })
+        yield* log(`uploaded ${uploaded.files} entries`)
+        yield* emit({ _tag: "Uploaded", files: uploaded.files })
+
+        if (req.dryRun === true) {
+          const present = yield* sandbox.listFiles
+          const want = new Set(packed.files)
+          const missing = packed.files.filter((f) => !present.includes(f))
+          const extra = present.filter((f) => !want.has(f))
+          if (missing.length > 0 || extra.length > 0) {
+            return yield* new SandboxRunError({
+              reason: "DryRunMismatch",
+              sessionId: id,
+              detail: `${missing.length} missing, ${extra.length} unexpected${missing[0] !== undefined ? ` (e.g. ${missing[0]})` : ""}`
+            })
+          }
+          yield* log(`dry run: ${present.length} files verified in the sandbox; no agent started`)
+          return { status: "succeeded" as RunStatus, error: undefined as string | undefined, collected: undefined as Collected | undefined }
+        }
+
+        // Partial changes are collected on every way out; registered after the sandbox, so this runs first.
+        const collected = yield* Ref.make<Option.Option<Collected>>(Option.none())
+        const current = runs.get(id).pipe(Effect.orDie)
+        const collectOnce = (commit: boolean) =>
+          Effect.gen(function*() {
+            const done = yield* Ref.get(collected)
+            if (Option.isSome(done)) return done.value
+            const c = yield* collect(yield* current, sandbox, { commit, identity, redact })
+            yield* Ref.set(collected, Option.some(c))
+            return c
+          })
+        yield* Effect.addFinalizer((exit) =>
+          Exit.isSuccess(exit)
+            ? Effect.void
+            : collectOnce(false).pipe(
+              Effect.tap((c) => log(`partial changes collected: ${summary(c.changes)}${c.worktreePath !== null ? ` in ${c.worktreePath}` : ""}`)),
+              Effect.catchAllCause((cause) => log(`could not collect partial changes: ${String(cause)}`)),
+              Effect.asVoid
+            )
+        )
+
+        // Credentials live in the sandbox only while the agent runs.
+        const files: Array<SecretFile> = [...creds.files]
+        const env: Record<string, string> = {}
+        if (ssh !== undefined) {
+          const sshDir = path.posix.join(sandbox.home, ".ssh")
+          files.push({ path: ".ssh/id_parallel_cc", content: ssh.content, mode: 0o600 })
+          files.push({ path: ".ssh/known_hosts", content: ssh.knownHosts, mode: 0o600 })
+          files.push({
+            path: ".ssh/config",
+            content: `Host *\n  IdentityFile ${sshDir}/id_parallel_cc\n  IdentitiesOnly yes\n  UserKnownHostsFile ${sshDir}/known_hosts\n  StrictHostKeyChecking accept-new\n`,
+            mode: 0o600
+          })
+          env.GIT_SSH_COMMAND = `ssh -F '${sshDir}/config'`
+        }
+        if (npmToken !== undefined) {
+          const u = new URL(npmRegistry)
+          const authPath = `//${u.host}${u.pathname.endsWith("/") ? u.pathname : `${u.pathname}/`}`
+          files.push({ path: ".npmrc", content: `registry=${npmRegistry}\n${authPath}:_authToken=${npmToken}\n`, mode: 0o600 })
+        } else if (req.npmRegistry !== undefined) {
+          files.push({ path: ".npmrc", content: `registry=${npmRegistry}\n`, mode: 0o600 })
+        }
+        yield* Effect.acquireRelease(sandbox.writeSecretFiles(files), () =>
+          Effect.zipRight(sandbox.removeSecretFiles(files), files.length > 0 ? log(`removed ${files.length} credential file(s) from the sandbox`) : Effect.void))
+
+        const inv = Agents.invocation(agent, { prompt, isolated: sandbox.isolation.isolated })
+        const passed: Record<string, string> = {}
+        for (const name of [...Agents.passThroughEnv(agent.kind), ...config.values["sandbox.passEnv"]]) {
+          const v = host.env[name]
+          if (v !== undefined) passed[name] = v
+        }
+        const agentEnv: Record<string, string> = {
+          ...(providerName === "local" && host.env.PATH !== undefined ? { PATH: host.env.PATH } : {}),
+          LANG: host.env.LANG ?? "C.UTF-8",
+          ...passed,
+          PARALLEL_CC_SANDBOX: "1",
+          PARALLEL_CC_SESSION_ID: id,
+          GIT_AUTHOR_NAME: identity.name,
+          GIT_AUTHOR_EMAIL: identity.email,
+          GIT_COMMITTER_NAME: identity.name,
+          GIT_COMMITTER_EMAIL: identity.email,
+          ...creds.env,
+          ...env,
+          ...inv.env
+        }
+        const exe = providerName === "local" ? agent.hostPath ?? agent.command : agent.command
+        const outcome = yield* supervise(id, sandbox, [exe, ...inv.args], agentEnv, inv.stdin, agent.kind, timeoutMs, {
+          log,
+          emit,
+          warn,
+          redact,
+          eventsPath
+        })
+        yield* emit({ _tag: "AgentExited", exitCode: outcome.exit?.exitCode ?? null, signal: outcome.exit?.signal })
+
+        const resultFields: RunPatch = {
+          exitCode: outcome.exit?.exitCode ?? null,
+          resultSubtype: outcome.result?.subtype ?? null,
+          isError: outcome.result?.isError ?? null,
+          numTurns: outcome.result?.numTurns !== undefined ? Math.round(outcome.result.numTurns) : null,
+          costUsd: outcome.result?.costUsd ?? null,
+          agentDurationMs: outcome.result?.durationMs ?? null
+        }
+        yield* runs.update(id, resultFields)
+        const c = yield* collectOnce(outcome.status === "succeeded" && plan.mode !== "review")
+        yield* log(`changes: ${summary(c.changes)}${c.worktreePath !== null ? ` in ${c.worktreePath} (branch ${c.branch})` : ""}${c.commit !== null ? `, committed ${c.commit.slice(0, 12)}` : ""}`)
+        for (const r of c.refused) yield* warn(`refused ${r.path}: ${r.reason}`)
+        yield* emit({ _tag: "ChangesApplied", changes: c.changes, worktreePath: c.worktreePath, branch: c.branch })
+        return { status: outcome.status, error: outcome.error, collected: c as Collected | undefined }
+      })
+
+      const result = yield* Effect.scoped(body).pipe(
+        Effect.onExit((exit) =>
+          Effect.gen(function*() {
+            // The status becomes final last, so whoever waits for it (`sandbox kill`, `logs --follow`) sees
+            // the sandbox released and the whole log.
+            yield* sessions.markReleased(id).pipe(Effect.ignore)
+            const cur = yield* runs.get(id).pipe(Effect.option)
+            if (Option.isNone(cur)) return
+            let status: RunStatus
+            let error: string | null
+            if (Exit.isSuccess(exit)) {
+              status = exit.value.status
+              error = exit.value.error ?? null
+            } else {
+              const interrupted = Exit.isInterrupted(exit)
+              const failure = Option.getOrUndefined(Exit.causeOption(exit))
+              status = interrupted ? "interrupted" : "failed"
+              error = interrupted ? "interrupted" : failure !== undefined ? squashMessage(failure) : "failed"
+              yield* log(interrupted ? "interrupted" : `failed: ${error}`)
+            }
+            yield* log(`finished: ${status}; sandbox ${cur.value.sandboxState}`)
+            yield* finish(status, { error })
+            yield* emit({ _tag: "Finished", status })
+          }).pipe(Effect.catchAllCause(() => Effect.void))
+        )
+      )
+      const final = yield* runs.get(id).pipe(Effect.orDie)
+      const c = result.collected
+      return {
+        run: final,
+        isolation,
+        changes: c?.changes ?? { added: [], modified: [], deleted: [] },
+        refused: c?.refused ?? [],
+        worktreePath: c?.worktreePath ?? null,
+        branch: c?.branch ?? null,
+        commit: c?.commit ?? null,
+        warnings
+      } satisfies RunResult
+    })
+
+  interface Hooks {
+    readonly log: (text: string) => Effect.Effect<void>
+    readonly emit: (e: RunEvent) => Effect.Effect<void>
+    readonly warn: (message: string) => Effect.Effect<void>
+    readonly redact: Redact.Redactor
+    readonly eventsPath: string
+  }
+
+  interface Supervised {
+    readonly status: RunStatus
+    readonly exit: { readonly exitCode: number | null; readonly signal?: string | undefined } | undefined
+    readonly result: Agents.Outcome | undefined
+    readonly error: string | undefined
+  }
+
+  const supervise = (
+    id: string,
+    sandbox: Sandbox,
+    argv: readonly [string, ...Array<string>],
+    env: Record<string, string>,
+    stdin: string,
+    kind: Agents.AgentKind,
+    timeoutMs: number,
+    hooks: Hooks
+  ): Effect.Effect<Supervised, SandboxError | DbFailure | SandboxRunNotFound> =>
+    Effect.scoped(Effect.gen(function*() {
+      const proc = yield* sandbox.start({ argv, env, stdin })
+      const startedAt = yield* Clock.currentTimeMillis
+      yield* runs.update(id, { status: "running", startedAt: new Date(startedAt), agentPid: proc.pid })
+      yield* hooks.log(`agent started: ${path.basename(argv[0])} ${argv.slice(1).join(" ")}`.trim())
+      yield* hooks.emit({ _tag: "AgentStarted", command: path.basename(argv[0]) })
+
+      const decode = Agents.decoder(kind)
+      const outcome = yield* Ref.make<Agents.Outcome | undefined>(undefined)
+      const stderrTail: Array<string> = []
+      const onLine = (raw: string) =>
+        Effect.gen(function*() {
+          const line = hooks.redact(raw)
+          const d = decode.line(line)
+          if (d.event) appendFile(hooks.eventsPath, line.trim() + "\n")
+          if (d.outcome !== undefined) yield* Ref.set(outcome, d.outcome)
+          for (const l of d.lines) {
+            yield* hooks.log(`agent: ${l}`)
+            yield* hooks.emit({ _tag: "AgentOutput", line: l })
+          }
+        })
+      const out = yield* Effect.forkScoped(proc.stdout.pipe(Stream.runForEach(onLine), Effect.either))
+      const err = yield* Effect.forkScoped(proc.stderr.pipe(
+        Stream.runForEach((raw) =>
+          Effect.gen(function*() {
+            const line = hooks.redact(raw)
+            if (line.trim() === "") return
+            stderrTail.push(line)
+            if (stderrTail.length > 20) stderrTail.shift()
+            yield* hooks.log(`stderr: ${line}`)
+          })
+        ),
+        Effect.either
+      ))
+
+      for (const minutes of config.values["sandbox.warnAtMinutes"]) {
+        const at = minutes * 60_000
+        if (at >= timeoutMs) continue
+        yield* Effect.forkScoped(Effect.zipRight(
+          Effect.sleep(Duration.millis(at)),
+          hooks.warn(`the sandbox has been running for ${minutes} minutes (hard limit ${Math.round(timeoutMs / 60_000)} minutes)`)
+        ))
+      }
+
+      type Ended =
+        | { readonly _tag: "Exited"; readonly exit: { readonly exitCode: number | null; readonly signal?: string | undefined } }
+        | { readonly _tag: "Killed" }
+        | { readonly _tag: "TimedOut" }
+      const exited = proc.exit.pipe(
+        Effect.tap(() => Effect.all([Fiber.join(out), Fiber.join(err)]).pipe(Effect.timeout("10 seconds"), Effect.ignore)),
+        Effect.map((exit): Ended => ({ _tag: "Exited", exit }))
+      )
+      const killWatch = pollUntil(runs.get(id), (r) => r.killRequestedAt !== null, "1 second").pipe(
+        Effect.map((): Ended => ({ _tag: "Killed" }))
+      )
+      const timedOut = Effect.sleep(Duration.millis(timeoutMs)).pipe(Effect.map((): Ended => ({ _tag: "TimedOut" })))
+      const ended = yield* Effect.raceAll([exited, killWatch, timedOut])
+      let exit: Supervised["exit"]
+      if (ended._tag === "Exited") exit = ended.exit
+      else {
+        yield* hooks.log(ended._tag === "Killed" ? "stop requested by `sandbox kill`; stopping the agent" : `hard timeout after ${Math.round(timeoutMs / 1000)} s; stopping the agent`)
+        yield* proc.kill
+        exit = yield* proc.exit.pipe(Effect.timeout("10 seconds"), Effect.option, Effect.map(Option.getOrUndefined), Effect.orElseSucceed(() => undefined))
+        yield* Effect.all([Fiber.join(out), Fiber.join(err)]).pipe(Effect.timeout("5 seconds"), Effect.ignore)
+      }
+      const end = decode.end(exit?.exitCode ?? null)
+      for (const l of end.lines) {
+        yield* hooks.log(`agent: ${l}`)
+        yield* hooks.emit({ _tag: "AgentOutput", line: l })
+      }
+      const result = (yield* Ref.get(outcome)) ?? end.outcome
+      if (ended._tag === "Killed") return { status: "killed", exit, result, error: "stopped by `sandbox kill`" }
+      if (ended._tag === "TimedOut") {
+        return { status: "timed_out", exit, result, error: `stopped after the hard timeout of ${Math.round(timeoutMs / 60_000 * 10) / 10} minutes` }
+      }
+      const code = exit?.exitCode ?? null
+      yield* hooks.log(`agent exited ${code !== null ? `with code ${code}` : `on signal ${exit?.signal ?? "?"}`}`)
+      if (code === 0 && result?.isError !== true) return { status: "succeeded", exit, result, error: undefined }
+      const why = result?.isError === true
+        ? `the agent reported an error (${result.subtype}${result.resultText !== undefined ? `: ${result.resultText}` : ""})`
+        : `the agent exited ${code !== null ? `with code ${code}` : `on signal ${exit?.signal ?? "?"}`}${stderrTail.length > 0 ? `: ${stderrTail.slice(-3).join(" / ")}` : ""}`
+      return { status: "failed", exit, result, error: why.length > 1000 ? `${why.slice(0, 999)}…` : why }
+    }))
+
+  // ---------------------------------------------------------------------------------------------
+
+  const supervisorAlive = (r: SandboxRun): Effect.Effect<boolean> =>
+    r.supervisorPid === null
+      ? Effect.succeed(false)
+      : Effect.map(processes.probe(r.supervisorPid), (p) =>
+        p._tag === "Running" && (p.startTime === null || r.supervisorStart === null || p.startTime === r.supervisorStart))
+
+  /** Mark a live run whose supervisor died as `lost` (nothing else is touched). */
+  const reconcile = (r: SandboxRun) =>
+    Effect.flatMap(isLive(r.status) ? supervisorAlive(r) : Effect.succeed(true), (alive) =>
+      alive ? Effect.succeed(r) : markLost(r))
+
+  const markLost = (r: SandboxRun) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        runs.update(r.sessionId, {
+          status: "lost",
+          endedAt: new Date(now),
+          error: `the process supervising this run (pid ${r.supervisorPid}) exited without finishing it; ` +
+            `\`parallel-cc sandbox kill --session-id ${r.sessionId}\` collects its changes and removes the sandbox`
+        })).pipe(Effect.catchTag("SandboxRunNotFound", Effect.die))
+
+  const status = (id: string, host: HostContext) =>
+    Effect.gen(function*() {
+      const r = yield* reconcile(yield* runs.get(id))
+      let sandbox: StatusReport["sandbox"] = "unknown"
+      if (r.sandboxId !== null && r.sandboxState !== "killed") {
+        const p = yield* providers.get(r.provider, { env: host.env }).pipe(Effect.option)
+        if (Option.isSome(p)) sandbox = yield* p.value.state(r.sandboxId).pipe(Effect.orElseSucceed(() => "unknown" as const))
+      } else if (r.sandboxState === "killed") sandbox = "gone"
+      return { run: r, sandbox, supervisorAlive: yield* supervisorAlive(r) }
+    })
+
+  const list = (filter: { readonly repoPath?: string | undefined; readonly limit?: number | undefined }) =>
+    runs.list(filter).pipe(Effect.flatMap((rs) => Effect.forEach(rs, reconcile)))
+
+  const logs = (id: string, options: { readonly lines?: number | undefined } = {}) =>
+    Effect.map(runs.get(id), (r) => tailLines(r.logPath, options.lines))
+
+  const follow = (id: string, options: { readonly lines?: number | undefined } = {}) =>
+    Stream.unwrap(Effect.gen(function*() {
+      const r = yield* runs.get(id)
+      const initial = tailLines(r.logPath, options.lines)
+      const offset = yield* Ref.make(fs.existsSync(r.logPath) ? fs.statSync(r.logPath).size : 0)
+      const partial = yield* Ref.make("")
+      const poll = Effect.gen(function*() {
+        const from = yield* Ref.get(offset)
+        let chunk = ""
+        try {
+          const size = fs.statSync(r.logPath).size
+          if (size > from) {
+            const fd = fs.openSync(r.logPath, "r")
+            try {
+              const buf = Buffer.alloc(size - from)
+              fs.readSync(fd, buf, 0, buf.length, from)
+              chunk = decoder.decode(buf)
+            } finally {
+              fs.closeSync(fd)
+            }
+            yield* Ref.set(offset, size)
+          }
+        } catch {
+          chunk = ""
+        }
+        const text = (yield* Ref.get(partial)) + chunk
+        const parts = text.split("\n")
+        yield* Ref.set(partial, parts.pop() ?? "")
+        return parts
+      })
+      const more = Stream.repeatEffectOption(Effect.gen(function*() {
+        const fresh = yield* poll
+        if (fresh.length > 0) return fresh
+        const cur = yield* runs.get(id).pipe(Effect.flatMap(reconcile), Effect.mapError(Option.some))
+        if (!isLive(cur.status)) {
+          const last = yield* poll
+          const rest = yield* Ref.get(partial)
+          if (last.length === 0 && rest === "") return yield* Effect.fail(Option.none())
+          yield* Ref.set(partial, "")
+          return rest !== "" ? [...last, rest] : last
+        }
+        yield* Effect.sleep("250 millis")
+        return []
+      })).pipe(Stream.flatMap((lines) => Stream.fromIterable(lines)))
+      return Stream.concat(Stream.fromIterable(initial), more)
+    }))
+
+  const download = (id: string, output: string, host: HostContext) =>
+    Effect.gen(function*() {
+      const r = yield* runs.get(id)
+      const target = path.resolve(host.cwd, output)
+      let changes: Changes | undefined
+      let source: DownloadReport["source"] = "saved"
+      if (r.sandboxId !== null && r.sandboxState !== "killed") {
+        const provider = yield* providers.get(r.provider, { env: host.env })
+        const live = yield* provider.connect(r.sandboxId).pipe(Effect.flatMap((sb) => sb.changes), Effect.option)
+        if (Option.isSome(live)) {
+          changes = live.value
+          source = "sandbox"
+        }
+      }
+      if (changes === undefined) changes = Option.getOrUndefined(loadSaved(r))
+      if (changes === undefined) {
+        return yield* new SandboxRunError({
+          reason: "ChangesUnavailable",
+          sessionId: id,
+          detail: isLive(r.status) ? "the sandbox is not reachable yet" : "its sandbox is gone and no changes were saved"
+        })
+      }
+      const applied = yield* fileSync.apply(changes, target)
+      return {
+        ...applied,
+        refused: [...applied.refused],
+        source,
+        changes: { added: changes.added, modified: changes.modified, deleted: changes.deleted }
+      } satisfies DownloadReport
+    })
+
+  /** Finish a run whose supervisor is gone, from this process: collect, kill, record. */
+  const takeOverAndKill = (r: SandboxRun, host: HostContext) =>
+    Effect.gen(function*() {
+      const me = yield* self
+      const mine = yield* runs.takeOver(r.sessionId, { pid: r.supervisorPid, start: r.supervisorStart }, { pid: me.pid, start: me.start })
+      if (!mine) return { run: yield* runs.get(r.sessionId), action: "requested" as const }
+      const log = (text: string) =>
+        Effect.sync(() => appendFile(r.logPath, `${clock(new Date())} ${text}\n`))
+      yield* log(`taken over by pid ${me.pid} (\`sandbox kill\`): the supervising process is gone`)
+      if (r.sandboxId !== null) {
+        const provider = yield* providers.get(r.provider, { env: host.env })
+        const sb = yield* provider.connect(r.sandboxId).pipe(Effect.option)
+        if (Option.isSome(sb)) {
+          yield* collect(r, sb.value, { commit: false, redact: (t) => t }).pipe(
+            Effect.tap((c) => log(`partial changes collected: ${summary(c.changes)}${c.worktreePath !== null ? ` in ${c.worktreePath}` : ""}`)),
+            Effect.catchAll((e) => log(`could not collect the changes: ${e.message}`))
+          )
+        }
+        yield* provider.kill(r.sandboxId).pipe(Effect.catchAll((e) => log(`could not kill the sandbox: ${e.message}`)))
+      }
+      const now = yield* Clock.currentTimeMillis
+      const wasLost = r.status === "lost"
+      const updated = yield* runs.update(r.sessionId, {
+        status: wasLost ? "lost" : "killed",
+        sandboxState: r.sandboxId !== null ? "killed" : r.sandboxState,
+        endedAt: r.endedAt ?? new Date(now),
+        ...(wasLost ? {} : { error: "stopped by `sandbox kill` after its supervising process died" })
+      })
+      yield* sessions.markReleased(r.sessionId as SessionId).pipe(Effect.ignore)
+      yield* log(`finished: ${updated.status}; sandbox ${updated.sandboxState}`)
+      return { run: updated, action: "stopped" as const }
+    })
+
+  const kill = (id: string, host: HostContext) =>
+    Effect.gen(function*() {
+      const r = yield* runs.get(id)
+      if (isLive(r.status) && (yield* supervisorAlive(r))) {
+        yield* runs.requestKill(id)
+        const final = yield* pollUntil(runs.get(id), (x) => !isLive(x.status), "200 millis").pipe(
+          Effect.timeout("60 seconds"),
+          Effect.option
+        )
+        return Option.match(final, {
+          onNone: () => ({ run: r, action: "requested" as const }),
+          onSome: (x) => ({ run: x, action: "stopped" as const })
+        }) satisfies KillReport
+      }
+      if (isLive(r.status) || (r.status === "lost" && r.sandboxState === "running")) {
+        return yield* takeOverAndKill(r, host)
+      }
+      if (r.sandboxState === "kept" && r.sandboxId !== null) {
+        const provider = yield* providers.get(r.provider, { env: host.env })
+        yield* provider.kill(r.sandboxId)
+        const updated = yield* runs.update(id, { sandboxState: "killed" })
+        appendFile(r.logPath, `${clock(new Date())} kept sandbox removed by \`sandbox kill\`\n`)
+        return { run: updated, action: "removed" as const } satisfies KillReport
+      }
+      return { run: r, action: "none" as const } satisfies KillReport
+    })
+
+  return Sandboxes.of({ run, status, list, logs, follow, download, kill })
+})
+
+/** Run `effect` every `interval` until `done` holds for its value; returns that value. */
+const pollUntil = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  done: (a: A) => boolean,
+  interval: Duration.DurationInput
+): Effect.Effect<A, E, R> =>
+  Effect.flatMap(effect, (a) => (done(a) ? Effect.succeed(a) : Effect.zipRight(Effect.sleep(interval), pollUntil(effect, done, interval))))
+
+const squashMessage = (cause: Cause.Cause<unknown>): string => {
+  const failure = Option.getOrUndefined(Cause.failureOption(cause))
+  if (failure !== undefined && failure !== null && typeof failure === "object" && "message" in failure) {
+    return String((failure as { message: unknown }).message)
+  }
+  return Cause.pretty(cause).split("\n")[0] ?? "failed"
+}
+
+/** Sandboxes over the store, the providers, git and file sync. */
+export const layer = Layer.effect(Sandboxes, make)
