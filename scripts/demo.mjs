@@ -2,7 +2,9 @@
 // scripted agent stands in for `claude`) start at once with `claude-parallel` on one repository: the
 // first works in the repository, the second in its own worktree. Both sessions end when their agents
 // exit; the worktree holding an unmerged commit is kept (never lose work) until it is merged, and then
-// `cleanup` removes it. Everything happens in a fresh temp directory that is removed at the end.
+// `cleanup` removes it. Then an agent works unattended in a sandbox (the local provider: no account),
+// and its changes end up ready for review in a new worktree. Everything happens in a fresh temp directory
+// that is removed at the end (PARALLEL_CC_DEMO_KEEP=1 keeps it to look around).
 import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -37,6 +39,7 @@ const run = (args) => {
 }
 const git = (...args) => execFileSync("git", args, { cwd: repo, env, encoding: "utf8" })
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const keep = process.env.PARALLEL_CC_DEMO_KEEP === "1"
 
 /** Start `claude-parallel -p <prompt>` with a script; its output is shown with a label. */
 const startAgent = (label, prompt, actions) => {
@@ -93,6 +96,49 @@ try {
   run(["cleanup"])
   run(["status"])
   console.log(`\nmain now has: ${git("log", "--format=%s", "main").trim().split("\n").join(" | ")}`)
+
+  say("An agent works unattended in a sandbox (local provider: no account, no key)")
+  fs.mkdirSync(path.join(repo, "src"), { recursive: true })
+  fs.writeFileSync(path.join(repo, "src/app.ts"), "export const routes = [\"/\"]\n")
+  fs.writeFileSync(path.join(repo, "TODO.md"), "- add a health check\n")
+  fs.writeFileSync(path.join(repo, ".gitignore"), "dist/\n")
+  fs.mkdirSync(path.join(repo, "dist"), { recursive: true })
+  fs.writeFileSync(path.join(repo, "dist/app.js"), "// build output: ignored, never uploaded\n")
+  git("add", "-A")
+  git("commit", "-q", "-m", "Add the app")
+  // The scripted agent stands in for Claude Code: it speaks the same stream-json and edits files.
+  const script = {
+    actions: [
+      { say: "I'll add a /health route with its handler, and tick the TODO." },
+      { edit: "src/app.ts", find: "[\"/\"]", replace: "[\"/\", \"/health\"]" },
+      { write: "src/health.ts", content: "export const health = () => ({ status: \"ok\" })\n" },
+      { delete: "TODO.md" },
+      { say: "Done: /health answers {status: ok}." }
+    ],
+    cost: 0.0042
+  }
+  const prompt = `Add a health check endpoint [[scripted-agent:${JSON.stringify(script)}]]`
+  console.log(`$ parallel-cc sandbox run --repo ${repo} --agent ${agent} --prompt "Add a health check endpoint …"`)
+  process.stdout.write(execFileSync(process.execPath, [bin, "sandbox", "run", "--repo", repo, "--agent", agent, "--prompt", prompt], {
+    env,
+    cwd: repo,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"]
+  }))
+  const rec = JSON.parse(execFileSync(process.execPath, [bin, "sandbox", "list", "--json"], { env, encoding: "utf8" })).runs[0]
+
+  say("From any other terminal: the runs, and a run's log")
+  run(["sandbox", "list"])
+  run(["sandbox", "logs", "--session-id", rec.sessionId, "--lines", "8"])
+
+  say(`The changes are ready for review in the worktree ${rec.worktreePath} (branch ${rec.branch})`)
+  console.log(`$ cd ${rec.worktreePath} && git status --short && git diff`)
+  const wtGit = (...args) => execFileSync("git", args, { cwd: rec.worktreePath, env, encoding: "utf8" })
+  process.stdout.write(wtGit("status", "--short"))
+  process.stdout.write(wtGit("diff"))
+  console.log(`(and the new file: cat ${path.join(rec.worktreePath, "src/health.ts")})`)
+  if (keep) console.log(`\nKept for you to look at: ${base}  (PARALLEL_CC_DATA_DIR=${env.PARALLEL_CC_DATA_DIR})`)
+  else console.log("\nThe demo removes its temporary directory now; run it with PARALLEL_CC_DEMO_KEEP=1 to keep it and look yourself.")
 } finally {
-  fs.rmSync(base, { recursive: true, force: true })
+  if (!keep) fs.rmSync(base, { recursive: true, force: true })
 }

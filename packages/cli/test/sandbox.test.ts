@@ -108,6 +108,16 @@ const runningRun = (e: Env) =>
     return run !== undefined && run.status === "running" && run.agentPid !== null ? run : undefined
   })
 
+/** Wait until a run file (log, events) shows `text`: the agent's output is recorded as it comes. */
+const logShows = (logPath: string, text: string) =>
+  waitFor(`the log to show ${text}`, () => {
+    try {
+      return fs.readFileSync(logPath, "utf8").includes(text) ? true : undefined
+    } catch {
+      return undefined
+    }
+  })
+
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0)
@@ -233,6 +243,7 @@ describe("sandbox run (local provider)", () => {
       const e = setup(isolation)
       const bg = start(e, ["--prompt", ScriptedAgent.prompt("long task", { actions: [{ write: "partial.txt", content: "half done\n" }, { hang: true }] })])
       const rec = await runningRun(e)
+      await logShows(rec.eventsPath, "\"tool_result\"")
       assert.isTrue(alive(rec.agentPid))
       assert.lengthOf(fs.readdirSync(e.sandboxes), 1)
       bg.child.kill("SIGINT")
@@ -253,6 +264,7 @@ describe("sandbox run (local provider)", () => {
     const e = setup(isolations.at(-1)!)
     const bg = start(e, ["--prompt", ScriptedAgent.prompt("long task", { actions: [{ write: "partial.txt", content: "half\n" }, { hang: true }] })])
     const rec = await runningRun(e)
+    await logShows(rec.eventsPath, "\"tool_result\"")
     const follower = spawn(process.execPath, [Cli.binPath, "sandbox", "logs", "--session-id", rec.sessionId, "--follow"], { env: e.env })
     children.push(follower)
     let followed = ""

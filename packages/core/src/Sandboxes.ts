@@ -251,7 +251,7 @@ export const parseTimeout = (text: string): Either.Either<number, string> => {
 
 const clock = (d: Date) => {
   const p = (n: number) => String(n).padStart(2, "0")
-  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, "0")}`
 }
 
 const appendFile = (file: string, text: string) => {
