@@ -62,7 +62,8 @@ await esbuild.build({
   sourcemap: "external",
   legalComments: "none",
   // typescript (the conflict analyser's parser, ~9 MB) is required only when a script file is classified.
-  external: ["better-sqlite3", "typescript"],
+  // e2b (the E2B provider's SDK) is required only when a sandbox runs on E2B.
+  external: ["better-sqlite3", "typescript", "e2b"],
   // import() of an external becomes a lazy require(): the bundles run inside the loader's vm.Script,
   // where a native import() needs a loader hook that Node < 20.17 does not have.
   supported: { "dynamic-import": false },

@@ -89,7 +89,7 @@ const start = (e: Env, args: ReadonlyArray<string>) => {
   return { child, done, output: () => stderr }
 }
 
-const waitFor = async <A>(what: string, f: () => A | undefined, timeoutMs = 60_000): Promise<A> => {
+const waitFor = async <A>(what: string, f: () => A | undefined, timeoutMs = 120_000): Promise<A> => {
   const until = Date.now() + timeoutMs
   for (;;) {
     const v = f()
@@ -99,12 +99,15 @@ const waitFor = async <A>(what: string, f: () => A | undefined, timeoutMs = 60_0
   }
 }
 
-/** The single run in the store, once it has a running agent. */
+/** The single run in the store, once it has a running agent (fails at once when the run ended instead). */
 const runningRun = (e: Env) =>
   waitFor("a running agent", () => {
     const r = cli(e, ["sandbox", "list", "--json"])
     if (r.code !== 0) return undefined
     const run = Cli.json(r).runs[0]
+    if (run !== undefined && !["starting", "running"].includes(run.status)) {
+      throw new Error(`the run ended before its agent was seen running: ${run.status}: ${run.error}`)
+    }
     return run !== undefined && run.status === "running" && run.agentPid !== null ? run : undefined
   })
 
@@ -134,7 +137,7 @@ const git = (cwd: string, args: ReadonlyArray<string>) =>
 
 const isolations = bwrapWorks ? (["process", "bwrap"] as const) : (["process"] as const)
 
-describe("sandbox run (local provider)", () => {
+describe("sandbox run (local provider)", { timeout: 180_000 }, () => {
   for (const isolation of isolations) {
     it(`[${isolation}] edits, creates and deletes files; the changes land uncommitted in a new worktree; logs, list, status and download work from other processes`, () => {
       const e = setup(isolation)

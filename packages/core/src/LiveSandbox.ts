@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Effect, Layer } from "effect"
+import * as E2BProvider from "./E2BProvider.js"
 import * as FileSync from "./FileSync.js"
 import * as LiveSessions from "./LiveSessions.js"
 import * as LocalProvider from "./LocalProvider.js"
@@ -13,10 +14,14 @@ import * as Sandboxes from "./Sandboxes.js"
 import * as SandboxProvider from "./SandboxProvider.js"
 import * as SandboxRuns from "./SandboxRuns.js"
 
-/** The sandbox providers: `local` (and `e2b` when registered). */
+/** The sandbox providers: `local`, and `e2b` over the real SDK (loaded on first use). */
 export const providers = Layer.effect(
   SandboxProvider.SandboxProviders,
-  Effect.map(LocalProvider.LocalProvider, (local) => SandboxProvider.fromProviders({ local }))
+  Effect.map(LocalProvider.LocalProvider, (local) =>
+    SandboxProvider.fromProviders({
+      local,
+      e2b: (context) => E2BProvider.provider(E2BProvider.loadSdk, context)
+    }))
 ).pipe(Layer.provide(LocalProvider.layer))
 
 /** Sandboxed runs over {@link LiveSessions.layer}'s services (provide those underneath). */

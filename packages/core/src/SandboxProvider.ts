@@ -60,7 +60,7 @@ export class SandboxError extends Schema.TaggedError<SandboxError>()("SandboxErr
       case "Timeout":
         return `${where} timed out${detail}`
       case "CreateFailed":
-        return `could not create a ${this.provider} sandbox${detail}`
+        return `could not create a sandbox on ${this.provider}${detail}`
       case "UploadFailed":
         return `could not upload the work tree to ${where}${detail}`
       case "DownloadFailed":

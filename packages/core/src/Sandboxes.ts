@@ -634,7 +634,7 @@ export const make = Effect.gen(function*() {
           provider: providerName,
           agent: agentSetting,
           prompt,
-          template: req.template ?? null,
+          template: req.template ?? (providerName === "e2b" && agent.kind === "claude" ? "claude" : null),
           managedTemplate: null,
           branchMode: plan.mode,
           branch: plan.name ?? null,
@@ -661,11 +661,13 @@ export const make = Effect.gen(function*() {
         const sandbox = yield* Effect.acquireRelease(
           provider.create({
             runId: id,
-            template: req.template,
+            // E2B's prebuilt `claude` template has Claude Code installed; other agents need --template.
+            template: req.template ?? (providerName === "e2b" && agent.kind === "claude" ? "claude" : undefined),
             timeoutMs: timeoutMs + 5 * 60_000,
             env: {},
             metadata: { "parallel-cc-session": id, "parallel-cc-repo": path.basename(repoPath) },
-            hostExecutables: agent.hostPath !== undefined ? [agent.hostPath] : []
+            // The agent's own executable: visible read-only under bubblewrap, copied into a VM for a custom agent.
+            hostExecutables: agent.hostPath !== undefined && (providerName === "local" || agent.kind === "custom") ? [agent.hostPath] : []
           }).pipe(
             Effect.tap((sb) => runs.update(id, { sandboxId: sb.id, isolation: sb.isolation.kind, sandboxState: "running" }))
           ),
@@ -913,7 +915,11 @@ export const make = Effect.gen(function*() {
         Effect.map((): Ended => ({ _tag: "Killed" }))
       )
       const timedOut = Effect.sleep(Duration.millis(timeoutMs)).pipe(Effect.map((): Ended => ({ _tag: "TimedOut" })))
-      const ended = yield* Effect.raceAll([exited, killWatch, timedOut])
+      // raceAll takes the first success; a failure (the sandbox died, the store broke) must end the race too.
+      const settle = (e: Effect.Effect<Ended, SandboxError | DbFailure | SandboxRunNotFound>) => Effect.either(e)
+      const raced = yield* Effect.raceAll([settle(exited), settle(killWatch), settle(timedOut)])
+      if (Either.isLeft(raced)) return yield* Effect.fail(raced.left)
+      const ended = raced.right
       let exit: Supervised["exit"]
       if (ended._tag === "Exited") exit = ended.exit
       else {
