@@ -201,6 +201,18 @@ export const make = Effect.gen(function*() {
     detachedCommits: insp?.detachedCommits ?? 0
   })
 
+  /**
+   * The default `<repo>-worktrees` folder goes once its last worktree has (a configured root stays). Under
+   * the repository's worktree lock, so that no concurrent `git worktree add` is creating a worktree in it.
+   */
+  const removeEmptyDefaultRoot = (s: Session) =>
+    worktrees.withLock(s.repoPath)(Effect.gen(function*() {
+      const parent = path.dirname(s.worktreePath)
+      if (parent !== `${s.repoPath}-worktrees`) return
+      const entries = yield* fs.readDirectory(parent)
+      if (entries.length === 0) yield* fs.remove(parent, { recursive: true })
+    })).pipe(Effect.ignore)
+
   /** Deal with a (released) session's worktree: remove it unless that loses work; `dryRun` only looks. */
   const settleWorktree = (s: Session, force: boolean, dryRun: boolean) =>
     Effect.gen(function*() {
@@ -217,6 +229,7 @@ export const make = Effect.gen(function*() {
         return { worktree: "removed" as const, kept: null, branchOutcome: null }
       }
       const r = yield* worktrees.remove(req)
+      if (r.outcome !== "kept") yield* removeEmptyDefaultRoot(s)
       return r.outcome === "kept"
         ? { worktree: "kept" as const, kept: keptFrom(s, r.detail, r.inspection), branchOutcome: r.branch }
         : { worktree: r.outcome, kept: null, branchOutcome: r.branch }

@@ -52,6 +52,8 @@ describe("Sessions", () => {
         const released = yield* sessions.release({ sessionId: b.session.sessionId })
         assert.strictEqual(released[0]!.worktree, "removed")
         assert.isFalse(fs.existsSync(b.heartbeatFile))
+        // The default worktree folder goes with its last worktree.
+        assert.isFalse(fs.existsSync(`${repo.root}-worktrees`))
       }))
     }))
 
