@@ -1,5 +1,5 @@
 import { Cli, LegacyDb, ScriptedAgent, TempDir, TempRepo } from "@parallel-cc/testkit"
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, assert, describe, it } from "vitest"
@@ -160,6 +160,54 @@ describe("install (real processes, temp HOME)", () => {
     assert.include(r.stderr, m.home)
     assert.include(r.stderr, "permissions")
     assert.deepStrictEqual(snapshot(m.home), before)
+  })
+})
+
+/**
+ * Run `parallel-cc args…` on a pseudo-terminal (util-linux `script`), answering each prompt when its text
+ * appears on the screen. Returns the screen text with terminal escapes removed.
+ */
+const onTerminal = (args: ReadonlyArray<string>, env: Record<string, string>, cwd: string, answers: ReadonlyArray<readonly [string, string]>) =>
+  new Promise<{ code: number | null; screen: string }>((resolve, reject) => {
+    const cmd = [process.execPath, Cli.binPath, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ")
+    const child = spawn("script", ["-qec", cmd, "/dev/null"], { cwd, env: { ...env, TERM: "xterm" }, stdio: ["pipe", "pipe", "pipe"] })
+    let screen = ""
+    let next = 0
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      screen += d.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "")
+      while (next < answers.length && screen.includes(answers[next]![0])) child.stdin.write(answers[next++]![1])
+    })
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
+    child.on("error", reject)
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      resolve({ code, screen })
+    })
+  })
+
+describe("install --interactive (on a pseudo-terminal)", () => {
+  it("asks for each piece, shows the plan, applies only what was chosen after a confirmation", async () => {
+    const m = machine()
+    const r = await onTerminal(["install", "--interactive"], m.env, m.home, [
+      ["Install the heartbeat hook", "\x1b[B\r"], // down to "no"
+      ["shell alias", "n"],
+      ["MCP server", "y"],
+      ["Apply these changes", "y"]
+    ])
+    assert.strictEqual(r.code, 0, r.screen)
+    assert.include(r.screen, "Planned changes:")
+    assert.match(r.screen, /created\s+mcp/)
+    assert.deepStrictEqual(fs.readdirSync(m.home).sort(), [".claude.json", ".parallel-cc"])
+    const declined = await onTerminal(["install", "--interactive"], m.env, m.home, [
+      ["Install the heartbeat hook", "\r"],
+      ["shell alias", "y"],
+      ["MCP server", "y"],
+      ["Apply these changes", "n"]
+    ])
+    assert.strictEqual(declined.code, 0, declined.screen)
+    assert.include(declined.screen, "Nothing was changed.")
+    assert.isFalse(fs.existsSync(path.join(m.home, ".claude")))
+    assert.isFalse(fs.existsSync(path.join(m.home, ".bashrc")))
   })
 })
 

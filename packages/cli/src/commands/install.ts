@@ -40,8 +40,9 @@ const would: Record<Installer.Change["action"], string> = {
   skipped: "skipped"
 }
 
-const renderReport = (r: Installer.Report) =>
+const renderReport = (r: Installer.Report, options: { readonly plan?: boolean } = {}) =>
   Effect.gen(function*() {
+    if (options.plan === true) yield* print("Planned changes:")
     // Pieces that were not there are only listed with --json.
     for (const c of r.changes.filter((c) => c.action !== "absent")) {
       yield* print(`${(r.dryRun ? would[c.action] : c.action).padEnd(13)} ${pieceLabel(c).padEnd(15)} ${c.target}`)
@@ -50,6 +51,7 @@ const renderReport = (r: Installer.Report) =>
     if (r.backupDir !== undefined) yield* print(`\nBackups of the files before this change: ${r.backupDir}`)
     if (r.cleaned.length > 0) yield* print(`\n${r.dryRun ? "Would remove" : "Removed"} parallel-cc's install state: ${r.cleaned.join(", ")}`)
     for (const k of r.kept) yield* print(`Kept ${k}`)
+    if (options.plan === true) return
     if (r.dryRun) yield* print("\nDry run: nothing was changed.")
     else if (r.changes.every((c) => c.action === "unchanged" || c.action === "absent") && r.cleaned.length === 0) {
       yield* print("\nNothing to change.")
@@ -102,6 +104,7 @@ const handler = (o: Opts) =>
     const hookSel = { scope: o.local ? "local" as const : o.global ? "global" as const : undefined, repo }
 
     return yield* withSetup(Effect.gen(function*() {
+      // Ctrl-C or Escape at a prompt: nothing has been written yet.
       const installer = yield* Installer.Installer
       if (o.uninstall) {
         const sel = !named || o.all ? "all" as const : {
@@ -120,11 +123,11 @@ const handler = (o: Opts) =>
         const locations = yield* installer.locations
         selection = yield* ask(Option.isSome(locations.localSettings))
         const plan = yield* installer.install(selection, { dryRun: true })
-        yield* renderReport(plan)
-        if (!o.dryRun) {
-          const go = yield* Prompt.run(Prompt.confirm({ message: "Apply these changes?", initial: true }))
-          if (!go) return yield* print("Nothing was changed.")
-        }
+        yield* renderReport(plan, { plan: true })
+        if (plan.changes.every((c) => c.action === "unchanged")) return yield* print("\nNothing to change.")
+        if (o.dryRun) return yield* print("\nDry run: nothing was changed.")
+        const go = yield* Prompt.run(Prompt.confirm({ message: "Apply these changes?", initial: true }))
+        if (!go) return yield* print("Nothing was changed.")
       } else if (o.all) {
         selection = { hooks: { ...hookSel, scope: hookSel.scope ?? "global" }, alias: true, mcp: true }
       } else if (named) {
@@ -138,11 +141,14 @@ const handler = (o: Opts) =>
       }
       const r = yield* installer.install(selection, { dryRun: o.dryRun })
       if (o.json) return yield* printJson({ action: "install", ...r })
-      if (!(o.interactive && o.dryRun)) yield* renderReport(r)
+      yield* renderReport(r)
       if (!r.dryRun && r.changes.some((c) => c.piece === "alias" && c.action !== "unchanged")) {
         yield* print("Open a new shell (or source your rc file) for the alias to take effect.")
       }
-    }))
+    }).pipe(Effect.catchIf(
+      (e) => typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "QuitException",
+      () => print("\nCancelled; nothing was changed.")
+    )))
   })
 
 export const install = Command.make("install", options, handler).pipe(
