@@ -17,6 +17,7 @@ import { migrate } from "./commands/migrate.js"
 import { register } from "./commands/register.js"
 import { release } from "./commands/release.js"
 import { sandboxCommand } from "./commands/sandbox.js"
+import { budgetCommand, templatesCommand } from "./commands/templates.js"
 import { status } from "./commands/status.js"
 import { suggestions } from "./commands/suggestions.js"
 import type { CommandDef } from "./internal/Command.js"
@@ -123,7 +124,9 @@ export const subcommands: ReadonlyArray<Command.Command<string, CliServices, unk
   mcpCommand as Command.Command<string, CliServices, unknown, unknown>,
   install as Command.Command<string, CliServices, unknown, unknown>,
   fromDef(doctor),
-  sandboxCommand as Command.Command<string, CliServices, unknown, unknown>
+  sandboxCommand as Command.Command<string, CliServices, unknown, unknown>,
+  templatesCommand as Command.Command<string, CliServices, unknown, unknown>,
+  budgetCommand as Command.Command<string, CliServices, unknown, unknown>
 ]
 
 export const root = Command.make("parallel-cc").pipe(

@@ -485,3 +485,109 @@ describe("sandbox run (local provider)", { timeout: 180_000 }, () => {
   })
 })
 
+
+describe("templates and budgets", { timeout: 180_000 }, () => {
+  it("templates: the shipped three; create, show, export, import, delete; bad input refused", () => {
+    const e = setup("process")
+    const listed = Cli.json(cli(e, ["templates", "list", "--json"])).templates.map((t: { name: string }) => t.name)
+    assert.includeMembers(listed, ["node20-typescript", "python312-fastapi", "nextjs"])
+    const created = cli(e, ["templates", "create", "mine", "--description", "test", "--setup", "[[\"node\",\"-e\",\"1\"]]", "--env", "GREETING=hi", "--json"])
+    assert.strictEqual(created.code, 0, created.stderr)
+    const mine = Cli.json(created)
+    assert.deepInclude(mine, { name: "mine", builtin: false, env: { GREETING: "hi" } })
+    const again = cli(e, ["templates", "create", "mine", "--description", "x"])
+    assert.strictEqual(again.code, 1)
+    assert.include(again.stderr, "already exists")
+    const file = path.join(path.dirname(e.data), "mine.json")
+    assert.strictEqual(cli(e, ["templates", "export", "mine", "--output", file]).code, 0)
+    assert.strictEqual(JSON.parse(fs.readFileSync(file, "utf8")).parallelCcTemplate, 1)
+    const imported = cli(e, ["templates", "import", file, "--name", "copy", "--json"])
+    assert.strictEqual(imported.code, 0, imported.stderr)
+    const copy = Cli.json(imported)
+    assert.deepInclude(copy, { name: "copy", setup: [["node", "-e", "1"]] })
+    assert.strictEqual(cli(e, ["templates", "delete", "copy"]).code, 0)
+    assert.strictEqual(cli(e, ["templates", "show", "copy"]).code, 1)
+    const builtin = cli(e, ["templates", "delete", "nextjs"])
+    assert.strictEqual(builtin.code, 1)
+    assert.include(builtin.stderr, "shipped template")
+    for (const bad of [["BadName"], ["ok", "--setup", "[\"not\", \"nested\"]"], ["ok", "--env", "HOME=/x"], ["ok", "--setup", "{"]]) {
+      const r = cli(e, ["templates", "create", ...bad.slice(0, 1), "--description", "d", ...bad.slice(1)])
+      assert.strictEqual(r.code, 1, `${bad.join(" ")}: ${r.stdout}`)
+    }
+    fs.writeFileSync(file, "{\"name\":\"x\"}")
+    assert.include(cli(e, ["templates", "import", file]).stderr, "not a parallel-cc template export")
+  })
+
+  it("--use-template runs the setup commands in the sandbox and gives setup and agent its environment; a failing setup fails the run", () => {
+    const e = setup(isolations.at(-1)!)
+    const setupCmd = "require('fs').writeFileSync('from-setup.txt', process.env.GREETING + ' ' + process.env.CACHE)"
+    assert.strictEqual(cli(e, ["templates", "create", "greet", "--description", "d", "--setup", JSON.stringify([["node", "-e", setupCmd]]), "--env", "GREETING=hello", "--env", "CACHE={home}/cache"]).code, 0)
+    const r = run(e, ["--use-template", "greet", "--json", "--prompt", ScriptedAgent.prompt("x", { actions: [{ env: "agent-env.json" }] })])
+    assert.strictEqual(r.code, 0, r.stderr)
+    const doc = Cli.json(r)
+    assert.strictEqual(doc.run.managedTemplate, "greet")
+    const env = JSON.parse(fs.readFileSync(path.join(doc.worktreePath, "agent-env.json"), "utf8"))
+    assert.strictEqual(env.GREETING, "hello")
+    assert.match(env.CACHE, /\/cache$/)
+    assert.notInclude(env.CACHE, "{home}")
+    assert.strictEqual(fs.readFileSync(path.join(doc.worktreePath, "from-setup.txt"), "utf8"), `hello ${env.CACHE}`)
+    assert.include(fs.readFileSync(doc.run.logPath, "utf8"), "setup: node -e")
+
+    assert.strictEqual(cli(e, ["templates", "create", "broken", "--description", "d", "--setup", "[[\"node\",\"-e\",\"process.exit(3)\"]]"]).code, 0)
+    const bad = run(e, ["--use-template", "broken", "--prompt", ScriptedAgent.prompt("x", { actions: [{ write: "never.txt", content: "x" }] })])
+    assert.strictEqual(bad.code, 1)
+    assert.include(bad.stderr, "template setup failed")
+    const rec = Cli.json(cli(e, ["sandbox", "list", "--json"])).runs[0]
+    assert.deepInclude(rec, { status: "failed", sandboxState: "killed", agentPid: null })
+    const missing = run(e, ["--use-template", "nope", "--prompt", "x"])
+    assert.strictEqual(missing.code, 1)
+    assert.include(missing.stderr, "no template named")
+  })
+
+  it("budgets: the agent stops at --budget, sandbox time is charged at the configured rate, a spent period budget refuses new runs", () => {
+    const e = setup("process")
+    const bin = path.join(path.dirname(e.data), "bin")
+    fs.mkdirSync(bin)
+    fs.symlinkSync(ScriptedAgent.path, path.join(bin, "claude"))
+    const claudeEnv = { ...e.env, PATH: `${bin}:${e.env.PATH}`, ANTHROPIC_API_KEY: "sk-ant-test-budget-0000" }
+    const script: ScriptedAgent.Script = {
+      actions: [{ write: "step1.txt", content: "1\n" }, { write: "step2.txt", content: "2\n" }, { write: "step3.txt", content: "3\n" }, { write: "step4.txt", content: "4\n" }],
+      cost: 0.1
+    }
+    const capped = Cli.runSync(["sandbox", "run", "--repo", e.repo.root, "--agent", "claude", "--budget", "0.05", "--json", "--prompt", ScriptedAgent.prompt("x", script)], {
+      env: claudeEnv,
+      timeoutMs: 120_000
+    })
+    assert.strictEqual(capped.code, 1, capped.stderr)
+    const a = Cli.json(capped)
+    assert.deepInclude(a.run, { status: "budget_exceeded", resultSubtype: "error_max_budget_usd", budgetUsd: 0.05, numTurns: 2, costUsd: 0.05 })
+    assert.deepStrictEqual(a.changes.added, ["step1.txt", "step2.txt"], "the partial results are kept")
+
+    // Sandbox time at $1/s: a hanging agent is stopped when its time reaches the budget.
+    const timeEnv = { ...e.env, PARALLEL_CC_COST_LOCAL_USD_PER_HOUR: "3600" }
+    const started = Date.now()
+    const timed = Cli.runSync(["sandbox", "run", "--repo", e.repo.root, "--agent", ScriptedAgent.path, "--budget", "2", "--json", "--prompt", ScriptedAgent.prompt("x", { actions: [{ write: "t.txt", content: "t\n" }, { hang: true }] })], {
+      env: timeEnv,
+      timeoutMs: 120_000
+    })
+    assert.strictEqual(timed.code, 1, timed.stderr)
+    const b = Cli.json(timed).run
+    assert.strictEqual(b.status, "budget_exceeded")
+    assert.isAtLeast(b.providerSeconds, 2)
+    assert.isBelow(Date.now() - started, 60_000)
+    assert.approximately(b.totalCostUsd, b.providerCostUsd, 1e-9)
+
+    const status = Cli.json(cli(e, ["budget", "status", "--json"]))
+    const daily = status.periods.find((p: { period: string }) => p.period === "daily")
+    assert.isAtLeast(daily.spentUsd, 2.05)
+    assert.strictEqual(daily.runs, 2)
+    const refused = Cli.runSync(["sandbox", "run", "--repo", e.repo.root, "--agent", ScriptedAgent.path, "--prompt", "x"], {
+      env: { ...e.env, PARALLEL_CC_BUDGET_DAILY_USD: "1" }
+    })
+    assert.strictEqual(refused.code, 1)
+    assert.include(refused.stderr, "the daily budget of $1.00 is spent")
+    assert.lengthOf(Cli.json(cli(e, ["sandbox", "list", "--json"])).runs, 2, "no run was created")
+    const human = cli(e, ["budget", "status", "--period", "daily"])
+    assert.include(human.stdout, "daily")
+  })
+})

@@ -95,10 +95,14 @@ export interface Invocation {
  * The headless command line of each agent. `isolated` is true only inside a real sandox (bubblewrap or a
  * VM): only then does Claude Code get `--dangerously-skip-permissions` (and `IS_SANDBOX=1`, which lets it
  * accept that flag when the sandbox user is root). Without isolation it may edit files in its copy but
- * not run commands.
+ * not run commands. Under a budget Claude Code also gets `--max-budget-usd` and stops itself there.
  */
-export const invocation = (agent: Agent, options: { readonly prompt: string; readonly isolated: boolean }): Invocation => {
+export const invocation = (
+  agent: Agent,
+  options: { readonly prompt: string; readonly isolated: boolean; readonly maxBudgetUsd?: number | undefined }
+): Invocation => {
   const { isolated, prompt } = options
+  const budget = options.maxBudgetUsd !== undefined ? ["--max-budget-usd", options.maxBudgetUsd.toFixed(4)] : []
   switch (agent.kind) {
     case "claude":
       return {
@@ -107,7 +111,8 @@ export const invocation = (agent: Agent, options: { readonly prompt: string; rea
           "--output-format",
           "stream-json",
           "--verbose",
-          ...(isolated ? ["--dangerously-skip-permissions"] : ["--permission-mode", "acceptEdits"])
+          ...(isolated ? ["--dangerously-skip-permissions"] : ["--permission-mode", "acceptEdits"]),
+          ...budget
         ],
         env: isolated ? { IS_SANDBOX: "1" } : {},
         stdin: prompt

@@ -189,6 +189,46 @@ export const Keys = {
     default: [] as ReadonlyArray<string>,
     allowed: "a JSON array of environment variable names, e.g. [\"ANTHROPIC_BASE_URL\"]"
   }),
+  "budget.dailyUsd": def({
+    key: "budget.dailyUsd",
+    description: "Spending limit of sandboxed runs per calendar day (agent cost + sandbox time); 0 means none",
+    kind: "json",
+    schema: Schema.Number.pipe(Schema.greaterThanOrEqualTo(0)),
+    default: 0,
+    allowed: "a number of US dollars, 0 for no limit"
+  }),
+  "budget.weeklyUsd": def({
+    key: "budget.weeklyUsd",
+    description: "Spending limit of sandboxed runs per week (from Monday); 0 means none",
+    kind: "json",
+    schema: Schema.Number.pipe(Schema.greaterThanOrEqualTo(0)),
+    default: 0,
+    allowed: "a number of US dollars, 0 for no limit"
+  }),
+  "budget.monthlyUsd": def({
+    key: "budget.monthlyUsd",
+    description: "Spending limit of sandboxed runs per calendar month; 0 means none",
+    kind: "json",
+    schema: Schema.Number.pipe(Schema.greaterThanOrEqualTo(0)),
+    default: 0,
+    allowed: "a number of US dollars, 0 for no limit"
+  }),
+  "cost.e2bUsdPerHour": def({
+    key: "cost.e2bUsdPerHour",
+    description: "What an E2B sandbox costs per hour, for budgets (default: 2 vCPU x $0.000014/s + 0.5 GiB x $0.0000045/s)",
+    kind: "json",
+    schema: Schema.Number.pipe(Schema.greaterThanOrEqualTo(0)),
+    default: 0.109,
+    allowed: "a number of US dollars per hour"
+  }),
+  "cost.localUsdPerHour": def({
+    key: "cost.localUsdPerHour",
+    description: "What a local sandbox costs per hour, for budgets (your own machine: 0 by default)",
+    kind: "json",
+    schema: Schema.Number.pipe(Schema.greaterThanOrEqualTo(0)),
+    default: 0,
+    allowed: "a number of US dollars per hour"
+  }),
   "git.user": def({
     key: "git.user",
     description: "Author name for commits made by sandboxed runs (else --git-user, else the repo's git config)",

@@ -13,6 +13,7 @@ import * as LocalProvider from "./LocalProvider.js"
 import * as Sandboxes from "./Sandboxes.js"
 import * as SandboxProvider from "./SandboxProvider.js"
 import * as SandboxRuns from "./SandboxRuns.js"
+import * as Templates from "./Templates.js"
 
 /** The sandbox providers: `local`, and `e2b` over the real SDK (loaded on first use). */
 export const providers = Layer.effect(
@@ -26,7 +27,7 @@ export const providers = Layer.effect(
 
 /** Sandboxed runs over {@link LiveSessions.layer}'s services (provide those underneath). */
 export const services = Sandboxes.layer.pipe(
-  Layer.provideMerge(Layer.mergeAll(SandboxRuns.layer, FileSync.layer, providers))
+  Layer.provideMerge(Layer.mergeAll(SandboxRuns.layer, FileSync.layer, Templates.layer, providers))
 )
 
 /** {@link LiveSessions.layer} plus sandboxed runs. */

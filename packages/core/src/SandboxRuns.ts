@@ -79,7 +79,14 @@ export class SandboxRun extends Schema.Class<SandboxRun>("SandboxRun")({
   createdAt: Schema.Date,
   startedAt: Schema.NullOr(Schema.Date),
   endedAt: Schema.NullOr(Schema.Date),
-  killRequestedAt: Schema.NullOr(Schema.Date)
+  killRequestedAt: Schema.NullOr(Schema.Date),
+  /** The spending limit the run started with (its `--budget`, lowered to what the period budgets left). */
+  budgetUsd: Schema.NullOr(Schema.Number),
+  /** Seconds the sandbox existed during the run, and what they cost at the provider's configured rate. */
+  providerSeconds: Schema.NullOr(Schema.Number),
+  providerCostUsd: Schema.NullOr(Schema.Number),
+  /** The agent's reported cost plus the sandbox time. */
+  totalCostUsd: Schema.NullOr(Schema.Number)
 }) {}
 
 /** The JSON shape of a run (`sandbox status --json`, `sandbox list --json`). */
@@ -135,7 +142,11 @@ const columns = {
   createdAt: "created_at",
   startedAt: "started_at",
   endedAt: "ended_at",
-  killRequestedAt: "kill_requested_at"
+  killRequestedAt: "kill_requested_at",
+  budgetUsd: "budget_usd",
+  providerSeconds: "provider_seconds",
+  providerCostUsd: "provider_cost_usd",
+  totalCostUsd: "total_cost_usd"
 } as const satisfies { readonly [K in keyof SandboxRun]: string }
 
 type Fields = { -readonly [K in keyof typeof columns]: SandboxRun[K] }
@@ -159,6 +170,7 @@ export type NewRun = Pick<
   | "timeoutMs"
   | "logPath"
   | "eventsPath"
+  | "budgetUsd"
 >
 
 /** Any subset of the mutable fields. */
@@ -203,6 +215,8 @@ export class SandboxRuns extends Context.Tag("@parallel-cc/core/SandboxRuns")<Sa
    * Become the supervisor of a run whose recorded supervisor is `expectedPid` (compare-and-set, in one
    * immediate transaction). `false` when someone else already took it over.
    */
+  /** What runs created since `sinceMs` cost (their total, else the agent's cost), and how many there were. */
+  readonly spentSince: (sinceMs: number) => Effect.Effect<{ readonly usd: number; readonly runs: number }, DbFailure>
   readonly takeOver: (
     id: string,
     expected: { readonly pid: number | null; readonly start: string | null },
@@ -287,7 +301,14 @@ export const make = Effect.gen(function*() {
       return true
     }))
 
-  return SandboxRuns.of({ create, get: byId, list, update, requestKill, takeOver })
+  const spentSince = (sinceMs: number) =>
+    db.orFail(sql<{ usd: number | null; runs: number }>`
+      SELECT SUM(COALESCE(total_cost_usd, cost_usd, 0)) AS usd, COUNT(*) AS runs
+      FROM sandbox_runs WHERE created_at >= ${sinceMs}`).pipe(
+      Effect.map((rows) => ({ usd: rows[0]?.usd ?? 0, runs: rows[0]?.runs ?? 0 }))
+    )
+
+  return SandboxRuns.of({ create, get: byId, list, update, requestKill, takeOver, spentSince })
 })
 
 /** SandboxRuns over the Database. */

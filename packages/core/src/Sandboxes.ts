@@ -59,6 +59,7 @@ import {
   SandboxRuns
 } from "./SandboxRuns.js"
 import { Processes } from "./Processes.js"
+import * as Templates from "./Templates.js"
 import { planWorktree, SessionStore } from "./SessionStore.js"
 import { Worktrees } from "./Worktrees.js"
 
@@ -95,6 +96,10 @@ export interface RunRequest {
   readonly keep?: boolean | undefined
   /** Upload and verify only; no agent. */
   readonly dryRun?: boolean | undefined
+  /** A managed template (setup commands and environment, see `Templates`). */
+  readonly useTemplate?: string | undefined
+  /** The most this run may cost (agent + sandbox time); lowered to what the daily/weekly/monthly budgets left. */
+  readonly budgetUsd?: number | undefined
   readonly host: HostContext
 }
 
@@ -104,6 +109,7 @@ export type RunEvent =
   | { readonly _tag: "Packed"; readonly files: number; readonly bytes: number }
   | { readonly _tag: "SandboxReady"; readonly sandboxId: string; readonly isolation: Isolation }
   | { readonly _tag: "Uploaded"; readonly files: number }
+  | { readonly _tag: "SetupCommand"; readonly command: string }
   | { readonly _tag: "AgentStarted"; readonly command: string }
   | { readonly _tag: "AgentOutput"; readonly line: string }
   | { readonly _tag: "Warning"; readonly message: string }
@@ -136,7 +142,9 @@ export class SandboxRunError extends Schema.TaggedError<SandboxRunError>()("Sand
     "SshKeyNotConfirmed",
     "ChangesUnavailable",
     "DryRunMismatch",
-    "WorktreeFailed"
+    "WorktreeFailed",
+    "BudgetExhausted",
+    "SetupFailed"
   ),
   sessionId: Schema.optional(Schema.String),
   detail: Schema.String
@@ -159,6 +167,10 @@ export class SandboxRunError extends Schema.TaggedError<SandboxRunError>()("Sand
         return `no changes to download for run ${this.sessionId ?? ""}: ${this.detail}`
       case "DryRunMismatch":
         return `dry run: the sandbox does not hold what was uploaded (${this.detail})`
+      case "BudgetExhausted":
+        return `${this.detail}; no sandbox was started`
+      case "SetupFailed":
+        return `template setup failed: ${this.detail}`
       case "WorktreeFailed":
         return `could not put the changes in a worktree: ${this.detail}` +
           (this.sessionId !== undefined ? `; they are saved: \`parallel-cc sandbox download --session-id ${this.sessionId} --output DIR\`` : "")
@@ -195,6 +207,28 @@ export type RunFailure =
   | GitError
   | InvalidInput
   | DbFailure
+  | Templates.TemplateError
+
+/** Spending of one budget period. */
+export interface BudgetPeriodStatus {
+  readonly period: BudgetPeriod
+  readonly since: Date
+  /** The configured limit; null when the period has none. */
+  readonly limitUsd: number | null
+  readonly spentUsd: number
+  readonly remainingUsd: number | null
+  readonly runs: number
+}
+
+export type BudgetPeriod = "daily" | "weekly" | "monthly"
+
+/** When the current period started (local time; weeks start on Monday). */
+export const periodStart = (period: BudgetPeriod, now: Date): Date => {
+  const d = new Date(now.getFullYear(), now.getMonth(), now.getDate())
+  if (period === "weekly") d.setDate(d.getDate() - ((d.getDay() + 6) % 7))
+  if (period === "monthly") d.setDate(1)
+  return d
+}
 
 export class Sandboxes extends Context.Tag("@parallel-cc/core/Sandboxes")<Sandboxes, {
   /** Run one prompt in one sandbox; `onEvent` sees the progress. Fails only when the run cannot start or finish bookkeeping. */
@@ -212,6 +246,8 @@ export class Sandboxes extends Context.Tag("@parallel-cc/core/Sandboxes")<Sandbo
   readonly download: (id: string, output: string, host: HostContext) => Effect.Effect<DownloadReport, RunFailure | SandboxRunNotFound>
   /** Stop a live run (its supervisor collects partial changes and kills the sandbox), or remove a kept sandbox. */
   readonly kill: (id: string, host: HostContext) => Effect.Effect<KillReport, RunFailure | SandboxRunNotFound>
+  /** Spending against the daily, weekly and monthly budgets (or one of them). */
+  readonly budgetStatus: (period?: BudgetPeriod | undefined) => Effect.Effect<ReadonlyArray<BudgetPeriodStatus>, DbFailure>
 }>() {}
 
 // ---------------------------------------------------------------------------------------------------
@@ -304,6 +340,7 @@ export const make = Effect.gen(function*() {
   const sessions = yield* SessionStore
   const providers = yield* SandboxProviders
   const fileSync = yield* FileSync
+  const templates = yield* Templates.Templates
   const processes = yield* Processes
   const worktrees = yield* Worktrees
 
@@ -543,6 +580,46 @@ export const make = Effect.gen(function*() {
       } satisfies Collected
     })
 
+  const limits: Record<BudgetPeriod, number> = {
+    daily: config.values["budget.dailyUsd"],
+    weekly: config.values["budget.weeklyUsd"],
+    monthly: config.values["budget.monthlyUsd"]
+  }
+
+  const budgetStatus = (period?: BudgetPeriod | undefined) =>
+    Effect.gen(function*() {
+      const now = new Date(yield* Clock.currentTimeMillis)
+      const periods: ReadonlyArray<BudgetPeriod> = period !== undefined ? [period] : ["daily", "weekly", "monthly"]
+      return yield* Effect.forEach(periods, (p) =>
+        Effect.map(runs.spentSince(periodStart(p, now).getTime()), (spent): BudgetPeriodStatus => ({
+          period: p,
+          since: periodStart(p, now),
+          limitUsd: limits[p] > 0 ? limits[p] : null,
+          spentUsd: spent.usd,
+          remainingUsd: limits[p] > 0 ? Math.max(0, limits[p] - spent.usd) : null,
+          runs: spent.runs
+        })))
+    })
+
+  /** The limit this run may spend: its own budget, lowered to what each period budget has left. */
+  const budgetFor = (requested: number | undefined) =>
+    Effect.gen(function*() {
+      if (requested !== undefined && !(requested > 0)) return yield* invalid("--budget", "must be an amount above 0 (US dollars)")
+      let limit = requested
+      for (const s of yield* budgetStatus()) {
+        if (s.remainingUsd === null) continue
+        if (s.remainingUsd <= 0) {
+          return yield* new SandboxRunError({
+            reason: "BudgetExhausted",
+            detail: `the ${s.period} budget of $${s.limitUsd!.toFixed(2)} is spent ($${s.spentUsd.toFixed(4)} since ${s.since.toISOString()}); ` +
+              `raise budget.${s.period === "daily" ? "dailyUsd" : s.period === "weekly" ? "weeklyUsd" : "monthlyUsd"} or wait for the next period`
+          })
+        }
+        limit = limit === undefined ? s.remainingUsd : Math.min(limit, s.remainingUsd)
+      }
+      return limit
+    })
+
   // ---------------------------------------------------------------------------------------------
 
   const run = (req: RunRequest, onEvent: (event: RunEvent) => Effect.Effect<void> = () => Effect.void) =>
@@ -584,6 +661,9 @@ export const make = Effect.gen(function*() {
       const baseCommit = yield* git.revParse(repoPath, "HEAD").pipe(
         Effect.mapError(() => new SandboxRunError({ reason: "NoCommit", detail: repoPath }))
       )
+      const template = req.useTemplate !== undefined ? yield* templates.get(req.useTemplate) : undefined
+      const budget = yield* budgetFor(req.budgetUsd)
+      const ratePerMs = (providerName === "e2b" ? config.values["cost.e2bUsdPerHour"] : config.values["cost.localUsdPerHour"]) / 3_600_000
       const isolation = yield* provider.probe
       const secrets = [...creds.secrets, ...(ssh !== undefined ? [ssh.content] : []), ...(npmToken !== undefined ? [npmToken] : [])]
       const redact = Redact.make(secrets)
@@ -623,6 +703,9 @@ export const make = Effect.gen(function*() {
             endedAt: new Date(now)
           }))
 
+      // When the sandbox existed, for its cost (provider time at the configured rate).
+      const sandboxTime: { start?: number; end?: number } = {}
+
       const body = Effect.gen(function*() {
         yield* Effect.sync(() => {
           fs.mkdirSync(runsDir, { recursive: true, mode: 0o700 })
@@ -634,11 +717,12 @@ export const make = Effect.gen(function*() {
           provider: providerName,
           agent: agentSetting,
           prompt,
-          template: req.template ?? (providerName === "e2b" && agent.kind === "claude" ? "claude" : null),
-          managedTemplate: null,
-          branchMode: plan.mode,
+          template: req.template ?? template?.image ?? (providerName === "e2b" && agent.kind === "claude" ? "claude" : null),
+        managedTemplate: template?.name ?? null,
+            branchMode: plan.mode,
           branch: plan.name ?? null,
           keep: req.keep === true,
+          budgetUsd: budget ?? null,
           dryRun: req.dryRun === true,
           supervisorPid: me.pid,
           supervisorStart: me.start,
@@ -662,17 +746,18 @@ export const make = Effect.gen(function*() {
           provider.create({
             runId: id,
             // E2B's prebuilt `claude` template has Claude Code installed; other agents need --template.
-            template: req.template ?? (providerName === "e2b" && agent.kind === "claude" ? "claude" : undefined),
+            template: req.template ?? template?.image ?? (providerName === "e2b" && agent.kind === "claude" ? "claude" : undefined),
             timeoutMs: timeoutMs + 5 * 60_000,
             env: {},
             metadata: { "parallel-cc-session": id, "parallel-cc-repo": path.basename(repoPath) },
             // The agent's own executable: visible read-only under bubblewrap, copied into a VM for a custom agent.
             hostExecutables: agent.hostPath !== undefined && (providerName === "local" || agent.kind === "custom") ? [agent.hostPath] : []
           }).pipe(
-            Effect.tap((sb) => runs.update(id, { sandboxId: sb.id, isolation: sb.isolation.kind, sandboxState: "running" }))
+            Effect.tap((sb) => runs.update(id, { sandboxId: sb.id, isolation: sb.isolation.kind, sandboxState: "running" })),
+            Effect.tap(() => Effect.map(Clock.currentTimeMillis, (t) => void (sandboxTime.start = t)))
           ),
           (sb) =>
-            (keep
+            Effect.zipRight(Effect.map(Clock.currentTimeMillis, (t) => void (sandboxTime.end = t)), keep
               ? Effect.zipRight(runs.update(id, { sandboxState: "kept" }), log(`sandbox kept: ${sb.id}`))
               : provider.kill(sb.id).pipe(
                 Effect.zipRight(runs.update(id, { sandboxState: "killed" })),
@@ -748,7 +833,9 @@ export const make = Effect.gen(function*() {
         yield* Effect.acquireRelease(sandbox.writeSecretFiles(files), () =>
           Effect.zipRight(sandbox.removeSecretFiles(files), files.length > 0 ? log(`removed ${files.length} credential file(s) from the sandbox`) : Effect.void))
 
-        const inv = Agents.invocation(agent, { prompt, isolated: sandbox.isolation.isolated })
+        // Claude Code stops itself at its share of the budget: what is left once the sandbox time is paid for.
+        const maxBudgetUsd = budget !== undefined ? Math.max(0.01, budget - ratePerMs * timeoutMs) : undefined
+        const inv = Agents.invocation(agent, { prompt, isolated: sandbox.isolation.isolated, maxBudgetUsd })
         const passed: Record<string, string> = {}
         for (const name of [...Agents.passThroughEnv(agent.kind), ...config.values["sandbox.passEnv"]]) {
           const v = host.env[name]
@@ -763,19 +850,45 @@ export const make = Effect.gen(function*() {
           GIT_AUTHOR_NAME: identity.name,
           GIT_AUTHOR_EMAIL: identity.email,
           GIT_COMMITTER_NAME: identity.name,
-          GIT_COMMITTER_EMAIL: identity.email,
-          ...creds.env,
-          ...env,
-          ...inv.env
+          GIT_COMMITTER_EMAIL: identity.email
+        }
+        if (template !== undefined) {
+          const vars = { home: sandbox.home, workdir: sandbox.workdir, path: agentEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin" }
+          for (const [k, v] of Object.entries(template.env)) agentEnv[k] = Templates.expand(v, vars)
+        }
+        Object.assign(agentEnv, creds.env, env, inv.env)
+
+        if (template !== undefined && template.setup.length > 0) {
+          const vars = { home: sandbox.home, workdir: sandbox.workdir, path: agentEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin" }
+          yield* log(`template ${template.name}: ${template.setup.length} setup command(s)`)
+          for (const cmd of template.setup) {
+            const argv = cmd.map((a) => Templates.expand(a, vars)) as unknown as readonly [string, ...Array<string>]
+            const shown = argv.join(" ")
+            yield* log(`setup: ${shown}`)
+            yield* emit({ _tag: "SetupCommand", command: shown })
+            const r = yield* sandbox.exec({ argv, env: agentEnv }, { timeoutMs })
+            const tail = (t: string) => t.trim().split("\n").slice(-5).join(" / ")
+            if (r.stdout.trim() !== "") yield* log(`setup out: ${tail(r.stdout)}`)
+            if (r.exitCode !== 0) {
+              return yield* new SandboxRunError({
+                reason: "SetupFailed",
+                sessionId: id,
+                detail: redact(`\`${shown}\` exited with code ${r.exitCode}${r.stderr.trim() !== "" ? `: ${tail(r.stderr)}` : ""}`)
+              })
+            }
+          }
         }
         const exe = providerName === "local" ? agent.hostPath ?? agent.command : agent.command
+        // Under a budget, the sandbox time alone must not pass it: the run stops when it would.
+        const now = yield* Clock.currentTimeMillis
+        const budgetMs = budget !== undefined && ratePerMs > 0 ? Math.max(0, budget / ratePerMs - (now - (sandboxTime.start ?? now))) : undefined
         const outcome = yield* supervise(id, sandbox, [exe, ...inv.args], agentEnv, inv.stdin, agent.kind, timeoutMs, {
           log,
           emit,
           warn,
           redact,
           eventsPath
-        })
+        }, budgetMs !== undefined ? { ms: budgetMs, usd: budget! } : undefined)
         yield* emit({ _tag: "AgentExited", exitCode: outcome.exit?.exitCode ?? null, signal: outcome.exit?.signal })
 
         const resultFields: RunPatch = {
@@ -814,8 +927,19 @@ export const make = Effect.gen(function*() {
               error = interrupted ? "interrupted" : failure !== undefined ? squashMessage(failure) : "failed"
               yield* log(interrupted ? "interrupted" : `failed: ${error}`)
             }
+            const costs: RunPatch = {}
+            if (sandboxTime.start !== undefined) {
+              const end = sandboxTime.end ?? (yield* Clock.currentTimeMillis)
+              const providerCostUsd = Math.round((end - sandboxTime.start) * ratePerMs * 1e6) / 1e6
+              costs.providerSeconds = Math.round(end - sandboxTime.start) / 1000
+              costs.providerCostUsd = providerCostUsd
+              costs.totalCostUsd = Math.round(((cur.value.costUsd ?? 0) + providerCostUsd) * 1e6) / 1e6
+              if (budget !== undefined && costs.totalCostUsd > budget) {
+                yield* log(`warning: the run cost $${costs.totalCostUsd.toFixed(4)}, more than its budget of $${budget.toFixed(4)}`)
+              }
+            }
             yield* log(`finished: ${status}; sandbox ${cur.value.sandboxState}`)
-            yield* finish(status, { error })
+            yield* finish(status, { ...costs, error })
             yield* emit({ _tag: "Finished", status })
           }).pipe(Effect.catchAllCause(() => Effect.void))
         )
@@ -857,7 +981,8 @@ export const make = Effect.gen(function*() {
     stdin: string,
     kind: Agents.AgentKind,
     timeoutMs: number,
-    hooks: Hooks
+    hooks: Hooks,
+    budget: { readonly ms: number; readonly usd: number } | undefined
   ): Effect.Effect<Supervised, SandboxError | DbFailure | SandboxRunNotFound> =>
     Effect.scoped(Effect.gen(function*() {
       const proc = yield* sandbox.start({ argv, env, stdin })
@@ -907,6 +1032,7 @@ export const make = Effect.gen(function*() {
         | { readonly _tag: "Exited"; readonly exit: { readonly exitCode: number | null; readonly signal?: string | undefined } }
         | { readonly _tag: "Killed" }
         | { readonly _tag: "TimedOut" }
+        | { readonly _tag: "OverBudget" }
       const exited = proc.exit.pipe(
         Effect.tap(() => Effect.all([Fiber.join(out), Fiber.join(err)]).pipe(Effect.timeout("10 seconds"), Effect.ignore)),
         Effect.map((exit): Ended => ({ _tag: "Exited", exit }))
@@ -915,15 +1041,24 @@ export const make = Effect.gen(function*() {
         Effect.map((): Ended => ({ _tag: "Killed" }))
       )
       const timedOut = Effect.sleep(Duration.millis(timeoutMs)).pipe(Effect.map((): Ended => ({ _tag: "TimedOut" })))
+      const overBudget = budget !== undefined
+        ? Effect.sleep(Duration.millis(budget.ms)).pipe(Effect.map((): Ended => ({ _tag: "OverBudget" })))
+        : Effect.never
       // raceAll takes the first success; a failure (the sandbox died, the store broke) must end the race too.
       const settle = (e: Effect.Effect<Ended, SandboxError | DbFailure | SandboxRunNotFound>) => Effect.either(e)
-      const raced = yield* Effect.raceAll([settle(exited), settle(killWatch), settle(timedOut)])
+      const raced = yield* Effect.raceAll([settle(exited), settle(killWatch), settle(timedOut), settle(overBudget)])
       if (Either.isLeft(raced)) return yield* Effect.fail(raced.left)
       const ended = raced.right
       let exit: Supervised["exit"]
       if (ended._tag === "Exited") exit = ended.exit
       else {
-        yield* hooks.log(ended._tag === "Killed" ? "stop requested by `sandbox kill`; stopping the agent" : `hard timeout after ${Math.round(timeoutMs / 1000)} s; stopping the agent`)
+        yield* hooks.log(
+          ended._tag === "Killed"
+            ? "stop requested by `sandbox kill`; stopping the agent"
+            : ended._tag === "OverBudget"
+            ? `the sandbox time reached the budget of $${budget?.usd.toFixed(4)}; stopping the agent`
+            : `hard timeout after ${Math.round(timeoutMs / 1000)} s; stopping the agent`
+        )
         yield* proc.kill
         exit = yield* proc.exit.pipe(Effect.timeout("10 seconds"), Effect.option, Effect.map(Option.getOrUndefined), Effect.orElseSucceed(() => undefined))
         yield* Effect.all([Fiber.join(out), Fiber.join(err)]).pipe(Effect.timeout("5 seconds"), Effect.ignore)
@@ -937,6 +1072,12 @@ export const make = Effect.gen(function*() {
       if (ended._tag === "Killed") return { status: "killed", exit, result, error: "stopped by `sandbox kill`" }
       if (ended._tag === "TimedOut") {
         return { status: "timed_out", exit, result, error: `stopped after the hard timeout of ${Math.round(timeoutMs / 60_000 * 10) / 10} minutes` }
+      }
+      if (ended._tag === "OverBudget") {
+        return { status: "budget_exceeded", exit, result, error: `stopped: the sandbox time reached the budget of $${budget?.usd.toFixed(4)}` }
+      }
+      if (result?.subtype === "error_max_budget_usd") {
+        return { status: "budget_exceeded", exit, result, error: `the agent stopped at its budget${result.costUsd !== undefined ? ` ($${result.costUsd.toFixed(4)} spent)` : ""}` }
       }
       const code = exit?.exitCode ?? null
       yield* hooks.log(`agent exited ${code !== null ? `with code ${code}` : `on signal ${exit?.signal ?? "?"}`}`)
@@ -1124,7 +1265,7 @@ export const make = Effect.gen(function*() {
       return { run: r, action: "none" as const } satisfies KillReport
     })
 
-  return Sandboxes.of({ run, status, list, logs, follow, download, kill })
+  return Sandboxes.of({ run, status, list, logs, follow, download, kill, budgetStatus })
 })
 
 /** Run `effect` every `interval` until `done` holds for its value; returns that value. */

@@ -20,7 +20,8 @@ const newRun = (id: string, repoPath = "/r"): SandboxRuns.NewRun => ({
   supervisorStart: "42",
   timeoutMs: 60_000,
   logPath: "/l/run.log",
-  eventsPath: "/l/events.jsonl"
+  eventsPath: "/l/events.jsonl",
+  budgetUsd: null
 })
 
 describe("SandboxRuns", () => {

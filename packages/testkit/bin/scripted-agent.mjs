@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The scripted agent: a stand-in for the `claude` CLI that tests and the demo run instead of a model.
 // It speaks the same command line where it matters (headless `-p`, `--output-format text|json|stream-json`
-// with the `--verbose` rule, `--max-turns`, prompt as argument or on stdin), prints the same stream-json
+// with the `--verbose` rule, `--max-turns`, `--max-budget-usd`, prompt as argument or on stdin), prints the same stream-json
 // events (system/init, assistant tool_use, user tool_result, result with cost and turns), runs the
 // PostToolUse/SessionStart/SessionEnd command hooks of Claude Code settings files, edits files in its
 // working directory, and exits 0 on success and 1 on an error result.
@@ -124,7 +124,7 @@ function mcpCommand(args) {
 
 const started = Date.now()
 const argv = process.argv.slice(2)
-const opts = { print: false, format: "text", verbose: false, maxTurns: undefined, skipPermissions: false }
+const opts = { print: false, format: "text", verbose: false, maxTurns: undefined, maxBudget: undefined, skipPermissions: false }
 const positional = []
 const withValue = new Set([
   "--output-format", "--input-format", "--model", "--fallback-model", "--max-turns", "--max-budget-usd",
@@ -148,6 +148,10 @@ for (let i = 0; i < argv.length; i++) {
     if (inline === undefined) fail(`error: option '${flag}' argument missing`)
     if (flag === "--output-format") opts.format = inline
     if (flag === "--session-id") sessionId = inline
+    if (flag === "--max-budget-usd") {
+      if (!/^\d+(\.\d+)?$/.test(inline)) fail(`error: option '--max-budget-usd <amount>' argument '${inline}' is invalid.`)
+      opts.maxBudget = Number(inline)
+    }
     if (flag === "--max-turns") {
       if (!/^\d+$/.test(inline)) fail(`error: option '--max-turns <turns>' argument '${inline}' is invalid. must be a number`)
       opts.maxTurns = Number(inline)
@@ -283,12 +287,19 @@ say(`scripted-agent: ${prompt.trim().split("\n")[0] || "(interactive)"} in ${pro
 
 let turns = 0
 let errorMessage
+let budgetExceeded = false
+// Each turn costs an equal share of the script's cost (or 0.0011); --max-budget-usd stops before a turn
+// that would start at or over the budget, like the real CLI's error_max_budget_usd.
+const turnActions = actions.filter((a) => !("sleep" in a) && !("hang" in a) && !("exit" in a) && !("fail" in a)).length
+const perTurn = typeof script.cost === "number" ? script.cost / Math.max(1, turnActions) : 0.0011
 const finish = (isError) => {
   runHooks("SessionEnd", { reason: "other" })
-  const cost = typeof script.cost === "number" ? script.cost : Math.round(turns * 0.0011 * 1e6) / 1e6
+  const cost = budgetExceeded || typeof script.cost !== "number" ? Math.round(turns * perTurn * 1e6) / 1e6 : script.cost
   const result = {
     type: "result",
-    subtype: isError && errorMessage?.startsWith("Reached maximum") ? "error_max_turns" : isError ? "error_during_execution" : "success",
+    subtype: budgetExceeded
+      ? "error_max_budget_usd"
+      : isError && errorMessage?.startsWith("Reached maximum") ? "error_max_turns" : isError ? "error_during_execution" : "success",
     is_error: isError,
     duration_ms: Date.now() - started,
     duration_api_ms: Math.max(0, Date.now() - started - 1),
@@ -356,6 +367,11 @@ const apply = (a) => {
 }
 
 for (const a of actions) {
+  if (opts.maxBudget !== undefined && !("sleep" in a) && !("hang" in a) && turns * perTurn >= opts.maxBudget) {
+    errorMessage = `Reached maximum budget ($${opts.maxBudget})`
+    budgetExceeded = true
+    finish(true)
+  }
   if (opts.maxTurns !== undefined && turns >= opts.maxTurns) {
     errorMessage = `Reached maximum number of turns (${opts.maxTurns})`
     finish(true)

@@ -2,7 +2,7 @@
  * Config for in-process tests: a ConfigProvider built the same way the CLI builds it, from a map
  * instead of the real environment, so tests never read or write the developer's ~/.parallel-cc.
  */
-import { AppConfig, FileSync, Live, LocalProvider, Sandboxes, SandboxProvider, SandboxRuns } from "@parallel-cc/core"
+import { AppConfig, FileSync, Live, LocalProvider, Sandboxes, SandboxProvider, SandboxRuns, Templates } from "@parallel-cc/core"
 import { Effect, Layer } from "effect"
 
 const configProvider = (dataDir: string, env: Readonly<Record<string, string>>) =>
@@ -26,7 +26,7 @@ export const sandboxLayer = (
     Effect.map(LocalProvider.LocalProvider, (local) => SandboxProvider.fromProviders({ local, ...providers }))
   ).pipe(Layer.provide(LocalProvider.layer))
   return Sandboxes.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(SandboxRuns.layer, FileSync.layer, registry)),
+    Layer.provideMerge(Layer.mergeAll(SandboxRuns.layer, FileSync.layer, Templates.layer, registry)),
     Layer.provideMerge(Live.layer),
     Layer.provide(configProvider(dataDir, env))
   )

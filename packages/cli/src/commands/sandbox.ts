@@ -3,12 +3,11 @@
  * call the core `Sandboxes` service once, and render.
  */
 import { Command, Options, Prompt } from "@effect/cli"
-import { LiveSandbox, Sandboxes, SandboxRuns } from "@parallel-cc/core"
-import { Clock, Console, Effect, Either, Layer, Option, Redacted, Schema, Stream } from "effect"
+import { Sandboxes, SandboxRuns } from "@parallel-cc/core"
+import { Clock, Console, Effect, Either, Option, Redacted, Schema, Stream } from "effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { configured, Layers } from "../internal/Env.js"
+import { hostContext, withSandboxes } from "../internal/Sandbox.js"
 import { age, print, printJson, table } from "../internal/Output.js"
 
 /** A run ended without success; its summary has been printed. Exit code 1. */
@@ -30,13 +29,6 @@ class SandboxUsage extends Schema.TaggedError<SandboxUsage>()("SandboxUsage", { 
 }
 
 const encodeRun = Schema.encodeSync(SandboxRuns.SandboxRun)
-
-/** Run `effect` with the sessions core and the sandbox services (built only for sandbox commands). */
-const withSandboxes = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(Layers, (l) =>
-    Effect.provide(effect, configured(LiveSandbox.layer, l) as Layer.Layer<LiveSandbox.Services, unknown>))
-
-const hostContext = Effect.map(Layers, (l): Sandboxes.HostContext => ({ env: l.env, homeDir: os.homedir(), cwd: l.cwd }))
 
 const realpathOr = (p: string) => {
   try {
@@ -60,6 +52,8 @@ const progress = (e: Sandboxes.RunEvent): Effect.Effect<void> =>
         return w(`  packed ${e.files} files (${kb(e.bytes)} compressed)`)
       case "SandboxReady":
         return w(`  sandbox: ${e.isolation.description}`)
+      case "SetupCommand":
+        return w(`  setup: ${e.command}`)
       case "AgentStarted":
         return w(`  agent started`)
       case "AgentOutput":
@@ -75,7 +69,11 @@ const resultLine = (r: SandboxRuns.SandboxRun): string => {
   const parts = [
     r.status.replace("_", " "),
     r.numTurns !== null ? `${r.numTurns} turns` : undefined,
-    r.costUsd !== null ? `$${r.costUsd.toFixed(4)}` : undefined,
+    r.totalCostUsd !== null && r.providerCostUsd !== null && r.providerCostUsd > 0
+      ? `$${r.totalCostUsd.toFixed(4)} (agent $${(r.costUsd ?? 0).toFixed(4)} + sandbox $${r.providerCostUsd.toFixed(4)})`
+      : r.costUsd !== null
+      ? `$${r.costUsd.toFixed(4)}`
+      : undefined,
     r.agentDurationMs !== null ? `${(r.agentDurationMs / 1000).toFixed(1)} s (agent)` : undefined
   ].filter((x) => x !== undefined)
   return parts.join(" · ")
@@ -108,6 +106,11 @@ const runCommand = Command.make(
     npmToken: optText("npm-token", "An npm token for the agent's .npmrc (- reads it from stdin, which keeps it out of the process list)"),
     npmRegistry: optText("npm-registry", "The npm registry URL for the token (default https://registry.npmjs.org/)"),
     template: optText("template", "The provider's template or image"),
+    useTemplate: optText("use-template", "A managed template: setup commands and environment (see `parallel-cc templates list`)"),
+    budget: Options.float("budget").pipe(
+      Options.withDescription("The most this run may cost in US dollars (agent + sandbox time); it stops cleanly, partial changes kept"),
+      Options.optional
+    ),
     timeout: optText("timeout", "Hard limit: 90s, 45m, 2h or minutes (default config sandbox.timeoutMinutes, 60)"),
     keep: Options.boolean("keep").pipe(Options.withDescription("Keep the sandbox afterwards (remove it later with `sandbox kill`)")),
     dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Upload and verify the work tree, start no agent")),
@@ -165,6 +168,8 @@ const runCommand = Command.make(
           npmToken,
           npmRegistry: Option.getOrUndefined(o.npmRegistry),
           template: Option.getOrUndefined(o.template),
+          useTemplate: Option.getOrUndefined(o.useTemplate),
+          budgetUsd: Option.getOrUndefined(o.budget),
           timeoutMs,
           keep: o.keep,
           dryRun: o.dryRun,

@@ -6,6 +6,7 @@ import m0003 from "./0003_claims.js"
 import m0004 from "./0004_merges.js"
 import m0005 from "./0005_conflicts.js"
 import m0006 from "./0006_sandbox_runs.js"
+import m0007 from "./0007_budgets_templates.js"
 import m0009 from "./0009_legacy_import.js"
 
 /**
@@ -19,5 +20,6 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "4_merges": m0004,
   "5_conflicts": m0005,
   "6_sandbox_runs": m0006,
+  "7_budgets_templates": m0007,
   "9_legacy_import": m0009
 }
