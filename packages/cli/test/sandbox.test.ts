@@ -2,7 +2,7 @@
  * `parallel-cc sandbox …` end to end: the built CLI as real processes, real git repositories, the local
  * provider (with and without bubblewrap) and the scripted agent.
  */
-import { Cli, ScriptedAgent, TempDir, TempRepo } from "@parallel-cc/testkit"
+import { Cli, GhDouble, ScriptedAgent, TempDir, TempRepo } from "@parallel-cc/testkit"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -589,5 +589,55 @@ describe("templates and budgets", { timeout: 180_000 }, () => {
     assert.lengthOf(Cli.json(cli(e, ["sandbox", "list", "--json"])).runs, 2, "no run was created")
     const human = cli(e, ["budget", "status", "--period", "daily"])
     assert.include(human.stdout, "daily")
+  })
+})
+
+describe("--git-live", { timeout: 180_000 }, () => {
+  it("pushes the committed branch to origin and opens a pull request with gh; warns about other active sessions; the token stays out of argv and logs", () => {
+    const e = setup("process")
+    const origin = path.join(path.dirname(e.data), "origin.git")
+    spawnSync("git", ["init", "-q", "--bare", origin])
+    e.repo.git(["remote", "add", "origin", origin])
+    e.repo.git(["push", "-q", "origin", "main"])
+    const bin = GhDouble.install(path.join(path.dirname(e.data), "gh-bin"))
+    const ghLog = path.join(path.dirname(e.data), "gh.jsonl")
+    const token = "ghp_TESTSECRETTOKEN000000000000000000"
+    const env = { ...e.env, PATH: `${bin}:${e.env.PATH}`, GITHUB_TOKEN: token, GH_DOUBLE_LOG: ghLog }
+    // Another session works in the repository meanwhile.
+    assert.strictEqual(cli(e, ["register", "--repo", e.repo.root, "--pid", String(process.pid)]).code, 0)
+
+    const r = Cli.runSync(["sandbox", "run", "--repo", e.repo.root, "--agent", ScriptedAgent.path, "--git-live", "--json", "--prompt", ScriptedAgent.prompt("Add a health check", editScript)], {
+      env,
+      timeoutMs: 120_000
+    })
+    assert.strictEqual(r.code, 0, r.stderr)
+    const doc = Cli.json(r)
+    assert.strictEqual(doc.pullRequestUrl, "https://github.com/example/shop/pull/7")
+    assert.strictEqual(doc.run.pullRequestUrl, doc.pullRequestUrl)
+    assert.strictEqual(doc.run.branchMode, "auto")
+    assert.isTrue(doc.warnings.some((w: string) => w.includes("other session(s) are active")))
+    // The branch is on origin, at the run's commit.
+    const remote = spawnSync("git", ["ls-remote", origin, `refs/heads/${doc.branch}`], { encoding: "utf8" }).stdout
+    assert.strictEqual(remote.split("\t")[0], doc.commit)
+    const [call] = GhDouble.calls(ghLog)
+    assert.deepStrictEqual(call!.argv.slice(0, 6), ["pr", "create", "--base", "main", "--head", doc.branch])
+    assert.include(call!.stdin, "Add a health check")
+    assert.isTrue(call!.token, "gh got GITHUB_TOKEN from its environment")
+    assert.notInclude(call!.argv.join(" "), token)
+    assert.notInclude(fs.readFileSync(doc.run.logPath, "utf8"), token)
+
+    const failing = Cli.runSync(["sandbox", "run", "--repo", e.repo.root, "--agent", ScriptedAgent.path, "--git-live", "--branch", "feature/x", "--prompt", ScriptedAgent.prompt("x", editScript)], {
+      env: { ...env, GH_DOUBLE_FAIL: "1" },
+      timeoutMs: 120_000
+    })
+    assert.strictEqual(failing.code, 1)
+    assert.include(failing.stderr, "gh pr create failed")
+    assert.include(failing.stderr, "the branch feature/x is pushed")
+    const noRemote = setup("process")
+    const refused = Cli.runSync(["sandbox", "run", "--repo", noRemote.repo.root, "--agent", ScriptedAgent.path, "--git-live", "--prompt", "x"], {
+      env: { ...noRemote.env, PATH: `${bin}:${noRemote.env.PATH}` }
+    })
+    assert.strictEqual(refused.code, 1)
+    assert.include(refused.stderr, "no remote named origin")
   })
 })

@@ -86,7 +86,9 @@ export class SandboxRun extends Schema.Class<SandboxRun>("SandboxRun")({
   providerSeconds: Schema.NullOr(Schema.Number),
   providerCostUsd: Schema.NullOr(Schema.Number),
   /** The agent's reported cost plus the sandbox time. */
-  totalCostUsd: Schema.NullOr(Schema.Number)
+  totalCostUsd: Schema.NullOr(Schema.Number),
+  /** The pull request a `--git-live` run opened. */
+  pullRequestUrl: Schema.NullOr(Schema.String)
 }) {}
 
 /** The JSON shape of a run (`sandbox status --json`, `sandbox list --json`). */
@@ -146,7 +148,8 @@ const columns = {
   budgetUsd: "budget_usd",
   providerSeconds: "provider_seconds",
   providerCostUsd: "provider_cost_usd",
-  totalCostUsd: "total_cost_usd"
+  totalCostUsd: "total_cost_usd",
+  pullRequestUrl: "pr_url"
 } as const satisfies { readonly [K in keyof SandboxRun]: string }
 
 type Fields = { -readonly [K in keyof typeof columns]: SandboxRun[K] }

@@ -27,6 +27,7 @@ import {
   Schema,
   Stream
 } from "effect"
+import { CommandExecutor } from "@effect/platform"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Agents from "./AgentAdapters.js"
@@ -36,6 +37,7 @@ import { type SessionId } from "./Domain.js"
 import { InvalidInput } from "./Errors.js"
 import { type Applied, FileSync, type FileSyncError, summary } from "./FileSync.js"
 import { Git, type GitError } from "./Git.js"
+import { exec } from "./internal/exec.js"
 import * as Redact from "./internal/redact.js"
 import {
   type ChangeList,
@@ -100,6 +102,19 @@ export interface RunRequest {
   readonly useTemplate?: string | undefined
   /** The most this run may cost (agent + sandbox time); lowered to what the daily/weekly/monthly budgets left. */
   readonly budgetUsd?: number | undefined
+  /**
+   * Push the run's branch and open a pull request with `gh` (implies `branch: "auto"` unless a name is
+   * given). Pushing and the PR happen on this machine, with your git remote and `GITHUB_TOKEN`; the
+   * sandbox never gets them.
+   */
+  readonly gitLive?: boolean | undefined
+  /** The pull request's base (default: the branch checked out in the repository). */
+  readonly targetBranch?: string | undefined
+  /**
+   * Asked before a `gitLive` run when other sessions are active in the repository; `false` keeps the
+   * results local for review instead (no branch, no push). Without it the run warns and goes on.
+   */
+  readonly confirmGitLive?: ((message: string) => Effect.Effect<boolean>) | undefined
   readonly host: HostContext
 }
 
@@ -115,6 +130,7 @@ export type RunEvent =
   | { readonly _tag: "Warning"; readonly message: string }
   | { readonly _tag: "AgentExited"; readonly exitCode: number | null; readonly signal: string | undefined }
   | { readonly _tag: "ChangesApplied"; readonly changes: ChangeList; readonly worktreePath: string | null; readonly branch: string | null }
+  | { readonly _tag: "PullRequest"; readonly url: string | null; readonly error: string | null }
   | { readonly _tag: "Finished"; readonly status: RunStatus }
 
 /** What a run left behind. */
@@ -128,6 +144,10 @@ export interface RunResult {
   readonly branch: string | null
   /** The commit made on the branch (`--branch`), if any. */
   readonly commit: string | null
+  /** The pull request `gitLive` opened. */
+  readonly pullRequestUrl: string | null
+  /** Why pushing or opening the pull request failed (the commit is in the worktree and branch either way). */
+  readonly gitLiveError: string | null
   readonly warnings: ReadonlyArray<string>
 }
 
@@ -144,7 +164,8 @@ export class SandboxRunError extends Schema.TaggedError<SandboxRunError>()("Sand
     "DryRunMismatch",
     "WorktreeFailed",
     "BudgetExhausted",
-    "SetupFailed"
+    "SetupFailed",
+    "GitLiveUnavailable"
   ),
   sessionId: Schema.optional(Schema.String),
   detail: Schema.String
@@ -171,6 +192,8 @@ export class SandboxRunError extends Schema.TaggedError<SandboxRunError>()("Sand
         return `${this.detail}; no sandbox was started`
       case "SetupFailed":
         return `template setup failed: ${this.detail}`
+      case "GitLiveUnavailable":
+        return `--git-live: ${this.detail}`
       case "WorktreeFailed":
         return `could not put the changes in a worktree: ${this.detail}` +
           (this.sessionId !== undefined ? `; they are saved: \`parallel-cc sandbox download --session-id ${this.sessionId} --output DIR\`` : "")
@@ -341,6 +364,7 @@ export const make = Effect.gen(function*() {
   const providers = yield* SandboxProviders
   const fileSync = yield* FileSync
   const templates = yield* Templates.Templates
+  const executor = yield* CommandExecutor.CommandExecutor
   const processes = yield* Processes
   const worktrees = yield* Worktrees
 
@@ -620,6 +644,35 @@ export const make = Effect.gen(function*() {
       return limit
     })
 
+  /** Push `branch` from the worktree to origin and open a pull request against `target` with gh. */
+  const openPullRequest = (
+    worktreePath: string,
+    branch: string,
+    target: string,
+    prompt: string,
+    id: string,
+    agent: string,
+    redact: Redact.Redactor
+  ) =>
+    Effect.gen(function*() {
+      const push = yield* git.run(worktreePath, ["push", "--porcelain", "-u", "origin", `refs/heads/${branch}:refs/heads/${branch}`]).pipe(Effect.either)
+      if (push._tag === "Left") return { url: null, error: redact(`pushing ${branch} failed: ${push.left.message}`) }
+      const first = prompt.trim().split("\n")[0] ?? "Sandboxed run"
+      const title = first.length > 72 ? `${first.slice(0, 71)}…` : first
+      const body = `Made by an unattended ${agent} run in a parallel-cc sandbox (session ${id}).\n\n` +
+        `Prompt:\n\n${prompt.trim().split("\n").map((l) => `> ${l}`).join("\n")}\n`
+      const gh = yield* exec(["gh", "pr", "create", "--base", target, "--head", branch, "--title", title, "--body-file", "-"], {
+        cwd: worktreePath,
+        stdin: body
+      }).pipe(Effect.provideService(CommandExecutor.CommandExecutor, executor), Effect.either)
+      if (gh._tag === "Left") return { url: null, error: redact(`gh could not be started: ${gh.left.message}`) }
+      if (gh.right.exitCode !== 0) {
+        return { url: null, error: redact(`gh pr create failed (exit ${gh.right.exitCode}): ${gh.right.stderr.trim().split("\n").slice(-3).join(" / ")}; the branch ${branch} is pushed`) }
+      }
+      const url = /https?:\/\/\S+/.exec(gh.right.stdout)?.[0] ?? gh.right.stdout.trim()
+      return { url: url !== "" ? url : null, error: url !== "" ? null : "gh printed no pull request URL" }
+    })
+
   // ---------------------------------------------------------------------------------------------
 
   const run = (req: RunRequest, onEvent: (event: RunEvent) => Effect.Effect<void> = () => Effect.void) =>
@@ -644,7 +697,33 @@ export const make = Effect.gen(function*() {
           detail: `${agent.command} is not installed on this machine (not on PATH); install it, or pass --agent PATH`
         })
       }
-      const plan = yield* branchPlanFor(req.branch, prompt, repoPath)
+      const preWarnings: Array<string> = []
+      let gitLive: { readonly target: string; readonly token: string | undefined } | undefined
+      if (req.gitLive === true && req.dryRun !== true) {
+        const unavailable = (detail: string) => new SandboxRunError({ reason: "GitLiveUnavailable", detail })
+        const remote = yield* git.run(repoPath, ["remote", "get-url", "origin"], { okExitCodes: [0, 2, 128] })
+        if (remote.exitCode !== 0) return yield* unavailable(`${repoPath} has no remote named origin to push to`)
+        if (Agents.which("gh", host.env.PATH) === undefined) {
+          return yield* unavailable("the GitHub CLI (gh) is not installed; install it, or run without --git-live and push yourself")
+        }
+        const current = yield* git.run(repoPath, ["symbolic-ref", "--quiet", "--short", "HEAD"], { okExitCodes: [0, 1, 128] })
+        const target = req.targetBranch ?? (current.exitCode === 0 ? current.stdout.trim() : "")
+        if (target === "") return yield* unavailable("the repository is on a detached HEAD; give --target-branch")
+        yield* git.checkBranchName(target)
+        const token = host.env.GITHUB_TOKEN ?? host.env.GH_TOKEN
+        if (token === undefined || token === "") preWarnings.push("no GITHUB_TOKEN: gh uses its own login to open the pull request")
+        const others = yield* sessions.list({ repoPath })
+        let go = true
+        if (others.length > 0) {
+          const message = `${others.length} other session(s) are active in ${repoPath}; pushing a branch and opening a pull request ` +
+            `while they work may surprise them — keep the results in a worktree for review instead?`
+          if (req.confirmGitLive !== undefined) go = yield* req.confirmGitLive(message)
+          else preWarnings.push(`${others.length} other session(s) are active in this repository; the branch is pushed anyway (run without --git-live to review first)`)
+        }
+        if (go) gitLive = { target, token: token !== undefined && token !== "" ? token : undefined }
+        else preWarnings.push("--git-live dropped: the changes stay in a worktree for review")
+      }
+      const plan = yield* branchPlanFor(gitLive !== undefined && req.branch === undefined ? "auto" : req.branch, prompt, repoPath)
       const identity = yield* identityFor(req, repoPath)
       const creds = req.dryRun === true ? { method: "none" as const, env: {}, files: [], secrets: [] } : yield* credentialsFor(agent, req.authMethod, host)
       const ssh = req.sshKey !== undefined ? yield* sshKeyFor(req.sshKey, req.sshKeyConfirmed === true, host) : undefined
@@ -665,7 +744,12 @@ export const make = Effect.gen(function*() {
       const budget = yield* budgetFor(req.budgetUsd)
       const ratePerMs = (providerName === "e2b" ? config.values["cost.e2bUsdPerHour"] : config.values["cost.localUsdPerHour"]) / 3_600_000
       const isolation = yield* provider.probe
-      const secrets = [...creds.secrets, ...(ssh !== undefined ? [ssh.content] : []), ...(npmToken !== undefined ? [npmToken] : [])]
+      const secrets = [
+        ...creds.secrets,
+        ...(ssh !== undefined ? [ssh.content] : []),
+        ...(npmToken !== undefined ? [npmToken] : []),
+        ...(gitLive?.token !== undefined ? [gitLive.token] : [])
+      ]
       const redact = Redact.make(secrets)
 
       // 2. The session and its run record.
@@ -733,7 +817,7 @@ export const make = Effect.gen(function*() {
         yield* runs.update(id, { baseCommit })
         yield* log(`run ${id}: ${agent.setting} on the ${providerName} provider, repository ${repoPath} at ${baseCommit.slice(0, 12)}`)
         yield* emit({ _tag: "Started", sessionId: id, repoPath, provider: providerName, agent: agent.setting })
-        for (const w of ssh?.warnings ?? []) yield* warn(w)
+        for (const w of [...preWarnings, ...(ssh?.warnings ?? [])]) yield* warn(w)
 
         const packed = yield* fileSync.pack(repoPath)
         yield* runs.update(id, { uploadFiles: packed.files.length, uploadBytes: packed.archive.length })
@@ -785,7 +869,12 @@ export const make = Effect.gen(function*() {
             })
           }
           yield* log(`dry run: ${present.length} files verified in the sandbox; no agent started`)
-          return { status: "succeeded" as RunStatus, error: undefined as string | undefined, collected: undefined as Collected | undefined }
+          return {
+            status: "succeeded" as RunStatus,
+            error: undefined as string | undefined,
+            collected: undefined as Collected | undefined,
+            pr: undefined as { url: string | null; error: string | null } | undefined
+          }
         }
 
         // Partial changes are collected on every way out; registered after the sandbox, so this runs first.
@@ -904,7 +993,16 @@ export const make = Effect.gen(function*() {
         yield* log(`changes: ${summary(c.changes)}${c.worktreePath !== null ? ` in ${c.worktreePath} (branch ${c.branch})` : ""}${c.commit !== null ? `, committed ${c.commit.slice(0, 12)}` : ""}`)
         for (const r of c.refused) yield* warn(`refused ${r.path}: ${r.reason}`)
         yield* emit({ _tag: "ChangesApplied", changes: c.changes, worktreePath: c.worktreePath, branch: c.branch })
-        return { status: outcome.status, error: outcome.error, collected: c as Collected | undefined }
+        let pr: { url: string | null; error: string | null } | undefined
+        if (gitLive !== undefined && c.commit !== null && c.worktreePath !== null && c.branch !== null) {
+          pr = yield* openPullRequest(c.worktreePath, c.branch, gitLive.target, prompt, id, agent.setting, redact)
+          yield* (pr.url !== null ? log(`pull request: ${pr.url}`) : warn(`--git-live: ${pr.error}`))
+          if (pr.url !== null) yield* runs.update(id, { pullRequestUrl: pr.url })
+          yield* emit({ _tag: "PullRequest", url: pr.url, error: pr.error })
+        } else if (gitLive !== undefined) {
+          yield* warn("--git-live: nothing was committed, so nothing was pushed")
+        }
+        return { status: outcome.status, error: outcome.error, collected: c as Collected | undefined, pr }
       })
 
       const result = yield* Effect.scoped(body).pipe(
@@ -954,6 +1052,8 @@ export const make = Effect.gen(function*() {
         worktreePath: c?.worktreePath ?? null,
         branch: c?.branch ?? null,
         commit: c?.commit ?? null,
+        pullRequestUrl: result.pr?.url ?? null,
+        gitLiveError: result.pr?.error ?? null,
         warnings
       } satisfies RunResult
     })

@@ -3,6 +3,7 @@
  * call the core `Sandboxes` service once, and render.
  */
 import { Command, Options, Prompt } from "@effect/cli"
+import { Terminal } from "@effect/platform"
 import { Sandboxes, SandboxRuns } from "@parallel-cc/core"
 import { Clock, Console, Effect, Either, Option, Redacted, Schema, Stream } from "effect"
 import * as fs from "node:fs"
@@ -18,6 +19,13 @@ class SandboxRunFailed extends Schema.TaggedError<SandboxRunFailed>()("SandboxRu
 }) {
   override get message(): string {
     return `sandbox run ${this.sessionId} ${this.status.replace("_", " ")}: ${this.detail}`
+  }
+}
+
+/** The run succeeded but --git-live could not push or open the pull request. Exit code 1. */
+class GitLiveFailed extends Schema.TaggedError<GitLiveFailed>()("GitLiveFailed", { detail: Schema.String, where: Schema.String }) {
+  override get message(): string {
+    return `--git-live: ${this.detail} (the commit is ${this.where})`
   }
 }
 
@@ -112,6 +120,10 @@ const runCommand = Command.make(
       Options.optional
     ),
     timeout: optText("timeout", "Hard limit: 90s, 45m, 2h or minutes (default config sandbox.timeoutMinutes, 60)"),
+    gitLive: Options.boolean("git-live").pipe(
+      Options.withDescription("Commit on a branch (--branch, default auto), push it to origin and open a pull request with gh (GITHUB_TOKEN)")
+    ),
+    targetBranch: optText("target-branch", "The pull request's base branch (default: the repository's current branch)"),
     keep: Options.boolean("keep").pipe(Options.withDescription("Keep the sandbox afterwards (remove it later with `sandbox kill`)")),
     dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Upload and verify the work tree, start no agent")),
     json
@@ -152,6 +164,9 @@ const runCommand = Command.make(
           initial: false
         })
       }
+      if (Option.isSome(o.targetBranch) && !o.gitLive) return yield* usage("--target-branch goes with --git-live")
+      const interactive = process.stdin.isTTY === true && !o.json
+      const terminal = yield* Terminal.Terminal
       const sandboxes = yield* Sandboxes.Sandboxes
       const result = yield* sandboxes.run(
         {
@@ -171,6 +186,15 @@ const runCommand = Command.make(
           useTemplate: Option.getOrUndefined(o.useTemplate),
           budgetUsd: Option.getOrUndefined(o.budget),
           timeoutMs,
+          gitLive: o.gitLive,
+          targetBranch: Option.getOrUndefined(o.targetBranch),
+          confirmGitLive: interactive
+            ? (message: string) =>
+              Prompt.confirm({ message: `${message.replace(/ — keep the results.*$/, "")}. Push and open the pull request anyway?`, initial: false }).pipe(
+                Effect.provideService(Terminal.Terminal, terminal),
+                Effect.orElseSucceed(() => false)
+              )
+            : undefined,
           keep: o.keep,
           dryRun: o.dryRun,
           host
@@ -187,6 +211,8 @@ const runCommand = Command.make(
           worktreePath: result.worktreePath,
           branch: result.branch,
           commit: result.commit,
+          pullRequestUrl: result.pullRequestUrl,
+          gitLiveError: result.gitLiveError,
           warnings: result.warnings
         })
       } else {
@@ -205,6 +231,7 @@ const runCommand = Command.make(
               lines.push(`  cd ${JSON.stringify(result.worktreePath)} && git status && git diff`)
             }
           }
+          if (result.pullRequestUrl !== null) lines.push(`Pull request: ${result.pullRequestUrl}`)
           for (const x of result.refused) lines.push(`Refused ${x.path}: ${x.reason}`)
         }
         lines.push(`Log: parallel-cc sandbox logs --session-id ${r.sessionId}`)
@@ -212,6 +239,9 @@ const runCommand = Command.make(
       }
       if (r.status !== "succeeded") {
         return yield* new SandboxRunFailed({ sessionId: r.sessionId, status: r.status, detail: r.error ?? "see the log" })
+      }
+      if (result.gitLiveError !== null) {
+        return yield* new GitLiveFailed({ detail: result.gitLiveError, where: `on branch ${result.branch} in ${result.worktreePath}` })
       }
     }))
 ).pipe(Command.withDescription("Run an agent unattended in a sandbox on a copy of the work tree; its changes come back in a worktree"))

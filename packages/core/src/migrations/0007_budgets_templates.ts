@@ -3,7 +3,8 @@ import { Effect } from "effect"
 
 /**
  * Budgets and templates for sandboxed runs: each run records its budget, the sandbox time it used, what
- * that time cost at the configured rate and the total (the agent's reported cost plus the sandbox time);
+ * that time cost at the configured rate and the total (the agent's reported cost plus the sandbox time),
+ * and the pull request a `--git-live` run opened;
  * managed templates (setup commands and environment) created by the user live in their own table (the
  * shipped ones are in code).
  */
@@ -13,6 +14,7 @@ export default Effect.gen(function*() {
   yield* sql`ALTER TABLE sandbox_runs ADD COLUMN provider_seconds REAL`
   yield* sql`ALTER TABLE sandbox_runs ADD COLUMN provider_cost_usd REAL`
   yield* sql`ALTER TABLE sandbox_runs ADD COLUMN total_cost_usd REAL`
+  yield* sql`ALTER TABLE sandbox_runs ADD COLUMN pr_url TEXT`
   yield* sql`CREATE INDEX sandbox_runs_created ON sandbox_runs (created_at)`
   yield* sql`
     CREATE TABLE sandbox_templates (
