@@ -291,11 +291,12 @@ describe("sandbox run (local provider)", { timeout: 180_000 }, () => {
     assert.include(again.stdout, "nothing to kill")
   })
 
-  it("a hard timeout stops the agent; --keep keeps the sandbox (without credentials) until `sandbox kill` removes it", () => {
-    const e = setup("process", { NPM_IGNORED: "x" })
+  it("warnings as the sandbox time passes; a hard timeout stops the agent; --keep keeps the sandbox (without credentials) until `sandbox kill` removes it", () => {
+    const e = setup("process", { PARALLEL_CC_SANDBOX_WARN_AT_MINUTES: "[0.01, 60]" })
     const r = run(e, ["--timeout", "2s", "--keep", "--npm-token", "npm_SECRETTOKEN12345", "--prompt", ScriptedAgent.prompt("slow", { actions: [{ write: "a.txt", content: "a\n" }, { hang: true }] })])
     assert.strictEqual(r.code, 1)
     assert.include(r.stderr, "timed out")
+    assert.include(r.stderr, "warning: the sandbox has been running for 0.6 s (hard limit 2 s)")
     const rec = Cli.json(cli(e, ["sandbox", "list", "--json"])).runs[0]
     assert.deepInclude(rec, { status: "timed_out", sandboxState: "kept" })
     assert.isTrue(fs.existsSync(rec.sandboxId))

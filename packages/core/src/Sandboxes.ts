@@ -308,6 +308,10 @@ export const parseTimeout = (text: string): Either.Either<number, string> => {
   return Either.right(Math.round(ms))
 }
 
+/** "45 s", "2.5 min", "60 min". */
+const duration = (ms: number): string =>
+  ms < 60_000 ? `${Math.round(ms / 100) / 10} s` : `${Math.round(ms / 6_000) / 10} min`
+
 const clock = (d: Date) => {
   const p = (n: number) => String(n).padStart(2, "0")
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, "0")}`
@@ -1124,7 +1128,7 @@ export const make = Effect.gen(function*() {
         if (at >= timeoutMs) continue
         yield* Effect.forkScoped(Effect.zipRight(
           Effect.sleep(Duration.millis(at)),
-          hooks.warn(`the sandbox has been running for ${minutes} minutes (hard limit ${Math.round(timeoutMs / 60_000)} minutes)`)
+          hooks.warn(`the sandbox has been running for ${duration(at)} (hard limit ${duration(timeoutMs)})`)
         ))
       }
 
@@ -1157,7 +1161,7 @@ export const make = Effect.gen(function*() {
             ? "stop requested by `sandbox kill`; stopping the agent"
             : ended._tag === "OverBudget"
             ? `the sandbox time reached the budget of $${budget?.usd.toFixed(4)}; stopping the agent`
-            : `hard timeout after ${Math.round(timeoutMs / 1000)} s; stopping the agent`
+            : `hard timeout after ${duration(timeoutMs)}; stopping the agent`
         )
         yield* proc.kill
         exit = yield* proc.exit.pipe(Effect.timeout("10 seconds"), Effect.option, Effect.map(Option.getOrUndefined), Effect.orElseSucceed(() => undefined))
@@ -1171,7 +1175,7 @@ export const make = Effect.gen(function*() {
       const result = (yield* Ref.get(outcome)) ?? end.outcome
       if (ended._tag === "Killed") return { status: "killed", exit, result, error: "stopped by `sandbox kill`" }
       if (ended._tag === "TimedOut") {
-        return { status: "timed_out", exit, result, error: `stopped after the hard timeout of ${Math.round(timeoutMs / 60_000 * 10) / 10} minutes` }
+        return { status: "timed_out", exit, result, error: `stopped after the hard timeout of ${duration(timeoutMs)}` }
       }
       if (ended._tag === "OverBudget") {
         return { status: "budget_exceeded", exit, result, error: `stopped: the sandbox time reached the budget of $${budget?.usd.toFixed(4)}` }
