@@ -40,6 +40,9 @@ export class Caller extends Context.Tag("@parallel-cc/mcp/Caller")<Caller, {
   readonly cwd: string
   /** `PARALLEL_CC_SESSION_ID` as the server saw it. */
   readonly envSessionId: string | undefined
+  /** The server process's environment and home directory (what a sandbox provider needs to reconnect). */
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly homeDir: string
   /** The calling session, or NoCallingSession. */
   readonly session: Effect.Effect<CallerSession, NoCallingSession | Database.DbFailure>
   /** The calling session when there is one. */
@@ -62,7 +65,13 @@ const canonical = (dir: string) => {
 }
 
 /** The Caller for a server started in `cwd` with `env`. */
-export const make = (options: { readonly cwd: string; readonly env: Readonly<Record<string, string | undefined>> }) =>
+export interface Options {
+  readonly cwd: string
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly homeDir: string
+}
+
+export const make = (options: Options) =>
   Effect.gen(function*() {
     const store = yield* SessionStore.SessionStore
     const git = yield* Git.Git
@@ -106,9 +115,9 @@ export const make = (options: { readonly cwd: string; readonly env: Readonly<Rec
         ? Effect.succeed(Option.some(found.value.session.repoPath))
         : git.mainRoot(cwd).pipe(Effect.map(Option.some), Effect.orElseSucceed(() => Option.none<string>())))
 
-    return Caller.of({ cwd, envSessionId, session, sessionOption, repoPath })
+    return Caller.of({ cwd, envSessionId, env: options.env, homeDir: options.homeDir, session, sessionOption, repoPath })
   })
 
 /** The Caller layer for one server process. */
-export const layer = (options: { readonly cwd: string; readonly env: Readonly<Record<string, string | undefined>> }) =>
+export const layer = (options: Options) =>
   Layer.effect(Caller, make(options))

@@ -10,7 +10,7 @@
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import { AppConfig, Live } from "@parallel-cc/core"
+import { AppConfig, Live, LiveSandbox } from "@parallel-cc/core"
 import { Cause, Effect, Exit, Layer, Logger, LogLevel, ManagedRuntime, Option } from "effect"
 import * as Caller from "./Caller.js"
 import * as Tool from "./Tool.js"
@@ -60,7 +60,8 @@ export const layer = (options: Options): Layer.Layer<Tool.Services, unknown> => 
     Logger.map(Logger.logfmtLogger, (line) => write(`parallel-cc-mcp ${line}`))
   )
   const verbose = options.verbose === true || options.env["PARALLEL_CC_DEBUG"] === "1"
-  return Caller.layer({ cwd: options.cwd, env: options.env }).pipe(
+  return Caller.layer({ cwd: options.cwd, env: options.env, homeDir: options.homeDir }).pipe(
+    Layer.provideMerge(LiveSandbox.services),
     Layer.provideMerge(Live.layer),
     Layer.provide(Layer.setConfigProvider(provider)),
     Layer.provide(Layer.mergeAll(logger, Logger.minimumLogLevel(verbose ? LogLevel.Debug : LogLevel.Warning)))

@@ -18,13 +18,13 @@
  */
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import type { Live } from "@parallel-cc/core"
+import type { Live, LiveSandbox } from "@parallel-cc/core"
 import { Cause, Effect, Exit, Option } from "effect"
 import { z } from "zod"
 import type { Caller } from "./Caller.js"
 
-/** What a tool handler may use: every core service and the caller. */
-export type Services = Live.Services | Caller
+/** What a tool handler may use: every core service (sandboxed runs included) and the caller. */
+export type Services = Live.Services | LiveSandbox.Services | Caller
 
 /** The wire form of a failure, as in the CLI's JSON errors. */
 export interface WireError {

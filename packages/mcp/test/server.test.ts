@@ -21,7 +21,25 @@ describe("MCP server (stdio, real client)", () => {
     const server = await w.connect(w.repo.root)
     const { tools } = await server.client.listTools()
     const names = tools.map((t) => t.name)
-    for (const name of ["get_parallel_status", "get_my_session"]) assert.include(names, name)
+    // The original tool's 14, plus the sandboxed-run tools.
+    assert.sameMembers(names, [
+      "get_parallel_status",
+      "get_my_session",
+      "notify_when_merged",
+      "check_merge_status",
+      "check_conflicts",
+      "rebase_assist",
+      "get_merge_events",
+      "claim_file",
+      "release_file",
+      "list_file_claims",
+      "detect_advanced_conflicts",
+      "get_auto_fix_suggestions",
+      "apply_auto_fix",
+      "conflict_history",
+      "get_sandbox_runs",
+      "get_sandbox_run_status"
+    ])
     assert.strictEqual(new Set(names).size, names.length)
     for (const t of tools) {
       assert.strictEqual(t.inputSchema.type, "object", t.name)

@@ -7,11 +7,13 @@ import type { AnyTool } from "../Tool.js"
 import * as Claims from "./claims.js"
 import * as ConflictTools from "./conflicts.js"
 import * as Merges from "./merges.js"
+import * as Sandbox from "./sandbox.js"
 import * as Status from "./status.js"
 
 export const groups: ReadonlyArray<ReadonlyArray<AnyTool>> = [
   Status.tools,
   Merges.tools,
   Claims.tools,
-  ConflictTools.tools
+  ConflictTools.tools,
+  Sandbox.tools
 ]
