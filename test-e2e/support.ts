@@ -2,7 +2,8 @@
  * Shared set-up for the end-to-end tests: a temp base dir holding a git repo, a HOME for Claude Code and
  * our data dir; an Anthropic API double; and the environment that ties them together.
  */
-import { AnthropicApiDouble, ClaudeCode, TempDir, TempRepo } from "@parallel-cc/testkit"
+import { AnthropicApiDouble, ClaudeCode, Cli, TempDir, TempRepo } from "@parallel-cc/testkit"
+import Database from "better-sqlite3"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach } from "vitest"
@@ -47,4 +48,65 @@ export const keepTranscript = (name: string, stdout: string) => {
   if (!dir) return
   fs.mkdirSync(dir, { recursive: true })
   fs.writeFileSync(path.join(dir, `${name}.jsonl`), stdout)
+}
+
+/** `parallel-cc …` as a real process in the world's environment (SHELL set so `install --alias` knows the rc file). */
+export const pcc = (w: World, args: ReadonlyArray<string>, options: { cwd?: string; env?: Record<string, string> } = {}) =>
+  Cli.runSync(args, { cwd: options.cwd ?? w.repo.root, env: { ...w.env, SHELL: "/bin/bash", ...options.env } })
+
+/** `parallel-cc … --json`, parsed; fails the test on a non-zero exit. */
+export const pccJson = (w: World, args: ReadonlyArray<string>, options: { cwd?: string; env?: Record<string, string> } = {}) => {
+  const r = pcc(w, [...args, "--json"], options)
+  if (r.code !== 0) throw new Error(`parallel-cc ${args.join(" ")} exited ${r.code}:\n${r.stderr}${r.stdout}`)
+  return Cli.json(r)
+}
+
+/** The active sessions and kept worktrees, as `parallel-cc status --json` reports them. */
+export const status = (w: World) => pccJson(w, ["status", "--repo", w.repo.root]) as {
+  sessions: Array<Record<string, any>>
+  kept: Array<Record<string, any>>
+}
+
+/** Run `claude-parallel <claude args…>` (the built wrapper) with stdin closed, in the repo by default. */
+export const claudeParallel = (w: World, args: ReadonlyArray<string>, options: Partial<ClaudeCode.RunOptions> = {}) =>
+  ClaudeCode.run(process.execPath, [Cli.wrapperPath, ...args], { cwd: w.repo.root, env: w.env, ...options })
+
+/** A promise that resolves once `n` parties have arrived (rejects after `timeoutMs`). */
+export const barrier = (n: number, timeoutMs = 60_000) => {
+  let arrived = 0
+  let open!: () => void
+  let fail!: (e: Error) => void
+  const all = new Promise<void>((resolve, reject) => {
+    open = resolve
+    fail = reject
+  })
+  const timer = setTimeout(() => fail(new Error(`barrier: ${arrived} of ${n} arrived within ${timeoutMs} ms`)), timeoutMs)
+  return () => {
+    arrived++
+    if (arrived === n) {
+      clearTimeout(timer)
+      open()
+    }
+    return all
+  }
+}
+
+/** Install our Claude Code integration into the world's HOME as a user would (`parallel-cc install --hooks --mcp`). */
+export const installAll = (w: World) => {
+  // Interim: the heartbeat hook in ~/.claude/settings.json, as `install --hooks` will write it.
+  const settings = path.join(w.home, ".claude", "settings.json")
+  fs.mkdirSync(path.dirname(settings), { recursive: true })
+  fs.writeFileSync(settings, JSON.stringify({
+    hooks: { PostToolUse: [{ matcher: "", hooks: [{ type: "command", command: path.join(Cli.projectRoot, "packages/cli/hooks/heartbeat.sh") }] }] }
+  }))
+}
+
+/** Rows of the world's database (read-only, straight from SQLite: what is really stored). */
+export const dbRows = (w: World, sql: string, ...params: Array<unknown>): Array<Record<string, any>> => {
+  const db = new Database(path.join(w.dataDir, "coordinator.db"), { readonly: true, fileMustExist: true })
+  try {
+    return db.prepare(sql).all(...params) as Array<Record<string, any>>
+  } finally {
+    db.close()
+  }
 }
