@@ -1,9 +1,8 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { AnthropicApiDouble, ClaudeCode, Cli } from "@parallel-cc/testkit"
-import { spawnSync } from "node:child_process"
 import { assert, describe, it } from "vitest"
-import { keepTranscript, world, type World } from "./support.js"
+import { claudeParallel, installAll, keepTranscript, status, world, type World } from "./support.js"
 
 const { Reply } = AnthropicApiDouble
 const marker = AnthropicApiDouble.AnthropicApiDouble.marker
@@ -26,28 +25,17 @@ const serverTools = async (w: World): Promise<Array<string>> => {
   }
 }
 
-/** Register our MCP server for Claude Code in the temp HOME (user scope), as a user would by hand. */
-const registerMcp = (w: World) => {
-  const r = spawnSync(ClaudeCode.binary(), ["mcp", "add", "-s", "user", "parallel-cc", "--", process.execPath, Cli.binPath, "mcp", "serve"], {
-    cwd: w.repo.root,
-    env: w.env,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  assert.strictEqual(r.status, 0, r.stderr)
-}
-
 const claimsInDb = async (w: World) => Cli.json((await Cli.run(["claims", "--json"], { cwd: w.repo.root, env: w.env }))).claims
 
 describe("our MCP server inside a real Claude Code session", () => {
-  it("init shows parallel-cc connected with all its tools; claim_file puts the claim in the DB, release_file removes it", async () => {
+  it("after install --all: init shows parallel-cc connected with all its tools; in a claude-parallel session claim_file puts the claim in the DB, release_file removes it", async () => {
     const w = await world({ files: { "src/app.ts": "export const a = 1\n" } })
-    registerMcp(w)
-    const reg = Cli.json(Cli.runSync(["register", "--repo", w.repo.root, "--pid", String(process.pid), "--json"], { env: w.env }))
+    installAll(w)
     const checkpoints: Record<string, unknown> = {}
     w.api.script("claims", [
       Reply.mcp("claim_file", { path: "src/app.ts", mode: "EXCLUSIVE", reason: "e2e edit" }),
       Reply.dynamic(async () => {
+        checkpoints.session = status(w).sessions[0]
         checkpoints.afterClaim = await claimsInDb(w)
         return Reply.mcp("release_file", { path: "src/app.ts" })
       }),
@@ -56,10 +44,7 @@ describe("our MCP server inside a real Claude Code session", () => {
         return Reply.text("Claimed and released.")
       })
     ])
-    const r = await ClaudeCode.runHeadless(`claim the file ${marker("claims")}`, {
-      cwd: w.repo.root,
-      env: { ...w.env, PARALLEL_CC_SESSION_ID: reg.sessionId }
-    })
+    const r = await claudeParallel(w, ClaudeCode.headlessArgs(`claim the file ${marker("claims")}`))
     keepTranscript("mcp-claims", r.stdout)
     assert.strictEqual(r.code, 0, r.stderr + r.stdout)
     assert.deepStrictEqual(w.api.failures, [])
@@ -78,10 +63,12 @@ describe("our MCP server inside a real Claude Code session", () => {
     assert.notOk(released?.is_error, released?.text)
     const after = checkpoints.afterClaim as Array<any>
     assert.lengthOf(after, 1)
-    assert.deepInclude(after[0], { filePath: "src/app.ts", mode: "EXCLUSIVE", sessionId: reg.sessionId, reason: "e2e edit" })
+    const session = checkpoints.session as Record<string, any>
+    assert.deepInclude(after[0], { filePath: "src/app.ts", mode: "EXCLUSIVE", sessionId: session.sessionId, reason: "e2e edit" })
     assert.deepStrictEqual(checkpoints.afterRelease, [])
     const result = ClaudeCode.resultOf(r.events)
     assert.deepInclude(result, { subtype: "success", is_error: false, num_turns: 3 })
     assert.isAbove(result?.total_cost_usd, 0)
+    assert.deepStrictEqual(status(w).sessions, [], "the session ended with the agent")
   })
 })

@@ -91,14 +91,18 @@ export const barrier = (n: number, timeoutMs = 60_000) => {
   }
 }
 
-/** Install our Claude Code integration into the world's HOME as a user would (`parallel-cc install --hooks --mcp`). */
+/**
+ * Install our Claude Code integration into the world's HOME as a user would: `parallel-cc install --all`
+ * (the heartbeat hook in ~/.claude/settings.json, the MCP server registered with Claude Code, the alias).
+ * Returns the install report.
+ */
 export const installAll = (w: World) => {
-  // Interim: the heartbeat hook in ~/.claude/settings.json, as `install --hooks` will write it.
-  const settings = path.join(w.home, ".claude", "settings.json")
-  fs.mkdirSync(path.dirname(settings), { recursive: true })
-  fs.writeFileSync(settings, JSON.stringify({
-    hooks: { PostToolUse: [{ matcher: "", hooks: [{ type: "command", command: path.join(Cli.projectRoot, "packages/cli/hooks/heartbeat.sh") }] }] }
-  }))
+  const report = pccJson(w, ["install", "--all"])
+  const pieces = (report.changes as Array<{ piece: string; action: string }>).map((c) => c.piece)
+  for (const piece of ["hooks", "mcp"]) {
+    if (!pieces.includes(piece)) throw new Error(`install --all did not install ${piece}: ${JSON.stringify(report)}`)
+  }
+  return report
 }
 
 /** Rows of the world's database (read-only, straight from SQLite: what is really stored). */

@@ -184,6 +184,17 @@ export const toolResultsOf = (request: RecordedRequest): Array<ToolResult> => {
     .map((b: any) => ({ tool_use_id: b.tool_use_id, content: b.content, is_error: b.is_error, text: textOf(b.content) }))
 }
 
+/**
+ * The directory Claude Code says it works in: the "Primary working directory: …" line of the environment
+ * section it sends with every main-loop request (Claude Code 2.1). Lets a script write absolute paths in an
+ * agent's directory that the test does not know in advance (a sandbox's copy, a session's worktree).
+ */
+export const workingDirectoryOf = (request: RecordedRequest): string => {
+  const m = /Primary working directory: ([^\n"\\]+)/.exec(JSON.stringify(request.body ?? ""))
+  if (!m?.[1]) throw new Error("AnthropicApiDouble: the request names no primary working directory")
+  return m[1]
+}
+
 const firstUserText = (body: any): string => {
   const first = (body?.messages ?? []).find((m: any) => m?.role === "user")
   return first ? textOf(first.content) : ""

@@ -97,6 +97,9 @@ describe("AnthropicApiDouble (a double of the Anthropic Messages API)", () => {
     const other = await json(post(d, { ...first, messages: [userText("no marker")] }))
     assert.deepStrictEqual(other.content, [{ type: "text", text: "default" }])
     assert.deepStrictEqual(d.turns("edit").map((r) => r.turn), [0, 1])
+    const withEnv = { ...first, messages: [{ role: "system", content: [{ type: "text", text: "# Environment\n - Primary working directory: /w/x y\n - Platform: linux" }] }, ...first.messages] }
+    await post(d, withEnv).then((r) => r.text())
+    assert.strictEqual(AnthropicApiDouble.workingDirectoryOf(d.turns("edit").at(-1)!), "/w/x y")
     assert.deepStrictEqual(d.toolResults("edit").map((t) => [t.tool_use_id, t.text]), [[turn0.content[0].id, "File created"]])
   })
 
