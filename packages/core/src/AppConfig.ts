@@ -245,6 +245,22 @@ export const Keys = {
     default: "",
     allowed: "an email address, or empty"
   }),
+  "parallel.maxConcurrent": def({
+    key: "parallel.maxConcurrent",
+    description: "How many tasks of a parallel run (`sandbox run --multi`) run at once, unless --max-concurrent says otherwise",
+    kind: "json",
+    schema: IntRange(1, 64),
+    default: 3,
+    allowed: "an integer from 1 to 64"
+  }),
+  "parallel.retryDelaySeconds": def({
+    key: "parallel.retryDelaySeconds",
+    description: "First wait before a task of a parallel run is retried after a transient provider error (doubles per attempt, at most 60 s)",
+    kind: "json",
+    schema: Schema.Number.pipe(Schema.between(0, 600)),
+    default: 5,
+    allowed: "a number of seconds from 0 to 600"
+  }),
   "ports.blockSize": def({
     key: "ports.blockSize",
     description: "Number of ports reserved for each session",

@@ -135,7 +135,8 @@ export const mapError = (e: unknown, fallback: SandboxError["reason"], sandboxId
     : reason === "Died"
     ? `the sandbox is gone (${errorMessage(e)})`
     : errorMessage(e)
-  return new SandboxError({ reason, provider: "e2b", detail, ...(sandboxId !== undefined ? { sandboxId } : {}), cause: e })
+  const transient = name === "ServiceBusyError" ? { transient: true } : {}
+  return new SandboxError({ reason, provider: "e2b", detail, ...transient, ...(sandboxId !== undefined ? { sandboxId } : {}), cause: e })
 }
 
 const exitOf = (e: unknown): E2BCommandResult | undefined => {

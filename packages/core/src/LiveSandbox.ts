@@ -10,6 +10,7 @@ import * as E2BProvider from "./E2BProvider.js"
 import * as FileSync from "./FileSync.js"
 import * as LiveSessions from "./LiveSessions.js"
 import * as LocalProvider from "./LocalProvider.js"
+import * as ParallelRunner from "./ParallelRunner.js"
 import * as Sandboxes from "./Sandboxes.js"
 import * as SandboxProvider from "./SandboxProvider.js"
 import * as SandboxRuns from "./SandboxRuns.js"
@@ -25,12 +26,13 @@ export const providers = Layer.effect(
     }))
 ).pipe(Layer.provide(LocalProvider.layer))
 
-/** Sandboxed runs over {@link LiveSessions.layer}'s services (provide those underneath). */
-export const services = Sandboxes.layer.pipe(
+/** Sandboxed runs and parallel runs over {@link LiveSessions.layer}'s services (provide those underneath). */
+export const services = ParallelRunner.layer.pipe(
+  Layer.provideMerge(Sandboxes.layer),
   Layer.provideMerge(Layer.mergeAll(SandboxRuns.layer, FileSync.layer, Templates.layer, providers))
 )
 
-/** {@link LiveSessions.layer} plus sandboxed runs. */
+/** {@link LiveSessions.layer} plus sandboxed and parallel runs. */
 export const layer = services.pipe(Layer.provideMerge(LiveSessions.layer))
 
 /** Everything {@link layer} provides. */

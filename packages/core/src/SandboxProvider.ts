@@ -45,6 +45,8 @@ export class SandboxError extends Schema.TaggedError<SandboxError>()("SandboxErr
   provider: ProviderName,
   sandboxId: Schema.optional(Schema.String),
   detail: Schema.optional(Schema.String),
+  /** Set by a provider that knows the failure is temporary (no capacity, a dropped connection). */
+  transient: Schema.optional(Schema.Boolean),
   cause: Schema.optional(Schema.Defect)
 }) {
   override get message(): string {
@@ -74,6 +76,14 @@ export class SandboxError extends Schema.TaggedError<SandboxError>()("SandboxErr
     }
   }
 }
+
+/**
+ * Whether retrying the same operation later may succeed: rate limiting, provider timeouts, a sandbox that
+ * died under the agent, or what the provider marked as temporary. Never an agent's own failure, refused
+ * credentials, or a missing provider.
+ */
+export const isTransient = (e: SandboxError): boolean =>
+  e.transient ?? (e.reason === "RateLimited" || e.reason === "Timeout" || e.reason === "Died")
 
 /** No sandbox with this id exists any more (it was killed, timed out, or never existed). */
 export class SandboxNotFound extends Schema.TaggedError<SandboxNotFound>()("SandboxNotFound", {

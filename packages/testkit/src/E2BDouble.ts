@@ -70,6 +70,8 @@ export interface Options {
     readonly kill?: Failure
     readonly list?: Failure
   }
+  /** Fail only the first N calls of each operation in `fail` (default: every call). */
+  readonly failTimes?: number
   /** Every sandbox dies this long after it was created (its processes killed, its files gone). */
   readonly dieAfterMs?: number
 }
@@ -106,6 +108,12 @@ export const make = (options: Options) => {
   const key = options.apiKey ?? apiKey
   const calls: Array<string> = []
   const timers = new Set<NodeJS.Timeout>()
+
+  const failed: Record<string, number> = {}
+  const shouldFail = (op: string) => {
+    failed[op] = (failed[op] ?? 0) + 1
+    return options.failTimes === undefined || failed[op] <= options.failTimes
+  }
 
   const checkKey = (given: string | undefined, what: string) => {
     if (given === undefined || given === "") throw new AuthenticationError("API key is required (E2B_API_KEY)")
@@ -275,7 +283,7 @@ export const make = (options: Options) => {
     create: async (template: string, opts: { apiKey: string; timeoutMs: number; envs?: Record<string, string>; metadata?: Record<string, string> }) => {
       calls.push("Sandbox.create")
       checkKey(opts.apiKey, "create")
-      if (options.fail?.create !== undefined) throw failure(options.fail.create, "create")
+      if (options.fail?.create !== undefined && shouldFail("create")) throw failure(options.fail.create, "create")
       const id = `i${Date.now().toString(36)}${process.pid.toString(36)}${(counter++).toString(36)}`
       fs.mkdirSync(dir(id), { recursive: true })
       const info: Info = {
@@ -296,14 +304,14 @@ export const make = (options: Options) => {
     connect: async (id: string, opts: { apiKey: string }) => {
       calls.push("Sandbox.connect")
       checkKey(opts.apiKey, "connect")
-      if (options.fail?.connect !== undefined) throw failure(options.fail.connect, "connect")
+      if (options.fail?.connect !== undefined && shouldFail("connect")) throw failure(options.fail.connect, "connect")
       mustLive(id)
       return sandbox(id)
     },
     kill: async (id: string, opts: { apiKey: string }) => {
       calls.push("Sandbox.kill")
       checkKey(opts.apiKey, "kill")
-      if (options.fail?.kill !== undefined) throw failure(options.fail.kill, "kill")
+      if (options.fail?.kill !== undefined && shouldFail("kill")) throw failure(options.fail.kill, "kill")
       return destroy(id)
     },
     list: (opts: { apiKey: string; query?: { metadata?: Record<string, string> } }) => {
@@ -316,7 +324,7 @@ export const make = (options: Options) => {
         nextItems: async () => {
           done = true
           checkKey(opts.apiKey, "list")
-          if (options.fail?.list !== undefined) throw failure(options.fail.list, "list")
+          if (options.fail?.list !== undefined && shouldFail("list")) throw failure(options.fail.list, "list")
           const want = opts.query?.metadata ?? {}
           return fs.readdirSync(root)
             .filter((n) => n.endsWith(".json"))

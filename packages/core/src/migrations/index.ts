@@ -7,6 +7,7 @@ import m0004 from "./0004_merges.js"
 import m0005 from "./0005_conflicts.js"
 import m0006 from "./0006_sandbox_runs.js"
 import m0007 from "./0007_budgets_templates.js"
+import m0008 from "./0008_parallel_runs.js"
 import m0009 from "./0009_legacy_import.js"
 
 /**
@@ -21,5 +22,6 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "5_conflicts": m0005,
   "6_sandbox_runs": m0006,
   "7_budgets_templates": m0007,
+  "8_parallel_runs": m0008,
   "9_legacy_import": m0009
 }
