@@ -177,8 +177,8 @@ export const renderReport = (s: RunSummaryJson): string => {
   out.push(`- At most ${s.maxConcurrent} task${s.maxConcurrent === 1 ? "" : "s"} at once${s.failFast ? ", fail-fast" : ""}${s.retries > 0 ? `, up to ${s.retries} retr${s.retries === 1 ? "y" : "ies"} on transient provider errors` : ""}${s.options.gitLive !== null ? ", a pull request per task (--git-live)" : ""}`)
   if (s.runs.length > 1) out.push(`- Resumed: ${s.runs.length} invocations (${s.runs.map((r) => r.runId).join(", ")})`)
   out.push("")
-  out.push("| Task | Status | Duration | Cost | Files changed | Details |")
-  out.push("| --- | --- | --- | --- | --- | --- |")
+  out.push("| Task | Prompt | Status | Duration | Cost | Files changed | Details |")
+  out.push("| --- | --- | --- | --- | --- | --- | --- |")
   for (const task of s.tasks) {
     const c = task.changes
     const files = task.status === "skipped" || task.status === "cancelled" || task.status === "pending"
@@ -191,7 +191,9 @@ export const renderReport = (s: RunSummaryJson): string => {
     if (task.worktreePath !== null && task.pullRequest === null) details.push(`worktree \`${task.worktreePath}\``)
     if (task.attempts > 1) details.push(`${task.attempts} attempts`)
     if (task.fromEarlierRun) details.push("from an earlier run")
-    out.push(`| [${task.id}](${task.resultDir}/) | ${statusText(task)} | ${duration(task.durationMs)} | ${money(task.costUsd)} | ${files} | ${cell(details.join("; ")) || cell(firstLine(task.prompt))} |`)
+    out.push(
+      `| [${task.id}](${task.resultDir}/) | ${cell(firstLine(task.prompt, 48))} | ${statusText(task)} | ${duration(task.durationMs)} | ${money(task.costUsd)} | ${files} | ${cell(details.join("; "))} |`
+    )
   }
   out.push("")
   const counts = [

@@ -120,8 +120,8 @@ describe("ParallelRunner", () => {
       assert.isFalse(fs.existsSync(path.join(out, "d", "result.json")))
 
       const report = fs.readFileSync(path.join(out, "summary-report.md"), "utf8")
-      assert.match(report, /\| \[c\]\(c\/\) \| FAILED \|/)
-      assert.match(report, /\| \[d\]\(d\/\) \| skipped \|.*depends on c, which failed/)
+      assert.match(report, /\| \[c\]\(c\/\) \| task c .* \| FAILED \|/)
+      assert.match(report, /\| \[d\]\(d\/\) \| task d .* \| skipped \|.*depends on c, which failed/)
       assert.match(report, /\*\*Totals:\*\* 5 tasks: 2 succeeded, 1 failed, 2 skipped/)
       assert.match(report, /\*\*Time saved:\*\*/)
       assert.match(report, /cannot do c/)

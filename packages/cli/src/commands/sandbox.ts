@@ -4,12 +4,13 @@
  */
 import { Command, Options, Prompt } from "@effect/cli"
 import { Terminal } from "@effect/platform"
-import { Sandboxes, SandboxRuns } from "@parallel-cc/core"
+import { ParallelRunner, Sandboxes, SandboxRuns } from "@parallel-cc/core"
 import { Clock, Console, Effect, Either, Option, Redacted, Schema, Stream } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { hostContext, withSandboxes } from "../internal/Sandbox.js"
 import { age, print, printJson, table } from "../internal/Output.js"
+import { runMulti } from "./parallel.js"
 
 /** A run ended without success; its summary has been printed. Exit code 1. */
 class SandboxRunFailed extends Schema.TaggedError<SandboxRunFailed>()("SandboxRunFailed", {
@@ -91,6 +92,109 @@ const sessionId = Options.text("session-id").pipe(Options.withDescription("The r
 const json = Options.boolean("json").pipe(Options.withDescription("Print one JSON document"))
 const optText = (name: string, description: string) => Options.text(name).pipe(Options.withDescription(description), Options.optional)
 
+/** The options of `sandbox run` that a parallel run reads. */
+interface MultiFlags {
+  readonly repo: string
+  readonly prompt: Option.Option<string>
+  readonly promptFile: Option.Option<string>
+  readonly provider: Option.Option<"local" | "e2b">
+  readonly agent: Option.Option<string>
+  readonly branch: Option.Option<string>
+  readonly gitUser: Option.Option<string>
+  readonly gitEmail: Option.Option<string>
+  readonly authMethod: Option.Option<"api-key" | "oauth">
+  readonly sshKey: Option.Option<string>
+  readonly confirmSshKey: boolean
+  readonly npmToken: Option.Option<string>
+  readonly npmRegistry: Option.Option<string>
+  readonly template: Option.Option<string>
+  readonly useTemplate: Option.Option<string>
+  readonly budget: Option.Option<number>
+  readonly timeout: Option.Option<string>
+  readonly keep: boolean
+  readonly dryRun: boolean
+  readonly gitLive: boolean
+  readonly targetBranch: Option.Option<string>
+  readonly task: ReadonlyArray<string>
+  readonly taskFile: Option.Option<string>
+  readonly maxConcurrent: Option.Option<number>
+  readonly failFast: boolean
+  readonly outputDir: Option.Option<string>
+  readonly retries: Option.Option<number>
+  readonly resume: Option.Option<string>
+  readonly json: boolean
+}
+
+/** `sandbox run --multi`: tasks from --task, --task-file or --resume, run by the core ParallelRunner. */
+const multiRun = (o: MultiFlags, host: Sandboxes.HostContext) =>
+  Effect.gen(function*() {
+    const usage = (detail: string) => new SandboxUsage({ detail })
+    const sources = [o.task.length > 0, Option.isSome(o.taskFile), Option.isSome(o.resume)].filter((x) => x).length
+    if (sources !== 1) return yield* usage("--multi needs exactly one of --task (repeatable), --task-file FILE or --resume DIR")
+    const single = [
+      Option.isSome(o.prompt) ? "--prompt" : undefined,
+      Option.isSome(o.promptFile) ? "--prompt-file" : undefined,
+      o.keep ? "--keep" : undefined,
+      o.dryRun ? "--dry-run" : undefined
+    ].filter((x) => x !== undefined)
+    if (single.length > 0) return yield* usage(`${single.join(", ")} cannot be used with --multi (give the tasks with --task or --task-file)`)
+    if (Option.isSome(o.branch) && o.branch.value !== "auto") {
+      return yield* usage("with --multi, --branch can only be auto (a branch per task, named from its prompt); name branches per task in a YAML/JSON task file")
+    }
+    if (Option.isSome(o.resume) && (o.gitLive || Option.isSome(o.outputDir))) {
+      return yield* usage("--resume continues a run as it was started: --git-live and --output-dir cannot change")
+    }
+    const npmFromStdin = Option.isSome(o.npmToken) && o.npmToken.value === "-"
+    const npmToken = Option.isNone(o.npmToken) ? undefined : Redacted.make(npmFromStdin ? readStdin().trim() : o.npmToken.value)
+    const timeoutMs = Option.isNone(o.timeout)
+      ? undefined
+      : yield* Either.match(Sandboxes.parseTimeout(o.timeout.value), { onLeft: (d) => Effect.fail(usage(`--timeout: ${d}`)), onRight: Effect.succeed })
+    const run: ParallelRunner.TaskRunOptions = {
+      provider: Option.getOrUndefined(o.provider),
+      agent: Option.getOrUndefined(o.agent),
+      branch: Option.isSome(o.branch) ? "auto" : undefined,
+      template: Option.getOrUndefined(o.template),
+      useTemplate: Option.getOrUndefined(o.useTemplate),
+      budgetUsd: Option.getOrUndefined(o.budget),
+      timeoutMs,
+      authMethod: Option.getOrUndefined(o.authMethod),
+      gitUser: Option.getOrUndefined(o.gitUser),
+      gitEmail: Option.getOrUndefined(o.gitEmail),
+      sshKey: Option.getOrUndefined(o.sshKey),
+      sshKeyConfirmed: o.confirmSshKey,
+      npmToken,
+      npmRegistry: Option.getOrUndefined(o.npmRegistry)
+    }
+    const scheduling = {
+      maxConcurrent: Option.getOrUndefined(o.maxConcurrent),
+      failFast: o.failFast ? true : undefined,
+      retries: Option.getOrUndefined(o.retries)
+    }
+    const runner = yield* ParallelRunner.ParallelRunner
+    const terminal = process.stderr.isTTY === true
+    if (Option.isSome(o.resume)) {
+      const dir = o.resume.value
+      return yield* runMulti((onEvent) => runner.resume({ outputDir: dir, ...scheduling, run, host }, onEvent), { json: o.json, terminal })
+    }
+    const tasks = yield* runner.load(
+      o.task.length > 0 ? { _tag: "Prompts", prompts: o.task } : { _tag: "File", path: Option.getOrThrow(o.taskFile) },
+      host
+    )
+    return yield* runMulti(
+      (onEvent) =>
+        runner.run({
+          repo: o.repo,
+          tasks,
+          outputDir: Option.getOrUndefined(o.outputDir),
+          ...scheduling,
+          run,
+          gitLive: o.gitLive ? { targetBranch: Option.getOrUndefined(o.targetBranch) } : undefined,
+          host
+        }, onEvent),
+      { json: o.json, terminal }
+    )
+  })
+
 const runCommand = Command.make(
   "run",
   {
@@ -126,12 +230,38 @@ const runCommand = Command.make(
     targetBranch: optText("target-branch", "The pull request's base branch (default: the repository's current branch)"),
     keep: Options.boolean("keep").pipe(Options.withDescription("Keep the sandbox afterwards (remove it later with `sandbox kill`)")),
     dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Upload and verify the work tree, start no agent")),
+    multi: Options.boolean("multi").pipe(Options.withDescription("Run many tasks, each in its own sandbox and worktree (--task, --task-file or --resume)")),
+    task: Options.text("task").pipe(Options.withDescription("With --multi: a task prompt (repeat for more tasks)"), Options.repeated),
+    taskFile: optText("task-file", "With --multi: one task per line (# comments), or a .yaml/.json file of tasks with id, prompt, dependsOn, agent, branch"),
+    maxConcurrent: Options.integer("max-concurrent").pipe(
+      Options.withDescription("With --multi: at most N tasks at once (default config parallel.maxConcurrent, 3)"),
+      Options.optional
+    ),
+    failFast: Options.boolean("fail-fast").pipe(Options.withDescription("With --multi: on the first failure stop the running tasks (partial results kept) and cancel the rest")),
+    outputDir: optText("output-dir", "With --multi: where the results go (default parallel-results/<timestamp>)"),
+    retries: Options.integer("retries").pipe(
+      Options.withDescription("With --multi: retry a task up to N times after a transient provider error (rate limit, no capacity, timeout)"),
+      Options.optional
+    ),
+    resume: optText("resume", "With --multi: run again the tasks of the run in this output directory that did not succeed"),
     json
   },
   (o) =>
     withSandboxes(Effect.gen(function*() {
       const host = yield* hostContext
       const usage = (detail: string) => new SandboxUsage({ detail })
+      if (Option.isSome(o.targetBranch) && !o.gitLive) return yield* usage("--target-branch goes with --git-live")
+      if (o.multi) return yield* multiRun(o, host)
+      const multiOnly = [
+        o.task.length > 0 ? "--task" : undefined,
+        Option.isSome(o.taskFile) ? "--task-file" : undefined,
+        Option.isSome(o.maxConcurrent) ? "--max-concurrent" : undefined,
+        o.failFast ? "--fail-fast" : undefined,
+        Option.isSome(o.outputDir) ? "--output-dir" : undefined,
+        Option.isSome(o.retries) ? "--retries" : undefined,
+        Option.isSome(o.resume) ? "--resume" : undefined
+      ].filter((x) => x !== undefined)
+      if (multiOnly.length > 0) return yield* usage(`${multiOnly.join(", ")} ${multiOnly.length === 1 ? "goes" : "go"} with --multi (a parallel run)`)
       if (Option.isSome(o.prompt) === Option.isSome(o.promptFile)) {
         return yield* usage("give exactly one of --prompt TEXT or --prompt-file FILE")
       }
@@ -164,7 +294,6 @@ const runCommand = Command.make(
           initial: false
         })
       }
-      if (Option.isSome(o.targetBranch) && !o.gitLive) return yield* usage("--target-branch goes with --git-live")
       const interactive = process.stdin.isTTY === true && !o.json
       const terminal = yield* Terminal.Terminal
       const sandboxes = yield* Sandboxes.Sandboxes
@@ -244,7 +373,10 @@ const runCommand = Command.make(
         return yield* new GitLiveFailed({ detail: result.gitLiveError, where: `on branch ${result.branch} in ${result.worktreePath}` })
       }
     }))
-).pipe(Command.withDescription("Run an agent unattended in a sandbox on a copy of the work tree; its changes come back in a worktree"))
+).pipe(Command.withDescription(
+    "Run an agent unattended in a sandbox on a copy of the work tree; its changes come back in a worktree. " +
+      "--multi runs many tasks at once, each in its own sandbox, with a summary report"
+  ))
 
 const logsCommand = Command.make(
   "logs",
