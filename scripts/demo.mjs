@@ -1,11 +1,11 @@
-// `npm run demo`: the main job on embedded defaults — no account, no key. Two agents (the testkit's
-// scripted agent stands in for `claude`) start at once with `claude-parallel` on one repository: the
-// first works in the repository, the second in its own worktree. Both sessions end when their agents
-// exit; the worktree holding an unmerged commit is kept (never lose work) until it is merged, and then
-// `cleanup` removes it. Then an agent works unattended in a sandbox (the local provider: no account),
-// and its changes end up ready for review in a new worktree. Everything happens in a fresh temp directory
-// that is removed at the end (PARALLEL_CC_DEMO_KEEP=1 keeps it to look around).
-import { execFileSync, spawn } from "node:child_process"
+// `npm run demo`: parallel-cc on embedded defaults — no account, no key. The testkit's scripted agent stands
+// in for `claude` (it speaks the same headless command line and stream-json, and edits files).
+//   1. Two agents start at once with `claude-parallel` on one repository: the first works in the repository,
+//      the second in a worktree of its own.
+//   2. The main job: three tasks handed to `parallel-cc sandbox run --multi`, each in its own sandbox (the
+//      local provider) and worktree, with live progress, ending with the summary report.
+// Everything happens in a fresh temp directory that is removed at the end (PARALLEL_CC_DEMO_KEEP=1 keeps it).
+import { execFileSync, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -33,9 +33,7 @@ const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s)
 const say = (text) => console.log(`\n${bold(`▸ ${text}`)}`)
 const run = (args) => {
   console.log(`$ parallel-cc ${args.join(" ")}`)
-  const out = execFileSync(process.execPath, [bin, ...args], { env, cwd: repo, encoding: "utf8" })
-  process.stdout.write(out)
-  return out
+  process.stdout.write(execFileSync(process.execPath, [bin, ...args], { env, cwd: repo, encoding: "utf8" }))
 }
 const git = (...args) => execFileSync("git", args, { cwd: repo, env, encoding: "utf8" })
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -56,89 +54,76 @@ const startAgent = (label, prompt, actions) => {
   child.stderr.on("data", show)
   return new Promise((resolve) => child.on("close", (code) => resolve(code)))
 }
-const commit = (file, text) => [
-  { write: file, content: `${text}\n` },
-  { run: ["git", "add", "--", file] },
-  { run: ["git", "commit", "-q", "-m", text] }
-]
+
+/** A task of the parallel run: a readable first line, then the scripted agent's instructions. */
+const task = (id, text, actions, cost) =>
+  [`  - id: ${id}`, "    prompt: |-", `      ${text}`, `      [[scripted-agent: ${JSON.stringify({ actions, cost })}]]`].join("\n")
 
 try {
   say(`A fresh repository at ${repo}`)
-  fs.mkdirSync(repo, { recursive: true })
+  fs.mkdirSync(path.join(repo, "src"), { recursive: true })
   git("init", "-q", "-b", "main")
   fs.writeFileSync(path.join(repo, "README.md"), "# shop\n")
+  fs.writeFileSync(path.join(repo, "src/app.ts"), "export const routes = [\"/\"]\n")
+  fs.writeFileSync(path.join(repo, ".gitignore"), "dist/\n")
   git("add", "-A")
   git("commit", "-q", "-m", "initial")
 
-  say("Two agents start in the same repository")
-  const first = startAgent("agent 1", "add a pricing note", [{ sleep: 3000 }, ...commit("notes/pricing.md", "Add a pricing note")])
+  say("Two agents start at once on the same repository")
+  const first = startAgent("agent 1", "add a pricing note", [{ sleep: 2500 }, { write: "notes/pricing.md", content: "Prices in EUR.\n" }])
   for (let i = 0; i < 100; i++) {
     if (JSON.parse(execFileSync(process.execPath, [bin, "status", "--json"], { env, encoding: "utf8" })).sessions.length > 0) break
     await sleep(100)
   }
-  const second = startAgent("agent 2", "add a shipping note", [...commit("notes/shipping.md", "Add a shipping note"), { sleep: 1500 }])
-  await sleep(1000)
-
-  say("While both work: one in the repository, one in its own worktree and branch")
+  const second = startAgent("agent 2", "add a shipping note", [{ write: "notes/shipping.md", content: "Ships in 2 days.\n" }, { sleep: 1500 }])
+  await sleep(800)
+  console.log("While both work, one is in the repository and one in its own worktree and branch:")
   run(["status"])
-
   const codes = await Promise.all([first, second])
-  say(`Both agents exited (exit codes ${codes.join(", ")}); their sessions were released`)
-  console.log("The second agent's commit exists only on its branch, so its worktree was kept (never lose work).")
-  run(["status"])
+  console.log(`Both exited (${codes.join(", ")}); their sessions were released. The second one's worktree holds its`)
+  console.log("uncommitted note, so it was kept for review instead of being removed (never lose work).")
 
-  const kept = JSON.parse(execFileSync(process.execPath, [bin, "status", "--json"], { env, encoding: "utf8" })).kept
-  say(`Merge the kept branch, then clean up`)
-  for (const k of kept) {
-    console.log(`$ git merge --no-edit ${k.branch}`)
-    git("merge", "-q", "--no-edit", k.branch)
-  }
-  run(["cleanup"])
-  run(["status"])
-  console.log(`\nmain now has: ${git("log", "--format=%s", "main").trim().split("\n").join(" | ")}`)
-
-  say("An agent works unattended in a sandbox (local provider: no account, no key)")
-  fs.mkdirSync(path.join(repo, "src"), { recursive: true })
-  fs.writeFileSync(path.join(repo, "src/app.ts"), "export const routes = [\"/\"]\n")
-  fs.writeFileSync(path.join(repo, "TODO.md"), "- add a health check\n")
-  fs.writeFileSync(path.join(repo, ".gitignore"), "dist/\n")
-  fs.mkdirSync(path.join(repo, "dist"), { recursive: true })
-  fs.writeFileSync(path.join(repo, "dist/app.js"), "// build output: ignored, never uploaded\n")
-  git("add", "-A")
-  git("commit", "-q", "-m", "Add the app")
-  // The scripted agent stands in for Claude Code: it speaks the same stream-json and edits files.
-  const script = {
-    actions: [
-      { say: "I'll add a /health route with its handler, and tick the TODO." },
+  say("The main job: three tasks at once, each in its own sandbox and worktree")
+  fs.writeFileSync(path.join(repo, "tasks.yaml"), [
+    "# parallel-cc sandbox run --multi --task-file tasks.yaml",
+    "tasks:",
+    task("health", "Add a /health endpoint that answers {status: ok}", [
+      { say: "Adding the route and its handler." },
+      { sleep: 2500 },
       { edit: "src/app.ts", find: "[\"/\"]", replace: "[\"/\", \"/health\"]" },
-      { write: "src/health.ts", content: "export const health = () => ({ status: \"ok\" })\n" },
-      { delete: "TODO.md" },
-      { say: "Done: /health answers {status: ok}." }
-    ],
-    cost: 0.0042
-  }
-  const prompt = `Add a health check endpoint [[scripted-agent:${JSON.stringify(script)}]]`
-  console.log(`$ parallel-cc sandbox run --repo ${repo} --agent ${agent} --prompt "Add a health check endpoint …"`)
-  process.stdout.write(execFileSync(process.execPath, [bin, "sandbox", "run", "--repo", repo, "--agent", agent, "--prompt", prompt], {
+      { write: "src/health.ts", content: "export const health = () => ({ status: \"ok\" })\n" }
+    ], 0.0123),
+    task("docs", "Document the routes in the README", [
+      { sleep: 1500 },
+      { edit: "README.md", find: "# shop", replace: "# shop\n\nRoutes: `/` (home), `/health` (liveness)." }
+    ], 0.0061),
+    task("tests", "Add a test for the health endpoint", [
+      { sleep: 2000 },
+      { write: "test/health.test.ts", content: "import { health } from \"../src/health\"\ntest(\"ok\", () => expect(health().status).toBe(\"ok\"))\n" }
+    ], 0.0088),
+    ""
+  ].join("\n"))
+  console.log(`$ cat tasks.yaml   # (each prompt carries the scripted agent's instructions)`)
+  console.log(fs.readFileSync(path.join(repo, "tasks.yaml"), "utf8").split("\n").filter((l) => !l.includes("[[scripted-agent")).join("\n"))
+  console.log("$ parallel-cc sandbox run --multi --task-file tasks.yaml --max-concurrent 3")
+  // Progress (a live view on a terminal) goes to stderr, the summary to stdout: both straight to yours.
+  const multi = spawnSync(process.execPath, [bin, "sandbox", "run", "--multi", "--task-file", "tasks.yaml", "--max-concurrent", "3"], {
     env,
     cwd: repo,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"]
-  }))
-  const rec = JSON.parse(execFileSync(process.execPath, [bin, "sandbox", "list", "--json"], { env, encoding: "utf8" })).runs[0]
+    stdio: "inherit"
+  })
+  if (multi.status !== 0) throw new Error(`the parallel run failed (exit ${multi.status})`)
 
-  say("From any other terminal: the runs, and a run's log")
-  run(["sandbox", "list"])
-  run(["sandbox", "logs", "--session-id", rec.sessionId, "--lines", "8"])
+  const results = path.join(repo, "parallel-results")
+  const dir = path.join(results, fs.readdirSync(results)[0])
+  say(`The summary report: ${path.relative(repo, dir)}/summary-report.md`)
+  process.stdout.write(fs.readFileSync(path.join(dir, "summary-report.md"), "utf8"))
 
-  say(`The changes are ready for review in the worktree ${rec.worktreePath} (branch ${rec.branch})`)
-  console.log(`$ cd ${rec.worktreePath} && git status --short && git diff`)
-  const wtGit = (...args) => execFileSync("git", args, { cwd: rec.worktreePath, env, encoding: "utf8" })
-  process.stdout.write(wtGit("status", "--short"))
-  process.stdout.write(wtGit("diff"))
-  console.log(`(and the new file: cat ${path.join(rec.worktreePath, "src/health.ts")})`)
+  say("Each task's changes are ready for review: a worktree, and a patch against the starting commit")
+  console.log(`$ cat ${path.relative(repo, dir)}/health/changes.patch`)
+  process.stdout.write(fs.readFileSync(path.join(dir, "health", "changes.patch"), "utf8"))
   if (keep) console.log(`\nKept for you to look at: ${base}  (PARALLEL_CC_DATA_DIR=${env.PARALLEL_CC_DATA_DIR})`)
-  else console.log("\nThe demo removes its temporary directory now; run it with PARALLEL_CC_DEMO_KEEP=1 to keep it and look yourself.")
+  else console.log("\nThe demo removes its temporary directory now; run it with PARALLEL_CC_DEMO_KEEP=1 to keep it and look around.")
 } finally {
   if (!keep) fs.rmSync(base, { recursive: true, force: true })
 }

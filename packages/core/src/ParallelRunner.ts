@@ -23,6 +23,7 @@
  */
 import { Cause, Clock, Context, Effect, Either, Fiber, Layer, Option, Queue, Schema } from "effect"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import type * as Agents from "./AgentAdapters.js"
 import { AppConfig } from "./AppConfig.js"
@@ -383,7 +384,7 @@ export const make = Effect.gen(function*() {
   /** The diff of a result worktree against the base commit, new files included, without touching its index. */
   const patchOf = (worktree: string, base: string) =>
     Effect.gen(function*() {
-      const index = path.join(fs.mkdtempSync(path.join(path.dirname(worktree), ".pcc-patch-")), "index")
+      const index = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "parallel-cc-patch-")), "index")
       const env = { GIT_INDEX_FILE: index }
       return yield* Effect.gen(function*() {
         yield* git.run(worktree, ["read-tree", "HEAD"], { env })
@@ -610,6 +611,8 @@ export const make = Effect.gen(function*() {
   const preflight = (plan: Plan, tasks: ReadonlyArray<TaskSpec>) =>
     Effect.gen(function*() {
       const named = new Map<string, string>()
+      // Tasks that differ only in their prompt pass or fail the same checks: each variant is checked once.
+      const checked = new Set<string>()
       for (const t of tasks) {
         const b = t.branch ?? plan.run.branch
         if (b !== undefined && b !== "auto") {
@@ -619,6 +622,9 @@ export const make = Effect.gen(function*() {
           }
           named.set(b, t.id)
         }
+        const variant = `${t.agent ?? plan.run.agent ?? ""}\0${b ?? ""}\0${t.prompt.trim() === "" ? "empty" : ""}`
+        if (checked.has(variant)) continue
+        checked.add(variant)
         yield* sandboxes.check(requestFor(plan, t)).pipe(
           Effect.mapError((e: RunFailure) => new ParallelRunError({ reason: "TaskCheckFailed", taskId: t.id, detail: e.message }))
         )
@@ -634,7 +640,8 @@ export const make = Effect.gen(function*() {
       const emit = (e: ParallelEvent) => emitRaw(e).pipe(Effect.catchAllCause(() => Effect.void))
       const byId = new Map(states.map((s) => [s.spec.id, s]))
       const startedAt = yield* Clock.currentTimeMillis
-      const completions = yield* Queue.unbounded<string>()
+      // "ended": the task's sandbox part is over (its slot is free); "saved": its result directory is written.
+      const completions = yield* Queue.unbounded<{ readonly id: string; readonly kind: "ended" | "saved" }>()
       const running = new Map<string, Fiber.RuntimeFiber<void>>()
       let interrupted = false
 
@@ -644,6 +651,7 @@ export const make = Effect.gen(function*() {
           return Effect.as(writeSummary(plan, summary), summary)
         })
 
+      /** TaskFinished, from the saved result or (before saving) from the run's own result. */
       const finished = (s: TaskState) =>
         Effect.zipRight(
           Effect.zipRight(Effect.sync(() => (s.announced = true)), recordTask(plan.runId, s)),
@@ -651,17 +659,24 @@ export const make = Effect.gen(function*() {
             _tag: "TaskFinished",
             taskId: s.spec.id,
             status: s.status,
-            durationMs: s.saved?.durationMs ?? null,
-            costUsd: s.saved?.costUsd ?? null,
-            filesChanged: s.saved !== null ? Summary.filesChanged(s.saved) : 0,
+            durationMs: s.saved?.durationMs ?? (s.startedAt !== null && s.endedAt !== null ? s.endedAt - s.startedAt : null),
+            costUsd: s.saved?.costUsd ?? s.result?.run.costUsd ?? null,
+            filesChanged: s.saved !== null
+              ? Summary.filesChanged(s.saved)
+              : s.result !== null
+              ? s.result.changes.added.length + s.result.changes.modified.length + s.result.changes.deleted.length
+              : 0,
             reason: s.reason,
             error: s.error,
             resultDir: path.join(plan.outputDir, s.spec.id),
-            pullRequest: s.saved?.pullRequest?.url ?? null
+            pullRequest: s.saved?.pullRequest?.url ?? s.result?.pullRequest?.url ?? null
           })
         )
 
-      /** One task: its attempts, then its result directory. Never fails; interruption is left to the caller. */
+      /**
+       * One task: its attempts, then (with its slot already free for the next task) its result directory.
+       * Never fails; interruption is left to the caller.
+       */
       const runTask = (s: TaskState) =>
         Effect.gen(function*() {
           const onRun = (e: RunEvent): Effect.Effect<void> =>
@@ -702,8 +717,9 @@ export const make = Effect.gen(function*() {
             break
           }
           s.endedAt = yield* Clock.currentTimeMillis
-          s.saved = yield* save(plan, s)
           yield* finished(s)
+          yield* Queue.offer(completions, { id: s.spec.id, kind: "ended" })
+          s.saved = yield* save(plan, s)
         })
 
       const start = (s: TaskState) =>
@@ -716,14 +732,18 @@ export const make = Effect.gen(function*() {
                 Cause.isInterruptedOnly(cause)
                   ? Effect.failCause(cause)
                   : Effect.gen(function*() {
-                    s.status = "failed"
-                    s.error = `internal error: ${Cause.pretty(cause).split("\n")[0]}`
-                    s.endedAt = yield* Clock.currentTimeMillis
+                    const ended = Summary.isFinal(s.status)
+                    if (!ended) {
+                      s.status = "failed"
+                      s.error = `internal error: ${Cause.pretty(cause).split("\n")[0]}`
+                      s.endedAt = yield* Clock.currentTimeMillis
+                    }
                     s.saved = yield* save(plan, s)
-                    yield* finished(s)
+                    if (!s.announced) yield* finished(s)
+                    if (!ended) yield* Queue.offer(completions, { id: s.spec.id, kind: "ended" })
                   })
               ),
-              Effect.zipRight(Queue.offer(completions, s.spec.id)),
+              Effect.zipRight(Queue.offer(completions, { id: s.spec.id, kind: "saved" })),
               Effect.asVoid
             )
           )
@@ -753,17 +773,19 @@ export const make = Effect.gen(function*() {
         Effect.gen(function*() {
           const fibers = [...running.entries()]
           running.clear()
-          yield* Fiber.interruptAll(fibers.map(([, f]) => f))
-          for (const [id] of fibers) {
+          // Tasks still in their sandbox are interrupted; those only writing their results finish that.
+          const inSandbox = fibers.filter(([id]) => byId.get(id)!.status === "running")
+          yield* Fiber.interruptAll(inSandbox.map(([, f]) => f))
+          yield* Effect.forEach(fibers, ([, f]) => Fiber.await(f), { discard: true })
+          for (const [id] of inSandbox) {
             const s = byId.get(id)!
-            if (s.announced) continue // it finished just before the stop
             if (s.status === "running") {
               s.status = "interrupted"
               s.reason = why === "fail-fast" ? `stopped because ${cause} failed (--fail-fast); partial results kept` : "interrupted; partial results kept"
             }
             s.endedAt = s.endedAt ?? (yield* Clock.currentTimeMillis)
-            s.saved = yield* save(plan, s)
-            yield* finished(s)
+            if (s.saved === null) s.saved = yield* save(plan, s)
+            if (!s.announced) yield* finished(s)
           }
           for (const s of states) {
             if (s.status !== "pending") continue
@@ -774,22 +796,26 @@ export const make = Effect.gen(function*() {
           }
         })
 
+      const busy = () => [...running.keys()].filter((id) => byId.get(id)!.status === "running").length
+
       const loop = Effect.gen(function*() {
         while (true) {
           yield* skipBlocked
           for (const s of states) {
-            if (running.size >= plan.maxConcurrent) break
+            if (busy() >= plan.maxConcurrent) break
             if (s.status === "pending" && s.spec.dependsOn.every((d) => byId.get(d)!.status === "succeeded")) yield* start(s)
           }
           if (running.size === 0) return
-          const id = yield* Queue.take(completions)
-          running.delete(id)
-          const s = byId.get(id)!
-          if (s.status === "failed" && plan.failFast) {
+          const { id, kind } = yield* Queue.take(completions)
+          if (kind === "saved") {
+            running.delete(id)
+            yield* snapshot("running", false)
+            continue
+          }
+          if (byId.get(id)!.status === "failed" && plan.failFast) {
             yield* stopAll("fail-fast", `task ${id}`)
             return
           }
-          yield* snapshot("running", false)
         }
       })
 

@@ -1,0 +1,129 @@
+// Scheduling of parallel runs: `parallel-cc sandbox run --multi` with N tasks of a scripted agent that works
+// 1 s each (it sleeps, then writes one file), at concurrency K, through the built CLI and the local provider.
+//
+// The wall time of the whole command is compared with the ideal: ceil(N/K) × 1 s of agent work plus the fixed
+// start-up, where the fixed start-up is measured as the wall time of the same command with ONE such task
+// minus its 1 s of work (process start, store, checks, one sandbox's pack/upload/collect, the results). The
+// goal is wall ≤ 1.10 × ideal for N = 8 at K = 4. A second figure isolates the scheduler: the run's wall
+// time next to ceil(N/K) × the median task duration (each task's own measured time, overhead included) plus
+// the same fixed part outside the tasks.
+//
+// Every configuration runs BENCH_RUNS times (default 3), interleaved, each on a fresh repository and data
+// directory; medians are reported. Environment: BENCH_RUNS, BENCH_TASKS (8), BENCH_WORK_MS (1000).
+import { execFileSync, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { machine, round, stats } from "../lib.mjs"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+const bin = path.join(root, "packages/cli/dist/bin.cjs")
+const agent = path.join(root, "packages/testkit/bin/scripted-agent.mjs")
+const runs = Number(process.env.BENCH_RUNS ?? 3)
+const tasks = Number(process.env.BENCH_TASKS ?? 8)
+const workMs = Number(process.env.BENCH_WORK_MS ?? 1000)
+const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "pcc-bench-par-")))
+const gitEnv = {
+  PATH: process.env.PATH,
+  HOME: base,
+  GIT_CONFIG_GLOBAL: "/dev/null",
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_AUTHOR_NAME: "b",
+  GIT_AUTHOR_EMAIL: "b@example.com",
+  GIT_COMMITTER_NAME: "b",
+  GIT_COMMITTER_EMAIL: "b@example.com"
+}
+
+let serial = 0
+/** A fresh repository (a small project) and data directory. */
+const fresh = () => {
+  const dir = path.join(base, `r${serial++}`)
+  const repo = path.join(dir, "repo")
+  fs.mkdirSync(path.join(repo, "src"), { recursive: true })
+  for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(repo, "src", `m${i}.ts`), `export const m${i} = ${i}\n`.repeat(20))
+  fs.writeFileSync(path.join(repo, "README.md"), "# bench\n")
+  execFileSync("git", ["init", "-q", "-b", "main"], { cwd: repo, env: gitEnv })
+  execFileSync("git", ["add", "-A"], { cwd: repo, env: gitEnv })
+  execFileSync("git", ["commit", "-q", "-m", "init"], { cwd: repo, env: gitEnv })
+  return { dir, repo }
+}
+
+const prompt = (i) => `task ${i} [[scripted-agent:${JSON.stringify({ actions: [{ sleep: workMs }, { write: `out/t${i}.txt`, content: `${i}\n` }], cost: 0.001 })}]]`
+
+/** One `sandbox run --multi` of n tasks at concurrency k: the command's wall time and the run's summary. */
+const once = (n, k) => {
+  const { dir, repo } = fresh()
+  const args = ["sandbox", "run", "--multi", "--json", "--max-concurrent", String(k), "--output-dir", path.join(dir, "out")]
+  for (let i = 1; i <= n; i++) args.push("--task", prompt(i))
+  const env = {
+    ...gitEnv,
+    PARALLEL_CC_DATA_DIR: path.join(dir, "data"),
+    PARALLEL_CC_AGENT: agent,
+    PARALLEL_CC_SANDBOX_LOCAL_ROOT: path.join(dir, "sandboxes")
+  }
+  fs.mkdirSync(env.PARALLEL_CC_SANDBOX_LOCAL_ROOT)
+  const t0 = process.hrtime.bigint()
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: repo, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6
+  if (r.status !== 0) throw new Error(`n=${n} k=${k} failed (${r.status}): ${r.stderr}`)
+  const last = JSON.parse(r.stdout.trim().split("\n").at(-1))
+  const summary = last.summary
+  const durations = summary.tasks.map((t) => t.durationMs)
+  fs.rmSync(dir, { recursive: true, force: true })
+  return { wall, runnerWall: summary.wallMs, durations }
+}
+
+const median = (v) => stats(v).median
+
+try {
+  const configs = [
+    { name: "single", n: 1, k: 1 },
+    { name: `N=${tasks} K=4`, n: tasks, k: 4 },
+    { name: `N=${tasks} K=1`, n: tasks, k: 1 },
+    { name: `N=${tasks} K=8`, n: tasks, k: 8 }
+  ]
+  const samples = Object.fromEntries(configs.map((c) => [c.name, []]))
+  once(1, 1) // warm-up: code cache, bubblewrap probe, file caches
+  for (let i = 0; i < runs; i++) for (const c of configs) samples[c.name].push(once(c.n, c.k))
+
+  const single = samples.single
+  const fixedMs = median(single.map((s) => s.wall)) - workMs
+  const outsideTasksMs = median(single.map((s) => s.wall - s.durations[0]))
+  const taskMs = median(single.map((s) => s.durations[0]))
+  const results = {}
+  for (const c of configs) {
+    if (c.name === "single") continue
+    const s = samples[c.name]
+    const wall = stats(s.map((x) => x.wall))
+    const waves = Math.ceil(c.n / c.k)
+    const ideal = fixedMs + waves * workMs
+    const taskMedian = median(s.flatMap((x) => x.durations))
+    const schedIdeal = outsideTasksMs + waves * taskMedian
+    results[c.name] = {
+      wallMs: wall,
+      idealMs: round(ideal),
+      ratio: round((wall.median / ideal) * 100) / 100,
+      taskMedianMs: round(taskMedian),
+      schedulingIdealMs: round(schedIdeal),
+      schedulingRatio: round((wall.median / schedIdeal) * 100) / 100,
+      sequentialMs: round(median(s.map((x) => x.durations.reduce((a, b) => a + b, 0))))
+    }
+  }
+  const bwrap = spawnSync("bwrap", ["--ro-bind", "/", "/", "--", "/usr/bin/env", "true"], { stdio: "ignore" }).status === 0
+  console.log(JSON.stringify({
+    benchmark: "parallel-runs",
+    machine: { ...machine(), loadavg: os.loadavg().map((x) => round(x)) },
+    method: `${runs} runs per configuration, interleaved, fresh repository each; tasks of ${workMs} ms agent work; medians`,
+    isolation: bwrap ? "bubblewrap (auto)" : "plain process (no usable bubblewrap)",
+    single: {
+      wallMs: stats(single.map((s) => s.wall)),
+      taskMs: round(taskMs),
+      fixedStartupMs: round(fixedMs),
+      outsideTasksMs: round(outsideTasksMs)
+    },
+    results
+  }, null, 2))
+} finally {
+  fs.rmSync(base, { recursive: true, force: true })
+}
