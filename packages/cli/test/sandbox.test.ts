@@ -613,7 +613,7 @@ describe("--git-live", { timeout: 180_000 }, () => {
     })
     assert.strictEqual(r.code, 0, r.stderr)
     const doc = Cli.json(r)
-    assert.strictEqual(doc.pullRequestUrl, "https://github.com/example/shop/pull/7")
+    assert.strictEqual(doc.pullRequestUrl, "https://github.com/example/origin/pull/1")
     assert.strictEqual(doc.run.pullRequestUrl, doc.pullRequestUrl)
     assert.strictEqual(doc.run.branchMode, "auto")
     assert.isTrue(doc.warnings.some((w: string) => w.includes("other session(s) are active")))

@@ -36,9 +36,8 @@ import * as Graph from "./internal/taskGraph.js"
 import * as Summary from "./ParallelSummary.js"
 import { Processes } from "./Processes.js"
 import { isTransient, type ProviderName } from "./SandboxProvider.js"
+import type { Session } from "./Domain.js"
 import {
-  activeSessionsWarning,
-  type GitLiveOptions,
   type HostContext,
   type RunEvent,
   type RunFailure,
@@ -47,6 +46,7 @@ import {
   Sandboxes
 } from "./Sandboxes.js"
 import { type SandboxRun, SandboxRuns } from "./SandboxRuns.js"
+import { SessionStore } from "./SessionStore.js"
 
 export type { TaskSpec } from "./internal/taskGraph.js"
 export { limits as taskListLimits } from "./internal/taskGraph.js"
@@ -91,6 +91,12 @@ export class ParallelRunError extends Schema.TaggedError<ParallelRunError>()("Pa
 
 export type ParallelFailure = TaskListError | ParallelRunError | InvalidInput | GitError | DbFailure
 
+/** `--git-live` for every task: each one pushes its branch to origin and opens a pull request with gh. */
+export interface GitLiveOptions {
+  /** The pull requests' base (default: the branch checked out in the repository). */
+  readonly targetBranch?: string | undefined
+}
+
 /** What every task's run shares (a task's own `agent`/`branch` from the task file win). */
 export interface TaskRunOptions {
   readonly provider?: ProviderName | undefined
@@ -98,6 +104,10 @@ export interface TaskRunOptions {
   /** `auto` (a branch named from each prompt, committed); a fixed name is per task, in a task file. */
   readonly branch?: "auto" | undefined
   readonly template?: string | undefined
+  /** A managed template (setup commands and environment) for every task. */
+  readonly useTemplate?: string | undefined
+  /** The most each task may cost (agent + sandbox time). */
+  readonly budgetUsd?: number | undefined
   readonly timeoutMs?: number | undefined
   readonly authMethod?: Agents.AuthMethod | undefined
   readonly gitUser?: string | undefined
@@ -128,7 +138,7 @@ export interface ParallelRequest extends Scheduling {
   readonly outputDir?: string | undefined
   readonly run?: TaskRunOptions | undefined
   /** Each task pushes its branch and opens a pull request. */
-  readonly gitLive?: Omit<GitLiveOptions, "warnActiveSessions"> | undefined
+  readonly gitLive?: GitLiveOptions | undefined
   readonly host: HostContext
 }
 
@@ -201,6 +211,13 @@ export class ParallelRunner extends Context.Tag("@parallel-cc/core/ParallelRunne
 
 // ---------------------------------------------------------------------------------------------------
 
+/** What `--git-live` says when other agents work in the same repository. */
+export const activeSessionsWarning = (others: ReadonlyArray<Session>): string =>
+  `${others.length} other session${others.length === 1 ? " is" : "s are"} active in this repository ` +
+  `(${others.slice(0, 3).map((s) => `${s.sessionId}${s.isMainRepo ? " in the repository" : ` in ${s.worktreePath}`}`).join(", ")}` +
+  `${others.length > 3 ? ", …" : ""}); their unfinished work is not in these runs, and pull requests opened now may conflict with ` +
+  "theirs. To review first instead, run without --git-live: the changes then wait in worktrees"
+
 const listError = (p: Graph.Problem, reason: TaskListError["reason"] = "Invalid") => new TaskListError({ reason, where: p.where, detail: p.detail })
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
@@ -263,6 +280,7 @@ export const make = Effect.gen(function*() {
   const fileSync = yield* FileSync
   const db = yield* Database
   const processes = yield* Processes
+  const sessionStore = yield* SessionStore
   const sql = db.sql
 
   // --- task lists ----------------------------------------------------------------------------------
@@ -461,9 +479,7 @@ export const make = Effect.gen(function*() {
         worktreePath: r?.worktreePath ?? null,
         branch: r?.worktreePath !== null && r?.worktreePath !== undefined ? r.branch : null,
         commit: s.result?.commit ?? null,
-        pullRequest: s.result?.pullRequest !== null && s.result?.pullRequest !== undefined
-          ? { url: s.result.pullRequest.url, base: s.result.pullRequest.base, branch: s.result.pullRequest.branch }
-          : null,
+        pullRequestUrl: s.result?.pullRequestUrl ?? r?.pullRequestUrl ?? null,
         gitLiveError: s.result?.gitLiveError ?? null,
         error: s.error,
         resultDir: s.spec.id,
@@ -504,7 +520,7 @@ export const make = Effect.gen(function*() {
     worktreePath: null,
     branch: null,
     commit: null,
-    pullRequest: null,
+    pullRequestUrl: null,
     gitLiveError: null,
     error: s.error,
     resultDir: s.spec.id,
@@ -576,6 +592,8 @@ export const make = Effect.gen(function*() {
     agent: spec.agent ?? plan.run.agent,
     branch: spec.branch ?? plan.run.branch,
     template: plan.run.template,
+    useTemplate: plan.run.useTemplate,
+    budgetUsd: plan.run.budgetUsd,
     timeoutMs: plan.run.timeoutMs,
     authMethod: plan.run.authMethod,
     gitUser: plan.run.gitUser,
@@ -584,7 +602,10 @@ export const make = Effect.gen(function*() {
     sshKeyConfirmed: plan.run.sshKeyConfirmed,
     npmToken: plan.run.npmToken,
     npmRegistry: plan.run.npmRegistry,
-    gitLive: plan.gitLive,
+    gitLive: plan.gitLive !== undefined,
+    targetBranch: plan.gitLive?.targetBranch,
+    // The run warns once about other sessions (its own tasks are sessions too): every task goes ahead.
+    confirmGitLive: plan.gitLive !== undefined ? () => Effect.succeed(true) : undefined,
     host: plan.host
   })
 
@@ -669,7 +690,7 @@ export const make = Effect.gen(function*() {
             reason: s.reason,
             error: s.error,
             resultDir: path.join(plan.outputDir, s.spec.id),
-            pullRequest: s.saved?.pullRequest?.url ?? s.result?.pullRequest?.url ?? null
+            pullRequest: s.saved?.pullRequestUrl ?? s.result?.pullRequestUrl ?? null
           })
         )
 
@@ -875,7 +896,9 @@ export const make = Effect.gen(function*() {
     gitUser: run.gitUser ?? null,
     gitEmail: run.gitEmail ?? null,
     branch: run.branch ?? null,
-    gitLive: gitLive !== undefined ? { targetBranch: gitLive.targetBranch ?? null, remote: gitLive.remote ?? null } : null
+    useTemplate: run.useTemplate ?? null,
+    budgetUsd: run.budgetUsd ?? null,
+    gitLive: gitLive !== undefined ? { targetBranch: gitLive.targetBranch ?? null } : null
   })
 
   const begin = (
@@ -895,11 +918,24 @@ export const make = Effect.gen(function*() {
         tasks: states.map((s) => ({ id: s.spec.id, prompt: s.spec.prompt, dependsOn: s.spec.dependsOn, status: s.status }))
       })
       if (plan.gitLive !== undefined) {
-        const others = yield* sandboxes.activeSessions(plan.repoPath, plan.host).pipe(Effect.orElseSucceed(() => []))
+        const others = yield* otherSessions(plan.repoPath)
         if (others.length > 0) yield* emit({ _tag: "Warning", message: activeSessionsWarning(others) })
       }
       return yield* execute(plan, states, emit)
     })
+
+  /** Live sessions of other processes in the repository (this run's own tasks are sessions of this process). */
+  const otherSessions = (repoPath: string) =>
+    Effect.gen(function*() {
+      const active = yield* sessionStore.list({ repoPath, status: "active" })
+      const others: Array<Session> = []
+      for (const s of active) {
+        if (s.pid === process.pid) continue
+        const p = yield* processes.probe(s.pid)
+        if (p._tag === "Running" && (s.pidStartTime === null || p.startTime === null || p.startTime === s.pidStartTime)) others.push(s)
+      }
+      return others
+    }).pipe(Effect.orElseSucceed((): ReadonlyArray<Session> => []))
 
   const freshState = (spec: TaskSpec): TaskState => ({
     spec,
@@ -931,7 +967,7 @@ export const make = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const outputDir = path.resolve(host.cwd, request.outputDir ?? path.join("parallel-results", stamp(now)))
       const runOptions = request.run ?? {}
-      const gitLive = request.gitLive !== undefined ? { ...request.gitLive, warnActiveSessions: false } : undefined
+      const gitLive = request.gitLive
       const plan: Plan = {
         runId: makeSessionId(),
         repoPath,
@@ -999,12 +1035,12 @@ export const make = Effect.gen(function*() {
         authMethod: o.authMethod ?? undefined,
         gitUser: o.gitUser ?? undefined,
         gitEmail: o.gitEmail ?? undefined,
-        branch: o.branch === "auto" ? "auto" : undefined
+        branch: o.branch === "auto" ? "auto" : undefined,
+        useTemplate: o.useTemplate ?? undefined,
+        budgetUsd: o.budgetUsd ?? undefined
       }
       const runOptions: TaskRunOptions = { ...stored, ...Object.fromEntries(Object.entries(request.run ?? {}).filter(([, v]) => v !== undefined)) }
-      const gitLive = o.gitLive !== null
-        ? { targetBranch: o.gitLive.targetBranch ?? undefined, remote: o.gitLive.remote ?? undefined, warnActiveSessions: false }
-        : undefined
+      const gitLive = o.gitLive !== null ? { targetBranch: o.gitLive.targetBranch ?? undefined } : undefined
       const plan: Plan = {
         runId: makeSessionId(),
         repoPath,

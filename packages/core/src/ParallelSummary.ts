@@ -53,7 +53,7 @@ export const TaskResult = Schema.Struct({
   worktreePath: Schema.NullOr(Schema.String),
   branch: Schema.NullOr(Schema.String),
   commit: Schema.NullOr(Schema.String),
-  pullRequest: Schema.NullOr(Schema.Struct({ url: Schema.String, base: Schema.String, branch: Schema.String })),
+  pullRequestUrl: Schema.NullOr(Schema.String),
   gitLiveError: Schema.NullOr(Schema.String),
   error: Schema.NullOr(Schema.String),
   /** The task's directory in the output directory (relative), and the files in it (relative to it). */
@@ -76,7 +76,9 @@ export const RunOptions = Schema.Struct({
   gitUser: Schema.NullOr(Schema.String),
   gitEmail: Schema.NullOr(Schema.String),
   branch: Schema.NullOr(Schema.String),
-  gitLive: Schema.NullOr(Schema.Struct({ targetBranch: Schema.NullOr(Schema.String), remote: Schema.NullOr(Schema.String) }))
+  useTemplate: Schema.NullOr(Schema.String),
+  budgetUsd: Schema.NullOr(Schema.Number),
+  gitLive: Schema.NullOr(Schema.Struct({ targetBranch: Schema.NullOr(Schema.String) }))
 })
 export type RunOptionsJson = typeof RunOptions.Type
 
@@ -186,9 +188,9 @@ export const renderReport = (s: RunSummaryJson): string => {
       : `${filesChanged(task)} (+${c.added.length} ~${c.modified.length} -${c.deleted.length})`
     const details: Array<string> = []
     if (task.reason !== null) details.push(task.reason)
-    if (task.pullRequest !== null) details.push(`PR ${task.pullRequest.url}`)
+    if (task.pullRequestUrl !== null) details.push(`PR ${task.pullRequestUrl}`)
     else if (task.branch !== null && task.commit !== null) details.push(`branch \`${task.branch}\``)
-    if (task.worktreePath !== null && task.pullRequest === null) details.push(`worktree \`${task.worktreePath}\``)
+    if (task.worktreePath !== null && task.pullRequestUrl === null) details.push(`worktree \`${task.worktreePath}\``)
     if (task.attempts > 1) details.push(`${task.attempts} attempts`)
     if (task.fromEarlierRun) details.push("from an earlier run")
     out.push(

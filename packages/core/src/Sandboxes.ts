@@ -259,6 +259,11 @@ export class Sandboxes extends Context.Tag("@parallel-cc/core/Sandboxes")<Sandbo
     request: RunRequest,
     onEvent?: (event: RunEvent) => Effect.Effect<void>
   ) => Effect.Effect<RunResult, RunFailure>
+  /**
+   * Everything `run` checks before it creates anything (repository, agent, credentials, branch, template,
+   * budget, git-live), and nothing else: for callers that start many runs and want every problem first.
+   */
+  readonly check: (request: RunRequest) => Effect.Effect<void, RunFailure>
   readonly status: (id: string, host: HostContext) => Effect.Effect<StatusReport, SandboxRunNotFound | DbFailure>
   readonly list: (filter: { readonly repoPath?: string | undefined; readonly limit?: number | undefined }) => Effect.Effect<ReadonlyArray<SandboxRun>, DbFailure>
   /** The last `lines` lines of a run's log (all when undefined). */
@@ -679,10 +684,10 @@ export const make = Effect.gen(function*() {
 
   // ---------------------------------------------------------------------------------------------
 
-  const run = (req: RunRequest, onEvent: (event: RunEvent) => Effect.Effect<void> = () => Effect.void) =>
+  /** Step 1 of a run: everything that can be checked before anything is created. */
+  const prepare = (req: RunRequest) =>
     Effect.gen(function*() {
       const host = req.host
-      // 1. Everything that can be checked before anything is created.
       const repoPath = yield* git.toplevel(path.resolve(host.cwd, req.repo)).pipe(
         Effect.mapError((e) => (e.reason === "NotARepo" ? invalid("--repo", `${req.repo} is not inside a git repository`) : e))
       )
@@ -755,6 +760,38 @@ export const make = Effect.gen(function*() {
         ...(gitLive?.token !== undefined ? [gitLive.token] : [])
       ]
       const redact = Redact.make(secrets)
+      return { host, repoPath, prompt, providerName, provider, agentSetting, agent, preWarnings, gitLive, plan, identity, creds, ssh, npmToken, npmRegistry, timeoutMs, baseCommit, template, budget, ratePerMs, isolation, redact }
+    })
+
+  const check = (req: RunRequest) => Effect.asVoid(prepare(req))
+
+  const run = (req: RunRequest, onEvent: (event: RunEvent) => Effect.Effect<void> = () => Effect.void) =>
+    Effect.gen(function*() {
+      // 1. Everything that can be checked before anything is created.
+      const {
+        agent,
+        agentSetting,
+        baseCommit,
+        budget,
+        creds,
+        gitLive,
+        host,
+        identity,
+        isolation,
+        npmRegistry,
+        npmToken,
+        plan,
+        preWarnings,
+        prompt,
+        provider,
+        providerName,
+        ratePerMs,
+        redact,
+        repoPath,
+        ssh,
+        template,
+        timeoutMs
+      } = yield* prepare(req)
 
       // 2. The session and its run record.
       const me = yield* self
@@ -1369,7 +1406,7 @@ export const make = Effect.gen(function*() {
       return { run: r, action: "none" as const } satisfies KillReport
     })
 
-  return Sandboxes.of({ run, status, list, logs, follow, download, kill, budgetStatus })
+  return Sandboxes.of({ run, check, status, list, logs, follow, download, kill, budgetStatus })
 })
 
 /** Run `effect` every `interval` until `done` holds for its value; returns that value. */

@@ -18,9 +18,12 @@ export const install = (dir: string): string => {
 
 export interface Call {
   readonly argv: ReadonlyArray<string>
+  /** What it read from stdin (the body, with `--body-file -`). */
   readonly stdin: string
   readonly cwd: string
+  /** Whether GH_TOKEN or GITHUB_TOKEN was in its environment (the value is never recorded). */
   readonly token: boolean
+  readonly exitCode: number
 }
 
 /** The calls recorded in `logFile` (GH_DOUBLE_LOG). */

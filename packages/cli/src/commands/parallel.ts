@@ -226,8 +226,8 @@ export const renderSummary = (s: ParallelSummary.RunSummaryJson): string => {
   const rows = [["TASK", "STATUS", "TIME", "COST", "FILES", "PROMPT", "DETAILS"]]
   for (const x of s.tasks) {
     const files = x.status === "skipped" || x.status === "cancelled" ? "-" : String(x.changes.added.length + x.changes.modified.length + x.changes.deleted.length)
-    const details = x.pullRequest !== null
-      ? x.pullRequest.url
+    const details = x.pullRequestUrl !== null
+      ? x.pullRequestUrl
       : x.error !== null
       ? oneLine(x.error, 120)
       : x.reason !== null
