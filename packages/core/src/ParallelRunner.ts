@@ -1082,3 +1082,71 @@ export const make = Effect.gen(function*() {
 
 /** ParallelRunner over Sandboxes, the store, git and file sync. */
 export const layer = Layer.effect(ParallelRunner, make)
+
+/** Everything a parallel run takes, as one plain object: what the Promise facade's `runParallel` accepts. */
+export interface RunParallelInput extends Scheduling, TaskRunOptions {
+  /** The repository (any directory inside it; default: `host.cwd`). */
+  readonly repo?: string | undefined
+  /** The tasks: prompts (ids `task-1`, `task-2`, …) and/or tasks with ids and dependencies. */
+  readonly tasks?: ReadonlyArray<string | { readonly id: string; readonly prompt: string; readonly dependsOn?: ReadonlyArray<string> | undefined; readonly agent?: string | undefined; readonly branch?: string | undefined }> | undefined
+  /** Or a task file: one prompt per line, or YAML/JSON (read like `--task-file`). */
+  readonly taskFile?: string | undefined
+  /** Or the output directory of an earlier run: run again what did not succeed (like `--resume`). */
+  readonly resume?: string | undefined
+  /** Default `parallel-results/<timestamp>` under `host.cwd`. */
+  readonly outputDir?: string | undefined
+  /** Push each task's branch and open a pull request (`true`, or the pull requests' base). */
+  readonly gitLive?: boolean | GitLiveOptions | undefined
+}
+
+/**
+ * A parallel run from one plain input — exactly one of `tasks`, `taskFile` or `resume` — with progress as
+ * a callback; resolves to the summary. This is the entry point the Promise facade
+ * (`@parallel-cc/core/promise`) wraps as `runParallel({...})`; it needs only the {@link ParallelRunner}
+ * service, which `LiveSandbox.layer`/`LiveSandbox.services` provide.
+ */
+export const runParallel = (
+  input: RunParallelInput,
+  host: HostContext,
+  onEvent?: (event: ParallelEvent) => void
+): Effect.Effect<Summary.RunSummaryJson, ParallelFailure, ParallelRunner> =>
+  Effect.gen(function*() {
+    const runner = yield* ParallelRunner
+    const sources = [input.tasks !== undefined, input.taskFile !== undefined, input.resume !== undefined].filter((x) => x).length
+    if (sources !== 1) return yield* new InvalidInput({ field: "tasks", detail: "give exactly one of tasks, taskFile or resume" })
+    const events = onEvent !== undefined ? (e: ParallelEvent) => Effect.sync(() => onEvent(e)) : undefined
+    const run: TaskRunOptions = {
+      provider: input.provider,
+      agent: input.agent,
+      branch: input.branch,
+      template: input.template,
+      useTemplate: input.useTemplate,
+      budgetUsd: input.budgetUsd,
+      timeoutMs: input.timeoutMs,
+      authMethod: input.authMethod,
+      gitUser: input.gitUser,
+      gitEmail: input.gitEmail,
+      sshKey: input.sshKey,
+      sshKeyConfirmed: input.sshKeyConfirmed,
+      npmToken: input.npmToken,
+      npmRegistry: input.npmRegistry
+    }
+    const scheduling: Scheduling = {
+      maxConcurrent: input.maxConcurrent,
+      failFast: input.failFast,
+      retries: input.retries,
+      retryDelayMs: input.retryDelayMs
+    }
+    if (input.resume !== undefined) return yield* runner.resume({ outputDir: input.resume, ...scheduling, run, host }, events)
+    let tasks: ReadonlyArray<TaskSpec>
+    if (input.taskFile !== undefined) tasks = yield* runner.load({ _tag: "File", path: input.taskFile }, host)
+    else {
+      const given = input.tasks ?? []
+      const prompts = given.filter((t): t is string => typeof t === "string")
+      const numbered = prompts.length > 0 ? yield* runner.load({ _tag: "Prompts", prompts }, host) : []
+      let n = 0
+      tasks = given.map((t) => (typeof t === "string" ? numbered[n++]! : { ...t, dependsOn: t.dependsOn ?? [] }))
+    }
+    const gitLive = input.gitLive === true ? {} : input.gitLive === false ? undefined : input.gitLive
+    return yield* runner.run({ repo: input.repo ?? host.cwd, tasks, outputDir: input.outputDir, ...scheduling, run, gitLive, host }, events)
+  })

@@ -223,7 +223,8 @@ describe("ParallelRunner", () => {
       assert.deepStrictEqual(first.tasks.map((t) => t.status), ["succeeded", "failed", "skipped"])
 
       fs.writeFileSync(flag, "")
-      const second = yield* runner((r) => r.resume({ outputDir: out, host: w.host }))
+      // Through the plain-input entry point the Promise facade wraps.
+      const second = yield* ParallelRunner.runParallel({ resume: out }, w.host).pipe(Effect.provide(w.layer))
       assert.strictEqual(second.status, "succeeded")
       const t = byId(second)
       assert.deepStrictEqual(second.tasks.map((x) => x.status), ["succeeded", "succeeded", "succeeded"])
@@ -320,6 +321,8 @@ describe("ParallelRunner task lists", () => {
       assert.match(empty.message, /no tasks/)
       assert.strictEqual(problem(yield* load(w, { _tag: "File", path: "missing.txt" })).reason, "Unreadable")
       assert.match(problem(yield* load(w, { _tag: "Prompts", prompts: ["a", " "] })).message, /--task #2: is empty/)
+      const two = yield* ParallelRunner.runParallel({ tasks: ["a"], taskFile: "tasks.txt" }, w.host).pipe(Effect.provide(w.layer), Effect.flip)
+      assert.match((two as { message: string }).message, /exactly one of tasks, taskFile or resume/)
     }))
 
   it.scopedLive("YAML and JSON task files: ids, dependsOn, agent, branch; unknown ids, cycles and typos fail before anything starts", () =>
