@@ -22,6 +22,20 @@ module.exports = {
       to: { path: "node_modules/@effect/cli/" }
     },
     {
+      name: "core-public-api-only",
+      comment: "Everything outside core uses its public API (@parallel-cc/core, @parallel-cc/core/promise), never its modules",
+      severity: "error",
+      from: { pathNot: "^packages/core/" },
+      to: { path: "^packages/core/src/", pathNot: "^packages/core/src/(index|promise)\\.ts$" }
+    },
+    {
+      name: "no-unresolvable-imports",
+      comment: "An import that does not resolve (e.g. a subpath of @parallel-cc/core that its exports map does not offer)",
+      severity: "error",
+      from: {},
+      to: { couldNotResolve: true }
+    },
+    {
       name: "platform-node-only-at-edges",
       severity: "error",
       from: { path: "^packages/core/src", pathNot: "(Live|promise)\\.ts$|/internal/node/" },

@@ -492,3 +492,43 @@ export const unsetValue = (configFile: string, key: string) =>
 /** Check that `key` exists; returns its definition. */
 export const lookup = (key: string): Either.Either<KeyDef<unknown>, ConfigError> =>
   isKeyName(key) ? Either.right(Keys[key] as KeyDef<unknown>) : Either.left(unknownKey(key))
+
+/** Overrides of configuration keys in their typed form, e.g. `{ "worktree.prefix": "agent-", "claims.ttlMinutes": 30 }`. */
+export type Overrides = { readonly [K in KeyName]?: Values[K] }
+
+/** Configuration given as options by a program (the Promise facade, {@link Live.layerWith}). */
+export interface Options {
+  /** The data directory (database, config file, heartbeats). Default: `PARALLEL_CC_DATA_DIR` from `env`, else `<homeDir>/.parallel-cc`. */
+  readonly dataDir?: string | undefined
+  /** The database file. Default: `PARALLEL_CC_DB_PATH` from `env`, else `<dataDir>/coordinator.db`. */
+  readonly dbPath?: string | undefined
+  /** Values that win over everything else (environment, config file, defaults). Checked up front. */
+  readonly config?: Overrides | undefined
+  /**
+   * Environment variables to honour, as the CLI does (`PARALLEL_CC_*` only). Nothing is read from the
+   * process environment unless it is passed here, e.g. `env: process.env`.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined
+}
+
+/**
+ * The ConfigProvider for {@link Options}: `config` overrides first, then `dataDir`/`dbPath`, then the given
+ * `env`, then (read later by {@link layer}) the config file and the defaults. Fails with a ConfigError
+ * naming the key when an override is unknown or invalid.
+ */
+export const optionsProvider = (
+  options: Options & { readonly homeDir: string }
+): Either.Either<ConfigProvider.ConfigProvider, ConfigError> => {
+  const env: Record<string, string | undefined> = { ...options.env }
+  if (options.dataDir !== undefined) env.PARALLEL_CC_DATA_DIR = options.dataDir
+  for (const [key, value] of Object.entries(options.config ?? {})) {
+    if (value === undefined) continue
+    if (!isKeyName(key)) return Either.left(unknownKey(key))
+    const d = Keys[key] as KeyDef<unknown>
+    const decoded = decodeWith(d, value, `option config["${key}"]`)
+    if (Either.isLeft(decoded)) return Either.left(decoded.left)
+    const encoded = Schema.encodeSync(d.schema)(decoded.right)
+    env[envName(key)] = d.kind === "string" ? String(encoded) : JSON.stringify(encoded)
+  }
+  return Either.right(envProvider(env, { homeDir: options.homeDir, flags: { dbPath: options.dbPath } }))
+}

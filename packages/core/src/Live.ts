@@ -5,7 +5,9 @@
  *
  * @since 0.1.0
  */
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
+import * as os from "node:os"
+import * as AppConfig from "./AppConfig.js"
 import * as Conflicts from "./Conflicts.js"
 import * as Doctor from "./Doctor.js"
 import * as Git from "./Git.js"
@@ -34,3 +36,19 @@ export const setupLayer = Doctor.layer.pipe(
   Layer.provideMerge(Git.layer),
   Layer.provideMerge(configLayer)
 )
+
+/**
+ * {@link layer} configured from options rather than from an installed ConfigProvider: the data directory,
+ * overrides of config keys, and (only when given) environment variables. `homeDir` (default: the user's
+ * home directory) places the default data directory `<homeDir>/.parallel-cc`.
+ *
+ * @example
+ * Effect.provide(program, Live.layerWith({ dataDir: "/tmp/pcc", config: { "worktree.prefix": "agent-" } }))
+ */
+export const layerWith = (options: AppConfig.Options & { readonly homeDir?: string | undefined } = {}) =>
+  Layer.unwrapEffect(
+    Effect.map(
+      AppConfig.optionsProvider({ ...options, homeDir: options.homeDir ?? os.homedir() }),
+      (provider) => layer.pipe(Layer.provide(Layer.setConfigProvider(provider)))
+    )
+  )

@@ -1,0 +1,800 @@
+/**
+ * The Promise facade: parallel-cc for Node programs that do not use Effect.
+ *
+ * ```ts
+ * import { createClient, SessionNotFound } from "@parallel-cc/core/promise"
+ *
+ * const client = createClient({ dataDir: "/tmp/pcc" })
+ * try {
+ *   const session = await client.sessions.register({ repoPath: ".", pid: process.pid })
+ *   console.log(session.worktreePath)
+ *   await client.sessions.release({ sessionId: session.sessionId })
+ * } finally {
+ *   await client.close()
+ * }
+ * ```
+ *
+ * - Every method takes one plain object and resolves to plain JSON-shaped data: the same fields as the
+ *   CLI's `--json` output (times as ISO-8601 strings).
+ * - Every method rejects with an instance of one of the exported error classes (`SessionNotFound`,
+ *   `ClaimConflict`, `InvalidInput`, …): each has a `_tag`, usually a `reason`, and a `message` that says
+ *   what to do. Inputs are checked before anything runs; a bad one is an `InvalidInput` naming the field.
+ * - Configuration comes only from the options: nothing is read from `process.env` unless you pass
+ *   `env: process.env` (then `PARALLEL_CC_*` variables apply as they do for the CLI).
+ * - The database opens on the first call and closes with `client.close()` (or `await using`). Calls still
+ *   running then are interrupted and reject with `Interrupted`.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Effect, Exit, Layer, Logger, LogLevel, ManagedRuntime, Option, ParseResult, Schema } from "effect"
+import * as nodePath from "node:path"
+import * as os from "node:os"
+import * as AppConfig from "./AppConfig.js"
+import * as ClaimsLedger from "./ClaimsLedger.js"
+import * as Conflicts from "./Conflicts.js"
+import * as Domain from "./Domain.js"
+import { InvalidInput } from "./Errors.js"
+import { Git } from "./Git.js"
+import * as Live from "./Live.js"
+import * as MergeWatcher from "./MergeWatcher.js"
+import * as Sessions from "./Sessions.js"
+import { SessionStore } from "./SessionStore.js"
+
+export { ClaimConflict, ClaimError, ClaimNotFound } from "./ClaimsLedger.js"
+export { ConflictError, ConflictNotFound } from "./Conflicts.js"
+export { ConfigError, DatabaseBusy, DatabaseError, InvalidInput, SessionNotFound } from "./Errors.js"
+export { GitError } from "./Git.js"
+export { MergeWatchError } from "./MergeWatcher.js"
+export { WorktreeError } from "./Worktrees.js"
+
+// ---------------------------------------------------------------------------------------------------
+// Errors of the facade itself
+
+/** The call was interrupted: its `signal` was aborted, or the client was closed while it ran. */
+export class Interrupted extends Schema.TaggedError<Interrupted>()("Interrupted", {
+  reason: Schema.Literal("Aborted", "ClientClosed"),
+  method: Schema.String
+}) {
+  override get message(): string {
+    return this.reason === "Aborted"
+      ? `${this.method} was cancelled by its AbortSignal; anything it had started was cleaned up`
+      : `${this.method} was interrupted because the client was closed; anything it had started was cleaned up`
+  }
+}
+
+/** A method was called after `close()`. */
+export class ClientClosed extends Schema.TaggedError<ClientClosed>()("ClientClosed", {
+  method: Schema.String
+}) {
+  override get message(): string {
+    return `${this.method}: this parallel-cc client is closed; create a new one with createClient()`
+  }
+}
+
+/** The `_tag`s of every error a client method can reject with (besides defects: plain `Error`s for bugs). */
+export const errorTags = [
+  "ClaimConflict",
+  "ClaimError",
+  "ClaimNotFound",
+  "ClientClosed",
+  "ConfigError",
+  "ConflictError",
+  "ConflictNotFound",
+  "DatabaseBusy",
+  "DatabaseError",
+  "GitError",
+  "Interrupted",
+  "InvalidInput",
+  "MergeWatchError",
+  "SessionNotFound",
+  "WorktreeError"
+] as const
+
+/** The shape every parallel-cc error has. */
+export interface ParallelCcError extends Error {
+  readonly _tag: (typeof errorTags)[number]
+  readonly reason?: string
+}
+
+/** Whether `e` is one of parallel-cc's typed errors (and not a bug or an unrelated error). */
+export const isParallelCcError = (e: unknown): e is ParallelCcError =>
+  e instanceof Error && (errorTags as ReadonlyArray<unknown>).includes((e as { readonly _tag?: unknown })._tag)
+
+// ---------------------------------------------------------------------------------------------------
+// Options
+
+/** How much the client logs; `warning` by default. */
+export type LogLevelName = "none" | "error" | "warning" | "info" | "debug"
+
+export interface LogEntry {
+  readonly level: Exclude<LogLevelName, "none">
+  readonly message: string
+}
+
+export interface ClientOptions {
+  /** The data directory (database, config file, heartbeats). Default: `~/.parallel-cc`, shared with the CLI. */
+  readonly dataDir?: string | undefined
+  /** The database file. Default: `<dataDir>/coordinator.db`. */
+  readonly dbPath?: string | undefined
+  /**
+   * Settings that win over the config file `<dataDir>/config.json` (and over `env`), by key:
+   * `{ "worktree.prefix": "agent-", "claims.ttlMinutes": 30 }`. Checked when the client is created: an
+   * unknown key or a bad value throws a `ConfigError` from `createClient`.
+   */
+  readonly config?: AppConfig.Overrides | undefined
+  /**
+   * Environment variables to honour, like the CLI: `PARALLEL_CC_*` settings (below `config`, above the
+   * config file). Not read unless given: pass `env: process.env` to behave like the CLI.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined
+  /** Where the default data directory lives (default: the user's home directory). */
+  readonly homeDir?: string | undefined
+  /** The directory relative paths in inputs are resolved against (default: `process.cwd()` at each call). */
+  readonly cwd?: string | undefined
+  /** Default `warning`. */
+  readonly logLevel?: LogLevelName | undefined
+  /** Where log entries go (default: one line each on stderr, `parallel-cc: warning: …`). */
+  readonly log?: ((entry: LogEntry) => void) | undefined
+}
+
+/** Options every method accepts as its second argument. */
+export interface CallOptions {
+  /** Aborting it interrupts the call (it rejects with `Interrupted`, after cleaning up). */
+  readonly signal?: AbortSignal | undefined
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Results (plain JSON shapes, as the CLI prints them with --json)
+
+/** What `register --json` prints. For the first session of a repository `worktreePath` is the repository. */
+export type Registration = typeof Domain.Registration.Encoded
+/** A session as stored (`status --json` `kept`, `sessions.get`). */
+export type SessionJson = Domain.SessionJson
+/** An active session with its liveness, as in `status --json` `sessions`. */
+export type SessionEntry = SessionJson & {
+  /** The later of the stored heartbeat and the heartbeat file's mtime. */
+  readonly lastHeartbeat: string
+  readonly liveness: Domain.Liveness
+}
+/** What `status --json` prints. */
+export interface StatusReport {
+  readonly sessions: ReadonlyArray<SessionEntry>
+  /** Released sessions whose worktree was kept because it holds work. */
+  readonly kept: ReadonlyArray<SessionJson>
+  /** Sessions this call found dead or stale and released. */
+  readonly released: ReadonlyArray<Sessions.Released>
+}
+export type Released = Sessions.Released
+export type CleanupReport = Sessions.CleanupReport
+export type Claim = ClaimsLedger.ClaimJson
+export interface Acquired {
+  readonly claim: Claim
+  readonly change: ClaimsLedger.Change
+  /** The other sessions' claims on the file (none of which blocks this one). */
+  readonly others: ReadonlyArray<Claim>
+}
+export type MergeEvent = typeof MergeWatcher.MergeEvent.Encoded
+export type Subscription = typeof MergeWatcher.Subscription.Encoded
+export interface BranchStatus extends Omit<MergeWatcher.BranchStatus, "event"> {
+  readonly event: MergeEvent | null
+}
+export interface PollReport extends Omit<MergeWatcher.PollReport, "events"> {
+  readonly events: ReadonlyArray<MergeEvent>
+}
+export interface SubscribeResult {
+  readonly subscription: Subscription
+  readonly created: boolean
+  readonly alreadyMerged: MergeEvent | null
+}
+export type Preview = Conflicts.Preview
+export type DetectReport = Conflicts.DetectReport
+export type Conflict = Conflicts.Conflict
+export type Suggestion = Conflicts.Suggestion
+export type ApplyResult = Conflicts.ApplyResult
+export type RebaseReport = Conflicts.RebaseReport
+/** Where this client keeps its state, and the settings in effect. */
+export interface ClientInfo {
+  readonly dataDir: string
+  readonly dbPath: string
+  readonly configFile: string
+  readonly values: AppConfig.Values
+  readonly sources: { readonly [K in AppConfig.KeyName]: AppConfig.Source }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Inputs
+
+const Text = Schema.String.pipe(Schema.minLength(1, { message: () => "must not be empty" }))
+const Pid = Schema.Int.pipe(Schema.positive())
+const opt = <S extends Schema.Schema.Any>(s: S) => Schema.optional(s)
+const strict = <F extends Schema.Struct.Fields>(fields: F) => Schema.Struct(fields)
+
+const RegisterInput = strict({ repoPath: Text, pid: Pid, forceWorktree: opt(Schema.Boolean) })
+const ListInput = strict({ repoPath: opt(Text), mode: opt(Domain.SessionMode) })
+const StatusInput = strict({ repoPath: opt(Text), sandboxOnly: opt(Schema.Boolean) })
+const GetInput = strict({ sessionId: Domain.SessionId })
+const SelectInput = strict({ sessionId: opt(Domain.SessionId), pid: opt(Pid) })
+const ReleaseInput = strict({ sessionId: opt(Domain.SessionId), pid: opt(Pid), force: opt(Schema.Boolean) })
+const CleanupInput = strict({ dryRun: opt(Schema.Boolean), force: opt(Schema.Boolean) })
+
+const AcquireInput = strict({
+  sessionId: Domain.SessionId,
+  path: Text,
+  mode: opt(ClaimsLedger.ClaimMode),
+  ttlMinutes: opt(Schema.Int.pipe(Schema.between(1, ClaimsLedger.maxTtlMinutes))),
+  reason: opt(Schema.String.pipe(Schema.maxLength(500)))
+})
+const ReleaseClaimInput = strict({ sessionId: Domain.SessionId, path: Text })
+const ReleaseAllInput = strict({ sessionId: Domain.SessionId })
+const ClaimListInput = strict({ repoPath: opt(Text), sessionId: opt(Domain.SessionId), path: opt(Text) })
+
+const Limit = Schema.Int.pipe(Schema.between(1, 10_000))
+const MergeStatusInput = strict({ repoPath: opt(Text), branch: opt(Text), limit: opt(Limit) })
+const SubscriptionsInput = strict({
+  repoPath: opt(Text),
+  branch: opt(Text),
+  sessionId: opt(Domain.SessionId),
+  pendingOnly: opt(Schema.Boolean),
+  limit: opt(Limit)
+})
+const CheckInput = strict({ repoPath: Text, branch: Text, targetBranch: opt(Text) })
+const SubscribeInput = strict({ sessionId: Domain.SessionId, branch: opt(Text), targetBranch: opt(Text) })
+
+const PreviewInput = strict({ repoPath: Text, ours: Text, theirs: Text })
+const DetectInput = Schema.Union(
+  strict({ repoPath: Text, ours: Text, theirs: Text, sessionId: opt(Domain.SessionId) }),
+  strict({ worktreePath: Text, sessionId: opt(Domain.SessionId) })
+)
+const SuggestInput = strict({ conflictId: Text, worktreePath: opt(Text) })
+const ApplyInput = strict({ suggestionId: Text, worktreePath: Text, sessionId: opt(Domain.SessionId) })
+const HistoryInput = strict({
+  repoPath: opt(Text),
+  type: opt(Conflicts.ConflictType),
+  resolved: opt(Schema.Boolean),
+  path: opt(Text),
+  limit: opt(Limit)
+})
+const SuggestionsInput = strict({
+  repoPath: opt(Text),
+  conflictId: opt(Text),
+  minConfidence: opt(Schema.Number.pipe(Schema.between(0, 1))),
+  applied: opt(Schema.Boolean),
+  limit: opt(Limit)
+})
+const RebaseInput = strict({
+  worktreePath: Text,
+  onto: Text,
+  mode: opt(Schema.Literal("check", "perform")),
+  onConflict: opt(Schema.Literal("stop", "abort"))
+})
+
+/** Decode a method's input; a mismatch is an InvalidInput naming the method and the field. */
+const decodeInput = <A, I>(method: string, schema: Schema.Schema<A, I>, input: unknown) =>
+  Schema.decodeUnknown(schema, { onExcessProperty: "error" })(input === undefined ? {} : input).pipe(
+    Effect.mapError((e) => {
+      const issue = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
+      const where = issue !== undefined && issue.path.length > 0 ? `.${issue.path.join(".")}` : ""
+      return new InvalidInput({ field: `${method}${where}`, detail: issue?.message ?? "invalid input" })
+    })
+  )
+
+// ---------------------------------------------------------------------------------------------------
+// Encoders
+
+const encodeSession = Schema.encodeSync(Domain.Session)
+const encodeRegistration = Schema.encodeSync(Domain.Registration)
+const encodeClaim = Schema.encodeSync(ClaimsLedger.Claim)
+const encodeEvent = Schema.encodeSync(MergeWatcher.MergeEvent)
+const encodeSubscription = Schema.encodeSync(MergeWatcher.Subscription)
+
+const entry = (v: Sessions.SessionView): SessionEntry => ({
+  ...encodeSession(v.session),
+  lastHeartbeat: v.lastHeartbeat.toISOString(),
+  liveness: v.liveness
+})
+
+// ---------------------------------------------------------------------------------------------------
+// The client
+
+/** Sessions: register, list, release, heartbeat, clean up. */
+export interface SessionsApi {
+  /**
+   * Register a session for a running process: the first live session of a repository works in the
+   * repository itself, every other one in a new worktree on a new branch. Resolves to `register --json`.
+   */
+  readonly register: (
+    input: { readonly repoPath: string; readonly pid: number; readonly forceWorktree?: boolean },
+    options?: CallOptions
+  ) => Promise<Registration>
+  /** The active sessions (of one repository, or all), with liveness; dead ones are released first. */
+  readonly list: (
+    input?: { readonly repoPath?: string; readonly mode?: "local" | "sandbox" },
+    options?: CallOptions
+  ) => Promise<ReadonlyArray<SessionEntry>>
+  /** What `status --json` prints: active sessions, worktrees kept with work, sessions just released. */
+  readonly status: (
+    input?: { readonly repoPath?: string; readonly sandboxOnly?: boolean },
+    options?: CallOptions
+  ) => Promise<StatusReport>
+  /** One session by id, active or released. */
+  readonly get: (input: { readonly sessionId: string }, options?: CallOptions) => Promise<SessionJson>
+  /**
+   * End a session (by id, or every active session of a pid). Its worktree is removed only if that loses
+   * no work; `force` removes it anyway and deletes an unmerged session branch.
+   */
+  readonly release: (
+    input: { readonly sessionId?: string; readonly pid?: number; readonly force?: boolean },
+    options?: CallOptions
+  ) => Promise<ReadonlyArray<Released>>
+  /** Mark a session alive now; resolves to how many sessions were touched. */
+  readonly heartbeat: (
+    input: { readonly sessionId?: string; readonly pid?: number },
+    options?: CallOptions
+  ) => Promise<{ readonly touched: number }>
+  /** Release sessions whose process is gone, look again at kept worktrees, prune git's worktree records. */
+  readonly cleanup: (
+    input?: { readonly dryRun?: boolean; readonly force?: boolean },
+    options?: CallOptions
+  ) => Promise<CleanupReport>
+}
+
+/** File claims: EXCLUSIVE, SHARED or INTENT, with expiry; they end with their session. */
+export interface ClaimsApi {
+  /** Claim a file for a session (default EXCLUSIVE), or renew / change the mode of its claim. */
+  readonly acquire: (
+    input: {
+      readonly sessionId: string
+      /** Relative to the repository root, or absolute inside the repository or the session's worktree. */
+      readonly path: string
+      readonly mode?: "EXCLUSIVE" | "SHARED" | "INTENT"
+      readonly ttlMinutes?: number
+      readonly reason?: string
+    },
+    options?: CallOptions
+  ) => Promise<Acquired>
+  /** Release a session's claim on one file. */
+  readonly release: (input: { readonly sessionId: string; readonly path: string }, options?: CallOptions) => Promise<Claim>
+  /** Release every claim of a session. */
+  readonly releaseAll: (input: { readonly sessionId: string }, options?: CallOptions) => Promise<ReadonlyArray<Claim>>
+  /** Active claims, oldest first; `path` (relative to the repository root) needs `repoPath`. */
+  readonly list: (
+    input?: { readonly repoPath?: string; readonly sessionId?: string; readonly path?: string },
+    options?: CallOptions
+  ) => Promise<ReadonlyArray<Claim>>
+}
+
+/** Merge detection: recorded merges, subscriptions, on-demand checks. */
+export interface MergesApi {
+  /** Recorded merge events, newest first (`merge status --json`); default limit 20. */
+  readonly status: (
+    input?: { readonly repoPath?: string; readonly branch?: string; readonly limit?: number },
+    options?: CallOptions
+  ) => Promise<ReadonlyArray<MergeEvent>>
+  /** Merge subscriptions (`merge status --subscriptions --json`). */
+  readonly subscriptions: (
+    input?: {
+      readonly repoPath?: string
+      readonly branch?: string
+      readonly sessionId?: string
+      readonly pendingOnly?: boolean
+      readonly limit?: number
+    },
+    options?: CallOptions
+  ) => Promise<ReadonlyArray<Subscription>>
+  /** Has `branch` reached `targetBranch` (default: `merges.targetBranch`, else the checked-out branch)? Records it if so. */
+  readonly check: (
+    input: { readonly repoPath: string; readonly branch: string; readonly targetBranch?: string },
+    options?: CallOptions
+  ) => Promise<BranchStatus>
+  /** Ask to be told when a session's branch (or `branch`) is merged; satisfied at once if it already is. */
+  readonly subscribe: (
+    input: { readonly sessionId: string; readonly branch?: string; readonly targetBranch?: string },
+    options?: CallOptions
+  ) => Promise<SubscribeResult>
+  /** Look at every watched repository once (`watch merges --once`); resolves to the newly recorded merges. */
+  readonly poll: (input?: Record<string, never>, options?: CallOptions) => Promise<PollReport>
+}
+
+/** Conflicts: preview, classify, suggest resolutions, apply one, rebase assist. */
+export interface ConflictsApi {
+  /**
+   * Would merging `theirs` into `ours` (or rebasing `theirs` onto `ours`) conflict, and in which files?
+   * Reads git objects only: no work tree is touched.
+   */
+  readonly preview: (
+    input: { readonly repoPath: string; readonly ours: string; readonly theirs: string },
+    options?: CallOptions
+  ) => Promise<Preview>
+  /** Classify each conflicted file (between two refs, or of a merge/rebase stopped in a worktree) and record it. */
+  readonly detect: (
+    input:
+      | { readonly repoPath: string; readonly ours: string; readonly theirs: string; readonly sessionId?: string }
+      | { readonly worktreePath: string; readonly sessionId?: string },
+    options?: CallOptions
+  ) => Promise<DetectReport>
+  /** Proposed resolutions of a recorded conflict, each a whole file with a diff and a confidence. */
+  readonly suggest: (
+    input: { readonly conflictId: string; readonly worktreePath?: string },
+    options?: CallOptions
+  ) => Promise<ReadonlyArray<Suggestion>>
+  /** Write a suggestion's file into a worktree (refused when the file changed since the suggestion was made). */
+  readonly apply: (
+    input: { readonly suggestionId: string; readonly worktreePath: string; readonly sessionId?: string },
+    options?: CallOptions
+  ) => Promise<ApplyResult>
+  /** Recorded conflicts, newest first. */
+  readonly history: (
+    input?: {
+      readonly repoPath?: string
+      readonly type?: "TRIVIAL" | "CONCURRENT_EDIT" | "STRUCTURAL" | "SEMANTIC"
+      readonly resolved?: boolean
+      readonly path?: string
+      readonly limit?: number
+    },
+    options?: CallOptions
+  ) => Promise<ReadonlyArray<Conflict>>
+  /** Recorded suggestions. */
+  readonly suggestions: (
+    input?: {
+      readonly repoPath?: string
+      readonly conflictId?: string
+      readonly minConfidence?: number
+      readonly applied?: boolean
+      readonly limit?: number
+    },
+    options?: CallOptions
+  ) => Promise<ReadonlyArray<Suggestion>>
+  /** Check whether rebasing a worktree's branch onto `onto` conflicts (`mode: "check"`, default), or do it. */
+  readonly rebaseAssist: (
+    input: {
+      readonly worktreePath: string
+      readonly onto: string
+      readonly mode?: "check" | "perform"
+      readonly onConflict?: "stop" | "abort"
+    },
+    options?: CallOptions
+  ) => Promise<RebaseReport>
+}
+
+/** A parallel-cc client: plain async methods grouped by area. Close it when done. */
+export interface Client {
+  readonly sessions: SessionsApi
+  readonly claims: ClaimsApi
+  readonly merges: MergesApi
+  readonly conflicts: ConflictsApi
+  /** Where this client keeps its state and the settings in effect. */
+  readonly info: (options?: CallOptions) => Promise<ClientInfo>
+  /** Interrupt running calls, then close the database. Idempotent. */
+  readonly close: () => Promise<void>
+  /** The same as {@link Client.close}, for `await using client = createClient()`. */
+  readonly [Symbol.asyncDispose]: () => Promise<void>
+}
+
+const levels: Record<LogLevelName, LogLevel.LogLevel> = {
+  none: LogLevel.None,
+  error: LogLevel.Error,
+  warning: LogLevel.Warning,
+  info: LogLevel.Info,
+  debug: LogLevel.Debug
+}
+
+const levelName = (level: LogLevel.LogLevel): LogEntry["level"] =>
+  LogLevel.greaterThanEqual(level, LogLevel.Error)
+    ? "error"
+    : LogLevel.greaterThanEqual(level, LogLevel.Warning)
+    ? "warning"
+    : LogLevel.greaterThanEqual(level, LogLevel.Info)
+    ? "info"
+    : "debug"
+
+const defaultLog = (e: LogEntry) => void process.stderr.write(`parallel-cc: ${e.level}: ${e.message}\n`)
+
+const loggerLayer = (options: ClientOptions) => {
+  const sink = options.log ?? defaultLog
+  const logger = Logger.make(({ cause, logLevel, message }) => {
+    const parts = (Array.isArray(message) ? message : [message]).map((m) => (typeof m === "string" ? m : String(m)))
+    const text = Cause.isEmpty(cause) ? parts.join(" ") : `${parts.join(" ")}\n${Cause.pretty(cause)}`
+    sink({ level: levelName(logLevel), message: text })
+  })
+  return Layer.mergeAll(
+    Logger.replace(Logger.defaultLogger, logger),
+    Logger.minimumLogLevel(levels[options.logLevel ?? "warning"])
+  )
+}
+
+type Services = Live.Services
+
+/**
+ * Create a client. Nothing is opened until the first call. Throws a `ConfigError` at once when `config`
+ * names an unknown key or holds an invalid value.
+ */
+export const createClient = (options: ClientOptions = {}): Client => {
+  const homeDir = options.homeDir ?? os.homedir()
+  const provider = AppConfig.optionsProvider({ ...options, homeDir })
+  if (provider._tag === "Left") throw provider.left
+  const layer = Live.layer.pipe(
+    Layer.provide(Layer.setConfigProvider(provider.right)),
+    Layer.provide(loggerLayer(options))
+  ) as Layer.Layer<Services, unknown>
+  const build = () => ManagedRuntime.make(layer)
+  let runtime = build()
+  let closing: Promise<void> | undefined
+  const running = new Map<AbortController, Promise<unknown>>()
+
+  const abs = (p: string) => nodePath.resolve(options.cwd ?? process.cwd(), p)
+
+  const call = <A>(method: string, effect: Effect.Effect<A, unknown, Services>, callOptions?: CallOptions): Promise<A> => {
+    if (closing !== undefined) return Promise.reject(new ClientClosed({ method }))
+    const controller = new AbortController()
+    const signal = callOptions?.signal
+    const onAbort = () => controller.abort("Aborted")
+    if (signal?.aborted === true) controller.abort("Aborted")
+    else signal?.addEventListener("abort", onAbort, { once: true })
+    const rt = runtime
+    const promise = (async () => {
+      // A runtime whose layer failed to build (a locked or unreadable store) keeps failing: build a new one
+      // for the next call, so that the store is tried again.
+      const ready = await Effect.runPromiseExit(rt.runtimeEffect)
+      if (Exit.isFailure(ready)) {
+        if (runtime === rt && closing === undefined) runtime = build()
+        void rt.dispose().catch(() => undefined)
+        throw Cause.squash(ready.cause)
+      }
+      const exit = await rt.runPromiseExit(effect, { signal: controller.signal })
+      if (Exit.isSuccess(exit)) return exit.value
+      if (Cause.isInterruptedOnly(exit.cause)) {
+        throw new Interrupted({ method, reason: controller.signal.reason === "ClientClosed" ? "ClientClosed" : "Aborted" })
+      }
+      throw Cause.squash(exit.cause)
+    })().finally(() => {
+      signal?.removeEventListener("abort", onAbort)
+      running.delete(controller)
+    })
+    running.set(controller, promise)
+    return promise
+  }
+
+  /** Run `body` with `input` decoded by `schema`. */
+  const method = <I, A, Raw>(
+    name: string,
+    schema: Schema.Schema<I, Raw>,
+    body: (input: I) => Effect.Effect<A, unknown, Services>
+  ) =>
+  (input?: unknown, callOptions?: CallOptions): Promise<A> =>
+    call(name, Effect.flatMap(decodeInput(name, schema, input), body), callOptions)
+
+  const mainRoot = (p: string) =>
+    Effect.flatMap(Git, (git) => git.mainRoot(abs(p)).pipe(Effect.orElseSucceed(() => abs(p))))
+
+  const selector = (name: string, input: { readonly sessionId?: Domain.SessionId | undefined; readonly pid?: number | undefined }) =>
+    input.sessionId !== undefined && input.pid === undefined
+      ? Effect.succeed<Sessions.SessionSelector>({ sessionId: input.sessionId })
+      : input.pid !== undefined && input.sessionId === undefined
+      ? Effect.succeed<Sessions.SessionSelector>({ pid: input.pid })
+      : Effect.fail(new InvalidInput({ field: name, detail: "give exactly one of sessionId or pid" }))
+
+  const sessions: SessionsApi = {
+    register: method("sessions.register", RegisterInput, (input) =>
+      Effect.flatMap(Sessions.Sessions, (s) =>
+        s.register({ repo: abs(input.repoPath), pid: input.pid, forceWorktree: input.forceWorktree })).pipe(
+          Effect.map((r) => encodeRegistration(r.registration))
+        )),
+    list: method("sessions.list", ListInput, (input) =>
+      Effect.gen(function*() {
+        const s = yield* Sessions.Sessions
+        const repoPath = input.repoPath !== undefined ? yield* mainRoot(input.repoPath) : undefined
+        const report = yield* s.status({ repoPath, mode: input.mode })
+        return report.sessions.map(entry)
+      })),
+    status: method("sessions.status", StatusInput, (input) =>
+      Effect.gen(function*() {
+        const s = yield* Sessions.Sessions
+        const repoPath = input.repoPath !== undefined ? yield* mainRoot(input.repoPath) : undefined
+        const report = yield* s.status({ repoPath, mode: input.sandboxOnly === true ? "sandbox" : undefined })
+        return {
+          sessions: report.sessions.map(entry),
+          kept: report.kept.map((k) => encodeSession(k)),
+          released: report.released
+        } satisfies StatusReport
+      })),
+    get: method("sessions.get", GetInput, (input) =>
+      Effect.flatMap(SessionStore, (store) => store.get(input.sessionId)).pipe(Effect.map((s) => encodeSession(s)))),
+    release: method("sessions.release", ReleaseInput, (input) =>
+      Effect.gen(function*() {
+        const sel = yield* selector("sessions.release", input)
+        const s = yield* Sessions.Sessions
+        return yield* s.release(sel, { force: input.force })
+      })),
+    heartbeat: method("sessions.heartbeat", SelectInput, (input) =>
+      Effect.gen(function*() {
+        const sel = yield* selector("sessions.heartbeat", input)
+        const s = yield* Sessions.Sessions
+        return { touched: yield* s.heartbeat(sel) }
+      })),
+    cleanup: method("sessions.cleanup", CleanupInput, (input) =>
+      Effect.flatMap(Sessions.Sessions, (s) => s.cleanup({ dryRun: input.dryRun, force: input.force })))
+  }
+
+  const claims: ClaimsApi = {
+    acquire: method("claims.acquire", AcquireInput, (input) =>
+      Effect.flatMap(ClaimsLedger.ClaimsLedger, (ledger) =>
+        ledger.acquire({
+          sessionId: input.sessionId,
+          path: input.path,
+          mode: input.mode ?? "EXCLUSIVE",
+          ttlMinutes: input.ttlMinutes,
+          reason: input.reason
+        })).pipe(
+          Effect.map((a): Acquired => ({ claim: encodeClaim(a.claim), change: a.change, others: a.others.map((c) => encodeClaim(c)) }))
+        )),
+    release: method("claims.release", ReleaseClaimInput, (input) =>
+      Effect.flatMap(ClaimsLedger.ClaimsLedger, (ledger) => ledger.release(input.sessionId, input.path)).pipe(
+        Effect.map((c) => encodeClaim(c))
+      )),
+    releaseAll: method("claims.releaseAll", ReleaseAllInput, (input) =>
+      Effect.gen(function*() {
+        yield* Effect.flatMap(SessionStore, (store) => store.get(input.sessionId))
+        const ledger = yield* ClaimsLedger.ClaimsLedger
+        const released = yield* ledger.releaseSession(input.sessionId, "released")
+        return released.map((c) => encodeClaim(c))
+      })),
+    list: method("claims.list", ClaimListInput, (input) =>
+      Effect.gen(function*() {
+        const ledger = yield* ClaimsLedger.ClaimsLedger
+        const git = yield* Git
+        const repoPath = input.repoPath !== undefined ? yield* mainRoot(input.repoPath) : undefined
+        let filePath: string | undefined
+        if (input.path !== undefined) {
+          if (repoPath === undefined) {
+            return yield* new InvalidInput({ field: "claims.list.path", detail: "give repoPath too: paths are relative to a repository" })
+          }
+          const worktree = yield* git.toplevel(abs(input.repoPath!)).pipe(Effect.option, Effect.map(Option.getOrUndefined))
+          filePath = yield* ledger.normalize({ repoPath, worktreePath: worktree }, input.path)
+        }
+        const found = yield* ledger.list({ repoPath, sessionId: input.sessionId, filePath })
+        return found.map((c) => encodeClaim(c))
+      }))
+  }
+
+  const checkBranch = (name: string | undefined) =>
+    name === undefined ? Effect.succeed(undefined) : Effect.flatMap(Git, (git) => git.checkBranchName(name))
+
+  const merges: MergesApi = {
+    status: method("merges.status", MergeStatusInput, (input) =>
+      Effect.gen(function*() {
+        const watcher = yield* MergeWatcher.MergeWatcher
+        const repoPath = input.repoPath !== undefined ? yield* mainRoot(input.repoPath) : undefined
+        const branch = yield* checkBranch(input.branch)
+        const events = yield* watcher.events({ repoPath, branch, limit: input.limit ?? 20 })
+        return events.map((e) => encodeEvent(e))
+      })),
+    subscriptions: method("merges.subscriptions", SubscriptionsInput, (input) =>
+      Effect.gen(function*() {
+        const watcher = yield* MergeWatcher.MergeWatcher
+        const repoPath = input.repoPath !== undefined ? yield* mainRoot(input.repoPath) : undefined
+        const branch = yield* checkBranch(input.branch)
+        const subs = yield* watcher.subscriptions({
+          repoPath,
+          branch,
+          sessionId: input.sessionId,
+          pendingOnly: input.pendingOnly,
+          limit: input.limit ?? 20
+        })
+        return subs.map((s) => encodeSubscription(s))
+      })),
+    check: method("merges.check", CheckInput, (input) =>
+      Effect.gen(function*() {
+        const watcher = yield* MergeWatcher.MergeWatcher
+        const repoPath = yield* Effect.flatMap(Git, (git) => git.mainRoot(abs(input.repoPath)))
+        const status = yield* watcher.check({ repoPath, branch: input.branch, targetBranch: input.targetBranch })
+        return { ...status, event: status.event !== null ? encodeEvent(status.event) : null } satisfies BranchStatus
+      })),
+    subscribe: method("merges.subscribe", SubscribeInput, (input) =>
+      Effect.gen(function*() {
+        const watcher = yield* MergeWatcher.MergeWatcher
+        const session = yield* Effect.flatMap(SessionStore, (store) => store.get(input.sessionId))
+        const branch = input.branch ?? session.branch
+        if (branch === null) {
+          return yield* new InvalidInput({
+            field: "merges.subscribe.branch",
+            detail: `session ${session.sessionId} works in the repository itself and has no branch of its own; name the branch`
+          })
+        }
+        const r = yield* watcher.subscribe({
+          sessionId: session.sessionId,
+          repoPath: session.repoPath,
+          branch,
+          targetBranch: input.targetBranch
+        })
+        return {
+          subscription: encodeSubscription(r.subscription),
+          created: r.created,
+          alreadyMerged: r.alreadyMerged !== null ? encodeEvent(r.alreadyMerged) : null
+        } satisfies SubscribeResult
+      })),
+    poll: method("merges.poll", strict({}), () =>
+      Effect.flatMap(MergeWatcher.MergeWatcher, (w) => w.poll).pipe(
+        Effect.map((r): PollReport => ({ ...r, events: r.events.map((e) => encodeEvent(e)) }))
+      ))
+  }
+
+  const conflicts: ConflictsApi = {
+    preview: method("conflicts.preview", PreviewInput, (input) =>
+      Effect.flatMap(Conflicts.Conflicts, (c) => c.preview({ repo: abs(input.repoPath), ours: input.ours, theirs: input.theirs }))),
+    detect: method("conflicts.detect", DetectInput, (input) =>
+      Effect.flatMap(Conflicts.Conflicts, (c) =>
+        "worktreePath" in input
+          ? c.detect({ worktree: abs(input.worktreePath), sessionId: input.sessionId })
+          : c.detect({ repo: abs(input.repoPath), ours: input.ours, theirs: input.theirs, sessionId: input.sessionId }))),
+    suggest: method("conflicts.suggest", SuggestInput, (input) =>
+      Effect.flatMap(Conflicts.Conflicts, (c) =>
+        c.suggest({
+          conflictId: input.conflictId,
+          worktree: input.worktreePath !== undefined ? abs(input.worktreePath) : undefined
+        }))),
+    apply: method("conflicts.apply", ApplyInput, (input) =>
+      Effect.flatMap(Conflicts.Conflicts, (c) =>
+        c.apply({ suggestionId: input.suggestionId, worktree: abs(input.worktreePath), sessionId: input.sessionId }))),
+    history: method("conflicts.history", HistoryInput, (input) =>
+      Effect.flatMap(Conflicts.Conflicts, (c) =>
+        c.history({
+          repo: input.repoPath !== undefined ? abs(input.repoPath) : undefined,
+          type: input.type,
+          resolved: input.resolved,
+          path: input.path,
+          limit: input.limit
+        }))),
+    suggestions: method("conflicts.suggestions", SuggestionsInput, (input) =>
+      Effect.flatMap(Conflicts.Conflicts, (c) =>
+        c.suggestions({
+          repo: input.repoPath !== undefined ? abs(input.repoPath) : undefined,
+          conflictId: input.conflictId,
+          minConfidence: input.minConfidence,
+          applied: input.applied,
+          limit: input.limit
+        }))),
+    rebaseAssist: method("conflicts.rebaseAssist", RebaseInput, (input) =>
+      Effect.flatMap(Conflicts.Conflicts, (c) =>
+        c.rebaseAssist({
+          worktree: abs(input.worktreePath),
+          onto: input.onto,
+          mode: input.mode ?? "check",
+          onConflict: input.onConflict
+        })))
+  }
+
+  const info = (callOptions?: CallOptions) =>
+    call(
+      "info",
+      Effect.map(AppConfig.AppConfig, (c): ClientInfo => ({
+        dataDir: c.dataDir,
+        dbPath: c.dbPath,
+        configFile: c.configFile,
+        values: c.values,
+        sources: c.sources
+      })),
+      callOptions
+    )
+
+  const close = (): Promise<void> => {
+    if (closing === undefined) {
+      closing = (async () => {
+        const pending = [...running]
+        for (const [controller] of pending) controller.abort("ClientClosed")
+        await Promise.allSettled(pending.map(([, p]) => p))
+        await runtime.dispose()
+      })()
+    }
+    return closing
+  }
+
+  return {
+    sessions,
+    claims,
+    merges,
+    conflicts,
+    info,
+    close,
+    [Symbol.asyncDispose]: close
+  } as Client
+}

@@ -1,0 +1,222 @@
+import {
+  ClaimConflict,
+  ClientClosed,
+  ConfigError,
+  createClient,
+  Interrupted,
+  InvalidInput,
+  isParallelCcError,
+  SessionNotFound
+} from "@parallel-cc/core/promise"
+import { ConflictRepo, TempDir, TempRepo } from "@parallel-cc/testkit"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterEach, assert, describe, it } from "vitest"
+
+const dirs: Array<string> = []
+const tempDir = () => {
+  const d = TempDir.makeSync("pcc-promise-")
+  dirs.push(d)
+  return d
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) TempDir.removeSync(d)
+})
+
+/** Await a rejection and return the error (fails the test when the promise resolves). */
+const rejection = async (p: Promise<unknown>): Promise<unknown> => {
+  try {
+    await p
+  } catch (e) {
+    return e
+  }
+  throw new Error("expected the promise to reject")
+}
+
+describe("Promise facade (@parallel-cc/core/promise)", () => {
+  it("registers, lists and releases sessions with plain JSON results, as the CLI's --json", async () => {
+    const base = tempDir()
+    const repo = TempRepo.makeSync(base)
+    const client = createClient({ dataDir: path.join(base, "data"), homeDir: base })
+    try {
+      const first = await client.sessions.register({ repoPath: repo.root, pid: process.pid })
+      const second = await client.sessions.register({ repoPath: path.join(repo.root, "."), pid: process.pid })
+      // Exactly the fields of `register --json`.
+      assert.deepStrictEqual(Object.keys(first).sort(), ["branch", "isMainRepo", "repoPath", "sessionId", "worktreeName", "worktreePath"])
+      assert.isTrue(first.isMainRepo)
+      assert.strictEqual(first.worktreePath, repo.root)
+      assert.isFalse(second.isMainRepo)
+      assert.isTrue(fs.existsSync(second.worktreePath))
+      assert.match(second.branch ?? "", /^parallel-/)
+
+      const listed = await client.sessions.list({ repoPath: repo.root })
+      assert.deepStrictEqual(listed.map((s) => s.sessionId).sort(), [first.sessionId, second.sessionId].sort())
+      for (const s of listed) {
+        assert.strictEqual(s.liveness.state, "alive")
+        assert.strictEqual(typeof s.createdAt, "string")
+        assert.deepStrictEqual(JSON.parse(JSON.stringify(s)), s)
+      }
+      // A worktree path finds the same repository.
+      assert.lengthOf(await client.sessions.list({ repoPath: second.worktreePath }), 2)
+
+      const got = await client.sessions.get({ sessionId: second.sessionId })
+      assert.strictEqual(got.worktreePath, second.worktreePath)
+      assert.deepStrictEqual(await client.sessions.heartbeat({ sessionId: first.sessionId }), { touched: 1 })
+
+      const released = await client.sessions.release({ sessionId: second.sessionId })
+      assert.lengthOf(released, 1)
+      assert.strictEqual(released[0]!.worktree, "removed")
+      assert.isFalse(fs.existsSync(second.worktreePath))
+      const status = await client.sessions.status({ repoPath: repo.root })
+      assert.deepStrictEqual(status.sessions.map((s) => s.sessionId), [first.sessionId])
+      assert.deepStrictEqual(status.kept, [])
+    } finally {
+      await client.close()
+    }
+  })
+
+  it("rejects with the typed errors themselves (with _tag and a message), never a FiberFailure", async () => {
+    const base = tempDir()
+    const repo = TempRepo.makeSync(base)
+    const client = createClient({ dataDir: path.join(base, "data"), homeDir: base })
+    try {
+      const notFound = await rejection(client.sessions.release({ sessionId: "zzzzzzzzzz" }))
+      assert.instanceOf(notFound, SessionNotFound)
+      assert.instanceOf(notFound, Error)
+      assert.strictEqual((notFound as SessionNotFound)._tag, "SessionNotFound")
+      assert.match((notFound as Error).message, /no active session with id zzzzzzzzzz/)
+      assert.isTrue(isParallelCcError(notFound))
+
+      const badType = await rejection(client.sessions.register({ repoPath: repo.root, pid: "1" as unknown as number }))
+      assert.instanceOf(badType, InvalidInput)
+      assert.strictEqual((badType as InvalidInput).field, "sessions.register.pid")
+
+      const extra = await rejection(client.sessions.list({ repo: repo.root } as never))
+      assert.instanceOf(extra, InvalidInput)
+      assert.strictEqual((extra as InvalidInput).field, "sessions.list.repo")
+
+      const both = await rejection(client.sessions.release({}))
+      assert.instanceOf(both, InvalidInput)
+      assert.match((both as Error).message, /exactly one of sessionId or pid/)
+
+      const a = await client.sessions.register({ repoPath: repo.root, pid: process.pid })
+      const b = await client.sessions.register({ repoPath: repo.root, pid: process.pid })
+      const held = await client.claims.acquire({ sessionId: a.sessionId, path: "src/app.ts" })
+      assert.strictEqual(held.change, "acquired")
+      assert.strictEqual(held.claim.mode, "EXCLUSIVE")
+      const conflict = await rejection(client.claims.acquire({ sessionId: b.sessionId, path: "./src/app.ts", mode: "SHARED" }))
+      assert.instanceOf(conflict, ClaimConflict)
+      assert.strictEqual((conflict as ClaimConflict).holders[0]!.sessionId, a.sessionId)
+      const intent = await client.claims.acquire({ sessionId: b.sessionId, path: "src/app.ts", mode: "INTENT" })
+      assert.deepStrictEqual(intent.others.map((c) => c.sessionId), [a.sessionId])
+      assert.deepStrictEqual(
+        (await client.claims.list({ repoPath: repo.root, path: "src/app.ts" })).map((c) => c.mode).sort(),
+        ["EXCLUSIVE", "INTENT"]
+      )
+      assert.strictEqual((await client.claims.release({ sessionId: a.sessionId, path: "src/app.ts" })).releaseReason, "released")
+      assert.lengthOf(await client.claims.releaseAll({ sessionId: b.sessionId }), 1)
+      assert.lengthOf(await client.claims.list({ repoPath: repo.root }), 0)
+    } finally {
+      await client.close()
+    }
+  })
+
+  it("previews a conflict and reads merge state, in plain JSON", async () => {
+    const base = tempDir()
+    const repo = ConflictRepo.makeSync(base, {
+      base: { "src/greet.ts": "export const greet = (name: string) => `Hello, ${name}`\n" },
+      ours: { "src/greet.ts": "export const greet = (name: string) => `Hi, ${name}!`\n" },
+      theirs: { "src/greet.ts": "export const greet = (name: string) => `Welcome, ${name}.`\n" }
+    })
+    const client = createClient({ dataDir: path.join(base, "data"), homeDir: base })
+    try {
+      const preview = await client.conflicts.preview({ repoPath: repo.root, ours: "main", theirs: "feature" })
+      assert.isFalse(preview.clean)
+      assert.deepStrictEqual(preview.files.map((f) => f.path), ["src/greet.ts"])
+      assert.strictEqual(repo.git(["status", "--porcelain"]), "")
+      const detected = await client.conflicts.detect({ repoPath: repo.root, ours: "main", theirs: "feature" })
+      assert.strictEqual(detected.conflicts[0]!.type, "CONCURRENT_EDIT")
+      const suggestions = await client.conflicts.suggest({ conflictId: detected.conflicts[0]!.id })
+      assert.isAbove(suggestions.length, 0)
+      assert.lengthOf(await client.conflicts.history({ repoPath: repo.root }), 1)
+
+      const check = await client.merges.check({ repoPath: repo.root, branch: "feature" })
+      assert.isNull(check.event)
+      assert.strictEqual(check.targetBranch, "main")
+      assert.deepStrictEqual(await client.merges.status({ repoPath: repo.root }), [])
+      const poll = await client.merges.poll()
+      assert.deepStrictEqual(poll.events, [])
+    } finally {
+      await client.close()
+    }
+  })
+
+  it("takes configuration from its options only: config overrides, env when given, home directory", async () => {
+    const base = tempDir()
+    const repo = TempRepo.makeSync(base)
+    const bad = (() => {
+      try {
+        createClient({ config: { "worktree.prefx": "x" } as never })
+      } catch (e) {
+        return e
+      }
+    })()
+    assert.instanceOf(bad, ConfigError)
+    assert.strictEqual((bad as ConfigError).reason, "UnknownKey")
+    const invalid = (() => {
+      try {
+        createClient({ config: { "claims.ttlMinutes": 0 } })
+      } catch (e) {
+        return e
+      }
+    })()
+    assert.instanceOf(invalid, ConfigError)
+    assert.match((invalid as Error).message, /claims\.ttlMinutes/)
+
+    const home = path.join(base, "home")
+    const byHome = createClient({ homeDir: home })
+    try {
+      const info = await byHome.info()
+      assert.strictEqual(info.dataDir, path.join(home, ".parallel-cc"))
+      assert.strictEqual(info.sources["worktree.prefix"], "default")
+    } finally {
+      await byHome.close()
+    }
+
+    const dataDir = path.join(base, "data")
+    const client = createClient({
+      dataDir,
+      homeDir: base,
+      env: { PARALLEL_CC_WORKTREE_PREFIX: "env-", PARALLEL_CC_DATA_DIR: path.join(base, "ignored"), HOME: "/nowhere" },
+      config: { "ports.base": 5200 }
+    })
+    try {
+      const info = await client.info()
+      assert.strictEqual(info.dataDir, dataDir)
+      assert.strictEqual(info.values["worktree.prefix"], "env-")
+      assert.strictEqual(info.values["ports.base"], 5200)
+      await client.sessions.register({ repoPath: repo.root, pid: process.pid })
+      const second = await client.sessions.register({ repoPath: repo.root, pid: process.pid })
+      assert.match(second.branch ?? "", /^env-/)
+      assert.isTrue(fs.existsSync(path.join(dataDir, "coordinator.db")))
+    } finally {
+      await client.close()
+    }
+  })
+
+  it("closes: await using, aborted calls reject with Interrupted, calls after close with ClientClosed", async () => {
+    const base = tempDir()
+    let outer: ReturnType<typeof createClient> | undefined
+    {
+      await using client = createClient({ dataDir: path.join(base, "data"), homeDir: base })
+      outer = client
+      assert.lengthOf(await client.sessions.list(), 0)
+      const aborted = await rejection(client.sessions.list({}, { signal: AbortSignal.abort() }))
+      assert.instanceOf(aborted, Interrupted)
+      assert.strictEqual((aborted as Interrupted).reason, "Aborted")
+    }
+    const closed = await rejection(outer.sessions.list())
+    assert.instanceOf(closed, ClientClosed)
+    await outer.close()
+  })
+})
