@@ -10,10 +10,13 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const only = process.argv.includes("--cli") ? "cli" : undefined
 const cliDir = path.join(root, "packages/cli")
 const dist = path.join(cliDir, "dist")
-const version = JSON.parse(fs.readFileSync(path.join(cliDir, "package.json"), "utf8")).version
+const cliManifest = JSON.parse(fs.readFileSync(path.join(cliDir, "package.json"), "utf8"))
+const version = cliManifest.version
 
+// The libraries, in dependency order (the MCP package's declarations import core's).
 if (only !== "cli") {
   for (const pkg of ["core", "mcp"]) {
+    fs.rmSync(path.join(root, "packages", pkg, "dist"), { recursive: true, force: true })
     execFileSync(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", `packages/${pkg}/tsconfig.build.json`], {
       cwd: root,
       stdio: "inherit"
@@ -61,9 +64,11 @@ await esbuild.build({
   keepNames: false,
   sourcemap: "external",
   legalComments: "none",
-  // typescript (the conflict analyser's parser, ~9 MB) is required only when a script file is classified.
-  // e2b (the E2B provider's SDK) is required only when a sandbox runs on E2B.
-  external: ["better-sqlite3", "typescript", "e2b"],
+  // What the bundles leave to node_modules is exactly the CLI package's `dependencies`, so an installed CLI
+  // always has what it requires (scripts/pack-check.mjs verifies it): better-sqlite3 (a native addon),
+  // typescript (the conflict analyser's parser, ~9 MB, required only when a script file is classified) and
+  // e2b (the E2B provider's SDK, required only when a sandbox runs on E2B).
+  external: Object.keys(cliManifest.dependencies ?? {}),
   // import() of an external becomes a lazy require(): the bundles run inside the loader's vm.Script,
   // where a native import() needs a loader hook that Node < 20.17 does not have.
   supported: { "dynamic-import": false },

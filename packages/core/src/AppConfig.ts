@@ -12,7 +12,7 @@ import { Config, ConfigProvider, Context, Effect, Either, Layer, Option, ParseRe
 import { ConfigError } from "./Errors.js"
 
 /** How a key's value is written in env vars and on the command line: as is, or as JSON. */
-type Kind = "string" | "json"
+export type Kind = "string" | "json"
 
 /** One configuration key. */
 export interface KeyDef<A> {

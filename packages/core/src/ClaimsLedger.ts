@@ -142,7 +142,7 @@ export interface AcquireRequest {
 export interface ListFilter {
   readonly repoPath?: string | undefined
   readonly sessionId?: SessionId | undefined
-  /** An exact, already normalized path (see {@link ClaimsLedger.normalize}). */
+  /** An exact, already normalized path (see the service's `normalize`). */
   readonly filePath?: string | undefined
 }
 

@@ -9,6 +9,8 @@ import { Context, Effect, Layer, Schema } from "effect"
 import { InvalidInput } from "./Errors.js"
 import { exec, type ExecOptions, type ExecResult } from "./internal/exec.js"
 
+export type { ExecOptions, ExecResult } from "./internal/exec.js"
+
 /** A git command failed, or the directory is not inside a repository. */
 export class GitError extends Schema.TaggedError<GitError>()("GitError", {
   reason: Schema.Literal("NotARepo", "CommandFailed", "NotInstalled"),

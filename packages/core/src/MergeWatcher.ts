@@ -23,10 +23,10 @@ import { Database, type DbFailure } from "./Database.js"
 import { SessionId } from "./Domain.js"
 import type { InvalidInput } from "./Errors.js"
 import { Git, type GitError } from "./Git.js"
-import { detect, type Method } from "./internal/mergeDetection.js"
+import { detect } from "./internal/mergeDetection.js"
 
 export const MergeMethod = Schema.Literal("merge-commit", "fast-forward", "rebase", "squash", "content")
-export type MergeMethod = Method
+export type MergeMethod = typeof MergeMethod.Type
 
 /** A detected merge of `branch` (at `branchHead`) into `targetBranch`. */
 export class MergeEvent extends Schema.Class<MergeEvent>("MergeEvent")({
@@ -131,7 +131,8 @@ export interface SubscribeResult {
   readonly alreadyMerged: MergeEvent | null
 }
 
-type Failure = MergeWatchError | InvalidInput | GitError | DbFailure
+/** Every way a check or subscription can fail. */
+export type Failure = MergeWatchError | InvalidInput | GitError | DbFailure
 
 export class MergeWatcher extends Context.Tag("@parallel-cc/core/MergeWatcher")<MergeWatcher, {
   /** Poll every watched repository once; record and return the new merge events. */

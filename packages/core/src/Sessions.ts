@@ -27,7 +27,7 @@ import { liveness as decideLiveness, Processes } from "./Processes.js"
 import { planWorktree, RELEASE_IN_PROGRESS, SessionStore } from "./SessionStore.js"
 import { type BranchOutcome, type Inspection, WorktreeError, Worktrees } from "./Worktrees.js"
 
-export type { SetupReport } from "./internal/setup.js"
+export type { SetupCommandResult, SetupReport } from "./internal/setup.js"
 
 export interface RegisterOptions {
   /** Any directory inside the repository. */
@@ -115,7 +115,8 @@ export interface CleanupReport {
 
 export type SessionSelector = { readonly sessionId: SessionId } | { readonly pid: number }
 
-type Failure = DbFailure | GitError | WorktreeError | InvalidInput
+/** Every way a registration can fail. */
+export type Failure = DbFailure | GitError | WorktreeError | InvalidInput
 
 export class Sessions extends Context.Tag("@parallel-cc/core/Sessions")<Sessions, {
   /** Register a session and give it its place to work (see the module doc for the steps). */

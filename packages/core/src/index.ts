@@ -1,7 +1,10 @@
 /**
- * @parallel-cc/core — the parallel-cc library.
+ * @parallel-cc/core — the parallel-cc library: one namespace per module, each service with its Tag,
+ * `make` and `layer`; the domain schemas; the typed errors; and the production layers `Live` and
+ * `LiveSessions`. For plain async/await without Effect, see `@parallel-cc/core/promise`.
  *
  * @since 0.1.0
+ * @module @parallel-cc/core
  */
 export * as AgentAdapters from "./AgentAdapters.js"
 export * as AppConfig from "./AppConfig.js"

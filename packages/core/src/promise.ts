@@ -25,6 +25,7 @@
  *   running then are interrupted and reject with `Interrupted`.
  *
  * @since 0.1.0
+ * @module @parallel-cc/core/promise
  */
 import { Cause, Effect, Exit, Layer, Logger, LogLevel, ManagedRuntime, Option, ParseResult, Schema } from "effect"
 import * as nodePath from "node:path"
@@ -319,6 +320,12 @@ export interface SessionsApi {
   /** One session by id, active or released. */
   readonly get: (input: { readonly sessionId: string }, options?: CallOptions) => Promise<SessionJson>
   /**
+   * The environment variables to give the session's agent process, as `claude-parallel` does:
+   * `PARALLEL_CC_SESSION_ID`, `PARALLEL_CC_WORKTREE`, `PARALLEL_CC_HEARTBEAT_FILE` (the heartbeat hook
+   * touches it) and, with a port block, `PARALLEL_CC_PORT_BASE` / `PARALLEL_CC_PORT_COUNT`.
+   */
+  readonly environment: (input: { readonly sessionId: string }, options?: CallOptions) => Promise<Readonly<Record<string, string>>>
+  /**
    * End a session (by id, or every active session of a pid). Its worktree is removed only if that loses
    * no work; `force` removes it anyway and deletes an unmerged session branch.
    */
@@ -599,6 +606,22 @@ export const createClient = (options: ClientOptions = {}): Client => {
       })),
     get: method("sessions.get", GetInput, (input) =>
       Effect.flatMap(SessionStore, (store) => store.get(input.sessionId)).pipe(Effect.map((s) => encodeSession(s)))),
+    environment: method("sessions.environment", GetInput, (input) =>
+      Effect.gen(function*() {
+        const s = yield* Effect.flatMap(SessionStore, (store) => store.get(input.sessionId))
+        const sessionsService = yield* Sessions.Sessions
+        const config = yield* AppConfig.AppConfig
+        const env: Record<string, string> = {
+          PARALLEL_CC_SESSION_ID: s.sessionId,
+          PARALLEL_CC_WORKTREE: s.worktreePath,
+          PARALLEL_CC_HEARTBEAT_FILE: sessionsService.heartbeatFile(s.sessionId)
+        }
+        if (s.portBase !== null) {
+          env.PARALLEL_CC_PORT_BASE = String(s.portBase)
+          env.PARALLEL_CC_PORT_COUNT = String(config.values["ports.blockSize"])
+        }
+        return env
+      })),
     release: method("sessions.release", ReleaseInput, (input) =>
       Effect.gen(function*() {
         const sel = yield* selector("sessions.release", input)

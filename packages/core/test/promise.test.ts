@@ -61,6 +61,11 @@ describe("Promise facade (@parallel-cc/core/promise)", () => {
 
       const got = await client.sessions.get({ sessionId: second.sessionId })
       assert.strictEqual(got.worktreePath, second.worktreePath)
+      const env = await client.sessions.environment({ sessionId: second.sessionId })
+      assert.strictEqual(env.PARALLEL_CC_SESSION_ID, second.sessionId)
+      assert.strictEqual(env.PARALLEL_CC_WORKTREE, second.worktreePath)
+      assert.isTrue(fs.existsSync(env.PARALLEL_CC_HEARTBEAT_FILE!))
+      assert.match(env.PARALLEL_CC_PORT_BASE ?? "", /^\d+$/)
       assert.deepStrictEqual(await client.sessions.heartbeat({ sessionId: first.sessionId }), { touched: 1 })
 
       const released = await client.sessions.release({ sessionId: second.sessionId })
