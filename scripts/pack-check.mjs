@@ -1,8 +1,12 @@
 // Release check: pack every public package as `npm publish` would, look inside the tarballs, install them
 // into empty projects and run them there. CI runs it after the tests (.ci/run).
 //
-//   node scripts/pack-check.mjs [--no-build] [--keep]   (--no-build: use the existing build when there is one)
+//   node scripts/pack-check.mjs [--no-build] [--static] [--keep]
+//     --no-build  use the existing build when there is one
+//     --static    only pack, look inside and version (no installs): seconds instead of minutes
 //
+// 0. Versioning: `changeset version` on a clone bumps core, CLI and MCP server to one new version, writes
+//    their changelogs and moves the internal dependency ranges along.
 // 1. Contents: no test files or configs; every `bin`, `exports` target and `main`/`types` file is in the
 //    tarball; every source map (and sourceMappingURL comment) points to files that are in it; bins start
 //    with a shebang; internal dependency ranges are real semver that the local versions satisfy; every
@@ -215,6 +219,37 @@ check("parallel-cc: every module its bundles require at run time is a dependency
   assert(problems.length === 0, problems.join("\n"))
   return [...seen].sort().join(", ")
 })
+
+// ---- versioning --------------------------------------------------------------------------------------------
+log("\nversioning (changesets, on a clone)")
+check("changeset version bumps the public packages in lockstep and keeps internal ranges real", () => {
+  const pending = fs.readdirSync(path.join(root, ".changeset")).filter((f) => f.endsWith(".md") && f !== "README.md")
+  if (pending.length === 0) return "no pending changesets"
+  const clone = path.join(work, "clone")
+  ok(run("git", ["clone", "-q", root, clone], { env }), "git clone")
+  ok(run(process.execPath, [path.join(root, "node_modules/@changesets/cli/bin.js"), "version"], { cwd: clone, env }), "changeset version")
+  const after = Object.fromEntries(publicPackages.map((p) => {
+    const m = JSON.parse(fs.readFileSync(path.join(clone, "packages", p, "package.json"), "utf8"))
+    return [m.name, m]
+  }))
+  const bumped = new Set(Object.values(after).map((m) => m.version))
+  assert(bumped.size === 1, `versions differ: ${Object.values(after).map((m) => `${m.name}@${m.version}`).join(", ")}`)
+  const [next] = bumped
+  assert(next.localeCompare(manifests.core.version, undefined, { numeric: true }) > 0, `no bump from ${manifests.core.version}`)
+  for (const m of Object.values(after)) {
+    for (const field of ["dependencies", "devDependencies", "peerDependencies"]) {
+      const range = m[field]?.["@parallel-cc/core"]
+      assert(range === undefined || range === `^${next}`, `${m.name} ${field} @parallel-cc/core: ${range}, expected ^${next}`)
+    }
+    const dir = publicPackages.find((p) => after[m.name] === m && JSON.parse(fs.readFileSync(path.join(root, "packages", p, "package.json"), "utf8")).name === m.name)
+    assert(fs.existsSync(path.join(clone, "packages", dir, "CHANGELOG.md")), `no CHANGELOG.md for ${m.name}`)
+  }
+  const left = fs.readdirSync(path.join(clone, ".changeset")).filter((f) => f.endsWith(".md") && f !== "README.md")
+  assert(left.length === 0, `changesets left: ${left.join(", ")}`)
+  return `${pending.length} changesets → ${next}`
+})
+
+if (args.has("--static")) finish()
 
 // ---- 2. the CLI installed alone ---------------------------------------------------------------------------
 log("\nthe CLI, installed alone into an empty project")
