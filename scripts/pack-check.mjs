@@ -449,6 +449,23 @@ check("examples/promise-client.mjs runs against the installed packages", () => {
   assert(lines[4].endsWith("worktree removed") && lines[5].endsWith("worktree main"), r.stdout)
 })
 
+check("examples/sandbox-task.mjs runs a sandboxed task (local provider, the scripted agent) against the installed packages", () => {
+  fs.copyFileSync(path.join(root, "examples/sandbox-task.mjs"), path.join(project, "sandbox-task.mjs"))
+  const script = { actions: [{ write: "CONTRIBUTING.md", content: "# Contributing\n" }, { say: "Wrote CONTRIBUTING.md." }] }
+  const r = ok(run(process.execPath, ["sandbox-task.mjs", repo, `Add a guide [[scripted-agent:${JSON.stringify(script)}]]`], {
+    cwd: project,
+    env: {
+      ...env,
+      PARALLEL_CC_AGENT: path.join(root, "packages/testkit/bin/scripted-agent.mjs"),
+      PARALLEL_CC_SANDBOX_PROVIDER: "local",
+      PARALLEL_CC_SANDBOX_LOCAL_ISOLATION: "process",
+      PARALLEL_CC_SANDBOX_LOCAL_ROOT: path.join(work, "sandboxes")
+    }
+  }), "sandbox-task.mjs")
+  const lines = r.stdout.trim().split("\n")
+  assert(/^run [a-z0-9]+: succeeded$/.test(lines.at(-3)) && lines.at(-2) === "changes: 1 added, 0 modified, 0 deleted", r.stdout)
+})
+
 await checkAsync("examples/effect-program.ts runs against the installed packages", async () => {
   const esbuild = await import("esbuild")
   const { code } = await esbuild.transform(fs.readFileSync(path.join(root, "examples/effect-program.ts"), "utf8"), {

@@ -152,7 +152,8 @@ const columns = {
   pullRequestUrl: "pr_url"
 } as const satisfies { readonly [K in keyof SandboxRun]: string }
 
-type Fields = { -readonly [K in keyof typeof columns]: SandboxRun[K] }
+/** Every stored field of a run, writable. */
+export type Fields = { -readonly [K in keyof typeof columns]: SandboxRun[K] }
 
 /** Fields a new run starts with; the rest start as null/defaults. */
 export type NewRun = Pick<

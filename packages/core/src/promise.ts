@@ -37,15 +37,22 @@ import * as Domain from "./Domain.js"
 import { InvalidInput } from "./Errors.js"
 import { Git } from "./Git.js"
 import * as Live from "./Live.js"
+import * as LiveSandbox from "./LiveSandbox.js"
 import * as MergeWatcher from "./MergeWatcher.js"
+import * as Sandboxes from "./Sandboxes.js"
+import * as SandboxRuns from "./SandboxRuns.js"
 import * as Sessions from "./Sessions.js"
 import { SessionStore } from "./SessionStore.js"
 
 export { ClaimConflict, ClaimError, ClaimNotFound } from "./ClaimsLedger.js"
 export { ConflictError, ConflictNotFound } from "./Conflicts.js"
 export { ConfigError, DatabaseBusy, DatabaseError, InvalidInput, SessionNotFound } from "./Errors.js"
+export { FileSyncError } from "./FileSync.js"
 export { GitError } from "./Git.js"
 export { MergeWatchError } from "./MergeWatcher.js"
+export { SandboxRunError } from "./Sandboxes.js"
+export { SandboxError, SandboxNotFound } from "./SandboxProvider.js"
+export { SandboxRunNotFound } from "./SandboxRuns.js"
 export { WorktreeError } from "./Worktrees.js"
 
 // ---------------------------------------------------------------------------------------------------
@@ -83,10 +90,15 @@ export const errorTags = [
   "ConflictNotFound",
   "DatabaseBusy",
   "DatabaseError",
+  "FileSyncError",
   "GitError",
   "Interrupted",
   "InvalidInput",
   "MergeWatchError",
+  "SandboxError",
+  "SandboxNotFound",
+  "SandboxRunError",
+  "SandboxRunNotFound",
   "SessionNotFound",
   "WorktreeError"
 ] as const
@@ -193,6 +205,43 @@ export type Conflict = Conflicts.Conflict
 export type Suggestion = Conflicts.Suggestion
 export type ApplyResult = Conflicts.ApplyResult
 export type RebaseReport = Conflicts.RebaseReport
+/** A sandboxed run as stored (`sandbox status --json` `run`, `sandbox list --json` `runs`). */
+export type SandboxRun = SandboxRuns.SandboxRunJson
+/** Progress of a run, in order (`onEvent`). */
+export type RunEvent = Sandboxes.RunEvent
+/** What `sandbox run --json` prints: the run, and where its changes are. */
+export interface RunResult {
+  readonly run: SandboxRun
+  readonly isolation: { readonly kind: string; readonly isolated: boolean; readonly description: string }
+  readonly changes: { readonly added: ReadonlyArray<string>; readonly modified: ReadonlyArray<string>; readonly deleted: ReadonlyArray<string> }
+  /** Files the sandbox returned that were refused (e.g. a path leaving the work tree). */
+  readonly refused: ReadonlyArray<{ readonly path: string; readonly reason: string }>
+  /** The worktree holding the changes for review (null when nothing changed, or for a dry run). */
+  readonly worktreePath: string | null
+  readonly branch: string | null
+  /** The commit made on the branch when `branch` was given. */
+  readonly commit: string | null
+  readonly warnings: ReadonlyArray<string>
+}
+export interface SandboxStatus {
+  readonly run: SandboxRun
+  /** The sandbox itself: running, stopped, gone, … (`unknown` when the provider cannot tell). */
+  readonly sandbox: string
+  /** Whether the process that supervises the run is still there. */
+  readonly supervisorAlive: boolean
+}
+export interface KillReport {
+  readonly run: SandboxRun
+  readonly action: "stopped" | "requested" | "removed" | "none"
+}
+export interface DownloadReport {
+  readonly source: "sandbox" | "saved"
+  readonly changes: RunResult["changes"]
+  readonly written: ReadonlyArray<string>
+  readonly deleted: ReadonlyArray<string>
+  readonly refused: ReadonlyArray<{ readonly path: string; readonly reason: string }>
+}
+
 /** Where this client keeps its state, and the settings in effect. */
 export interface ClientInfo {
   readonly dataDir: string
@@ -269,6 +318,26 @@ const RebaseInput = strict({
   onConflict: opt(Schema.Literal("stop", "abort"))
 })
 
+const SandboxRunInput = strict({
+  repoPath: Text,
+  prompt: Text,
+  provider: opt(Schema.Literal("local", "e2b")),
+  agent: opt(Text),
+  branch: opt(Text),
+  template: opt(Text),
+  timeoutMinutes: opt(Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThanOrEqualTo(24 * 60))),
+  keep: opt(Schema.Boolean),
+  dryRun: opt(Schema.Boolean),
+  gitUser: opt(Text),
+  gitEmail: opt(Text),
+  authMethod: opt(Schema.Literal("api-key", "oauth")),
+  env: opt(Schema.Record({ key: Schema.String, value: Schema.UndefinedOr(Schema.String) }))
+})
+const RunIdInput = strict({ sessionId: Text })
+const SandboxListInput = strict({ repoPath: opt(Text), limit: opt(Limit) })
+const SandboxLogsInput = strict({ sessionId: Text, lines: opt(Schema.Int.pipe(Schema.positive())) })
+const DownloadInput = strict({ sessionId: Text, outputPath: Text })
+
 /** Decode a method's input; a mismatch is an InvalidInput naming the method and the field. */
 const decodeInput = <A, I>(method: string, schema: Schema.Schema<A, I>, input: unknown) =>
   Schema.decodeUnknown(schema, { onExcessProperty: "error" })(input === undefined ? {} : input).pipe(
@@ -287,6 +356,7 @@ const encodeRegistration = Schema.encodeSync(Domain.Registration)
 const encodeClaim = Schema.encodeSync(ClaimsLedger.Claim)
 const encodeEvent = Schema.encodeSync(MergeWatcher.MergeEvent)
 const encodeSubscription = Schema.encodeSync(MergeWatcher.Subscription)
+const encodeRun = Schema.encodeSync(SandboxRuns.SandboxRun)
 
 const entry = (v: Sessions.SessionView): SessionEntry => ({
   ...encodeSession(v.session),
@@ -463,12 +533,64 @@ export interface ConflictsApi {
   ) => Promise<RebaseReport>
 }
 
+/** Options of {@link SandboxApi.run}: besides `signal`, a callback for progress. */
+export interface RunOptions extends CallOptions {
+  /** Called with each progress event, in order (started, packed, sandbox ready, agent output lines, …). */
+  readonly onEvent?: ((event: RunEvent) => void) | undefined
+}
+
+/** Sandboxed runs: one prompt, one agent, one sandbox; the changes come back in a worktree for review. */
+export interface SandboxApi {
+  /**
+   * Run an agent unattended in a sandbox on a copy of the repository's work tree (`sandbox run --json`).
+   * Resolves when the run has ended, also when the agent failed: look at `run.status` (`succeeded`,
+   * `failed`, `timed_out`, `killed`, …) and `run.error`. Rejects only when the run cannot start or its
+   * results cannot be handled. The agent's credentials (`ANTHROPIC_API_KEY`, …) and `PATH` come from
+   * `env` (default: the client's `env` option; nothing when neither is given).
+   */
+  readonly run: (
+    input: {
+      readonly repoPath: string
+      readonly prompt: string
+      /** `local` (this machine; bubblewrap when available) or `e2b`; default: config `sandbox.provider`. */
+      readonly provider?: "local" | "e2b"
+      /** `claude`, `codex`, `gemini`, or the path of an executable reading the prompt on stdin; default: config `agent`. */
+      readonly agent?: string
+      /** `auto` (a branch named from the prompt) or a branch name: commit the changes there; default: uncommitted changes in a review worktree. */
+      readonly branch?: string
+      readonly template?: string
+      /** Hard limit (default: config `sandbox.timeoutMinutes`). */
+      readonly timeoutMinutes?: number
+      /** Keep the sandbox afterwards (remove it with `sandbox.kill`). */
+      readonly keep?: boolean
+      /** Upload and verify only; start no agent. */
+      readonly dryRun?: boolean
+      readonly gitUser?: string
+      readonly gitEmail?: string
+      readonly authMethod?: "api-key" | "oauth"
+      readonly env?: Readonly<Record<string, string | undefined>>
+    },
+    options?: RunOptions
+  ) => Promise<RunResult>
+  /** A run and whether its sandbox and supervisor are still there; works from any process. */
+  readonly status: (input: { readonly sessionId: string }, options?: CallOptions) => Promise<SandboxStatus>
+  /** Runs, newest first. */
+  readonly list: (input?: { readonly repoPath?: string; readonly limit?: number }, options?: CallOptions) => Promise<ReadonlyArray<SandboxRun>>
+  /** The (last `lines`) lines of a run's log. */
+  readonly logs: (input: { readonly sessionId: string; readonly lines?: number }, options?: CallOptions) => Promise<ReadonlyArray<string>>
+  /** Apply a run's changes to a directory (from its live or kept sandbox, else from the saved archive). */
+  readonly download: (input: { readonly sessionId: string; readonly outputPath: string }, options?: CallOptions) => Promise<DownloadReport>
+  /** Stop a live run (partial changes are collected first), or remove a kept sandbox. */
+  readonly kill: (input: { readonly sessionId: string }, options?: CallOptions) => Promise<KillReport>
+}
+
 /** A parallel-cc client: plain async methods grouped by area. Close it when done. */
 export interface Client {
   readonly sessions: SessionsApi
   readonly claims: ClaimsApi
   readonly merges: MergesApi
   readonly conflicts: ConflictsApi
+  readonly sandbox: SandboxApi
   /** Where this client keeps its state and the settings in effect. */
   readonly info: (options?: CallOptions) => Promise<ClientInfo>
   /** Interrupt running calls, then close the database. Idempotent. */
@@ -509,7 +631,7 @@ const loggerLayer = (options: ClientOptions) => {
   )
 }
 
-type Services = Live.Services
+type Services = Live.Services | LiveSandbox.Services
 
 /**
  * Create a client. Nothing is opened until the first call. Throws a `ConfigError` at once when `config`
@@ -519,7 +641,8 @@ export const createClient = (options: ClientOptions = {}): Client => {
   const homeDir = options.homeDir ?? os.homedir()
   const provider = AppConfig.optionsProvider({ ...options, homeDir })
   if (provider._tag === "Left") throw provider.left
-  const layer = Live.layer.pipe(
+  const layer = LiveSandbox.services.pipe(
+    Layer.provideMerge(Live.layer),
     Layer.provide(Layer.setConfigProvider(provider.right)),
     Layer.provide(loggerLayer(options))
   ) as Layer.Layer<Services, unknown>
@@ -799,6 +922,82 @@ export const createClient = (options: ClientOptions = {}): Client => {
       callOptions
     )
 
+  const host = (env: Readonly<Record<string, string | undefined>> | undefined): Sandboxes.HostContext => ({
+    env: env ?? options.env ?? {},
+    homeDir,
+    cwd: options.cwd ?? process.cwd()
+  })
+
+  const runResult = (r: Sandboxes.RunResult): RunResult => ({
+    run: encodeRun(r.run),
+    isolation: r.isolation,
+    changes: r.changes,
+    refused: r.refused,
+    worktreePath: r.worktreePath,
+    branch: r.branch,
+    commit: r.commit,
+    warnings: r.warnings
+  })
+
+  const sandbox: SandboxApi = {
+    run: (input, runOptions) =>
+      call(
+        "sandbox.run",
+        Effect.gen(function*() {
+          const i = yield* decodeInput("sandbox.run", SandboxRunInput, input)
+          const sandboxes = yield* Sandboxes.Sandboxes
+          const onEvent = runOptions?.onEvent
+          const result = yield* sandboxes.run(
+            {
+              repo: abs(i.repoPath),
+              prompt: i.prompt,
+              provider: i.provider,
+              agent: i.agent,
+              branch: i.branch,
+              template: i.template,
+              timeoutMs: i.timeoutMinutes !== undefined ? Math.round(i.timeoutMinutes * 60_000) : undefined,
+              keep: i.keep,
+              dryRun: i.dryRun,
+              gitUser: i.gitUser,
+              gitEmail: i.gitEmail,
+              authMethod: i.authMethod,
+              host: host(i.env)
+            },
+            onEvent !== undefined ? (e) => Effect.sync(() => onEvent(e)) : undefined
+          )
+          return runResult(result)
+        }),
+        runOptions
+      ),
+    status: method("sandbox.status", RunIdInput, (input) =>
+      Effect.flatMap(Sandboxes.Sandboxes, (s) => s.status(input.sessionId, host(undefined))).pipe(
+        Effect.map((r): SandboxStatus => ({ run: encodeRun(r.run), sandbox: r.sandbox, supervisorAlive: r.supervisorAlive }))
+      )),
+    list: method("sandbox.list", SandboxListInput, (input) =>
+      Effect.gen(function*() {
+        const s = yield* Sandboxes.Sandboxes
+        const repoPath = input.repoPath !== undefined ? yield* mainRoot(input.repoPath) : undefined
+        const runs = yield* s.list({ repoPath, limit: input.limit })
+        return runs.map((r) => encodeRun(r))
+      })),
+    logs: method("sandbox.logs", SandboxLogsInput, (input) =>
+      Effect.flatMap(Sandboxes.Sandboxes, (s) => s.logs(input.sessionId, { lines: input.lines }))),
+    download: method("sandbox.download", DownloadInput, (input) =>
+      Effect.flatMap(Sandboxes.Sandboxes, (s) => s.download(input.sessionId, abs(input.outputPath), host(undefined))).pipe(
+        Effect.map((r): DownloadReport => ({
+          source: r.source,
+          changes: r.changes,
+          written: r.written,
+          deleted: r.deleted,
+          refused: r.refused
+        }))
+      )),
+    kill: method("sandbox.kill", RunIdInput, (input) =>
+      Effect.flatMap(Sandboxes.Sandboxes, (s) => s.kill(input.sessionId, host(undefined))).pipe(
+        Effect.map((r): KillReport => ({ run: encodeRun(r.run), action: r.action }))
+      ))
+  }
+
   const close = (): Promise<void> => {
     if (closing === undefined) {
       closing = (async () => {
@@ -816,6 +1015,7 @@ export const createClient = (options: ClientOptions = {}): Client => {
     claims,
     merges,
     conflicts,
+    sandbox,
     info,
     close,
     [Symbol.asyncDispose]: close

@@ -3,7 +3,7 @@
  * library (packages/core/dist, as `npm test` builds it), over a temp data directory and a temp repository.
  * scripts/pack-check.mjs runs the same programs against the packed and installed packages.
  */
-import { ConflictRepo, Git, TempDir } from "@parallel-cc/testkit"
+import { ConflictRepo, Git, ScriptedAgent, TempDir } from "@parallel-cc/testkit"
 import * as esbuild from "esbuild"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -29,11 +29,11 @@ beforeAll(() => {
 })
 afterAll(() => TempDir.removeSync(base))
 
-const run = (file: string, args: ReadonlyArray<string>) => {
+const run = (file: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
   const r = spawnSync(process.execPath, [file, ...args], {
     cwd: base,
     encoding: "utf8",
-    env: { ...Git.hermeticEnv(repo.home), PARALLEL_CC_DATA_DIR: path.join(base, "data") },
+    env: { ...Git.hermeticEnv(repo.home), PARALLEL_CC_DATA_DIR: path.join(base, "data"), ...env },
     timeout: 120_000
   })
   assert.strictEqual(r.status, 0, `${path.basename(file)} failed:\n${r.stdout}\n${r.stderr}`)
@@ -50,6 +50,25 @@ describe("examples/", () => {
     assert.strictEqual(lines[3], "feature conflicts with main in: src/price.ts")
     assert.match(lines[4]!, /^released [a-z0-9]+: worktree removed$/)
     assert.match(lines[5]!, /^released [a-z0-9]+: worktree main$/)
+  })
+
+  it("sandbox-task.mjs: a sandboxed run with the local provider, its changes in a review worktree", () => {
+    const prompt = ScriptedAgent.prompt("Add a contributing guide", {
+      actions: [{ write: "CONTRIBUTING.md", content: "# Contributing\n" }, { say: "Wrote CONTRIBUTING.md." }]
+    })
+    const lines = run(path.join(examples, "sandbox-task.mjs"), [repo.root, prompt], {
+      PARALLEL_CC_AGENT: ScriptedAgent.path,
+      PARALLEL_CC_SANDBOX_PROVIDER: "local",
+      PARALLEL_CC_SANDBOX_LOCAL_ISOLATION: "process",
+      PARALLEL_CC_SANDBOX_LOCAL_ROOT: path.join(base, "sandboxes")
+    })
+    assert.match(lines[0]!, /^sandbox: /)
+    assert.include(lines, "  | assistant: Wrote CONTRIBUTING.md.")
+    assert.match(lines.at(-3)!, /^run [a-z0-9]+: succeeded$/)
+    assert.strictEqual(lines.at(-2), "changes: 1 added, 0 modified, 0 deleted")
+    const worktree = /^review them in (.+) \(branch .+\)$/.exec(lines.at(-1)!)?.[1]
+    assert.isDefined(worktree, lines.join("\n"))
+    assert.strictEqual(fs.readFileSync(path.join(worktree!, "CONTRIBUTING.md"), "utf8"), "# Contributing\n")
   })
 
   it("effect-program.ts: a scoped session, the preview and the classified conflict", async () => {

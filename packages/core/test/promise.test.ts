@@ -6,9 +6,10 @@ import {
   Interrupted,
   InvalidInput,
   isParallelCcError,
+  SandboxRunNotFound,
   SessionNotFound
 } from "@parallel-cc/core/promise"
-import { ConflictRepo, TempDir, TempRepo } from "@parallel-cc/testkit"
+import { ConflictRepo, ScriptedAgent, TempDir, TempRepo } from "@parallel-cc/testkit"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, assert, describe, it } from "vitest"
@@ -151,6 +152,55 @@ describe("Promise facade (@parallel-cc/core/promise)", () => {
       assert.deepStrictEqual(await client.merges.status({ repoPath: repo.root }), [])
       const poll = await client.merges.poll()
       assert.deepStrictEqual(poll.events, [])
+    } finally {
+      await client.close()
+    }
+  })
+
+  it("runs a sandboxed task (local provider) and brings its changes back in a worktree for review", async () => {
+    const base = tempDir()
+    const repo = TempRepo.makeSync(base, { files: { "README.md": "# shop\n", "old.txt": "obsolete\n" } })
+    const client = createClient({
+      dataDir: path.join(base, "data"),
+      homeDir: base,
+      config: { "sandbox.local.root": path.join(base, "sandboxes"), "sandbox.local.isolation": "process" }
+    })
+    try {
+      const events: Array<string> = []
+      const script: ScriptedAgent.Script = {
+        actions: [
+          { edit: "README.md", find: "# shop", replace: "# shop\n\nNow with a health check." },
+          { write: "src/health.ts", content: "export const health = () => \"ok\"\n" },
+          { delete: "old.txt" },
+          { say: "Added a health check." }
+        ],
+        cost: 0.01
+      }
+      const result = await client.sandbox.run(
+        {
+          repoPath: repo.root,
+          prompt: ScriptedAgent.prompt("Add a health check", script),
+          provider: "local",
+          agent: ScriptedAgent.path,
+          env: { PATH: process.env.PATH }
+        },
+        { onEvent: (e) => events.push(e._tag) }
+      )
+      assert.strictEqual(result.run.status, "succeeded", result.run.error ?? "")
+      assert.deepStrictEqual(JSON.parse(JSON.stringify(result)), result)
+      assert.deepStrictEqual(result.changes, { added: ["src/health.ts"], modified: ["README.md"], deleted: ["old.txt"] })
+      assert.include(events, "Started")
+      assert.include(events, "Finished")
+      assert.isNotNull(result.worktreePath)
+      assert.include(fs.readFileSync(path.join(result.worktreePath!, "README.md"), "utf8"), "Now with a health check.")
+      assert.strictEqual(fs.readFileSync(path.join(repo.root, "README.md"), "utf8"), "# shop\n")
+
+      const id = result.run.sessionId
+      assert.strictEqual((await client.sandbox.status({ sessionId: id })).run.status, "succeeded")
+      assert.deepStrictEqual((await client.sandbox.list({ repoPath: repo.root })).map((r) => r.sessionId), [id])
+      assert.isAbove((await client.sandbox.logs({ sessionId: id })).length, 0)
+      const missing = await rejection(client.sandbox.status({ sessionId: "zzzzzzzzzz" }))
+      assert.instanceOf(missing, SandboxRunNotFound)
     } finally {
       await client.close()
     }
