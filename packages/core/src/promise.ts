@@ -1010,14 +1010,9 @@ export const createClient = (options: ClientOptions = {}): Client => {
     return closing
   }
 
-  return {
-    sessions,
-    claims,
-    merges,
-    conflicts,
-    sandbox,
-    info,
-    close,
-    [Symbol.asyncDispose]: close
-  } as Client
+  const client = { sessions, claims, merges, conflicts, sandbox, info, close }
+  // Node >= 20.4 defines Symbol.asyncDispose (engines: >= 20.11); on a runtime without it the client is
+  // still usable through close(), just not with `await using`.
+  if (typeof Symbol.asyncDispose === "symbol") Object.defineProperty(client, Symbol.asyncDispose, { value: close })
+  return client as Client
 }
