@@ -325,6 +325,8 @@ const SandboxRunInput = strict({
   agent: opt(Text),
   branch: opt(Text),
   template: opt(Text),
+  useTemplate: opt(Text),
+  budgetUsd: opt(Schema.Number.pipe(Schema.positive())),
   timeoutMinutes: opt(Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThanOrEqualTo(24 * 60))),
   keep: opt(Schema.Boolean),
   dryRun: opt(Schema.Boolean),
@@ -559,6 +561,10 @@ export interface SandboxApi {
       /** `auto` (a branch named from the prompt) or a branch name: commit the changes there; default: uncommitted changes in a review worktree. */
       readonly branch?: string
       readonly template?: string
+      /** A managed template (`templates list`): its setup commands and environment. */
+      readonly useTemplate?: string
+      /** The most this run may cost in US dollars (agent + sandbox time); lowered to what the daily/weekly/monthly budgets left. */
+      readonly budgetUsd?: number
       /** Hard limit (default: config `sandbox.timeoutMinutes`). */
       readonly timeoutMinutes?: number
       /** Keep the sandbox afterwards (remove it with `sandbox.kill`). */
@@ -955,6 +961,8 @@ export const createClient = (options: ClientOptions = {}): Client => {
               agent: i.agent,
               branch: i.branch,
               template: i.template,
+              useTemplate: i.useTemplate,
+              budgetUsd: i.budgetUsd,
               timeoutMs: i.timeoutMinutes !== undefined ? Math.round(i.timeoutMinutes * 60_000) : undefined,
               keep: i.keep,
               dryRun: i.dryRun,
