@@ -6,8 +6,11 @@ import {
   Interrupted,
   InvalidInput,
   isParallelCcError,
+  type ParallelEvent,
+  runParallel,
   SandboxRunNotFound,
-  SessionNotFound
+  SessionNotFound,
+  TaskListError
 } from "@parallel-cc/core/promise"
 import { ConflictRepo, ScriptedAgent, TempDir, TempRepo } from "@parallel-cc/testkit"
 import * as fs from "node:fs"
@@ -204,6 +207,78 @@ describe("Promise facade (@parallel-cc/core/promise)", () => {
     } finally {
       await client.close()
     }
+  })
+
+  it("runs tasks in parallel: a dependency graph, progress by callback and by async iterator, the summary on disk", async () => {
+    const base = tempDir()
+    const repo = TempRepo.makeSync(base, { files: { "README.md": "# shop\n" } })
+    const options = {
+      dataDir: path.join(base, "data"),
+      homeDir: base,
+      cwd: base,
+      env: { PATH: process.env.PATH },
+      config: { "sandbox.local.root": path.join(base, "sandboxes"), "sandbox.local.isolation": "process", agent: ScriptedAgent.path }
+    } as const
+    const writes = (file: string): ScriptedAgent.Script => ({ actions: [{ write: file, content: `${file}\n` }], cost: 0.01 })
+    const client = createClient(options)
+    try {
+      // A cycle is refused before anything starts: no output directory, no run.
+      const cycle = await rejection(client.parallel.run({
+        repoPath: repo.root,
+        outputDir: "cyclic",
+        tasks: [{ id: "a", prompt: "a", dependsOn: ["b"] }, { id: "b", prompt: "b", dependsOn: ["a"] }]
+      }))
+      assert.instanceOf(cycle, TaskListError)
+      assert.isFalse(fs.existsSync(path.join(base, "cyclic")))
+      assert.instanceOf(await rejection(client.parallel.run({ repoPath: repo.root })), InvalidInput)
+
+      // b depends on a failing task and is skipped; c runs beside it.
+      const events: Array<ParallelEvent> = []
+      const summary = await client.parallel.run(
+        {
+          repoPath: repo.root,
+          outputDir: "results",
+          maxConcurrent: 2,
+          tasks: [
+            { id: "a", prompt: ScriptedAgent.prompt("fails", { actions: [{ fail: "cannot do that" }] }) },
+            { id: "b", prompt: ScriptedAgent.prompt("after a", writes("b.txt")), dependsOn: ["a"] },
+            { id: "c", prompt: ScriptedAgent.prompt("independent", writes("c.txt")) }
+          ]
+        },
+        { onEvent: (e) => events.push(e) }
+      )
+      const byId = Object.fromEntries(summary.tasks.map((t) => [t.id, t]))
+      assert.strictEqual(byId.a?.status, "failed")
+      assert.strictEqual(byId.b?.status, "skipped")
+      assert.strictEqual(byId.c?.status, "succeeded")
+      assert.deepStrictEqual(byId.c?.changes.added, ["c.txt"])
+      assert.strictEqual(summary.totals.succeeded, 1)
+      assert.strictEqual(summary.outputDir, path.join(base, "results"))
+      assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(base, "results", "summary.json"), "utf8")), summary)
+      assert.strictEqual(events[0]?._tag, "RunStarted")
+      assert.deepStrictEqual(
+        events.filter((e) => e._tag === "TaskFinished").map((e) => e._tag === "TaskFinished" ? `${e.taskId}:${e.status}` : "").sort(),
+        ["a:failed", "b:skipped", "c:succeeded"]
+      )
+
+      // The same as an async iterator; the iterator ends with the run.
+      const handle = client.parallel.start({ repoPath: repo.root, outputDir: "results-2", tasks: [ScriptedAgent.prompt("one", writes("one.txt"))] })
+      const seen: Array<string> = []
+      for await (const e of handle) seen.push(e._tag)
+      const second = await handle.summary
+      assert.strictEqual(second.status, "succeeded")
+      assert.strictEqual(seen[0], "RunStarted")
+      assert.include(seen, "TaskFinished")
+    } finally {
+      await client.close()
+    }
+
+    // runParallel: one call, its own client, closed afterwards.
+    const once = await runParallel(
+      { repoPath: repo.root, outputDir: "results-3", tasks: [ScriptedAgent.prompt("two", writes("two.txt"))] },
+      options
+    )
+    assert.strictEqual(once.totals.succeeded, 1)
   })
 
   it("takes configuration from its options only: config overrides, env when given, home directory", async () => {
