@@ -2,7 +2,7 @@ import { AnthropicApiDouble, Cli } from "@parallel-cc/testkit"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { assert, describe, it } from "vitest"
-import { dbRows, keepTranscript, world, type World } from "./support.js"
+import { barrier, dbRows, keepTranscript, world, type World } from "./support.js"
 
 const { Reply } = AnthropicApiDouble
 const marker = AnthropicApiDouble.AnthropicApiDouble.marker
@@ -118,5 +118,58 @@ describe("sandbox run --provider local --agent claude", () => {
     assert.strictEqual(fs.readFileSync(path.join(out.worktreePath, "wip.txt"), "utf8"), "half done\n")
     assert.deepStrictEqual(dbRows(w, "SELECT id FROM sessions WHERE status = 'active'"), [])
     assert.deepStrictEqual(leftoverSandboxes(dbRows(w, "SELECT sandbox_id FROM sandbox_runs")), [])
+  })
+  it("--multi with three tasks: the three Claude Codes run at once, each task's edits in its own worktree, turns and cost per task and in total", async () => {
+    const w = await world({ files: { "README.md": "# demo\n" } })
+    const ids = ["api", "docs", "tests"]
+    // Each agent's first request waits until all three have arrived: proof that they run at the same time.
+    const arrive = barrier(3, 120_000)
+    for (const id of ids) {
+      w.api.script(id, [
+        Reply.dynamic(async (req) => {
+          await arrive()
+          return Reply.write(`${cwdOf(req)}/${id}.txt`, `${id} done\n`)
+        }),
+        Reply.text(`Wrote ${id}.txt.`)
+      ])
+    }
+    const taskFile = path.join(w.repo.home, "tasks.json")
+    fs.writeFileSync(taskFile, JSON.stringify(ids.map((id) => ({ id, prompt: `task ${id} ${marker(id)}` }))))
+    const out = path.join(w.repo.home, "results")
+    const r = await Cli.run(
+      ["sandbox", "run", "--multi", "--repo", w.repo.root, "--provider", "local", "--agent", "claude", "--task-file", taskFile, "--max-concurrent", "3", "--output-dir", out, "--json"],
+      { cwd: w.repo.root, env: sandboxEnv(w), timeoutMs: 240_000 }
+    )
+    assert.strictEqual(r.code, 0, r.stderr + r.stdout)
+    assert.deepStrictEqual(w.api.failures, [])
+    const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l))
+    keepTranscript("multi-events", r.stdout)
+    assert.strictEqual(events[0].event, "RunStarted")
+    const summary = events.at(-1).summary
+    assert.strictEqual(events.at(-1).event, "RunFinished")
+    assert.deepStrictEqual(summary, JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")))
+    assert.strictEqual(summary.status, "succeeded")
+    assert.deepStrictEqual(summary.tasks.map((t: any) => [t.id, t.status]), ids.map((id) => [id, "succeeded"]))
+    let total = 0
+    for (const t of summary.tasks) {
+      assert.strictEqual(t.turns, 2)
+      assert.isAbove(t.costUsd, 0)
+      total += t.costUsd
+      assert.deepStrictEqual(t.changes.added, [`${t.id}.txt`])
+      // The edit of each real agent is in its task's own worktree, and the patch is saved.
+      assert.strictEqual(fs.readFileSync(path.join(t.worktreePath, `${t.id}.txt`), "utf8"), `${t.id} done\n`)
+      assert.include(fs.readFileSync(path.join(out, t.resultDir, t.patch), "utf8"), `+${t.id} done`)
+    }
+    assert.closeTo(summary.totals.costUsd, total, 1e-9)
+    assert.strictEqual(new Set(summary.tasks.map((t: any) => t.worktreePath)).size, 3)
+    // None of the agents worked in the repository; each had a sandbox of its own.
+    for (const id of ids) assert.notStrictEqual(cwdOf(w.api.turns(id)[0]!), w.repo.root)
+    // The DB: three runs with turns and cost; nothing left running, no sandbox left on disk.
+    const rows = dbRows(w, "SELECT status, num_turns, cost_usd, sandbox_id FROM sandbox_runs")
+    assert.strictEqual(new Set(rows.map((x) => x.sandbox_id)).size, 3)
+    assert.deepStrictEqual(rows.map((x) => [x.status, x.num_turns]), [["succeeded", 2], ["succeeded", 2], ["succeeded", 2]])
+    assert.deepStrictEqual(dbRows(w, "SELECT id FROM sessions WHERE status = 'active'"), [])
+    assert.deepStrictEqual(leftoverSandboxes(rows), [])
+    assert.strictEqual(w.repo.git(["status", "--porcelain"]), "")
   })
 })
