@@ -31,6 +31,8 @@ fs.mkdirSync(dist, { recursive: true })
 const entries = {
   cli: "src/bin.ts",
   fast: "src/fast.ts",
+  // `status --json` from a read-only snapshot of the store (no Effect runtime); see StatusSnapshot.
+  status: "src/statusSnapshot.ts",
   // The MCP server (with the MCP SDK and zod), loaded only by `parallel-cc mcp serve`.
   mcp: "../mcp/src/main.ts",
   // claude-parallel (started through the loader stub dist/wrapper.cjs).

@@ -308,11 +308,10 @@ export const envProvider = (
     map.set("PARALLEL_CC_DATA_DIR", `${options.homeDir.replace(/\/+$/, "")}/.parallel-cc`)
   }
   if (options.flags?.dbPath !== undefined) map.set("PARALLEL_CC_DB_PATH", options.flags.dbPath)
-  // seqDelim: the default "," would split JSON values such as `["a","b"]` into pieces before we parse them.
-  return ConfigProvider.fromMap(map, { pathDelim: "_", seqDelim: "\u0000" }).pipe(
-    ConfigProvider.constantCase,
-    ConfigProvider.nested("PARALLEL_CC")
-  )
+  // Keys are looked up by their full variable name (`envName`), so the provider needs no case conversion
+  // or nesting per lookup (they cost milliseconds at every start). seqDelim: the default "," would split
+  // JSON values such as `["a","b"]` into pieces before we parse them.
+  return ConfigProvider.fromMap(map, { pathDelim: "\u0000", seqDelim: "\u0000" })
 }
 
 const decodeWith = <A>(d: KeyDef<A>, input: unknown, origin: string) =>
@@ -410,12 +409,9 @@ const writeFileAtomic = (file: string, json: Record<string, unknown>) =>
     yield* fs.rename(tmp, file).pipe(Effect.tapError(() => fs.remove(tmp).pipe(Effect.ignore)))
   }).pipe(Effect.mapError((e) => new ConfigError({ reason: "FileUnwritable", path: file, detail: e.message })))
 
-const readRaw = (key: string) => {
-  const parts = key.split(".")
-  const leaf = Config.string(parts[parts.length - 1]!)
-  const nested = parts.slice(0, -1).reduceRight((c: Config.Config<string>, p) => Config.nested(c, p), leaf)
-  return Config.option(nested).pipe(Effect.orElseSucceed(() => Option.none<string>()))
-}
+/** A key's raw text from the installed ConfigProvider, under its variable name (`PARALLEL_CC_…`). */
+const readRaw = (key: string) =>
+  Config.option(Config.string(envName(key))).pipe(Effect.orElseSucceed(() => Option.none<string>()))
 
 /** Resolve every key from the installed ConfigProvider and the config file. */
 export const make = Effect.gen(function*() {

@@ -1,0 +1,61 @@
+/**
+ * The start-up path of `parallel-cc status --json`: answered from `StatusSnapshot` (better-sqlite3 and
+ * `/proc`, no Effect runtime) when that changes nothing. Returns false whenever the arguments are anything
+ * else or the snapshot declines (a session to release, no store yet, another schema version…); the loader
+ * then starts the regular path, which owns every decision and every error message.
+ */
+import { StatusSnapshot } from "@parallel-cc/core"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+
+interface Parsed {
+  readonly repo: string | undefined
+  readonly db: string | undefined
+  readonly sandboxOnly: boolean
+}
+
+/** `status --json [--repo P] [--sandbox-only] [--db P] [--verbose]`, in any order; anything else: undefined. */
+const parse = (args: ReadonlyArray<string>): Parsed | undefined => {
+  let command = false
+  let json = false
+  let sandboxOnly = false
+  let repo: string | undefined
+  let db: string | undefined
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!
+    if (a === "status" && !command) command = true
+    else if (a === "--json" && !json) json = true
+    else if (a === "--sandbox-only" && !sandboxOnly) sandboxOnly = true
+    else if (a === "--verbose") continue
+    else if ((a === "--repo" || a === "--db") && args[i + 1] !== undefined && !args[i + 1]!.startsWith("-")) {
+      if (a === "--repo") repo = args[++i]
+      else db = args[++i]
+    } else if (a.startsWith("--repo=") && a.length > 7) repo = a.slice(7)
+    else if (a.startsWith("--db=") && a.length > 5) db = a.slice(5)
+    else return undefined
+  }
+  return command && json ? { repo, db, sandboxOnly } : undefined
+}
+
+export const main = (argv: ReadonlyArray<string>): boolean => {
+  const parsed = parse(argv.slice(2))
+  if (parsed === undefined) return false
+  const env = process.env
+  const cwd = process.cwd()
+  const dataDir = path.resolve(cwd, env.PARALLEL_CC_DATA_DIR || path.join(os.homedir(), ".parallel-cc"))
+  const dbFlag = parsed.db ?? (env.PARALLEL_CC_DB_PATH || undefined)
+  const dbPath = dbFlag !== undefined ? path.resolve(cwd, dbFlag) : path.join(dataDir, "coordinator.db")
+  let repoPath: string | undefined
+  if (parsed.repo !== undefined) {
+    try {
+      repoPath = fs.realpathSync(path.resolve(cwd, parsed.repo))
+    } catch {
+      return false
+    }
+  }
+  const snapshot = StatusSnapshot.read({ dbPath, dataDir, repoPath, mode: parsed.sandboxOnly ? "sandbox" : undefined })
+  if (snapshot === undefined) return false
+  process.stdout.write(JSON.stringify(snapshot, null, 2) + "\n")
+  return true
+}

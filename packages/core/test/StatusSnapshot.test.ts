@@ -1,0 +1,22 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { assert, describe, it } from "vitest"
+import { latestVersion } from "../src/Database.js"
+import { LATEST_SCHEMA_VERSION } from "../src/internal/schemaVersion.js"
+import { RELEASE_IN_PROGRESS } from "../src/SessionStore.js"
+
+// The snapshot reads the store without the store's code; these keep the two in step. Its behaviour is
+// tested through the built CLI next to the Sessions service (packages/cli/test/status-snapshot.test.ts).
+describe("StatusSnapshot", () => {
+  const source = fs.readFileSync(path.join(__dirname, "../src/StatusSnapshot.ts"), "utf8")
+
+  it("knows the store's schema version and its release marker", () => {
+    assert.strictEqual(LATEST_SCHEMA_VERSION, latestVersion)
+    assert.include(source, `const RELEASE_IN_PROGRESS = "${RELEASE_IN_PROGRESS}"`)
+  })
+
+  it("imports no Effect code (that is what keeps `status --json` near a bare Node start)", () => {
+    const imports = [...source.matchAll(/^import .* from "([^"]+)"/gm)].map((m) => m[1])
+    assert.deepStrictEqual(imports.sort(), ["./internal/schemaVersion.js", "better-sqlite3", "node:fs"])
+  })
+})
