@@ -55,7 +55,10 @@ interface State {
   readonly createdAt: number
   readonly hostExecutables: ReadonlyArray<string>
   readonly network: boolean
+  /** Sandboxes uploaded by earlier versions record the baseline as a tree; now the baseline index is the record. */
   readonly baselineTree?: string | undefined
+  /** Set once the upload is complete and `meta/baseline.index` describes it. */
+  readonly baseline?: "index" | undefined
   readonly agentPid?: number | undefined
   readonly agentStart?: string | null | undefined
 }
@@ -173,6 +176,21 @@ const writeState = (dir: string, state: State): void => {
   fs.renameSync(tmp, file)
 }
 
+/**
+ * A minimal git directory (gitrepository-layout(5): `HEAD`, `objects/`, `refs/` are what makes one), made
+ * without `git init`: no template files, one process less per sandbox. `info/exclude` carries the ignore
+ * patterns of the source repository that do not travel with the files.
+ */
+const initGitDir = (gitDir: string, excludes: string | undefined): void => {
+  fs.mkdirSync(path.join(gitDir, "objects"), { recursive: true, mode: 0o700 })
+  fs.mkdirSync(path.join(gitDir, "refs"), { mode: 0o700 })
+  fs.writeFileSync(path.join(gitDir, "HEAD"), "ref: refs/heads/baseline\n", { mode: 0o600 })
+  if (excludes !== undefined && excludes !== "") {
+    fs.mkdirSync(path.join(gitDir, "info"), { mode: 0o700 })
+    fs.writeFileSync(path.join(gitDir, "info", "exclude"), excludes, { mode: 0o600 })
+  }
+}
+
 const updateState = (dir: string, patch: Partial<State>): void => {
   const cur = readState(dir)
   if (cur !== undefined) writeState(dir, { ...cur, ...patch })
@@ -254,9 +272,10 @@ export const make = Effect.gen(function*() {
     })
 
   const gitDir = (dir: string) => path.join(dir, "meta", "baseline.git")
+  const baselineIndex = (dir: string) => path.join(dir, "meta", "baseline.index")
   const gitEnv = { GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1", GIT_TERMINAL_PROMPT: "0" }
   // Our own git directory, outside the copy: nothing the agent writes can configure what git runs here.
-  const baselineGit = (dir: string, args: ReadonlyArray<string>, indexFile: string) =>
+  const baselineGit = (dir: string, args: ReadonlyArray<string>, indexFile: string, stdin?: string) =>
     git.run(path.join(dir, "meta"), [
       "-c",
       "core.hooksPath=/dev/null",
@@ -273,7 +292,7 @@ export const make = Effect.gen(function*() {
       "--work-tree",
       path.join(dir, "work"),
       ...args
-    ], { env: { ...gitEnv, GIT_INDEX_FILE: indexFile } }).pipe(
+    ], { env: { ...gitEnv, GIT_INDEX_FILE: indexFile }, stdin }).pipe(
       Effect.mapError((e) => fail("CommandFailed", e.message, dir, e))
     )
 
@@ -307,24 +326,32 @@ export const make = Effect.gen(function*() {
     const home = path.join(dir, "home")
     const id = dir
 
+    /**
+     * Record the uploaded files as the baseline: their ids and stat data in `meta/baseline.index`, in a git
+     * directory of our own. `--info-only` hashes without writing objects (the blobs are never needed: the
+     * changes are found by comparing the copy with this index, and collected from the copy).
+     */
+    const recordBaseline = (files: ReadonlyArray<string>, excludes: string | undefined) =>
+      Effect.gen(function*() {
+        yield* Effect.try({
+          try: () => initGitDir(gitDir(dir), excludes),
+          catch: (e) => fail("UploadFailed", `creating ${gitDir(dir)}: ${String(e)}`, id, e)
+        })
+        const stdin = files.map((f) => `${f}\0`).join("")
+        yield* baselineGit(dir, ["update-index", "--add", "--info-only", "-z", "--stdin"], baselineIndex(dir), stdin).pipe(
+          Effect.mapError((e) => fail("UploadFailed", `recording the baseline: ${e.message}`, id, e))
+        )
+        updateState(dir, { baseline: "index" })
+      })
+
     const upload = (archive: Uint8Array, options: { readonly excludes?: string | undefined } = {}) =>
       Effect.gen(function*() {
         const files = yield* Effect.tryPromise({
           try: () => Archive.unpackTrusted(archive, work),
           catch: (e) => fail("UploadFailed", String(e), id, e)
         })
-        const index = path.join(dir, "meta", "baseline.index")
-        yield* git.run(path.join(dir, "meta"), ["init", "-q", "--bare", gitDir(dir)], { env: gitEnv }).pipe(
-          Effect.mapError((e) => fail("UploadFailed", e.message, id, e))
-        )
-        if (options.excludes !== undefined && options.excludes !== "") {
-          fs.mkdirSync(path.join(gitDir(dir), "info"), { recursive: true })
-          fs.writeFileSync(path.join(gitDir(dir), "info", "exclude"), options.excludes)
-        }
-        yield* baselineGit(dir, ["add", "-A", "-f", "--", "."], index)
-        const tree = (yield* baselineGit(dir, ["write-tree"], index)).stdout.trim()
-        updateState(dir, { baselineTree: tree })
-        return { files }
+        yield* recordBaseline(files.filter((f) => f.type !== "Directory").map((f) => f.path), options.excludes)
+        return { files: files.length }
       })
 
     const listFiles = Effect.try({
@@ -429,25 +456,36 @@ export const make = Effect.gen(function*() {
 
     const changes: Effect.Effect<Changes, SandboxError> = Effect.gen(function*() {
       const cur = readState(dir)
-      if (cur?.baselineTree === undefined) return yield* fail("DownloadFailed", "nothing was uploaded to this sandbox", id)
-      const tree = cur.baselineTree
-      const index = path.join(dir, "meta", `changes-${globalThis.crypto.randomUUID()}.index`)
-      const diff = yield* Effect.gen(function*() {
-        yield* baselineGit(dir, ["read-tree", tree], index)
-        yield* baselineGit(dir, ["add", "-A", "--", "."], index)
-        return (yield* baselineGit(dir, ["diff-index", "--cached", "--no-renames", "--name-status", "-z", tree], index)).stdout
-      }).pipe(Effect.ensuring(Effect.sync(() => fs.rmSync(index, { force: true }))))
-      const fields = diff.split("\0")
+      if (cur?.baseline === undefined && cur?.baselineTree === undefined) {
+        return yield* fail("DownloadFailed", "nothing was uploaded to this sandbox", id)
+      }
+      // The copy against the baseline index: tracked entries are "A" against the (empty) HEAD, and their
+      // second column says how the copy differs (content compared, not only stat data); "??" is a new file
+      // that the copy's .gitignore files and the repository's excludes do not ignore. Read-only on the index.
+      const status = (yield* baselineGit(dir, [
+        "--no-optional-locks",
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+        "--no-renames",
+        "--ignore-submodules=none"
+      ], baselineIndex(dir))).stdout
       const added: Array<string> = []
       const modified: Array<string> = []
       const deleted: Array<string> = []
-      for (let i = 0; i + 1 < fields.length; i += 2) {
-        const status = fields[i]!
-        const p = fields[i + 1]!
-        if (status === "A") added.push(p)
-        else if (status === "D") deleted.push(p)
-        else modified.push(p)
+      for (const record of status.split("\0")) {
+        if (record.length < 4) continue
+        const code = record.slice(0, 2)
+        // A nested repository shows as its directory ("dir/"); it is refused when collected, as before.
+        const p = record.slice(3).replace(/\/$/, "")
+        if (code === "??") added.push(p)
+        else if (code[1] === "D") deleted.push(p)
+        else if (code[1] !== " ") modified.push(p)
       }
+      added.sort()
+      modified.sort()
+      deleted.sort()
       const collected = yield* Effect.try({
         try: () => Archive.collect(work, [...added, ...modified]),
         catch: (e) => fail("DownloadFailed", String(e), id, e)

@@ -55,17 +55,25 @@ export const pack = async (root: string, files: ReadonlyArray<string>): Promise<
   return new Uint8Array(Buffer.concat(chunks))
 }
 
-/** Unpack an archive we made ourselves into `dir` (the work tree copy of a local sandbox). */
-export const unpackTrusted = async (archive: Uint8Array, dir: string): Promise<number> => {
+/** Unpack an archive we made ourselves into `dir` (the work tree copy of a local sandbox); its entries, in order. */
+export const unpackTrusted = async (
+  archive: Uint8Array,
+  dir: string
+): Promise<ReadonlyArray<{ readonly path: string; readonly type: string }>> => {
   const tar = await loadTar()
-  let count = 0
+  const entries: Array<{ path: string; type: string }> = []
   await new Promise<void>((resolve, reject) => {
-    const x = tar.extract({ cwd: dir, strict: true, preservePaths: false, onReadEntry: () => void count++ })
+    const x = tar.extract({
+      cwd: dir,
+      strict: true,
+      preservePaths: false,
+      onReadEntry: (entry) => void entries.push({ path: entry.path.replace(/\/$/, ""), type: entry.type })
+    })
     x.on("error", reject)
     x.on("close", () => resolve())
     x.end(Buffer.from(archive))
   })
-  return count
+  return entries
 }
 
 /** Read every entry of a (gzipped) tar into memory, within limits. */
