@@ -61,6 +61,9 @@ export class Git extends Context.Tag("@parallel-cc/core/Git")<Git, {
   readonly version: Effect.Effect<readonly [number, number, number], GitError>
 }>() {}
 
+/** Branch names that are valid for git by construction (see `checkBranchName`). */
+export const plainBranchName = /^[A-Za-z0-9_]+(?:[-/][A-Za-z0-9_]+)*$/
+
 export const make = Effect.gen(function*() {
   const executor = yield* CommandExecutor.CommandExecutor
 
@@ -105,6 +108,10 @@ export const make = Effect.gen(function*() {
       // git allows some of these, but a branch name that a shell would interpret is a trap for every
       // script and terminal it ends up in; we never need one.
       if (/[\s`$;&|<>()'"!{}\\]/.test(name)) return yield* invalid("contains whitespace or shell metacharacters")
+      // Names made only of letters, digits and '_' joined by single '-' or '/' pass every rule of
+      // git-check-ref-format (no dots, '@', '~^:?*[', empty or dot-led components); HEAD is special. They
+      // need no git process: every sandboxed run and parallel task plans one such branch.
+      if (plainBranchName.test(name) && name !== "HEAD") return name
       const branch = yield* run("/", ["check-ref-format", "--branch", name], { okExitCodes: [0, 1, 128] })
       if (branch.exitCode !== 0 || branch.stdout.trim() !== name) return yield* invalid("is not a valid git branch name")
       const full = yield* run("/", ["check-ref-format", `refs/heads/${name}`], { okExitCodes: [0, 1, 128] })
