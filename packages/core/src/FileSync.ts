@@ -1,7 +1,8 @@
 /**
- * File sync for sandboxed runs. Upload: ONE gzipped tar of what git considers the work tree — tracked files
- * plus untracked files that are not ignored (`git ls-files -z --cached --others --exclude-standard`), so
- * build output, dependencies and secrets in ignored files never leave the machine. Download: only the
+ * File sync for sandboxed runs. Upload: what git considers the work tree — tracked files plus untracked
+ * files that are not ignored (`git ls-files -z --cached --others --exclude-standard`), so build output,
+ * dependencies and secrets in ignored files never leave the machine — as ONE gzipped tar for a remote
+ * sandbox; a sandbox on this machine copies the same listed files directly (`list`). Download: only the
  * added, modified and deleted files, applied with every path checked so nothing lands outside the target.
  *
  * @since 0.1.0
@@ -13,15 +14,27 @@ import { Git, type GitError } from "./Git.js"
 import * as Archive from "./internal/archive.js"
 import type { ChangeList, Changes } from "./SandboxProvider.js"
 
-/** The work tree packed for upload. */
-export interface Packed {
+/** The work tree as listed for upload: what would be packed. */
+export interface Listed {
   readonly root: string
   readonly files: ReadonlyArray<string>
-  readonly archive: Uint8Array
   /** Submodules and other non-file entries git listed but that are not uploaded. */
   readonly skipped: ReadonlyArray<string>
   /** Ignore patterns that applied in the repository but do not travel with the files. */
   readonly excludes: string
+  /** The size of the files (symlinks count as their target's text). */
+  readonly bytes: number
+}
+
+/** The work tree packed for upload. */
+export interface Packed extends Listed {
+  readonly archive: Uint8Array
+}
+
+/** What `list` and `pack` may reuse from an earlier call on the same repository. */
+export interface ListOptions {
+  /** The ignore patterns from `excludes(root)`, when the caller has them already. */
+  readonly excludes?: string | undefined
 }
 
 /** A path that was not applied, and why. */
@@ -58,8 +71,14 @@ export class FileSyncError extends Schema.TaggedError<FileSyncError>()("FileSync
 }
 
 export class FileSync extends Context.Tag("@parallel-cc/core/FileSync")<FileSync, {
+  /** The ignore patterns of the repository at `root` that do not travel with its files (info/exclude, core.excludesFile). */
+  readonly excludes: (root: string) => Effect.Effect<string, GitError>
+  /** List the work tree of the repository at `root` (its top level): tracked and untracked-not-ignored files. */
+  readonly list: (root: string, options?: ListOptions) => Effect.Effect<Listed, GitError>
+  /** One gzipped tar of listed files. */
+  readonly archive: (listed: Listed) => Effect.Effect<Uint8Array, FileSyncError>
   /** Pack the work tree of the repository at `root` (its top level). */
-  readonly pack: (root: string) => Effect.Effect<Packed, FileSyncError | GitError>
+  readonly pack: (root: string, options?: ListOptions) => Effect.Effect<Packed, FileSyncError | GitError>
   /** Apply changes from a sandbox (untrusted) to the directory `target` (created if missing). */
   readonly apply: (changes: Changes, target: string) => Effect.Effect<Applied, FileSyncError>
 }>() {}
@@ -83,29 +102,44 @@ export const make = Effect.gen(function*() {
     }
   }
 
-  const pack = (root: string) =>
+  const excludes = (root: string) =>
+    Effect.gen(function*() {
+      const excludeFile = (yield* git.run(root, ["rev-parse", "--git-path", "info/exclude"])).stdout.trim()
+      const globalFile = (yield* git.run(root, ["config", "--path", "core.excludesFile"], { okExitCodes: [0, 1] })).stdout.trim()
+      return [
+        readIfFile(path.resolve(root, excludeFile)),
+        globalFile !== "" ? readIfFile(globalFile) : ""
+      ].filter((s) => s.trim() !== "").join("\n")
+    })
+
+  const list = (root: string, options: ListOptions = {}) =>
     Effect.gen(function*() {
       const listed = yield* git.run(root, ["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
       const unique = [...new Set(listed.stdout.split("\0").filter((p) => p !== ""))].sort()
       const files: Array<string> = []
       const skipped: Array<string> = []
+      let bytes = 0
       for (const rel of unique) {
         const st = lstat(path.join(root, rel))
         if (st === undefined) continue // deleted in the work tree: not part of it
-        if (st.isFile() || st.isSymbolicLink()) files.push(rel)
-        else skipped.push(rel)
+        if (st.isFile() || st.isSymbolicLink()) {
+          files.push(rel)
+          bytes += st.size
+        } else skipped.push(rel)
       }
-      const excludeFile = (yield* git.run(root, ["rev-parse", "--git-path", "info/exclude"])).stdout.trim()
-      const globalFile = (yield* git.run(root, ["config", "--path", "core.excludesFile"], { okExitCodes: [0, 1] })).stdout.trim()
-      const excludes = [
-        readIfFile(path.resolve(root, excludeFile)),
-        globalFile !== "" ? readIfFile(globalFile) : ""
-      ].filter((s) => s.trim() !== "").join("\n")
-      const archive = yield* Effect.tryPromise({
-        try: () => Archive.pack(root, files),
-        catch: (e) => new FileSyncError({ reason: "PackFailed", path: root, detail: e instanceof Error ? e.message : String(e) })
-      })
-      return { root, files, archive, skipped, excludes } satisfies Packed
+      return { root, files, skipped, excludes: options.excludes ?? (yield* excludes(root)), bytes } satisfies Listed
+    }).pipe(Effect.withSpan("FileSync.list"))
+
+  const archive = (listed: Listed) =>
+    Effect.tryPromise({
+      try: () => Archive.pack(listed.root, listed.files),
+      catch: (e) => new FileSyncError({ reason: "PackFailed", path: listed.root, detail: e instanceof Error ? e.message : String(e) })
+    })
+
+  const pack = (root: string, options: ListOptions = {}) =>
+    Effect.gen(function*() {
+      const listed = yield* list(root, options)
+      return { ...listed, archive: yield* archive(listed) } satisfies Packed
     }).pipe(Effect.withSpan("FileSync.pack"))
 
   const apply = (changes: Changes, target: string) =>
@@ -132,7 +166,7 @@ export const make = Effect.gen(function*() {
       })
     }).pipe(Effect.withSpan("FileSync.apply"))
 
-  return FileSync.of({ pack, apply })
+  return FileSync.of({ excludes, list, archive, pack, apply })
 })
 
 /** FileSync over Git. */

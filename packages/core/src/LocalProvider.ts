@@ -328,29 +328,46 @@ export const make = Effect.gen(function*() {
 
     /**
      * Record the uploaded files as the baseline: their ids and stat data in `meta/baseline.index`, in a git
-     * directory of our own. `--info-only` hashes without writing objects (the blobs are never needed: the
-     * changes are found by comparing the copy with this index, and collected from the copy).
+     * directory of our own. `--info-only` hashes without writing objects: a file is compared with the
+     * baseline by hashing it, so its blob is never needed (the changes are collected from the copy). A
+     * symlink is compared by reading its blob, so symlinks get theirs (a second process, only when the
+     * work tree has symlinks).
      */
-    const recordBaseline = (files: ReadonlyArray<string>, excludes: string | undefined) =>
+    const recordBaseline = (files: ReadonlyArray<string>, links: ReadonlyArray<string>, excludes: string | undefined) =>
       Effect.gen(function*() {
         yield* Effect.try({
           try: () => initGitDir(gitDir(dir), excludes),
           catch: (e) => fail("UploadFailed", `creating ${gitDir(dir)}: ${String(e)}`, id, e)
         })
-        const stdin = files.map((f) => `${f}\0`).join("")
-        yield* baselineGit(dir, ["update-index", "--add", "--info-only", "-z", "--stdin"], baselineIndex(dir), stdin).pipe(
-          Effect.mapError((e) => fail("UploadFailed", `recording the baseline: ${e.message}`, id, e))
-        )
+        const isLink = new Set(links)
+        const add = (paths: ReadonlyArray<string>, infoOnly: boolean) =>
+          baselineGit(dir, ["update-index", "--add", ...(infoOnly ? ["--info-only"] : []), "-z", "--stdin"], baselineIndex(dir), paths.map((f) => `${f}\0`).join("")).pipe(
+            Effect.mapError((e) => fail("UploadFailed", `recording the baseline: ${e.message}`, id, e))
+          )
+        yield* add(files.filter((f) => !isLink.has(f)), true)
+        if (links.length > 0) yield* add(links, false)
         updateState(dir, { baseline: "index" })
       })
 
     const upload = (archive: Uint8Array, options: { readonly excludes?: string | undefined } = {}) =>
       Effect.gen(function*() {
-        const files = yield* Effect.tryPromise({
+        const entries = yield* Effect.tryPromise({
           try: () => Archive.unpackTrusted(archive, work),
           catch: (e) => fail("UploadFailed", String(e), id, e)
         })
-        yield* recordBaseline(files.filter((f) => f.type !== "Directory").map((f) => f.path), options.excludes)
+        const files = entries.filter((e) => e.type !== "Directory").map((e) => e.path)
+        const links = entries.filter((e) => e.type === "SymbolicLink").map((e) => e.path)
+        yield* recordBaseline(files, links, options.excludes)
+        return { files: entries.length }
+      })
+
+    const uploadTree = (root: string, files: ReadonlyArray<string>, options: { readonly excludes?: string | undefined } = {}) =>
+      Effect.gen(function*() {
+        const links = yield* Effect.try({
+          try: () => Archive.copyTrusted(root, files, work),
+          catch: (e) => fail("UploadFailed", `copying the work tree: ${e instanceof Error ? e.message : String(e)}`, id, e)
+        })
+        yield* recordBaseline(files, links, options.excludes)
         return { files: files.length }
       })
 
@@ -511,6 +528,7 @@ export const make = Effect.gen(function*() {
       workdir: bw ? inside.work : work,
       home: bw ? inside.home : home,
       upload,
+      uploadTree,
       listFiles,
       writeSecretFiles,
       removeSecretFiles,

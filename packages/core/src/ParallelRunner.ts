@@ -43,6 +43,8 @@ import {
   type RunFailure,
   type RunRequest,
   type RunResult,
+  makeRunCache,
+  type RunCache,
   Sandboxes
 } from "./Sandboxes.js"
 import { type SandboxRun, SandboxRuns } from "./SandboxRuns.js"
@@ -228,6 +230,18 @@ const stamp = (ms: number) => {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`
 }
 
+/** The index file of a linked worktree (its `.git` file names its git directory), if it has one. */
+const worktreeIndex = (worktree: string): string | undefined => {
+  try {
+    const m = /^gitdir: (.+)$/m.exec(fs.readFileSync(path.join(worktree, ".git"), "utf8"))
+    if (m === null) return undefined
+    const index = path.join(path.resolve(worktree, m[1]!.trim()), "index")
+    return fs.existsSync(index) ? index : undefined
+  } catch {
+    return undefined
+  }
+}
+
 const writeAtomic = (file: string, text: string) => {
   const tmp = `${file}.${process.pid}.tmp`
   fs.writeFileSync(tmp, text)
@@ -270,6 +284,8 @@ interface Plan {
   readonly host: HostContext
   readonly history: ReadonlyArray<Summary.RunSummaryJson["runs"][number]>
   readonly resumedFrom: string | null
+  /** Repository facts the tasks share (asked of git once per run). */
+  readonly cache: RunCache
 }
 
 export const make = Effect.gen(function*() {
@@ -399,13 +415,26 @@ export const make = Effect.gen(function*() {
 
   const dirOf = (plan: Plan, s: TaskState) => path.join(plan.outputDir, s.spec.id)
 
-  /** The diff of a result worktree against the base commit, new files included, without touching its index. */
+  /**
+   * The diff of a result worktree against the base commit, new files included, without touching its index:
+   * staged in a copy of that index (its stat data spares re-reading unchanged files), else in one read
+   * from HEAD.
+   */
   const patchOf = (worktree: string, base: string) =>
     Effect.gen(function*() {
       const index = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "parallel-cc-patch-")), "index")
       const env = { GIT_INDEX_FILE: index }
       return yield* Effect.gen(function*() {
-        yield* git.run(worktree, ["read-tree", "HEAD"], { env })
+        const own = worktreeIndex(worktree)
+        const copied = own !== undefined && (() => {
+          try {
+            fs.copyFileSync(own, index)
+            return true
+          } catch {
+            return false
+          }
+        })()
+        if (!copied) yield* git.run(worktree, ["read-tree", "HEAD"], { env })
         yield* git.run(worktree, ["add", "-A", "--", "."], { env })
         const diff = yield* git.run(worktree, ["diff", "--cached", "--binary", "--no-color", "--no-ext-diff", "--no-renames", base, "--"], { env })
         return diff.stdout
@@ -606,6 +635,7 @@ export const make = Effect.gen(function*() {
     targetBranch: plan.gitLive?.targetBranch,
     // The run warns once about other sessions (its own tasks are sessions too): every task goes ahead.
     confirmGitLive: plan.gitLive !== undefined ? () => Effect.succeed(true) : undefined,
+    cache: plan.cache,
     host: plan.host
   })
 
@@ -969,6 +999,7 @@ export const make = Effect.gen(function*() {
       const runOptions = request.run ?? {}
       const gitLive = request.gitLive
       const plan: Plan = {
+        cache: makeRunCache(),
         runId: makeSessionId(),
         repoPath,
         baseCommit: yield* git.revParse(repoPath, "HEAD").pipe(Effect.option, Effect.map(Option.getOrNull)),
@@ -1042,6 +1073,7 @@ export const make = Effect.gen(function*() {
       const runOptions: TaskRunOptions = { ...stored, ...Object.fromEntries(Object.entries(request.run ?? {}).filter(([, v]) => v !== undefined)) }
       const gitLive = o.gitLive !== null ? { targetBranch: o.gitLive.targetBranch ?? undefined } : undefined
       const plan: Plan = {
+        cache: makeRunCache(),
         runId: makeSessionId(),
         repoPath,
         baseCommit: yield* git.revParse(repoPath, "HEAD").pipe(Effect.option, Effect.map(Option.getOrNull)),

@@ -193,6 +193,12 @@ export interface Sandbox {
   readonly home: string
   /** Unpack the work tree archive (a gzipped tar) into `workdir` and remember it as the baseline. */
   readonly upload: (archive: Uint8Array, options?: UploadOptions) => Effect.Effect<UploadResult, SandboxError>
+  /**
+   * Copy `files` (relative to `root`, as listed by `FileSync.list`) into `workdir` and remember them as the
+   * baseline: the same result as `upload` of their archive, without packing one. Only providers that run on
+   * this machine have it; callers fall back to `upload` without it.
+   */
+  readonly uploadTree?: ((root: string, files: ReadonlyArray<string>, options?: UploadOptions) => Effect.Effect<UploadResult, SandboxError>) | undefined
   /** The files in `workdir` now (for `--dry-run` verification), relative and sorted. */
   readonly listFiles: Effect.Effect<ReadonlyArray<string>, SandboxError>
   /** Write files into the home directory with their modes; returns their paths inside the sandbox. */

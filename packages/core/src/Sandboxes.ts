@@ -115,13 +115,43 @@ export interface RunRequest {
    * results local for review instead (no branch, no push). Without it the run warns and goes on.
    */
   readonly confirmGitLive?: ((message: string) => Effect.Effect<boolean>) | undefined
+  /** Shared by runs started together (see `makeRunCache`): repository facts are asked of git once. */
+  readonly cache?: RunCache | undefined
   readonly host: HostContext
 }
+
+/**
+ * What runs started together may share: git's answers about their repository (its top level, the git
+ * identity and the ignore patterns that do not travel with the files), asked once per batch instead of
+ * once per run. Make one per batch (a parallel run makes one); never keep it longer than the batch.
+ */
+export interface RunCache {
+  readonly _tag: "RunCache"
+  readonly entries: Map<string, unknown>
+}
+
+/** A fresh {@link RunCache}. */
+export const makeRunCache = (): RunCache => ({ _tag: "RunCache", entries: new Map() })
+
+/** `effect`'s success, remembered in `cache` under `key` (failures are not). */
+const memo = <A, E>(cache: RunCache | undefined, key: string, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  cache === undefined
+    ? effect
+    : Effect.suspend(() =>
+      cache.entries.has(key)
+        ? Effect.succeed(cache.entries.get(key) as A)
+        : Effect.tap(effect, (a) => Effect.sync(() => void cache.entries.set(key, a))))
 
 /** Progress of a run, in order. */
 export type RunEvent =
   | { readonly _tag: "Started"; readonly sessionId: string; readonly repoPath: string; readonly provider: ProviderName; readonly agent: string }
-  | { readonly _tag: "Packed"; readonly files: number; readonly bytes: number }
+  | {
+    readonly _tag: "Packed"
+    readonly files: number
+    readonly bytes: number
+    /** `bytes` is the size of one compressed archive (remote providers), else of the files copied as they are. */
+    readonly compressed: boolean
+  }
   | { readonly _tag: "SandboxReady"; readonly sandboxId: string; readonly isolation: Isolation }
   | { readonly _tag: "Uploaded"; readonly files: number }
   | { readonly _tag: "SetupCommand"; readonly command: string }
@@ -491,13 +521,30 @@ export const make = Effect.gen(function*() {
         return yield* invalid("--git-user/--git-email", "give both or neither")
       }
       if (u !== undefined && u !== "" && e !== undefined && e !== "") return { name: u, email: e }
-      const fromGit = (key: string) =>
-        git.run(repoPath, ["config", "--get", key], { okExitCodes: [0, 1] }).pipe(
-          Effect.map((r) => r.stdout.trim()),
-          Effect.orElseSucceed(() => "")
+      const configured = { name: config.values["git.user"], email: config.values["git.email"] }
+      // Both keys with one git process; the last value wins, as with `git config --get`.
+      const fromGit = configured.name !== "" && configured.email !== ""
+        ? Effect.succeed({ name: "", email: "" })
+        : memo(
+          req.cache,
+          `identity\0${repoPath}`,
+          git.run(repoPath, ["config", "-z", "--get-regexp", "^user\\.(name|email)$"], { okExitCodes: [0, 1] }).pipe(
+            Effect.map((r) => {
+              const found = { name: "", email: "" }
+              for (const record of r.stdout.split("\0")) {
+                const nl = record.indexOf("\n")
+                if (nl < 0) continue
+                const key = record.slice(0, nl).toLowerCase()
+                if (key === "user.name") found.name = record.slice(nl + 1).trim()
+                else if (key === "user.email") found.email = record.slice(nl + 1).trim()
+              }
+              return found
+            }),
+            Effect.orElseSucceed(() => ({ name: "", email: "" }))
+          )
         )
-      const name = config.values["git.user"] !== "" ? config.values["git.user"] : yield* fromGit("user.name")
-      const email = config.values["git.email"] !== "" ? config.values["git.email"] : yield* fromGit("user.email")
+      const name = configured.name !== "" ? configured.name : (yield* fromGit).name
+      const email = configured.email !== "" ? configured.email : (yield* fromGit).email
       return { name: name !== "" ? name : "parallel-cc", email: email !== "" ? email : "parallel-cc@localhost" }
     })
 
@@ -688,7 +735,8 @@ export const make = Effect.gen(function*() {
   const prepare = (req: RunRequest) =>
     Effect.gen(function*() {
       const host = req.host
-      const repoPath = yield* git.toplevel(path.resolve(host.cwd, req.repo)).pipe(
+      const repoDir = path.resolve(host.cwd, req.repo)
+      const repoPath = yield* memo(req.cache, `toplevel\0${repoDir}`, git.toplevel(repoDir)).pipe(
         Effect.mapError((e) => (e.reason === "NotARepo" ? invalid("--repo", `${req.repo} is not inside a git repository`) : e))
       )
       const prompt = req.prompt
@@ -860,11 +908,16 @@ export const make = Effect.gen(function*() {
         yield* emit({ _tag: "Started", sessionId: id, repoPath, provider: providerName, agent: agent.setting })
         for (const w of [...preWarnings, ...(ssh?.warnings ?? [])]) yield* warn(w)
 
-        const packed = yield* fileSync.pack(repoPath)
-        yield* runs.update(id, { uploadFiles: packed.files.length, uploadBytes: packed.archive.length })
-        yield* log(`packed ${packed.files.length} files (${packed.archive.length} bytes compressed)`)
-        yield* emit({ _tag: "Packed", files: packed.files.length, bytes: packed.archive.length })
-        if (packed.skipped.length > 0) yield* warn(`not uploaded (submodules or special files): ${packed.skipped.slice(0, 5).join(", ")}${packed.skipped.length > 5 ? ", …" : ""}`)
+        const excludes = yield* memo(req.cache, `excludes\0${repoPath}`, fileSync.excludes(repoPath))
+        const listed = yield* fileSync.list(repoPath, { excludes })
+        // A provider on this machine copies the listed files into the sandbox as they are; the others get
+        // them as one compressed archive.
+        const archive = provider.name === "local" ? undefined : yield* fileSync.archive(listed)
+        const bytes = archive?.length ?? listed.bytes
+        yield* runs.update(id, { uploadFiles: listed.files.length, uploadBytes: bytes })
+        yield* log(archive !== undefined ? `packed ${listed.files.length} files (${bytes} bytes compressed)` : `listed ${listed.files.length} files (${bytes} bytes) to copy`)
+        yield* emit({ _tag: "Packed", files: listed.files.length, bytes, compressed: archive !== undefined })
+        if (listed.skipped.length > 0) yield* warn(`not uploaded (submodules or special files): ${listed.skipped.slice(0, 5).join(", ")}${listed.skipped.length > 5 ? ", …" : ""}`)
 
         const keep = req.keep === true
         const sandbox = yield* Effect.acquireRelease(
@@ -893,14 +946,16 @@ export const make = Effect.gen(function*() {
         yield* emit({ _tag: "SandboxReady", sandboxId: sandbox.id, isolation: sandbox.isolation })
         if (!sandbox.isolation.isolated) yield* warn(`the agent is not isolated: ${sandbox.isolation.description}`)
 
-        const uploaded = yield* sandbox.upload(packed.archive, { excludes: packed.excludes })
+        const uploaded = archive === undefined && sandbox.uploadTree !== undefined
+          ? yield* sandbox.uploadTree(repoPath, listed.files, { excludes: listed.excludes })
+          : yield* sandbox.upload(archive ?? (yield* fileSync.archive(listed)), { excludes: listed.excludes })
         yield* log(`uploaded ${uploaded.files} entries`)
         yield* emit({ _tag: "Uploaded", files: uploaded.files })
 
         if (req.dryRun === true) {
           const present = yield* sandbox.listFiles
-          const want = new Set(packed.files)
-          const missing = packed.files.filter((f) => !present.includes(f))
+          const want = new Set(listed.files)
+          const missing = listed.files.filter((f) => !present.includes(f))
           const extra = present.filter((f) => !want.has(f))
           if (missing.length > 0 || extra.length > 0) {
             return yield* new SandboxRunError({

@@ -58,7 +58,7 @@ const progress = (e: Sandboxes.RunEvent): Effect.Effect<void> =>
       case "Started":
         return w(`sandbox run ${e.sessionId}: ${e.agent} on the ${e.provider} provider (${e.repoPath})`)
       case "Packed":
-        return w(`  packed ${e.files} files (${kb(e.bytes)} compressed)`)
+        return w(e.compressed ? `  packed ${e.files} files (${kb(e.bytes)} compressed)` : `  copying ${e.files} files (${kb(e.bytes)})`)
       case "SandboxReady":
         return w(`  sandbox: ${e.isolation.description}`)
       case "SetupCommand":

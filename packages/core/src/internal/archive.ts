@@ -76,6 +76,46 @@ export const unpackTrusted = async (
   return entries
 }
 
+/**
+ * Copy `files` (relative to `root`: our own listed work tree) into the new, empty directory `dest`, as
+ * `pack` then `unpackTrusted` would: regular files with their permissions, symlinks as links (never
+ * followed), directories made on the way. Every path is checked as if untrusted and nothing is written
+ * through a symlink or over an existing entry, so no list can write outside `dest`. Fails on the first
+ * file that cannot be copied (one that disappeared since it was listed, too), as `pack` does. Returns the
+ * paths that were copied as symlinks.
+ */
+export const copyTrusted = (root: string, files: ReadonlyArray<string>, dest: string): ReadonlyArray<string> => {
+  const dirs = new Set<string>()
+  const links: Array<string> = []
+  for (const rel of files) {
+    const checked = checkPath(rel)
+    if ("refused" in checked) throw new Error(`${rel}: ${checked.refused}`)
+    const parts = checked.ok.split("/")
+    for (let i = 1; i < parts.length; i++) {
+      const d = parts.slice(0, i).join("/")
+      if (dirs.has(d)) continue
+      const full = path.join(dest, d)
+      const st = lstat(full)
+      if (st === undefined) fs.mkdirSync(full, { mode: 0o755 })
+      else if (!st.isDirectory()) throw new Error(`${d} is not a directory in ${dest}`)
+      dirs.add(d)
+    }
+    const src = path.join(root, checked.ok)
+    const dst = path.join(dest, checked.ok)
+    const st = fs.lstatSync(src)
+    if (st.isSymbolicLink()) {
+      fs.symlinkSync(fs.readlinkSync(src), dst)
+      links.push(checked.ok)
+    } else if (st.isFile()) {
+      fs.copyFileSync(src, dst, fs.constants.COPYFILE_EXCL)
+      if ((st.mode & 0o7000) !== 0) fs.chmodSync(dst, st.mode & 0o777)
+    } else {
+      throw new Error(`${checked.ok} is not a regular file or symlink any more`)
+    }
+  }
+  return links
+}
+
 /** Read every entry of a (gzipped) tar into memory, within limits. */
 export const read = async (archive: Uint8Array, limits: Limits = {}): Promise<ReadonlyArray<RawEntry>> => {
   const tar = await loadTar()
