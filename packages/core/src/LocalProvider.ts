@@ -363,7 +363,7 @@ export const make = Effect.gen(function*() {
 
     const uploadTree = (root: string, files: ReadonlyArray<string>, options: { readonly excludes?: string | undefined } = {}) =>
       Effect.gen(function*() {
-        const links = yield* Effect.try({
+        const links = yield* Effect.tryPromise({
           try: () => Archive.copyTrusted(root, files, work),
           catch: (e) => fail("UploadFailed", `copying the work tree: ${e instanceof Error ? e.message : String(e)}`, id, e)
         })

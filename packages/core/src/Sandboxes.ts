@@ -133,14 +133,20 @@ export interface RunCache {
 /** A fresh {@link RunCache}. */
 export const makeRunCache = (): RunCache => ({ _tag: "RunCache", entries: new Map() })
 
-/** `effect`'s success, remembered in `cache` under `key` (failures are not). */
+/**
+ * `effect`, run once per `key` in `cache`: runs that ask at the same time share the one answer. A failure
+ * is not remembered (the next run asks again).
+ */
 const memo = <A, E>(cache: RunCache | undefined, key: string, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
   cache === undefined
     ? effect
-    : Effect.suspend(() =>
-      cache.entries.has(key)
-        ? Effect.succeed(cache.entries.get(key) as A)
-        : Effect.tap(effect, (a) => Effect.sync(() => void cache.entries.set(key, a))))
+    : Effect.suspend(() => {
+      const hit = cache.entries.get(key) as Effect.Effect<A, E> | undefined
+      if (hit !== undefined) return hit
+      const once = Effect.runSync(Effect.cached(effect.pipe(Effect.tapError(() => Effect.sync(() => void cache.entries.delete(key))))))
+      cache.entries.set(key, once)
+      return once
+    })
 
 /** Progress of a run, in order. */
 export type RunEvent =
@@ -797,6 +803,7 @@ export const make = Effect.gen(function*() {
       const baseCommit = yield* git.revParse(repoPath, "HEAD").pipe(
         Effect.mapError(() => new SandboxRunError({ reason: "NoCommit", detail: repoPath }))
       )
+      const excludes = yield* memo(req.cache, `excludes\0${repoPath}`, fileSync.excludes(repoPath))
       const template = req.useTemplate !== undefined ? yield* templates.get(req.useTemplate) : undefined
       const budget = yield* budgetFor(req.budgetUsd)
       const ratePerMs = (providerName === "e2b" ? config.values["cost.e2bUsdPerHour"] : config.values["cost.localUsdPerHour"]) / 3_600_000
@@ -808,7 +815,7 @@ export const make = Effect.gen(function*() {
         ...(gitLive?.token !== undefined ? [gitLive.token] : [])
       ]
       const redact = Redact.make(secrets)
-      return { host, repoPath, prompt, providerName, provider, agentSetting, agent, preWarnings, gitLive, plan, identity, creds, ssh, npmToken, npmRegistry, timeoutMs, baseCommit, template, budget, ratePerMs, isolation, redact }
+      return { host, repoPath, prompt, providerName, provider, agentSetting, agent, preWarnings, gitLive, plan, identity, creds, ssh, npmToken, npmRegistry, timeoutMs, baseCommit, excludes, template, budget, ratePerMs, isolation, redact }
     })
 
   const check = (req: RunRequest) => Effect.asVoid(prepare(req))
@@ -822,6 +829,7 @@ export const make = Effect.gen(function*() {
         baseCommit,
         budget,
         creds,
+        excludes,
         gitLive,
         host,
         identity,
@@ -908,7 +916,6 @@ export const make = Effect.gen(function*() {
         yield* emit({ _tag: "Started", sessionId: id, repoPath, provider: providerName, agent: agent.setting })
         for (const w of [...preWarnings, ...(ssh?.warnings ?? [])]) yield* warn(w)
 
-        const excludes = yield* memo(req.cache, `excludes\0${repoPath}`, fileSync.excludes(repoPath))
         const listed = yield* fileSync.list(repoPath, { excludes })
         // A provider on this machine copies the listed files into the sandbox as they are; the others get
         // them as one compressed archive.

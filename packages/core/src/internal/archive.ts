@@ -82,38 +82,65 @@ export const unpackTrusted = async (
  * followed), directories made on the way. Every path is checked as if untrusted and nothing is written
  * through a symlink or over an existing entry, so no list can write outside `dest`. Fails on the first
  * file that cannot be copied (one that disappeared since it was listed, too), as `pack` does. Returns the
- * paths that were copied as symlinks.
+ * paths that were copied as symlinks. The copying runs off the event loop, a few files at a time.
  */
-export const copyTrusted = (root: string, files: ReadonlyArray<string>, dest: string): ReadonlyArray<string> => {
-  const dirs = new Set<string>()
-  const links: Array<string> = []
-  for (const rel of files) {
-    const checked = checkPath(rel)
-    if ("refused" in checked) throw new Error(`${rel}: ${checked.refused}`)
-    const parts = checked.ok.split("/")
-    for (let i = 1; i < parts.length; i++) {
-      const d = parts.slice(0, i).join("/")
-      if (dirs.has(d)) continue
-      const full = path.join(dest, d)
-      const st = lstat(full)
-      if (st === undefined) fs.mkdirSync(full, { mode: 0o755 })
-      else if (!st.isDirectory()) throw new Error(`${d} is not a directory in ${dest}`)
-      dirs.add(d)
+export const copyTrusted = async (root: string, files: ReadonlyArray<string>, dest: string): Promise<ReadonlyArray<string>> => {
+  const checked = files.map((rel) => {
+    const c = checkPath(rel)
+    if ("refused" in c) throw new Error(`${rel}: ${c.refused}`)
+    return c.ok
+  })
+  const dirs = new Map<string, Promise<void>>()
+  /** `d` (relative) as a real directory we made, or that was there as one; never a symlink. */
+  const dir = (d: string): Promise<void> => {
+    let made = dirs.get(d)
+    if (made === undefined) {
+      const parent = d.includes("/") ? dir(d.slice(0, d.lastIndexOf("/"))) : Promise.resolve()
+      made = parent.then(async () => {
+        const full = path.join(dest, d)
+        try {
+          await fs.promises.mkdir(full, { mode: 0o755 })
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
+          const st = await fs.promises.lstat(full)
+          if (!st.isDirectory()) throw new Error(`${d} is not a directory in ${dest}`)
+        }
+      })
+      dirs.set(d, made)
     }
-    const src = path.join(root, checked.ok)
-    const dst = path.join(dest, checked.ok)
-    const st = fs.lstatSync(src)
+    return made
+  }
+  const links: Array<string> = []
+  const copyOne = async (rel: string) => {
+    if (rel.includes("/")) await dir(rel.slice(0, rel.lastIndexOf("/")))
+    const src = path.join(root, rel)
+    const dst = path.join(dest, rel)
+    const st = await fs.promises.lstat(src)
     if (st.isSymbolicLink()) {
-      fs.symlinkSync(fs.readlinkSync(src), dst)
-      links.push(checked.ok)
+      await fs.promises.symlink(await fs.promises.readlink(src), dst)
+      links.push(rel)
     } else if (st.isFile()) {
-      fs.copyFileSync(src, dst, fs.constants.COPYFILE_EXCL)
-      if ((st.mode & 0o7000) !== 0) fs.chmodSync(dst, st.mode & 0o777)
+      await fs.promises.copyFile(src, dst, fs.constants.COPYFILE_EXCL)
+      if ((st.mode & 0o7000) !== 0) await fs.promises.chmod(dst, st.mode & 0o777)
     } else {
-      throw new Error(`${checked.ok} is not a regular file or symlink any more`)
+      throw new Error(`${rel} is not a regular file or symlink any more`)
     }
   }
-  return links
+  let next = 0
+  let failed: unknown
+  const worker = async () => {
+    while (failed === undefined && next < checked.length) {
+      const rel = checked[next++]!
+      try {
+        await copyOne(rel)
+      } catch (e) {
+        failed ??= e
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(8, checked.length) }, worker))
+  if (failed !== undefined) throw failed
+  return links.sort()
 }
 
 /** Read every entry of a (gzipped) tar into memory, within limits. */
