@@ -23,6 +23,17 @@ export const stats = (values) => {
   return { runs: v.length, min: round(v[0]), median: round(median), max: round(v[v.length - 1]) }
 }
 
+/** `base` plus a git that reads no user or system config and commits as a fixed identity. */
+export const hermeticGit = (base) => ({
+  ...base,
+  GIT_CONFIG_GLOBAL: "/dev/null",
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_AUTHOR_NAME: "b",
+  GIT_AUTHOR_EMAIL: "b@example.com",
+  GIT_COMMITTER_NAME: "b",
+  GIT_COMMITTER_EMAIL: "b@example.com"
+})
+
 export const round = (x) => Math.round(x * 10) / 10
 
 export const machine = () => ({

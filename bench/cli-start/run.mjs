@@ -8,7 +8,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { machine, round, timeCommands } from "../lib.mjs"
+import { hermeticGit, machine, round, timeCommands } from "../lib.mjs"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const bin = path.join(root, "packages/cli/dist/bin.cjs")
@@ -21,7 +21,7 @@ try {
   // A second store with three live sessions (their "agents" are sleep processes) on a real repository.
   const busyData = path.join(data, "busy")
   const repo = path.join(data, "repo")
-  const gitEnv = { ...env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1", GIT_AUTHOR_NAME: "b", GIT_AUTHOR_EMAIL: "b@example.com", GIT_COMMITTER_NAME: "b", GIT_COMMITTER_EMAIL: "b@example.com" }
+  const gitEnv = hermeticGit(env)
   fs.mkdirSync(repo)
   fs.writeFileSync(path.join(repo, "README.md"), "# bench\n")
   execFileSync("git", ["init", "-q", "-b", "main"], { cwd: repo, env: gitEnv })

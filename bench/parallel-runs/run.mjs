@@ -15,7 +15,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { machine, round, stats } from "../lib.mjs"
+import { hermeticGit, machine, round, stats } from "../lib.mjs"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const bin = path.join(root, "packages/cli/dist/bin.cjs")
@@ -24,16 +24,7 @@ const runs = Number(process.env.BENCH_RUNS ?? 3)
 const tasks = Number(process.env.BENCH_TASKS ?? 8)
 const workMs = Number(process.env.BENCH_WORK_MS ?? 1000)
 const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "pcc-bench-par-")))
-const gitEnv = {
-  PATH: process.env.PATH,
-  HOME: base,
-  GIT_CONFIG_GLOBAL: "/dev/null",
-  GIT_CONFIG_NOSYSTEM: "1",
-  GIT_AUTHOR_NAME: "b",
-  GIT_AUTHOR_EMAIL: "b@example.com",
-  GIT_COMMITTER_NAME: "b",
-  GIT_COMMITTER_EMAIL: "b@example.com"
-}
+const gitEnv = hermeticGit({ PATH: process.env.PATH, HOME: base })
 
 let serial = 0
 /** A fresh repository (a small project) and data directory. */

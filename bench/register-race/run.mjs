@@ -7,7 +7,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { machine, round, stats } from "../lib.mjs"
+import { hermeticGit, machine, round, stats } from "../lib.mjs"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const bin = path.join(root, "packages/cli/dist/bin.cjs")
@@ -15,16 +15,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const sizes = (process.env.BENCH_SIZES ?? "16,32").split(",").map(Number)
 const FILES = 200
 
-const gitEnv = (home) => ({
-  ...process.env,
-  HOME: home,
-  GIT_CONFIG_GLOBAL: "/dev/null",
-  GIT_CONFIG_NOSYSTEM: "1",
-  GIT_AUTHOR_NAME: "b",
-  GIT_AUTHOR_EMAIL: "b@example.com",
-  GIT_COMMITTER_NAME: "b",
-  GIT_COMMITTER_EMAIL: "b@example.com"
-})
+const gitEnv = (home) => hermeticGit({ ...process.env, HOME: home })
 
 const freshRepo = () => {
   const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "pcc-bench-race-")))

@@ -11,7 +11,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { machine, round, stats } from "../lib.mjs"
+import { hermeticGit, machine, round, stats } from "../lib.mjs"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const bin = path.join(root, "packages/cli/dist/bin.cjs")
@@ -23,15 +23,7 @@ const runs = Number(process.env.BENCH_RUNS ?? 7)
 const files = Number(process.env.BENCH_FILES ?? 5000)
 const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "pcc-bench-sync-")))
 const repo = path.join(base, "repo")
-const gitEnv = {
-  ...process.env,
-  GIT_CONFIG_GLOBAL: "/dev/null",
-  GIT_CONFIG_NOSYSTEM: "1",
-  GIT_AUTHOR_NAME: "b",
-  GIT_AUTHOR_EMAIL: "b@example.com",
-  GIT_COMMITTER_NAME: "b",
-  GIT_COMMITTER_EMAIL: "b@example.com"
-}
+const gitEnv = hermeticGit(process.env)
 
 const time = (f) => {
   const t0 = process.hrtime.bigint()

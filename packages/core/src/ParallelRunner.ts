@@ -489,18 +489,7 @@ export const make = Effect.gen(function*() {
         }
       }
       const result: Summary.TaskResultJson = {
-        id: s.spec.id,
-        prompt: s.spec.prompt,
-        dependsOn: [...s.spec.dependsOn],
-        agent: s.spec.agent ?? null,
-        branchRequested: s.spec.branch ?? null,
-        status: s.status,
-        reason: s.reason,
-        sessionId: s.sessionId,
-        attempts: s.attempts,
-        earlierAttempts: s.earlierAttempts,
-        startedAt: iso(s.startedAt),
-        endedAt: iso(s.endedAt),
+        ...placeholder(s),
         durationMs: s.startedAt !== null && s.endedAt !== null ? s.endedAt - s.startedAt : null,
         costUsd: r?.costUsd ?? null,
         turns: r?.numTurns ?? null,
@@ -510,12 +499,9 @@ export const make = Effect.gen(function*() {
         commit: s.result?.commit ?? null,
         pullRequestUrl: s.result?.pullRequestUrl ?? r?.pullRequestUrl ?? null,
         gitLiveError: s.result?.gitLiveError ?? null,
-        error: s.error,
-        resultDir: s.spec.id,
         patch,
         log,
-        files,
-        fromEarlierRun: false
+        files
       }
       writeAtomic(path.join(dir, "result.json"), JSON.stringify(result, null, 2) + "\n")
       return result
