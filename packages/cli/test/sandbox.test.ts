@@ -100,8 +100,12 @@ const waitFor = async <A>(what: string, f: () => A | undefined, timeoutMs = 120_
 }
 
 /** The single run in the store, once it has a running agent (fails at once when the run ended instead). */
-const runningRun = (e: Env) =>
+const runningRun = (e: Env, bg?: { readonly child: ChildProcess; readonly output: () => string }) =>
   waitFor("a running agent", () => {
+    // A `sandbox run` that already exited will never show a running agent: say why at once.
+    if (bg !== undefined && bg.child.exitCode !== null) {
+      throw new Error(`sandbox run exited ${bg.child.exitCode} before its agent was seen running:\n${bg.output()}`)
+    }
     const r = cli(e, ["sandbox", "list", "--json"])
     if (r.code !== 0) return undefined
     const run = Cli.json(r).runs[0]
@@ -245,7 +249,7 @@ describe("sandbox run (local provider)", { timeout: 180_000 }, () => {
     it(`[${isolation}] Ctrl-C mid-run kills the agent, removes the sandbox and records it`, async () => {
       const e = setup(isolation)
       const bg = start(e, ["--prompt", ScriptedAgent.prompt("long task", { actions: [{ write: "partial.txt", content: "half done\n" }, { hang: true }] })])
-      const rec = await runningRun(e)
+      const rec = await runningRun(e, bg)
       await logShows(rec.eventsPath, "\"tool_result\"")
       assert.isTrue(alive(rec.agentPid))
       assert.lengthOf(fs.readdirSync(e.sandboxes), 1)
@@ -266,7 +270,7 @@ describe("sandbox run (local provider)", { timeout: 180_000 }, () => {
   it("`sandbox kill` from another process stops a running agent; partial changes are kept; --follow ends with the run", async () => {
     const e = setup(isolations.at(-1)!)
     const bg = start(e, ["--prompt", ScriptedAgent.prompt("long task", { actions: [{ write: "partial.txt", content: "half\n" }, { hang: true }] })])
-    const rec = await runningRun(e)
+    const rec = await runningRun(e, bg)
     await logShows(rec.eventsPath, "\"tool_result\"")
     const follower = spawn(process.execPath, [Cli.binPath, "sandbox", "logs", "--session-id", rec.sessionId, "--follow"], { env: e.env })
     children.push(follower)
@@ -417,7 +421,7 @@ describe("sandbox run (local provider)", { timeout: 180_000 }, () => {
     // Flush stdin before polling (the polls below block this event loop).
     await new Promise<void>((r) => bg.stdin.end(npmToken + "\n", () => r()))
     const done = new Promise<number | null>((r) => bg.on("close", r))
-    await runningRun(e)
+    await runningRun(e, { child: bg, output: () => stderr })
     // While the agent runs: no process on the machine carries a secret in its argv.
     const argvs: Array<string> = []
     for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
