@@ -14,22 +14,7 @@ const tmp = (prefix: string) => {
   return d
 }
 
-const snapshot = (dir: string): Record<string, string> => {
-  const out: Record<string, string> = {}
-  const walk = (d: string) => {
-    for (const name of fs.readdirSync(d).sort()) {
-      const p = path.join(d, name)
-      const st = fs.lstatSync(p)
-      const rel = path.relative(dir, p)
-      if (st.isDirectory()) {
-        out[rel + "/"] = (st.mode & 0o777).toString(8)
-        walk(p)
-      } else out[rel] = `${(st.mode & 0o777).toString(8)} ${st.isSymbolicLink() ? fs.readlinkSync(p) : fs.readFileSync(p, "utf8")}`
-    }
-  }
-  walk(dir)
-  return out
-}
+const snapshot = TempDir.snapshotSync
 
 /**
  * A clone of parallel-cc in a temp directory: its own scripts/ (so .install-state lands there, not in the

@@ -17,23 +17,7 @@ const tmp = (prefix = "pcc-setup-") => {
   return d
 }
 
-/** Every file (with mode and content) and directory under `dir`. */
-const snapshot = (dir: string): Record<string, string> => {
-  const out: Record<string, string> = {}
-  const walk = (d: string) => {
-    for (const name of fs.readdirSync(d).sort()) {
-      const p = path.join(d, name)
-      const st = fs.lstatSync(p)
-      const rel = path.relative(dir, p)
-      if (st.isDirectory()) {
-        out[rel + "/"] = (st.mode & 0o777).toString(8)
-        walk(p)
-      } else out[rel] = `${(st.mode & 0o777).toString(8)} ${st.isSymbolicLink() ? fs.readlinkSync(p) : fs.readFileSync(p, "utf8")}`
-    }
-  }
-  walk(dir)
-  return out
-}
+const snapshot = TempDir.snapshotSync
 
 /**
  * A user's machine: a temp HOME (the data directory defaults to ~/.parallel-cc in it), SHELL=bash, and a bin
