@@ -118,6 +118,36 @@ describe("sandbox run --multi", { timeout: 120_000 }, () => {
     assert.strictEqual(e.repo.git(["status", "--short"]).trim(), "")
   })
 
+  it("--max-concurrent 1: the next task prepares while the agent works and says it waits for a slot (plain lines and JSON)", () => {
+    const e = setup()
+    // task-1's agent goes on once task-2 has uploaded its files too (a second run log says so), then works a while.
+    const uploadedTwice = `for i in $(seq 600); do [ "$(grep -ls '^.* uploaded ' '${e.data}'/sandboxes/*/run.log | wc -l)" -ge 2 ] && exit 0; sleep 0.05; done; exit 1`
+    const tasks = [
+      prompt("first", { actions: [{ run: ["sh", "-c", uploadedTwice] }, { sleep: 1000 }, { write: "one.txt", content: "1\n" }] }),
+      prompt("second", { actions: [{ write: "two.txt", content: "2\n" }] })
+    ]
+    const plain = multi(e, ["--task", tasks[0]!, "--task", tasks[1]!, "--max-concurrent", "1", "--output-dir", path.join(e.base, "plain")])
+    assert.strictEqual(plain.code, 0, plain.stderr)
+    const lines = plain.stderr.split("\n")
+    const ready = lines.findIndex((l) => /task-2 ready, waiting for an agent slot \(session \S+\)$/.test(l))
+    const working = lines.findIndex((l) => /task-2 agent working/.test(l))
+    assert.isAbove(ready, 0, plain.stderr)
+    assert.isAbove(working, ready)
+    assert.isBelow(lines.findIndex((l) => /task-1 succeeded/.test(l)), working + 2)
+    assert.match(plain.stdout, /^Time saved: /m)
+
+    const json = multi(e, ["--task", tasks[0]!, "--task", tasks[1]!, "--max-concurrent", "1", "--json", "--output-dir", path.join(e.base, "json")])
+    assert.strictEqual(json.code, 0, json.stderr)
+    const events = json.stdout.trim().split("\n").map((l) => JSON.parse(l))
+    const phases = events.filter((x) => x.event === "TaskPhase" && x.taskId === "task-2").map((x) => x.phase)
+    assert.isBelow(phases.indexOf("ready"), phases.indexOf("agent"))
+    assert.isAtLeast(phases.indexOf("ready"), 0)
+    const finished = events.find((x) => x.event === "TaskFinished" && x.taskId === "task-2")
+    assert.isAbove(finished.waitedMs, 0)
+    const t2 = events.at(-1).summary.tasks[1]
+    assert.strictEqual(t2.durationMs + t2.waitedMs, Date.parse(t2.endedAt) - Date.parse(t2.startedAt))
+  })
+
   it("refuses bad combinations and bad task files before anything starts", () => {
     const e = setup()
     const expect = (args: ReadonlyArray<string>, message: RegExp, multiFlag = true) => {
@@ -173,8 +203,10 @@ describe("sandbox run --multi", { timeout: 120_000 }, () => {
     assert.deepStrictEqual(summary.tasks.map((t: { status: string }) => t.status), ["interrupted", "interrupted", "cancelled"])
     assert.strictEqual(fs.readFileSync(path.join(out, "task-1", "files", "first.txt"), "utf8"), "partial\n")
     assert.deepStrictEqual(fs.readdirSync(e.sandboxes), [])
-    const runs = Cli.json(Cli.runSync(["sandbox", "list", "--json"], { env: e.env, cwd: e.repo.root })).runs
-    assert.deepStrictEqual(runs.map((r: { status: string; sandboxState: string }) => `${r.status}/${r.sandboxState}`), ["interrupted/killed", "interrupted/killed"])
+    const runs: Array<{ sessionId: string; status: string; sandboxState: string }> = Cli.json(Cli.runSync(["sandbox", "list", "--json"], { env: e.env, cwd: e.repo.root })).runs
+    // The two agents' runs, and the third task's if it was already preparing (it never got an agent slot).
+    assert.includeMembers(runs.map((r) => r.sessionId), [summary.tasks[0].sessionId, summary.tasks[1].sessionId])
+    for (const r of runs) assert.strictEqual(`${r.status}/${r.sandboxState}`, "interrupted/killed")
 
     // The hanging tasks would hang again: resume them with an agent that finishes.
     const finisher = path.join(e.base, "finisher.mjs")

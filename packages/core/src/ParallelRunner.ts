@@ -32,6 +32,7 @@ import { makeSessionId } from "./Domain.js"
 import { InvalidInput } from "./Errors.js"
 import { FileSync } from "./FileSync.js"
 import { Git, type GitError } from "./Git.js"
+import * as AgentGate from "./internal/agentGate.js"
 import * as Graph from "./internal/taskGraph.js"
 import * as Summary from "./ParallelSummary.js"
 import { Processes } from "./Processes.js"
@@ -122,7 +123,12 @@ export interface TaskRunOptions {
 
 /** How a run is scheduled. Everything optional falls back to configuration. */
 export interface Scheduling {
-  /** At most this many tasks at once (default config `parallel.maxConcurrent`, 3). */
+  /**
+   * At most this many agents at once (default config `parallel.maxConcurrent`, 3). With the local provider,
+   * up to as many further tasks prepare meanwhile (session, sandbox, upload) and wait, ready, for an agent
+   * slot; a slot frees when an agent exits, before its changes are collected. With E2B (billed VMs,
+   * concurrency limits per account) at most this many tasks are under way at all.
+   */
   readonly maxConcurrent?: number | undefined
   /** On the first failure, interrupt the running tasks and cancel the pending ones. */
   readonly failFast?: boolean | undefined
@@ -157,10 +163,14 @@ export type TaskSource =
   | { readonly _tag: "Prompts"; readonly prompts: ReadonlyArray<string> }
   | { readonly _tag: "File"; readonly path: string }
 
-/** A task's current step, for progress views. */
+/**
+ * A task's current step, for progress views. `ready`: prepared (session, sandbox, upload) and waiting for
+ * an agent slot — at most `maxConcurrent` agents run at once (local provider only; see `Scheduling`).
+ */
 export type TaskPhase =
   | "starting"
   | "uploading"
+  | "ready"
   | "agent"
   | "collecting"
   | "publishing"
@@ -187,6 +197,8 @@ export type ParallelEvent =
     readonly taskId: string
     readonly status: Summary.TaskStatus
     readonly durationMs: number | null
+    /** Time spent prepared, waiting for an agent slot (not in `durationMs`). */
+    readonly waitedMs: number
     readonly costUsd: number | null
     readonly filesChanged: number
     readonly reason: string | null
@@ -250,6 +262,10 @@ const writeAtomic = (file: string, text: string) => {
 
 const emptyChanges = { added: [] as Array<string>, modified: [] as Array<string>, deleted: [] as Array<string> }
 
+/** A task's own time: start to end, less the time it waited for an agent slot. */
+const durationOf = (s: { readonly startedAt: number | null; readonly endedAt: number | null; readonly waitedMs: number }) =>
+  s.startedAt !== null && s.endedAt !== null ? Math.max(0, s.endedAt - s.startedAt - s.waitedMs) : null
+
 /** A task while the run goes. */
 interface TaskState {
   readonly spec: TaskSpec
@@ -260,6 +276,10 @@ interface TaskState {
   earlierAttempts: Array<Summary.Attempt>
   startedAt: number | null
   endedAt: number | null
+  /** Time spent prepared, waiting for an agent slot (all attempts). */
+  waitedMs: number
+  /** Where the current attempt is: before its agent slot, waiting for one, holding one, or past it. */
+  stage: "preparing" | "waiting" | "agent" | "after"
   error: string | null
   result: RunResult | null
   /** Set once the task's directory is written (or kept from an earlier run). */
@@ -275,6 +295,11 @@ interface Plan {
   readonly baseCommit: string | null
   readonly outputDir: string
   readonly maxConcurrent: number
+  /**
+   * Tasks prepare ahead of their agent slot (local provider): up to `maxConcurrent` tasks prepare or wait
+   * while `maxConcurrent` agents run. Off for remote sandboxes, which are billed and limited per account.
+   */
+  readonly prepareAhead: boolean
   readonly failFast: boolean
   readonly retries: number
   readonly retryDelayMs: number
@@ -490,7 +515,8 @@ export const make = Effect.gen(function*() {
       }
       const result: Summary.TaskResultJson = {
         ...placeholder(s),
-        durationMs: s.startedAt !== null && s.endedAt !== null ? s.endedAt - s.startedAt : null,
+        durationMs: durationOf(s),
+        waitedMs: s.waitedMs,
         costUsd: r?.costUsd ?? null,
         turns: r?.numTurns ?? null,
         changes: { added: [...changes.added], modified: [...changes.modified], deleted: [...changes.deleted] },
@@ -529,6 +555,7 @@ export const make = Effect.gen(function*() {
     startedAt: iso(s.startedAt),
     endedAt: iso(s.endedAt),
     durationMs: null,
+    waitedMs: s.waitedMs,
     costUsd: null,
     turns: null,
     changes: emptyChanges,
@@ -550,7 +577,7 @@ export const make = Effect.gen(function*() {
     const count = (st: Summary.TaskStatus) => tasks.filter((t) => t.status === st).length
     const costs = tasks.map((t) => t.costUsd).filter((c): c is number => c !== null)
     const ranNow = states.filter((s) => !s.fromEarlierRun && s.startedAt !== null && s.endedAt !== null)
-    const sequentialMs = ranNow.reduce((n, s) => n + (s.endedAt! - s.startedAt!), 0)
+    const sequentialMs = ranNow.reduce((n, s) => n + durationOf(s)!, 0)
     const wallMs = now - startedAt
     const summary: Summary.RunSummaryJson = {
       format: "parallel-cc/parallel-run@1",
@@ -600,7 +627,7 @@ export const make = Effect.gen(function*() {
 
   // --- running -------------------------------------------------------------------------------------
 
-  const requestFor = (plan: Plan, spec: TaskSpec): RunRequest => ({
+  const requestFor = (plan: Plan, spec: TaskSpec, agentSlot?: RunRequest["agentSlot"]): RunRequest => ({
     repo: plan.repoPath,
     prompt: spec.prompt,
     provider: plan.run.provider,
@@ -622,6 +649,7 @@ export const make = Effect.gen(function*() {
     // The run warns once about other sessions (its own tasks are sessions too): every task goes ahead.
     confirmGitLive: plan.gitLive !== undefined ? () => Effect.succeed(true) : undefined,
     cache: plan.cache,
+    agentSlot,
     host: plan.host
   })
 
@@ -677,8 +705,14 @@ export const make = Effect.gen(function*() {
       const emit = (e: ParallelEvent) => emitRaw(e).pipe(Effect.catchAllCause(() => Effect.void))
       const byId = new Map(states.map((s) => [s.spec.id, s]))
       const startedAt = yield* Clock.currentTimeMillis
-      // "ended": the task's sandbox part is over (its slot is free); "saved": its result directory is written.
-      const completions = yield* Queue.unbounded<{ readonly id: string; readonly kind: "ended" | "saved" }>()
+      // "admitted": the task holds an agent slot (a further task may prepare); "ended": the task's sandbox
+      // part is over (its place is free); "saved": its result directory is written.
+      const completions = yield* Queue.unbounded<{ readonly id: string; readonly kind: "admitted" | "ended" | "saved" }>()
+      // The agent slots: at most K agents at once, while up to K further tasks prepare (local provider).
+      const gate = plan.prepareAhead ? yield* AgentGate.make(plan.maxConcurrent) : undefined
+      // With fail-fast, an agent that failed closes the gate before its slot frees: the run is about to
+      // stop, so no further agent starts only to be interrupted (tasks that would get a slot wait for that).
+      let gateClosed = false
       const running = new Map<string, Fiber.RuntimeFiber<void>>()
       let interrupted = false
 
@@ -696,7 +730,8 @@ export const make = Effect.gen(function*() {
             _tag: "TaskFinished",
             taskId: s.spec.id,
             status: s.status,
-            durationMs: s.saved?.durationMs ?? (s.startedAt !== null && s.endedAt !== null ? s.endedAt - s.startedAt : null),
+            durationMs: s.saved?.durationMs ?? durationOf(s),
+            waitedMs: s.waitedMs,
             costUsd: s.saved?.costUsd ?? s.result?.run.costUsd ?? null,
             filesChanged: s.saved !== null
               ? Summary.filesChanged(s.saved)
@@ -723,16 +758,55 @@ export const make = Effect.gen(function*() {
                 yield* recordTask(plan.runId, s)
               }
               if (e._tag === "AgentOutput") return yield* emit({ _tag: "TaskOutput", taskId: s.spec.id, line: e.line })
+              if (e._tag === "AgentExited" && e.status !== "succeeded" && plan.failFast && gate !== undefined) {
+                gateClosed = true
+                yield* gate.close
+              }
               if (e._tag === "Warning") return yield* emit({ _tag: "Warning", taskId: s.spec.id, message: e.message })
               const phase = phaseOf(e)
               if (phase !== undefined && !(phase === "publishing" && plan.gitLive === undefined)) {
                 yield* emit({ _tag: "TaskPhase", taskId: s.spec.id, phase, sessionId: s.sessionId })
               }
             })
+          /**
+           * The agent phase of an attempt, in one of the K agent slots (`ticket`: its place in line). A task
+           * that cannot have one at once says it is ready and waits; the wait is not part of its duration.
+           */
+          const slotFor = (ticket: AgentGate.Ticket | undefined): RunRequest["agentSlot"] =>
+            gate === undefined || ticket === undefined
+              ? undefined
+              : <A, E, R>(phase: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+                Effect.flatMap(Clock.currentTimeMillis, (from) =>
+                  Effect.gen(function*() {
+                    if (!(yield* gate.arrive(ticket))) {
+                      s.stage = "waiting"
+                      yield* emit({ _tag: "TaskPhase", taskId: s.spec.id, phase: "ready", sessionId: s.sessionId })
+                      yield* gate.await(ticket)
+                    }
+                    s.waitedMs += (yield* Clock.currentTimeMillis) - from
+                    s.stage = "agent"
+                    yield* Queue.offer(completions, { id: s.spec.id, kind: "admitted" })
+                    return yield* phase
+                  }).pipe(
+                    Effect.onExit(() =>
+                      Effect.gen(function*() {
+                        // Interrupted while still waiting: the wait lasted until now (and no agent started).
+                        if (s.stage === "waiting") s.waitedMs += (yield* Clock.currentTimeMillis) - from
+                        else if (s.stage === "agent") s.stage = "after"
+                        yield* gate.leave(ticket)
+                      })
+                    )
+                  ))
           for (let attempt = 1;; attempt++) {
             s.attempts = attempt
+            s.stage = "preparing"
             yield* emit({ _tag: "TaskStarted", taskId: s.spec.id, attempt })
-            const r = yield* sandboxes.run(requestFor(plan, s.spec), onRun).pipe(Effect.either)
+            // Its place in line for an agent slot is taken now, in start order (see `AgentGate`).
+            const ticket = gate !== undefined ? yield* gate.enqueue : undefined
+            const r = yield* sandboxes.run(requestFor(plan, s.spec, slotFor(ticket)), onRun).pipe(
+              Effect.ensuring(gate !== undefined && ticket !== undefined ? gate.leave(ticket) : Effect.void),
+              Effect.either
+            )
             if (Either.isRight(r)) {
               s.result = r.right
               s.status = r.right.run.status === "succeeded" ? "succeeded" : "failed"
@@ -762,6 +836,7 @@ export const make = Effect.gen(function*() {
       const start = (s: TaskState) =>
         Effect.gen(function*() {
           s.status = "running"
+          s.stage = "preparing"
           s.startedAt = yield* Clock.currentTimeMillis
           const fiber = yield* Effect.fork(
             runTask(s).pipe(
@@ -810,13 +885,18 @@ export const make = Effect.gen(function*() {
         Effect.gen(function*() {
           const fibers = [...running.entries()]
           running.clear()
-          // Tasks still in their sandbox are interrupted; those only writing their results finish that.
+          // Tasks still in their sandbox are interrupted (those waiting for an agent slot too: their sandbox
+          // is removed and their session released like any other); those only writing their results finish that.
           const inSandbox = fibers.filter(([id]) => byId.get(id)!.status === "running")
           yield* Fiber.interruptAll(inSandbox.map(([, f]) => f))
           yield* Effect.forEach(fibers, ([, f]) => Fiber.await(f), { discard: true })
           for (const [id] of inSandbox) {
             const s = byId.get(id)!
-            if (s.status === "running") {
+            if (s.status === "running" && plan.prepareAhead && (s.stage === "preparing" || s.stage === "waiting")) {
+              // Preparing or prepared, but its agent never started: nothing was done, like a pending task.
+              s.status = "cancelled"
+              s.reason = why === "fail-fast" ? `not started: ${cause} failed (--fail-fast)` : "not started: the run was interrupted"
+            } else if (s.status === "running") {
               s.status = "interrupted"
               s.reason = why === "fail-fast" ? `stopped because ${cause} failed (--fail-fast); partial results kept` : "interrupted; partial results kept"
             }
@@ -833,13 +913,24 @@ export const make = Effect.gen(function*() {
           }
         })
 
-      const busy = () => [...running.keys()].filter((id) => byId.get(id)!.status === "running").length
+      const underWay = () => [...running.keys()].map((id) => byId.get(id)!).filter((s) => s.status === "running")
+      /**
+       * Whether one more task may start. Remote sandboxes: at most K under way. Local: at most K before
+       * their agent slot (preparing or waiting) and 2K under way, so the next K prepare while K agents run.
+       */
+      const mayStart = () => {
+        const busy = underWay()
+        if (!plan.prepareAhead) return busy.length < plan.maxConcurrent
+        if (gateClosed) return false
+        const before = busy.filter((s) => s.stage === "preparing" || s.stage === "waiting").length
+        return busy.length < 2 * plan.maxConcurrent && before < plan.maxConcurrent
+      }
 
       const loop = Effect.gen(function*() {
         while (true) {
           yield* skipBlocked
           for (const s of states) {
-            if (busy() >= plan.maxConcurrent) break
+            if (!mayStart()) break
             if (s.status === "pending" && s.spec.dependsOn.every((d) => byId.get(d)!.status === "succeeded")) yield* start(s)
           }
           if (running.size === 0) return
@@ -849,7 +940,7 @@ export const make = Effect.gen(function*() {
             yield* snapshot("running", false)
             continue
           }
-          if (byId.get(id)!.status === "failed" && plan.failFast) {
+          if (kind === "ended" && byId.get(id)!.status === "failed" && plan.failFast) {
             yield* stopAll("fail-fast", `task ${id}`)
             return
           }
@@ -962,6 +1053,8 @@ export const make = Effect.gen(function*() {
     earlierAttempts: [],
     startedAt: null,
     endedAt: null,
+    waitedMs: 0,
+    stage: "preparing",
     error: null,
     result: null,
     saved: null,
@@ -991,6 +1084,7 @@ export const make = Effect.gen(function*() {
         baseCommit: yield* git.revParse(repoPath, "HEAD").pipe(Effect.option, Effect.map(Option.getOrNull)),
         outputDir,
         ...sched,
+        prepareAhead: sandboxes.providerOf({ provider: runOptions.provider, host }) === "local",
         options: optionsJson(runOptions, gitLive),
         run: runOptions,
         gitLive,
@@ -1065,6 +1159,7 @@ export const make = Effect.gen(function*() {
         baseCommit: yield* git.revParse(repoPath, "HEAD").pipe(Effect.option, Effect.map(Option.getOrNull)),
         outputDir,
         ...sched,
+        prepareAhead: sandboxes.providerOf({ provider: runOptions.provider, host }) === "local",
         options: optionsJson(runOptions, gitLive),
         run: runOptions,
         gitLive,

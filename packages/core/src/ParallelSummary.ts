@@ -45,7 +45,13 @@ export const TaskResult = Schema.Struct({
   earlierAttempts: Schema.Array(Attempt),
   startedAt: Schema.NullOr(Schema.String),
   endedAt: Schema.NullOr(Schema.String),
+  /** The task's own time: from its start to its end, less the time it waited for an agent slot. */
   durationMs: Schema.NullOr(Schema.Number),
+  /**
+   * Time the task spent prepared, waiting for an agent slot (local provider: tasks prepare while up to
+   * K agents run). Not in `durationMs`. Absent from summaries written before it existed (read as 0).
+   */
+  waitedMs: Schema.optionalWith(Schema.Number, { default: () => 0 }),
   costUsd: Schema.NullOr(Schema.Number),
   turns: Schema.NullOr(Schema.Number),
   changes: ChangeList,
@@ -176,7 +182,7 @@ export const renderReport = (s: RunSummaryJson): string => {
   const state = s.status === "running" ? "still running" : s.status === "interrupted" ? "interrupted" : s.status === "succeeded" ? "all tasks succeeded" : "not every task succeeded"
   out.push(`- Repository: \`${s.repoPath}\`${s.baseCommit !== null ? ` at \`${s.baseCommit.slice(0, 12)}\`` : ""}`)
   out.push(`- Started ${s.startedAt.replace("T", " ").replace(/\.\d+Z$/, " UTC")}; ${state}; wall time ${duration(s.wallMs)}`)
-  out.push(`- At most ${s.maxConcurrent} task${s.maxConcurrent === 1 ? "" : "s"} at once${s.failFast ? ", fail-fast" : ""}${s.retries > 0 ? `, up to ${s.retries} retr${s.retries === 1 ? "y" : "ies"} on transient provider errors` : ""}${s.options.gitLive !== null ? ", a pull request per task (--git-live)" : ""}`)
+  out.push(`- At most ${s.maxConcurrent} agent${s.maxConcurrent === 1 ? "" : "s"} at once${s.failFast ? ", fail-fast" : ""}${s.retries > 0 ? `, up to ${s.retries} retr${s.retries === 1 ? "y" : "ies"} on transient provider errors` : ""}${s.options.gitLive !== null ? ", a pull request per task (--git-live)" : ""}`)
   if (s.runs.length > 1) out.push(`- Resumed: ${s.runs.length} invocations (${s.runs.map((r) => r.runId).join(", ")})`)
   out.push("")
   out.push("| Task | Prompt | Status | Duration | Cost | Files changed | Details |")
@@ -192,6 +198,7 @@ export const renderReport = (s: RunSummaryJson): string => {
     else if (task.branch !== null && task.commit !== null) details.push(`branch \`${task.branch}\``)
     if (task.worktreePath !== null && task.pullRequestUrl === null) details.push(`worktree \`${task.worktreePath}\``)
     if (task.attempts > 1) details.push(`${task.attempts} attempts`)
+    if (task.waitedMs >= 100) details.push(`waited ${duration(task.waitedMs)} for an agent slot`)
     if (task.fromEarlierRun) details.push("from an earlier run")
     out.push(
       `| [${task.id}](${task.resultDir}/) | ${cell(firstLine(task.prompt, 48))} | ${statusText(task)} | ${duration(task.durationMs)} | ${money(task.costUsd)} | ${files} | ${cell(details.join("; "))} |`

@@ -117,6 +117,16 @@ export interface RunRequest {
   readonly confirmGitLive?: ((message: string) => Effect.Effect<boolean>) | undefined
   /** Shared by runs started together (see `makeRunCache`): repository facts are asked of git once. */
   readonly cache?: RunCache | undefined
+  /**
+   * A gate around the agent phase: the pipeline prepares everything before it (session, checks, sandbox,
+   * upload), then runs the credentials, the template's setup commands and the agent inside
+   * `agentSlot(phase)`, and collects the changes after it. A caller that bounds how many agents run at once
+   * passes a semaphore's `withPermits(1)` here: the slot is held from just before the agent starts until
+   * its process has exited, never while the task prepares or collects. The agent's time limit and warnings
+   * start when the agent starts, and time spent waiting here is not sandbox time for budgets. Without it
+   * the agent starts as soon as its sandbox is ready.
+   */
+  readonly agentSlot?: (<A, E, R>(phase: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) | undefined
   readonly host: HostContext
 }
 
@@ -164,7 +174,13 @@ export type RunEvent =
   | { readonly _tag: "AgentStarted"; readonly command: string }
   | { readonly _tag: "AgentOutput"; readonly line: string }
   | { readonly _tag: "Warning"; readonly message: string }
-  | { readonly _tag: "AgentExited"; readonly exitCode: number | null; readonly signal: string | undefined }
+  | {
+    readonly _tag: "AgentExited"
+    readonly exitCode: number | null
+    readonly signal: string | undefined
+    /** What the run's status will be (from the agent's outcome), unless handling its results fails. */
+    readonly status: RunStatus
+  }
   | { readonly _tag: "ChangesApplied"; readonly changes: ChangeList; readonly worktreePath: string | null; readonly branch: string | null }
   | { readonly _tag: "PullRequest"; readonly url: string | null; readonly error: string | null }
   | { readonly _tag: "Finished"; readonly status: RunStatus }
@@ -300,6 +316,8 @@ export class Sandboxes extends Context.Tag("@parallel-cc/core/Sandboxes")<Sandbo
    * budget, git-live), and nothing else: for callers that start many runs and want every problem first.
    */
   readonly check: (request: RunRequest) => Effect.Effect<void, RunFailure>
+  /** The provider a run of `request` would use (`provider`, else config `sandbox.provider`, `auto` resolved). */
+  readonly providerOf: (request: Pick<RunRequest, "provider" | "host">) => ProviderName
   readonly status: (id: string, host: HostContext) => Effect.Effect<StatusReport, SandboxRunNotFound | DbFailure>
   readonly list: (filter: { readonly repoPath?: string | undefined; readonly limit?: number | undefined }) => Effect.Effect<ReadonlyArray<SandboxRun>, DbFailure>
   /** The last `lines` lines of a run's log (all when undefined). */
@@ -884,8 +902,9 @@ export const make = Effect.gen(function*() {
             endedAt: new Date(now)
           }))
 
-      // When the sandbox existed, for its cost (provider time at the configured rate).
-      const sandboxTime: { start?: number; end?: number } = {}
+      // When the sandbox existed, for its cost (provider time at the configured rate), less the time it
+      // waited for an agent slot (`agentSlot`): a prepared sandbox waiting its turn is not billed time.
+      const sandboxTime: { start?: number; end?: number; gateAt?: number; waited?: number } = {}
 
       const body = Effect.gen(function*() {
         yield* Effect.sync(() => {
@@ -1001,87 +1020,99 @@ export const make = Effect.gen(function*() {
             )
         )
 
-        // Credentials live in the sandbox only while the agent runs.
-        const files: Array<SecretFile> = [...creds.files]
-        const env: Record<string, string> = {}
-        if (ssh !== undefined) {
-          const sshDir = path.posix.join(sandbox.home, ".ssh")
-          files.push({ path: ".ssh/id_parallel_cc", content: ssh.content, mode: 0o600 })
-          files.push({ path: ".ssh/known_hosts", content: ssh.knownHosts, mode: 0o600 })
-          files.push({
-            path: ".ssh/config",
-            content: `Host *\n  IdentityFile ${sshDir}/id_parallel_cc\n  IdentitiesOnly yes\n  UserKnownHostsFile ${sshDir}/known_hosts\n  StrictHostKeyChecking accept-new\n`,
-            mode: 0o600
-          })
-          env.GIT_SSH_COMMAND = `ssh -F '${sshDir}/config'`
-        }
-        if (npmToken !== undefined) {
-          const u = new URL(npmRegistry)
-          const authPath = `//${u.host}${u.pathname.endsWith("/") ? u.pathname : `${u.pathname}/`}`
-          files.push({ path: ".npmrc", content: `registry=${npmRegistry}\n${authPath}:_authToken=${npmToken}\n`, mode: 0o600 })
-        } else if (req.npmRegistry !== undefined) {
-          files.push({ path: ".npmrc", content: `registry=${npmRegistry}\n`, mode: 0o600 })
-        }
-        yield* Effect.acquireRelease(sandbox.writeSecretFiles(files), () =>
-          Effect.zipRight(sandbox.removeSecretFiles(files), files.length > 0 ? log(`removed ${files.length} credential file(s) from the sandbox`) : Effect.void))
+        // The agent phase (credentials, setup, the agent), inside the caller's agent slot if it gave one:
+        // the slot is released when the agent has exited, before the changes are collected.
+        sandboxTime.gateAt = yield* Clock.currentTimeMillis
+        const agentPhase = Effect.gen(function*() {
+          sandboxTime.waited = (yield* Clock.currentTimeMillis) - sandboxTime.gateAt!
+          if (req.agentSlot !== undefined) yield* log(`agent slot: waited ${sandboxTime.waited} ms`)
+          // Credentials live in the sandbox only while the agent runs.
+          const files: Array<SecretFile> = [...creds.files]
+          const env: Record<string, string> = {}
+          if (ssh !== undefined) {
+            const sshDir = path.posix.join(sandbox.home, ".ssh")
+            files.push({ path: ".ssh/id_parallel_cc", content: ssh.content, mode: 0o600 })
+            files.push({ path: ".ssh/known_hosts", content: ssh.knownHosts, mode: 0o600 })
+            files.push({
+              path: ".ssh/config",
+              content: `Host *\n  IdentityFile ${sshDir}/id_parallel_cc\n  IdentitiesOnly yes\n  UserKnownHostsFile ${sshDir}/known_hosts\n  StrictHostKeyChecking accept-new\n`,
+              mode: 0o600
+            })
+            env.GIT_SSH_COMMAND = `ssh -F '${sshDir}/config'`
+          }
+          if (npmToken !== undefined) {
+            const u = new URL(npmRegistry)
+            const authPath = `//${u.host}${u.pathname.endsWith("/") ? u.pathname : `${u.pathname}/`}`
+            files.push({ path: ".npmrc", content: `registry=${npmRegistry}\n${authPath}:_authToken=${npmToken}\n`, mode: 0o600 })
+          } else if (req.npmRegistry !== undefined) {
+            files.push({ path: ".npmrc", content: `registry=${npmRegistry}\n`, mode: 0o600 })
+          }
+          yield* Effect.acquireRelease(sandbox.writeSecretFiles(files), () =>
+            Effect.zipRight(sandbox.removeSecretFiles(files), files.length > 0 ? log(`removed ${files.length} credential file(s) from the sandbox`) : Effect.void))
 
-        // Claude Code stops itself at its share of the budget: what is left once the sandbox time is paid for.
-        const maxBudgetUsd = budget !== undefined ? Math.max(0.01, budget - ratePerMs * timeoutMs) : undefined
-        const inv = Agents.invocation(agent, { prompt, isolated: sandbox.isolation.isolated, maxBudgetUsd })
-        const passed: Record<string, string> = {}
-        for (const name of [...Agents.passThroughEnv(agent.kind), ...config.values["sandbox.passEnv"]]) {
-          const v = host.env[name]
-          if (v !== undefined) passed[name] = v
-        }
-        const agentEnv: Record<string, string> = {
-          ...(providerName === "local" && host.env.PATH !== undefined ? { PATH: host.env.PATH } : {}),
-          LANG: host.env.LANG ?? "C.UTF-8",
-          ...passed,
-          PARALLEL_CC_SANDBOX: "1",
-          PARALLEL_CC_SESSION_ID: id,
-          GIT_AUTHOR_NAME: identity.name,
-          GIT_AUTHOR_EMAIL: identity.email,
-          GIT_COMMITTER_NAME: identity.name,
-          GIT_COMMITTER_EMAIL: identity.email
-        }
-        if (template !== undefined) {
-          const vars = { home: sandbox.home, workdir: sandbox.workdir, path: agentEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin" }
-          for (const [k, v] of Object.entries(template.env)) agentEnv[k] = Templates.expand(v, vars)
-        }
-        Object.assign(agentEnv, creds.env, env, inv.env)
+          // Claude Code stops itself at its share of the budget: what is left once the sandbox time is paid for.
+          const maxBudgetUsd = budget !== undefined ? Math.max(0.01, budget - ratePerMs * timeoutMs) : undefined
+          const inv = Agents.invocation(agent, { prompt, isolated: sandbox.isolation.isolated, maxBudgetUsd })
+          const passed: Record<string, string> = {}
+          for (const name of [...Agents.passThroughEnv(agent.kind), ...config.values["sandbox.passEnv"]]) {
+            const v = host.env[name]
+            if (v !== undefined) passed[name] = v
+          }
+          const agentEnv: Record<string, string> = {
+            ...(providerName === "local" && host.env.PATH !== undefined ? { PATH: host.env.PATH } : {}),
+            LANG: host.env.LANG ?? "C.UTF-8",
+            ...passed,
+            PARALLEL_CC_SANDBOX: "1",
+            PARALLEL_CC_SESSION_ID: id,
+            GIT_AUTHOR_NAME: identity.name,
+            GIT_AUTHOR_EMAIL: identity.email,
+            GIT_COMMITTER_NAME: identity.name,
+            GIT_COMMITTER_EMAIL: identity.email
+          }
+          if (template !== undefined) {
+            const vars = { home: sandbox.home, workdir: sandbox.workdir, path: agentEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin" }
+            for (const [k, v] of Object.entries(template.env)) agentEnv[k] = Templates.expand(v, vars)
+          }
+          Object.assign(agentEnv, creds.env, env, inv.env)
 
-        if (template !== undefined && template.setup.length > 0) {
-          const vars = { home: sandbox.home, workdir: sandbox.workdir, path: agentEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin" }
-          yield* log(`template ${template.name}: ${template.setup.length} setup command(s)`)
-          for (const cmd of template.setup) {
-            const argv = cmd.map((a) => Templates.expand(a, vars)) as unknown as readonly [string, ...Array<string>]
-            const shown = argv.join(" ")
-            yield* log(`setup: ${shown}`)
-            yield* emit({ _tag: "SetupCommand", command: shown })
-            const r = yield* sandbox.exec({ argv, env: agentEnv }, { timeoutMs })
-            const tail = (t: string) => t.trim().split("\n").slice(-5).join(" / ")
-            if (r.stdout.trim() !== "") yield* log(`setup out: ${tail(r.stdout)}`)
-            if (r.exitCode !== 0) {
-              return yield* new SandboxRunError({
-                reason: "SetupFailed",
-                sessionId: id,
-                detail: redact(`\`${shown}\` exited with code ${r.exitCode}${r.stderr.trim() !== "" ? `: ${tail(r.stderr)}` : ""}`)
-              })
+          if (template !== undefined && template.setup.length > 0) {
+            const vars = { home: sandbox.home, workdir: sandbox.workdir, path: agentEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin" }
+            yield* log(`template ${template.name}: ${template.setup.length} setup command(s)`)
+            for (const cmd of template.setup) {
+              const argv = cmd.map((a) => Templates.expand(a, vars)) as unknown as readonly [string, ...Array<string>]
+              const shown = argv.join(" ")
+              yield* log(`setup: ${shown}`)
+              yield* emit({ _tag: "SetupCommand", command: shown })
+              const r = yield* sandbox.exec({ argv, env: agentEnv }, { timeoutMs })
+              const tail = (t: string) => t.trim().split("\n").slice(-5).join(" / ")
+              if (r.stdout.trim() !== "") yield* log(`setup out: ${tail(r.stdout)}`)
+              if (r.exitCode !== 0) {
+                return yield* new SandboxRunError({
+                  reason: "SetupFailed",
+                  sessionId: id,
+                  detail: redact(`\`${shown}\` exited with code ${r.exitCode}${r.stderr.trim() !== "" ? `: ${tail(r.stderr)}` : ""}`)
+                })
+              }
             }
           }
-        }
-        const exe = providerName === "local" ? agent.hostPath ?? agent.command : agent.command
-        // Under a budget, the sandbox time alone must not pass it: the run stops when it would.
-        const now = yield* Clock.currentTimeMillis
-        const budgetMs = budget !== undefined && ratePerMs > 0 ? Math.max(0, budget / ratePerMs - (now - (sandboxTime.start ?? now))) : undefined
-        const outcome = yield* supervise(id, sandbox, [exe, ...inv.args], agentEnv, inv.stdin, agent.kind, timeoutMs, {
-          log,
-          emit,
-          warn,
-          redact,
-          eventsPath
-        }, budgetMs !== undefined ? { ms: budgetMs, usd: budget! } : undefined)
-        yield* emit({ _tag: "AgentExited", exitCode: outcome.exit?.exitCode ?? null, signal: outcome.exit?.signal })
+          const exe = providerName === "local" ? agent.hostPath ?? agent.command : agent.command
+          // Under a budget, the sandbox time alone must not pass it: the run stops when it would.
+          const now = yield* Clock.currentTimeMillis
+          const budgetMs = budget !== undefined && ratePerMs > 0
+            ? Math.max(0, budget / ratePerMs - (now - (sandboxTime.start ?? now) - (sandboxTime.waited ?? 0)))
+            : undefined
+          const outcome = yield* supervise(id, sandbox, [exe, ...inv.args], agentEnv, inv.stdin, agent.kind, timeoutMs, {
+            log,
+            emit,
+            warn,
+            redact,
+            eventsPath
+          }, budgetMs !== undefined ? { ms: budgetMs, usd: budget! } : undefined)
+          // Still inside the slot: a caller can act on the outcome before the next agent takes the slot.
+          yield* emit({ _tag: "AgentExited", exitCode: outcome.exit?.exitCode ?? null, signal: outcome.exit?.signal, status: outcome.status })
+          return outcome
+        })
+        const outcome = yield* (req.agentSlot !== undefined ? req.agentSlot(agentPhase) : agentPhase)
 
         const resultFields: RunPatch = {
           exitCode: outcome.exit?.exitCode ?? null,
@@ -1131,8 +1162,11 @@ export const make = Effect.gen(function*() {
             const costs: RunPatch = {}
             if (sandboxTime.start !== undefined) {
               const end = sandboxTime.end ?? (yield* Clock.currentTimeMillis)
-              const providerCostUsd = Math.round((end - sandboxTime.start) * ratePerMs * 1e6) / 1e6
-              costs.providerSeconds = Math.round(end - sandboxTime.start) / 1000
+              // Interrupted while still waiting for its slot: it waited until the end.
+              const waited = sandboxTime.waited ?? (sandboxTime.gateAt !== undefined ? end - sandboxTime.gateAt : 0)
+              const billed = Math.max(0, end - sandboxTime.start - waited)
+              const providerCostUsd = Math.round(billed * ratePerMs * 1e6) / 1e6
+              costs.providerSeconds = Math.round(billed) / 1000
               costs.providerCostUsd = providerCostUsd
               costs.totalCostUsd = Math.round(((cur.value.costUsd ?? 0) + providerCostUsd) * 1e6) / 1e6
               if (budget !== undefined && costs.totalCostUsd > budget) {
@@ -1468,7 +1502,7 @@ export const make = Effect.gen(function*() {
       return { run: r, action: "none" as const } satisfies KillReport
     })
 
-  return Sandboxes.of({ run, check, status, list, logs, follow, download, kill, budgetStatus })
+  return Sandboxes.of({ run, check, providerOf: (req) => providerFor(req.provider, req.host), status, list, logs, follow, download, kill, budgetStatus })
 })
 
 /** Run `effect` every `interval` until `done` holds for its value; returns that value. */

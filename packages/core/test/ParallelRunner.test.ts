@@ -4,7 +4,7 @@
  * in for the cloud where a provider must fail transiently.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { E2BProvider, ParallelRunner, ParallelSummary, SandboxProvider, SandboxRuns } from "@parallel-cc/core"
+import { E2BProvider, ParallelRunner, ParallelSummary, SandboxProvider, SandboxRuns, SessionStore } from "@parallel-cc/core"
 import { E2BDouble, ScriptedAgent, TempDir, TempRepo, TestConfig } from "@parallel-cc/testkit"
 import { Effect, Either, Fiber, Layer, Schema } from "effect"
 import * as fs from "node:fs"
@@ -281,6 +281,152 @@ describe("ParallelRunner", () => {
       assert.lengthOf(yield* liveSandboxes.pipe(Effect.provide(w.layer)), 0)
       assert.isTrue(fs.existsSync(path.join(out, "h1", "result.json")))
       assert.match(fs.readFileSync(path.join(out, "summary-report.md"), "utf8"), /--resume/)
+    }))
+})
+
+describe("ParallelRunner agent slots (prepare ahead)", () => {
+  /** The sandbox directory name of a session (the local provider names it after the run). */
+  const sandboxDirOf = (sessionId: string) => `parallel-cc-sbx-${sessionId.replace(/[^A-Za-z0-9]/g, "").slice(0, 32)}-`
+
+  it.scopedLive("local: at most K agents at once, the next task prepared meanwhile; the wait is not in its duration", () =>
+    Effect.gen(function*() {
+      const w = yield* world()
+      const out = path.join(w.base, "results")
+      const stamps = path.join(w.base, "stamps.txt")
+      const bReady = path.join(w.base, "b-ready")
+      const listing = path.join(w.base, "sandboxes-while-a-runs.txt")
+      const events: Array<ParallelRunner.ParallelEvent> = []
+      const summary = yield* Effect.flatMap(ParallelRunner.ParallelRunner, (r) =>
+        r.run({
+          repo: w.repo.root,
+          tasks: [
+            // a's agent goes on only once b reported it is prepared and waiting, and records the sandboxes then.
+            task("a", {
+              actions: [
+                { stamp: stamps, label: "start a" },
+                { waitFor: bReady },
+                { run: ["sh", "-c", `ls '${w.sandboxRoot}' > '${listing}'`] },
+                { sleep: 200 },
+                { stamp: stamps, label: "end a" }
+              ]
+            }),
+            task("b", { actions: [{ stamp: stamps, label: "start b" }, { sleep: 300 }, { write: "b.txt", content: "b\n" }, { stamp: stamps, label: "end b" }] }),
+            task("c", { actions: [{ stamp: stamps, label: "start c" }, { sleep: 300 }, { stamp: stamps, label: "end c" }] })
+          ],
+          maxConcurrent: 1,
+          outputDir: out,
+          run: { agent: ScriptedAgent.path },
+          host: w.host
+        }, (e) =>
+          Effect.sync(() => {
+            events.push(e)
+            if (e._tag === "TaskPhase" && e.taskId === "b" && e.phase === "ready") fs.writeFileSync(bReady, "")
+          }))
+      ).pipe(Effect.provide(w.layer))
+      const t = byId(summary)
+      assert.deepStrictEqual(summary.tasks.map((x) => x.status), ["succeeded", "succeeded", "succeeded"])
+
+      // Agents never overlap at K = 1: each one starts after the previous one ended.
+      const marks = fs.readFileSync(stamps, "utf8").trim().split("\n").map((l) => l.split(" "))
+      const at = (what: string) => Number(marks.find((m) => `${m[0]} ${m[1]}` === what)![2])
+      const intervals = ["a", "b", "c"].map((id) => [at(`start ${id}`), at(`end ${id}`)] as const).sort((x, y) => x[0] - y[0])
+      for (let i = 1; i < intervals.length; i++) assert.isAtLeast(intervals[i]![0], intervals[i - 1]![1])
+
+      // While a's agent ran, b's sandbox already existed (prepared), and b said it was waiting for a slot.
+      const dirs = fs.readFileSync(listing, "utf8").trim().split("\n")
+      assert.isTrue(dirs.some((d) => d.startsWith(sandboxDirOf(t.b!.sessionId!))), dirs.join(", "))
+      const phasesOfB = events.filter((e) => e._tag === "TaskPhase" && e.taskId === "b").map((e) => e._tag === "TaskPhase" && e.phase)
+      assert.isBelow(phasesOfB.indexOf("ready"), phasesOfB.indexOf("agent"))
+      assert.isBelow(phasesOfB.indexOf("uploading"), phasesOfB.indexOf("ready"))
+
+      // Honest time: a task's duration excludes its wait; the sequential time is the sum of the durations.
+      assert.isAbove(t.b!.waitedMs, 0)
+      for (const x of summary.tasks) {
+        assert.strictEqual(x.durationMs! + x.waitedMs, Date.parse(x.endedAt!) - Date.parse(x.startedAt!))
+        assert.strictEqual(JSON.parse(fs.readFileSync(path.join(out, x.id, "result.json"), "utf8")).waitedMs, x.waitedMs)
+      }
+      assert.strictEqual(summary.sequentialMs, summary.tasks.reduce((n, x) => n + x.durationMs!, 0))
+      const finishedB = events.find((e) => e._tag === "TaskFinished" && e.taskId === "b")
+      assert.strictEqual(finishedB?._tag === "TaskFinished" && finishedB.waitedMs, t.b!.waitedMs)
+      // The sandbox's hard limit counts from the agent's start: the run record's start is the agent's.
+      const recB = yield* Effect.flatMap(SandboxRuns.SandboxRuns, (r) => r.get(t.b!.sessionId!)).pipe(Effect.provide(w.layer))
+      assert.isAtLeast(recB.startedAt!.getTime(), at("end a"))
+      assert.match(fs.readFileSync(path.join(out, "b", "run.log"), "utf8"), /agent slot: waited \d+ ms/)
+      assert.lengthOf(yield* liveSandboxes.pipe(Effect.provide(w.layer)), 0)
+    }))
+
+  it.scopedLive("fail-fast with tasks waiting for a slot: they are cancelled, their sandboxes removed, their sessions released", () =>
+    Effect.gen(function*() {
+      const w = yield* world()
+      const out = path.join(w.base, "results")
+      const bothReady = path.join(w.base, "both-ready")
+      const ready = new Set<string>()
+      const summary = yield* Effect.flatMap(ParallelRunner.ParallelRunner, (r) =>
+        r.run({
+          repo: w.repo.root,
+          tasks: [
+            // Fails once both waiting tasks are prepared and waiting for a slot.
+            task("bad", { actions: [{ waitFor: bothReady }, { fail: "broken" }] }),
+            task("slow", { actions: [{ hang: true }] }),
+            task("w1", { actions: [{ write: "w1.txt", content: "x\n" }] }),
+            task("w2", { actions: [{ write: "w2.txt", content: "x\n" }] }),
+            task("p", { actions: [{ write: "p.txt", content: "x\n" }] })
+          ],
+          maxConcurrent: 2,
+          failFast: true,
+          outputDir: out,
+          run: { agent: ScriptedAgent.path },
+          host: w.host
+        }, (e) =>
+          Effect.sync(() => {
+            if (e._tag === "TaskPhase" && e.phase === "ready") ready.add(e.taskId)
+            if (ready.has("w1") && ready.has("w2")) fs.writeFileSync(bothReady, "")
+          }))
+      ).pipe(Effect.provide(w.layer))
+      const t = byId(summary)
+      assert.deepStrictEqual(summary.tasks.map((x) => x.status), ["failed", "interrupted", "cancelled", "cancelled", "cancelled"])
+      assert.match(t.w1!.reason!, /not started: task bad failed \(--fail-fast\)/)
+      assert.isNull(t.p!.sessionId)
+      // Nothing left: the provider lists no sandbox, no sandbox directory is left, no agent ran for w1/w2.
+      assert.lengthOf(yield* liveSandboxes.pipe(Effect.provide(w.layer)), 0)
+      assert.deepStrictEqual(fs.readdirSync(w.sandboxRoot), [])
+      for (const id of ["w1", "w2"]) {
+        const sessionId = t[id]!.sessionId!
+        const rec = yield* Effect.flatMap(SandboxRuns.SandboxRuns, (r) => r.get(sessionId)).pipe(Effect.provide(w.layer))
+        assert.strictEqual(rec.status, "interrupted")
+        assert.strictEqual(rec.sandboxState, "killed")
+        assert.isNull(rec.agentPid)
+        const session = yield* Effect.flatMap(SessionStore.SessionStore, (s) => s.get(sessionId as never)).pipe(Effect.provide(w.layer))
+        assert.strictEqual(session.status, "released")
+        assert.isAbove(t[id]!.waitedMs, 0)
+      }
+      const slow = yield* Effect.flatMap(SandboxRuns.SandboxRuns, (r) => r.get(t.slow!.sessionId!)).pipe(Effect.provide(w.layer))
+      assert.isFalse(pidAlive(slow.agentPid))
+    }))
+
+  it.scopedLive("E2B (contract double): no preparation ahead — at most K tasks under way, nobody waits for a slot", () =>
+    Effect.gen(function*() {
+      const base = yield* TempDir.make("pcc-par-e2b-slots-")
+      const double = E2BDouble.make({ root: path.join(base, "vms") })
+      const w = yield* world({ e2b: (ctx) => E2BProvider.provider(() => Promise.resolve(double as unknown as E2BProvider.E2BModule), ctx) })
+      const events: Array<ParallelRunner.ParallelEvent> = []
+      const summary = yield* Effect.flatMap(ParallelRunner.ParallelRunner, (r) =>
+        r.run({
+          repo: w.repo.root,
+          tasks: [task("x", { actions: [{ sleep: 200 }, { write: "x.txt", content: "x\n" }] }), task("y", { actions: [{ write: "y.txt", content: "y\n" }] })],
+          maxConcurrent: 1,
+          outputDir: path.join(w.base, "out"),
+          run: { agent: ScriptedAgent.path, provider: "e2b" },
+          host: w.host
+        }, (e) => Effect.sync(() => events.push(e)))
+      ).pipe(Effect.provide(w.layer))
+      assert.deepStrictEqual(summary.tasks.map((x) => x.status), ["succeeded", "succeeded"])
+      // y started only after x finished (its whole run, collection included), and never waited.
+      const order = events.filter((e) => e._tag === "TaskStarted" || e._tag === "TaskFinished").map((e) => `${e._tag === "TaskStarted" ? "+" : "-"}${e.taskId}`)
+      assert.deepStrictEqual(order, ["+x", "-x", "+y", "-y"])
+      assert.isFalse(events.some((e) => e._tag === "TaskPhase" && e.phase === "ready"))
+      assert.deepStrictEqual(summary.tasks.map((x) => x.waitedMs), [0, 0])
+      assert.strictEqual(summary.sequentialMs, summary.tasks.reduce((n, x) => n + x.durationMs!, 0))
     }))
 })
 

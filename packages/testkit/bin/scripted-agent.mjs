@@ -12,6 +12,8 @@
 //   {"write": path, "content": s}  {"append": path, "content": s}  {"edit": path, "find": s, "replace": s}
 //   {"delete": path}  {"mkdir": path}  {"run": [argv…]}  {"say": text}  {"sleep": ms}
 //   {"env": path}  (write the environment as JSON)  {"fail": message}  {"exit": code}  {"hang": true}
+//   {"stamp": path, "label": s}  (append the line `<label> <Date.now()>`: when the agent got there)
+//   {"waitFor": path, "timeoutMs": n}  (wait until path exists, polling; an error after n ms, default 30 s)
 // `scripted-agent mcp add|add-json|remove|get|list …` behaves like `claude mcp …` (MCP registration only).
 import { spawnSync } from "node:child_process"
 import { randomUUID } from "node:crypto"
@@ -290,7 +292,7 @@ let errorMessage
 let budgetExceeded = false
 // Each turn costs an equal share of the script's cost (or 0.0011); --max-budget-usd stops before a turn
 // that would start at or over the budget, like the real CLI's error_max_budget_usd.
-const turnActions = actions.filter((a) => !("sleep" in a) && !("hang" in a) && !("exit" in a) && !("fail" in a)).length
+const turnActions = actions.filter((a) => !("sleep" in a) && !("waitFor" in a) && !("hang" in a) && !("exit" in a) && !("fail" in a)).length
 const perTurn = typeof script.cost === "number" ? script.cost / Math.max(1, turnActions) : 0.0011
 const finish = (isError) => {
   runHooks("SessionEnd", { reason: "other" })
@@ -325,6 +327,7 @@ const toolFor = (a) => {
   if ("mkdir" in a) return ["Bash", { command: `mkdir -p -- ${JSON.stringify(a.mkdir)}` }]
   if ("run" in a) return ["Bash", { command: a.run.map((x) => JSON.stringify(x)).join(" ") }]
   if ("env" in a) return ["Bash", { command: `env > ${JSON.stringify(a.env)}` }]
+  if ("stamp" in a) return ["Bash", { command: `echo ${JSON.stringify(a.label ?? "")} $(date +%s%3N) >> ${JSON.stringify(a.stamp)}` }]
   return undefined
 }
 
@@ -363,11 +366,15 @@ const apply = (a) => {
     fs.writeFileSync(resolve(a.env), JSON.stringify(process.env, null, 2))
     return ""
   }
+  if ("stamp" in a) {
+    fs.appendFileSync(resolve(a.stamp), `${a.label ?? ""} ${Date.now()}\n`)
+    return ""
+  }
   return ""
 }
 
 for (const a of actions) {
-  if (opts.maxBudget !== undefined && !("sleep" in a) && !("hang" in a) && turns * perTurn >= opts.maxBudget) {
+  if (opts.maxBudget !== undefined && !("sleep" in a) && !("waitFor" in a) && !("hang" in a) && turns * perTurn >= opts.maxBudget) {
     errorMessage = `Reached maximum budget ($${opts.maxBudget})`
     budgetExceeded = true
     finish(true)
@@ -378,6 +385,17 @@ for (const a of actions) {
   }
   if ("sleep" in a) {
     sleepSync(a.sleep)
+    continue
+  }
+  if ("waitFor" in a) {
+    const until = Date.now() + (a.timeoutMs ?? 30_000)
+    while (!fs.existsSync(path.resolve(process.cwd(), a.waitFor))) {
+      if (Date.now() > until) {
+        errorMessage = `waited ${a.timeoutMs ?? 30_000} ms for ${a.waitFor} in vain`
+        finish(true)
+      }
+      sleepSync(20)
+    }
     continue
   }
   if ("hang" in a) {

@@ -25,6 +25,10 @@ type BaseAction =
   | { readonly fail: string }
   | { readonly exit: number }
   | { readonly hang: true }
+  /** Append `<label> <Date.now()>` to a file: when the agent got there. */
+  | { readonly stamp: string; readonly label: string }
+  /** Wait until a path exists (a barrier); fails the run after `timeoutMs` (default 30 s). */
+  | { readonly waitFor: string; readonly timeoutMs?: number }
 
 export interface Script {
   readonly actions: ReadonlyArray<Action>

@@ -97,6 +97,10 @@ class Board {
   }
 }
 
+/** A running task's step as the live view shows it. */
+const phaseText = (phase: ParallelRunner.TaskPhase | null): string =>
+  phase === "agent" ? "agent working" : phase === "ready" ? "waiting for a slot" : phase ?? "starting"
+
 const spinner = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
 const mark: Record<ParallelSummary.TaskStatus, string> = {
   pending: "·",
@@ -119,7 +123,7 @@ const liveView = () => {
     const idWidth = Math.min(24, Math.max(4, ...[...board.rows.keys()].map((k) => k.length)))
     const rows = [...board.rows.values()].map((r) => {
       const symbol = r.status === "running" ? spinner[frame % spinner.length]! : mark[r.status]
-      const state = r.status === "running" ? (r.phase === "agent" ? "agent working" : r.phase ?? "starting") : r.status === "pending" ? board.waitingFor(r) : r.status
+      const state = r.status === "running" ? phaseText(r.phase) : r.status === "pending" ? board.waitingFor(r) : r.status
       const elapsed = r.startedAt !== null ? seconds((r.endedAt ?? now) - r.startedAt) : ""
       const extra = [
         r.cost !== null ? money(r.cost) : "",
@@ -181,7 +185,11 @@ const plainLines = () => {
         case "TaskStarted":
           return yield* w(`${t} ${e.taskId} started${e.attempt > 1 ? ` (attempt ${e.attempt})` : ""}`)
         case "TaskPhase":
-          return e.phase === "agent" ? yield* w(`${t} ${e.taskId} agent working (session ${e.sessionId})`) : undefined
+          return e.phase === "agent"
+            ? yield* w(`${t} ${e.taskId} agent working (session ${e.sessionId})`)
+            : e.phase === "ready"
+            ? yield* w(`${t} ${e.taskId} ready, waiting for an agent slot (session ${e.sessionId})`)
+            : undefined
         case "TaskRetrying":
           return yield* w(`${t} ${e.taskId} attempt ${e.attempt} failed (${oneLine(e.error, 200)}); retrying in ${seconds(e.delayMs)}`)
         case "TaskFinished": {
