@@ -885,6 +885,8 @@ export const make = Effect.gen(function*() {
         Effect.gen(function*() {
           const fibers = [...running.entries()]
           running.clear()
+          // No agent starts from here on (a slot freed by an interrupted agent must not go to a waiting task).
+          if (gate !== undefined) yield* gate.close
           // Tasks still in their sandbox are interrupted (those waiting for an agent slot too: their sandbox
           // is removed and their session released like any other); those only writing their results finish that.
           const inSandbox = fibers.filter(([id]) => byId.get(id)!.status === "running")

@@ -27,6 +27,20 @@ describe("AgentGate", () => {
       assert.deepStrictEqual(yield* gate.snapshot, { free: 1, inLine: 0 })
     }))
 
+  it.effect("with slots to spare a ready task does not wait for an earlier one still preparing", () =>
+    Effect.gen(function*() {
+      const gate = yield* AgentGate.make(2)
+      const [a, b, c] = [yield* gate.enqueue, yield* gate.enqueue, yield* gate.enqueue]
+      // Two slots: c (third in line) must leave both to a and b; b (second) may take one, a keeps the other.
+      assert.isFalse(yield* gate.arrive(c))
+      assert.isTrue(yield* gate.arrive(b))
+      assert.strictEqual(a.state, "queued")
+      assert.isTrue(yield* gate.arrive(a))
+      assert.strictEqual(c.state, "ready")
+      yield* gate.leave(b)
+      assert.strictEqual(c.state, "granted")
+    }))
+
   it.effect("a task that leaves while preparing or waiting gives up its place; a closed gate admits nobody", () =>
     Effect.gen(function*() {
       const gate = yield* AgentGate.make(1)

@@ -1,8 +1,9 @@
 /**
  * The agent slots of a parallel run: at most `slots` agents at once. Tasks take a place in line when they
- * start preparing (the coordinator starts them in task-list order) and get a slot, in that order, once
- * they are ready — a task that prepared quickly does not overtake one that started before it, so agents
- * start in the order of the task list, as without the gate.
+ * start preparing (the coordinator starts them in task-list order) and get a slot once they are ready and
+ * enough slots are free for everyone ahead of them in line — a task that prepared quickly never takes the
+ * slot an earlier task still preparing will need, so agents start in task-list order whenever slots are
+ * short, and nobody waits while slots are to spare.
  *
  * All state changes are synchronous (one JavaScript thread), so a slot is never lost or handed out twice:
  * `leave` is the one way out of the line or of a slot, and it is idempotent.
@@ -18,7 +19,7 @@ export interface Ticket {
 export interface AgentGate {
   /** A place at the end of the line (when a task's attempt starts preparing). */
   readonly enqueue: Effect.Effect<Ticket>
-  /** The task is ready: a slot if one is free and nobody earlier is still in line; `true` when granted at once. */
+  /** The task is ready: a slot if enough are free for it and those ahead of it; `true` when granted at once. */
   readonly arrive: (ticket: Ticket) => Effect.Effect<boolean>
   /** Wait for the slot after `arrive` (interruptible). */
   readonly await: (ticket: Ticket) => Effect.Effect<void>
@@ -35,9 +36,16 @@ export const make = (slots: number): Effect.Effect<AgentGate> =>
     let free = slots
     let closed = false
     const line: Array<Ticket> = []
+    // A ready ticket at position i gets a slot when more than i are free: the i tickets ahead of it keep theirs.
     const pump = () => {
-      while (!closed && free > 0 && line[0]?.state === "ready") {
-        const t = line.shift()!
+      let i = 0
+      while (!closed && i < line.length && i < free) {
+        const t = line[i]!
+        if (t.state !== "ready") {
+          i++
+          continue
+        }
+        line.splice(i, 1)
         free--
         t.state = "granted"
         Deferred.unsafeDone(t.admit, Exit.void)
