@@ -14,7 +14,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import { Cause, Context, Effect, Layer, Scope } from "effect"
+import { Cause, Context, Effect, Layer, Schedule, Scope } from "effect"
 import { AppConfig } from "./AppConfig.js"
 import { DatabaseBusy, DatabaseError } from "./Errors.js"
 import { migrations } from "./migrations/index.js"
@@ -126,7 +126,16 @@ export const make = (options: { readonly autoMigrate?: boolean } = {}) =>
       ) as Effect.Effect<A, Exclude<E, SqlError> | DbFailure, R>
 
     yield* orFail(sql.unsafe(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`))
-    yield* orFail(sql.unsafe("PRAGMA journal_mode = WAL"))
+    // Switching a new store to WAL takes an exclusive lock, and SQLite answers SQLITE_BUSY for it at once,
+    // without the busy handler: two processes opening a new store together (`sandbox run` and a `status`
+    // beside it) would fail. Retry for as long as the busy timeout; once in WAL mode this is a no-op.
+    yield* orFail(sql.unsafe("PRAGMA journal_mode = WAL")).pipe(
+      Effect.retry({
+        schedule: Schedule.spaced("25 millis"),
+        times: Math.max(1, Math.ceil(busyTimeoutMs / 25)),
+        while: (e) => e._tag === "DatabaseBusy"
+      })
+    )
     yield* orFail(sql.unsafe("PRAGMA synchronous = NORMAL"))
     yield* orFail(sql.unsafe("PRAGMA foreign_keys = ON"))
 
