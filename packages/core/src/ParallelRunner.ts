@@ -1,12 +1,14 @@
 /**
  * Parallel runs (`sandbox run --multi`): a list of tasks, each one a sandboxed run of its own — its own
- * session, worktree and sandbox, through {@link Sandboxes} — at most K at once, in dependency order.
+ * session, worktree and sandbox, through {@link Sandboxes} — at most K agents at once, in dependency order.
  *
  * - Everything is checked before anything starts: the task list (limits, ids, unknown dependencies,
  *   cycles), the output directory, and each task's run as `Sandboxes.check` sees it (repository, agent,
  *   credentials, branch names, git-live).
  * - A coordinator fiber starts ready tasks (all dependencies succeeded) in file order while fewer than K
- *   run. A task whose dependency did not succeed is skipped, with the reason. With `failFast`, the first
+ *   are under way (E2B), or, with the local provider, while fewer than K are before their agent and 2K
+ *   under way: those prepare ahead and wait for one of K agent slots (`internal/agentGate`), freed when an
+ *   agent exits. A task whose dependency did not succeed is skipped, with the reason. With `failFast`, the first
  *   failure interrupts the running tasks — their sandboxes are killed by the scope finalizers of
  *   `Sandboxes.run`, which collect their partial changes first — and cancels the pending ones.
  * - A run that fails with a transient provider error (`SandboxProvider.isTransient`) is retried up to
