@@ -1,3 +1,4 @@
+import { Database } from "@parallel-cc/core"
 import { Cli, TempDir, TempRepo } from "@parallel-cc/testkit"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -142,6 +143,14 @@ describe("parallel-cc CLI", () => {
     const released = Cli.json(Cli.runSync(["release", "--pid", String(process.pid), "--json"], { env: envFor(data) }))
     assert.lengthOf(released.released, 32)
     assert.lengthOf(repo.git(["worktree", "list", "--porcelain"]).split("\n").filter((l) => l.startsWith("worktree ")), 1)
+  })
+
+  it("commands started together on a new data directory all create and open the same store (no DatabaseBusy)", async () => {
+    const data = tmp()
+    const results = await Promise.all(Array.from({ length: 12 }, () => Cli.run(["migrate", "--json"], { env: envFor(data) })))
+    assert.deepStrictEqual(results.filter((r) => r.code !== 0).map((r) => r.stderr), [])
+    assert.deepStrictEqual(new Set(results.map((r) => Cli.json(r).version)), new Set([Database.latestVersion]))
+    assert.deepStrictEqual(Cli.json(Cli.runSync(["status", "--json"], { env: envFor(data) })).sessions, [])
   })
 
   it("a database locked by another process: the command waits for the busy timeout, then fails with DatabaseBusy", async () => {
