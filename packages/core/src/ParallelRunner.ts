@@ -984,6 +984,36 @@ export const make = Effect.gen(function*() {
       Effect.flatMap((ok) => (ok ? Effect.void : Effect.fail(new ParallelRunError({ reason: "OutputDirNotEmpty", path: dir, detail: "" }))))
     )
 
+  /** A new invocation's plan (a first run or a resume): a fresh run id and cache, the base commit now. */
+  const planOf = (p: {
+    readonly repoPath: string
+    readonly outputDir: string
+    readonly sched: Effect.Effect.Success<ReturnType<typeof scheduling>>
+    readonly runOptions: TaskRunOptions
+    readonly gitLive: GitLiveOptions | undefined
+    readonly host: HostContext
+    readonly history: Plan["history"]
+    readonly resumedFrom: string | null
+  }) =>
+    Effect.map(
+      git.revParse(p.repoPath, "HEAD").pipe(Effect.option, Effect.map(Option.getOrNull)),
+      (baseCommit): Plan => ({
+        cache: makeRunCache(),
+        runId: makeSessionId(),
+        repoPath: p.repoPath,
+        baseCommit,
+        outputDir: p.outputDir,
+        ...p.sched,
+        prepareAhead: sandboxes.providerOf({ provider: p.runOptions.provider, host: p.host }) === "local",
+        options: optionsJson(p.runOptions, p.gitLive),
+        run: p.runOptions,
+        gitLive: p.gitLive,
+        host: p.host,
+        history: p.history,
+        resumedFrom: p.resumedFrom
+      })
+    )
+
   const scheduling = (req: Scheduling) =>
     Effect.gen(function*() {
       const maxConcurrent = req.maxConcurrent ?? config.values["parallel.maxConcurrent"]
@@ -1081,21 +1111,7 @@ export const make = Effect.gen(function*() {
       const outputDir = path.resolve(host.cwd, request.outputDir ?? path.join("parallel-results", stamp(now)))
       const runOptions = request.run ?? {}
       const gitLive = request.gitLive
-      const plan: Plan = {
-        cache: makeRunCache(),
-        runId: makeSessionId(),
-        repoPath,
-        baseCommit: yield* git.revParse(repoPath, "HEAD").pipe(Effect.option, Effect.map(Option.getOrNull)),
-        outputDir,
-        ...sched,
-        prepareAhead: sandboxes.providerOf({ provider: runOptions.provider, host }) === "local",
-        options: optionsJson(runOptions, gitLive),
-        run: runOptions,
-        gitLive,
-        host,
-        history: [],
-        resumedFrom: null
-      }
+      const plan = yield* planOf({ repoPath, outputDir, sched, runOptions, gitLive, host, history: [], resumedFrom: null })
       // The task list's order is kept for display and for starting order; the graph check vouches for it.
       const states = request.tasks.map(freshState)
       yield* preflight(plan, request.tasks)
@@ -1156,21 +1172,16 @@ export const make = Effect.gen(function*() {
       }
       const runOptions: TaskRunOptions = { ...stored, ...Object.fromEntries(Object.entries(request.run ?? {}).filter(([, v]) => v !== undefined)) }
       const gitLive = o.gitLive !== null ? { targetBranch: o.gitLive.targetBranch ?? undefined } : undefined
-      const plan: Plan = {
-        cache: makeRunCache(),
-        runId: makeSessionId(),
+      const plan = yield* planOf({
         repoPath,
-        baseCommit: yield* git.revParse(repoPath, "HEAD").pipe(Effect.option, Effect.map(Option.getOrNull)),
         outputDir,
-        ...sched,
-        prepareAhead: sandboxes.providerOf({ provider: runOptions.provider, host }) === "local",
-        options: optionsJson(runOptions, gitLive),
-        run: runOptions,
+        sched,
+        runOptions,
         gitLive,
         host,
         history: previous.runs,
         resumedFrom: previous.runs.at(-1)?.runId ?? previous.runId
-      }
+      })
       const states = previous.tasks.map((t): TaskState => {
         const spec = specs.find((s) => s.id === t.id)!
         if (t.status === "succeeded") {
