@@ -38,13 +38,16 @@ module.exports = {
     {
       name: "platform-node-only-at-edges",
       severity: "error",
-      from: { path: "^packages/core/src", pathNot: "(Live|promise)\\.ts$|/internal/node/" },
+      from: { path: "^packages/core/src", pathNot: "^packages/core/src/(live/|promise\\.ts$)" },
       to: { path: "node_modules/@effect/platform-node" }
     }
   ],
   options: {
     doNotFollow: { path: "node_modules" },
-    exclude: { path: "(^|/)(dist|node_modules)/" },
+    // Only our own build output is left out. The pattern is anchored because npm modules resolve into their
+    // own dist/ folders: they must stay in the graph as leaves (doNotFollow), or the rules about @effect/cli
+    // and @effect/platform-node have nothing to see.
+    exclude: { path: "^packages/[^/]+/dist/" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     enhancedResolveOptions: { conditionNames: ["source", "import", "require", "node", "default"], exportsFields: ["exports"] }

@@ -5,7 +5,7 @@ import { Either } from "effect"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import * as Redact from "../src/internal/redact.js"
+import * as Redact from "../src/platform/redact.js"
 
 const claude: AgentAdapters.Agent = { kind: "claude", setting: "claude", command: "claude", hostPath: "/usr/bin/claude" }
 

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { diff, diff3, mergeTokens, splitLines, unifiedDiff } from "../src/internal/conflicts/diff.js"
+import { diff, diff3, mergeTokens, splitLines, unifiedDiff } from "../src/coordination/conflicts/diff.js"
 
 const apply = (a: Array<string>, b: Array<string>) => {
   const hs = diff(a, b)

@@ -4,7 +4,7 @@ import { Tar, TempDir, TempRepo, TestConfig } from "@parallel-cc/testkit"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import * as Archive from "../src/internal/archive.js"
+import * as Archive from "../src/sandboxes/archive.js"
 
 const layer = (dataDir: string) => FileSync.layer.pipe(Layer.provideMerge(TestConfig.layer(dataDir)))
 

@@ -4,7 +4,7 @@ import { ScriptedAgent, TempDir, TempRepo, TestConfig } from "@parallel-cc/testk
 import { Effect, Layer, Stream } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import * as Archive from "../src/internal/archive.js"
+import * as Archive from "../src/sandboxes/archive.js"
 
 const providerLayer = (dataDir: string, env: Record<string, string>) =>
   Layer.merge(LocalProvider.layer, FileSync.layer).pipe(Layer.provideMerge(TestConfig.layer(dataDir, env)))

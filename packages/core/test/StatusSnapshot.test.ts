@@ -1,14 +1,14 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { assert, describe, it } from "vitest"
-import { latestVersion } from "../src/Database.js"
-import { LATEST_SCHEMA_VERSION } from "../src/internal/schemaVersion.js"
-import { RELEASE_IN_PROGRESS } from "../src/SessionStore.js"
+import { latestVersion } from "../src/platform/Database.js"
+import { LATEST_SCHEMA_VERSION } from "../src/platform/schemaVersion.js"
+import { RELEASE_IN_PROGRESS } from "../src/sessions/SessionStore.js"
 
 // The snapshot reads the store without the store's code; these keep the two in step. Its behaviour is
 // tested through the built CLI next to the Sessions service (packages/cli/test/status-snapshot.test.ts).
 describe("StatusSnapshot", () => {
-  const source = fs.readFileSync(path.join(__dirname, "../src/StatusSnapshot.ts"), "utf8")
+  const source = fs.readFileSync(path.join(__dirname, "../src/sessions/StatusSnapshot.ts"), "utf8")
 
   it("knows the store's schema version and its release marker", () => {
     assert.strictEqual(LATEST_SCHEMA_VERSION, latestVersion)
@@ -17,6 +17,6 @@ describe("StatusSnapshot", () => {
 
   it("imports no Effect code (that is what keeps `status --json` near a bare Node start)", () => {
     const imports = [...source.matchAll(/^import .* from "([^"]+)"/gm)].map((m) => m[1])
-    assert.deepStrictEqual(imports.sort(), ["./internal/schemaVersion.js", "better-sqlite3", "node:fs"])
+    assert.deepStrictEqual(imports.sort(), ["../platform/schemaVersion.js", "better-sqlite3", "node:fs"])
   })
 })

@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber } from "effect"
-import * as AgentGate from "../src/internal/agentGate.js"
+import * as AgentGate from "../src/parallel/agentGate.js"
 
 describe("AgentGate", () => {
   it.effect("hands slots out in line order to ready tasks; leaving frees exactly one", () =>

@@ -1,5 +1,5 @@
 /**
- * `install`: the heartbeat hook, the `claude` alias and the MCP registration — see core/src/Installer.ts for
+ * `install`: the heartbeat hook, the `claude` alias and the MCP registration — see core/src/setup/Installer.ts for
  * the rules (atomic, backed up, idempotent, exactly undone). Never prompts unless --interactive on a TTY.
  */
 import { Command, Options, Prompt } from "@effect/cli"

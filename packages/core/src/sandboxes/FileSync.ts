@@ -1,0 +1,177 @@
+/**
+ * File sync for sandboxed runs. Upload: what git considers the work tree — tracked files plus untracked
+ * files that are not ignored (`git ls-files -z --cached --others --exclude-standard`), so build output,
+ * dependencies and secrets in ignored files never leave the machine — as ONE gzipped tar for a remote
+ * sandbox; a sandbox on this machine copies the same listed files directly (`list`). Download: only the
+ * added, modified and deleted files, applied with every path checked so nothing lands outside the target.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Schema } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { Git, type GitError } from "../platform/Git.js"
+import * as Archive from "./archive.js"
+import type { ChangeList, Changes } from "./SandboxProvider.js"
+
+/** The work tree as listed for upload: what would be packed. */
+export interface Listed {
+  readonly root: string
+  readonly files: ReadonlyArray<string>
+  /** Submodules and other non-file entries git listed but that are not uploaded. */
+  readonly skipped: ReadonlyArray<string>
+  /** Ignore patterns that applied in the repository but do not travel with the files. */
+  readonly excludes: string
+  /** The size of the files (symlinks count as their target's text). */
+  readonly bytes: number
+}
+
+/** The work tree packed for upload. */
+export interface Packed extends Listed {
+  readonly archive: Uint8Array
+}
+
+/** What `list` and `pack` may reuse from an earlier call on the same repository. */
+export interface ListOptions {
+  /** The ignore patterns from `excludes(root)`, when the caller has them already. */
+  readonly excludes?: string | undefined
+}
+
+/** A path that was not applied, and why. */
+export interface Refusal {
+  readonly path: string
+  readonly reason: string
+}
+
+/** What applying changes did. */
+export interface Applied {
+  readonly written: ReadonlyArray<string>
+  readonly deleted: ReadonlyArray<string>
+  readonly refused: ReadonlyArray<Refusal>
+}
+
+/** Packing or applying failed. */
+export class FileSyncError extends Schema.TaggedError<FileSyncError>()("FileSyncError", {
+  reason: Schema.Literal("PackFailed", "BadArchive", "TooLarge", "ApplyFailed"),
+  path: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    switch (this.reason) {
+      case "PackFailed":
+        return `could not pack the work tree of ${this.path}: ${this.detail}`
+      case "BadArchive":
+        return `the changes archive is not a valid gzipped tar (${this.detail}); nothing was applied to ${this.path}`
+      case "TooLarge":
+        return `the changes archive is too large (${this.detail}); nothing was applied to ${this.path}`
+      case "ApplyFailed":
+        return `could not apply the changes to ${this.path}: ${this.detail}`
+    }
+  }
+}
+
+export class FileSync extends Context.Tag("@parallel-cc/core/FileSync")<FileSync, {
+  /** The ignore patterns of the repository at `root` that do not travel with its files (info/exclude, core.excludesFile). */
+  readonly excludes: (root: string) => Effect.Effect<string, GitError>
+  /** List the work tree of the repository at `root` (its top level): tracked and untracked-not-ignored files. */
+  readonly list: (root: string, options?: ListOptions) => Effect.Effect<Listed, GitError>
+  /** One gzipped tar of listed files. */
+  readonly archive: (listed: Listed) => Effect.Effect<Uint8Array, FileSyncError>
+  /** Pack the work tree of the repository at `root` (its top level). */
+  readonly pack: (root: string, options?: ListOptions) => Effect.Effect<Packed, FileSyncError | GitError>
+  /** Apply changes from a sandbox (untrusted) to the directory `target` (created if missing). */
+  readonly apply: (changes: Changes, target: string) => Effect.Effect<Applied, FileSyncError>
+}>() {}
+
+const lstat = (p: string) => {
+  try {
+    return fs.lstatSync(p)
+  } catch {
+    return undefined
+  }
+}
+
+export const make = Effect.gen(function*() {
+  const git = yield* Git
+
+  const readIfFile = (p: string) => {
+    try {
+      return fs.readFileSync(p, "utf8")
+    } catch {
+      return ""
+    }
+  }
+
+  const excludes = (root: string) =>
+    Effect.gen(function*() {
+      const excludeFile = (yield* git.run(root, ["rev-parse", "--git-path", "info/exclude"])).stdout.trim()
+      const globalFile = (yield* git.run(root, ["config", "--path", "core.excludesFile"], { okExitCodes: [0, 1] })).stdout.trim()
+      return [
+        readIfFile(path.resolve(root, excludeFile)),
+        globalFile !== "" ? readIfFile(globalFile) : ""
+      ].filter((s) => s.trim() !== "").join("\n")
+    })
+
+  const list = (root: string, options: ListOptions = {}) =>
+    Effect.gen(function*() {
+      const listed = yield* git.run(root, ["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+      const unique = [...new Set(listed.stdout.split("\0").filter((p) => p !== ""))].sort()
+      const files: Array<string> = []
+      const skipped: Array<string> = []
+      let bytes = 0
+      for (const rel of unique) {
+        const st = lstat(path.join(root, rel))
+        if (st === undefined) continue // deleted in the work tree: not part of it
+        if (st.isFile() || st.isSymbolicLink()) {
+          files.push(rel)
+          bytes += st.size
+        } else skipped.push(rel)
+      }
+      return { root, files, skipped, excludes: options.excludes ?? (yield* excludes(root)), bytes } satisfies Listed
+    }).pipe(Effect.withSpan("FileSync.list"))
+
+  const archive = (listed: Listed) =>
+    Effect.tryPromise({
+      try: () => Archive.pack(listed.root, listed.files),
+      catch: (e) => new FileSyncError({ reason: "PackFailed", path: listed.root, detail: e instanceof Error ? e.message : String(e) })
+    })
+
+  const pack = (root: string, options: ListOptions = {}) =>
+    Effect.gen(function*() {
+      const listed = yield* list(root, options)
+      return { ...listed, archive: yield* archive(listed) } satisfies Packed
+    }).pipe(Effect.withSpan("FileSync.pack"))
+
+  const apply = (changes: Changes, target: string) =>
+    Effect.gen(function*() {
+      const raw = yield* Effect.tryPromise({
+        try: () => Archive.read(changes.archive),
+        catch: (e) =>
+          e instanceof Archive.ArchiveTooLarge
+            ? new FileSyncError({ reason: "TooLarge", path: target, detail: e.message })
+            : new FileSyncError({ reason: "BadArchive", path: target, detail: e instanceof Error ? e.message : String(e) })
+      })
+      const checked = Archive.check(raw)
+      return yield* Effect.try({
+        try: () => {
+          fs.mkdirSync(target, { recursive: true })
+          const applied = Archive.apply(target, checked.entries, changes.deleted)
+          return {
+            written: applied.written,
+            deleted: applied.deleted,
+            refused: [...changes.refused, ...checked.refused, ...applied.refused]
+          } satisfies Applied
+        },
+        catch: (e) => new FileSyncError({ reason: "ApplyFailed", path: target, detail: e instanceof Error ? e.message : String(e) })
+      })
+    }).pipe(Effect.withSpan("FileSync.apply"))
+
+  return FileSync.of({ excludes, list, archive, pack, apply })
+})
+
+/** FileSync over Git. */
+export const layer = Layer.effect(FileSync, make)
+
+/** Counts of a change list, for messages. */
+export const summary = (c: ChangeList): string =>
+  `${c.added.length} added, ${c.modified.length} modified, ${c.deleted.length} deleted`

@@ -1,0 +1,183 @@
+/**
+ * A read-only snapshot of the active sessions, for the one command that runs at every agent start and in
+ * every status bar: `parallel-cc status --json`. It reads the store with better-sqlite3 directly and decides
+ * liveness from `/proc`, so it needs neither Effect's runtime nor the services — a start costs little more
+ * than starting Node.
+ *
+ * It answers only when answering changes nothing: the store exists at this build's schema version and every
+ * active session is provably alive (its pid runs with the recorded start time). Otherwise it returns
+ * `undefined` and the caller goes through the `Sessions` service, which owns every decision (releasing dead
+ * sessions, stale heartbeats, migrations, a missing store). The output is exactly what `Sessions.status`
+ * gives for the same state (tested side by side).
+ *
+ * This module imports no `effect` code on purpose; keep it that way (see docs/architecture.md).
+ *
+ * @since 0.1.0
+ */
+import Database from "better-sqlite3"
+import * as fs from "node:fs"
+import { LATEST_SCHEMA_VERSION } from "../platform/schemaVersion.js"
+
+/** A session as `status --json` prints it (the encoded `Domain.Session`, heartbeat and liveness). */
+export interface SessionEntry {
+  readonly sessionId: string
+  readonly repoPath: string
+  readonly worktreePath: string
+  readonly worktreeName: string | null
+  readonly branch: string | null
+  readonly isMainRepo: boolean
+  readonly pid: number
+  readonly pidStartTime: string | null
+  readonly mode: "local" | "sandbox"
+  readonly status: "active" | "released"
+  readonly createdAt: string
+  readonly lastHeartbeat: string
+  readonly endedAt: string | null
+  readonly portBase: number | null
+  readonly releaseReason: string | null
+  readonly keptReason: string | null
+  readonly baseCommit: string | null
+  readonly baseBranch: string | null
+}
+
+/** What `status --json` prints. */
+export interface Snapshot {
+  readonly sessions: ReadonlyArray<SessionEntry & { readonly liveness: { readonly state: "alive"; readonly detail: string } }>
+  readonly kept: ReadonlyArray<SessionEntry>
+  readonly released: ReadonlyArray<never>
+}
+
+export interface Options {
+  /** The store file (`AppConfig.dbPath`). */
+  readonly dbPath: string
+  /** The data directory (`AppConfig.dataDir`): heartbeat files live in `<dataDir>/heartbeats`. */
+  readonly dataDir: string
+  /** Only the sessions of this repository (its main top level, as stored). */
+  readonly repoPath?: string | undefined
+  readonly mode?: "local" | "sandbox" | undefined
+  /** For tests: the current time in ms. */
+  readonly now?: number | undefined
+}
+
+interface Row {
+  readonly id: string
+  readonly repo_path: string
+  readonly worktree_path: string
+  readonly worktree_name: string | null
+  readonly branch: string | null
+  readonly is_main: number
+  readonly pid: number
+  readonly pid_start_time: string | null
+  readonly mode: "local" | "sandbox"
+  readonly status: "active" | "released"
+  readonly created_at: number
+  readonly last_heartbeat: number
+  readonly ended_at: number | null
+  readonly port_base: number | null
+  readonly release_reason: string | null
+  readonly kept_reason: string | null
+  readonly base_commit: string | null
+  readonly base_branch: string | null
+}
+
+/** Same marker as `SessionStore.RELEASE_IN_PROGRESS` (a test keeps them equal). */
+const RELEASE_IN_PROGRESS = "release in progress"
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
+const entry = (r: Row, lastHeartbeat: number): SessionEntry => ({
+  sessionId: r.id,
+  repoPath: r.repo_path,
+  worktreePath: r.worktree_path,
+  worktreeName: r.worktree_name,
+  branch: r.branch,
+  isMainRepo: r.is_main === 1,
+  pid: r.pid,
+  pidStartTime: r.pid_start_time,
+  mode: r.mode,
+  status: r.status,
+  createdAt: iso(r.created_at),
+  lastHeartbeat: iso(lastHeartbeat),
+  endedAt: r.ended_at === null ? null : iso(r.ended_at),
+  portBase: r.port_base,
+  releaseReason: r.release_reason,
+  keptReason: r.kept_reason,
+  baseCommit: r.base_commit,
+  baseBranch: r.base_branch
+})
+
+let bootId: string | undefined
+
+/** `linux:<boot id>:<start ticks>` of a running pid (as `Processes.probe` records it), else undefined. */
+const linuxStartTime = (pid: number): string | undefined => {
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid >= 2 ** 31) return undefined
+  let text: string
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+  } catch {
+    return undefined
+  }
+  const close = text.lastIndexOf(")")
+  if (close < 0) return undefined
+  const fields = text.slice(close + 2).trim().split(/\s+/)
+  const state = fields[0]
+  const ticks = fields[19]
+  if (state === undefined || state === "Z" || state === "X" || ticks === undefined || !/^\d+$/.test(ticks)) return undefined
+  bootId ??= fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()
+  return `linux:${bootId}:${ticks}`
+}
+
+const heartbeatOf = (dataDir: string, r: Row): number => {
+  try {
+    const m = fs.statSync(`${dataDir}/heartbeats/${r.id}`).mtime.getTime()
+    return m > r.last_heartbeat ? m : r.last_heartbeat
+  } catch {
+    return r.last_heartbeat
+  }
+}
+
+/**
+ * The snapshot, or `undefined` when the `Sessions` service must answer (no store yet, another schema
+ * version, a session that is not provably alive, the store busy, no `/proc`). Never writes anything.
+ */
+export const read = (options: Options): Snapshot | undefined => {
+  if (process.platform !== "linux") return undefined
+  let db: Database.Database | undefined
+  try {
+    db = new Database(options.dbPath, { readonly: true, fileMustExist: true, timeout: 250 })
+    if (db.pragma("user_version", { simple: true }) !== LATEST_SCHEMA_VERSION) return undefined
+    const where = ["status = 'active'"]
+    const params: Array<string> = []
+    if (options.repoPath !== undefined) {
+      where.push("repo_path = ?")
+      params.push(options.repoPath)
+    }
+    if (options.mode !== undefined) {
+      where.push("mode = ?")
+      params.push(options.mode)
+    }
+    const active = db.prepare(`SELECT * FROM sessions WHERE ${where.join(" AND ")} ORDER BY created_at, id`).all(...params) as Array<Row>
+    const sessions: Array<Snapshot["sessions"][number]> = []
+    for (const r of active) {
+      if (r.pid_start_time === null || linuxStartTime(r.pid) !== r.pid_start_time) return undefined
+      sessions.push({ ...entry(r, heartbeatOf(options.dataDir, r)), liveness: { state: "alive", detail: `pid ${r.pid} runs` } })
+    }
+    let kept: Array<SessionEntry> = []
+    if (options.mode !== "sandbox") {
+      const now = options.now ?? Date.now()
+      const rows = (options.repoPath !== undefined
+        ? db.prepare(
+          "SELECT * FROM sessions WHERE kept_reason IS NOT NULL AND status = 'released' AND repo_path = ? ORDER BY ended_at, id"
+        ).all(options.repoPath)
+        : db.prepare("SELECT * FROM sessions WHERE kept_reason IS NOT NULL AND status = 'released' ORDER BY ended_at, id").all()) as Array<Row>
+      kept = rows
+        .filter((r) => r.kept_reason !== RELEASE_IN_PROGRESS || (r.ended_at !== null && now - r.ended_at > 120_000))
+        .map((r) => entry(r, r.last_heartbeat))
+    }
+    return { sessions, kept, released: [] }
+  } catch {
+    return undefined
+  } finally {
+    db?.close()
+  }
+}
