@@ -118,6 +118,32 @@ describe("Conflicts", () => {
       assert.include(open.map((s) => s.id), suggestions[0]!.id)
     }))
 
+  it.scopedLive("resolveMerge: the top resolution of each conflicted file, reading objects only", () =>
+    Effect.gen(function*() {
+      const tmp = yield* TempDir.make()
+      const data = path.join(tmp, "data")
+      const c = corpus.find((x) => x.file === "src/strings.ts")!
+      const repo = ConflictRepo.makeSync(tmp, c.scenario)
+      const head = repo.git(["rev-parse", "HEAD"]).trim()
+      const r = yield* withConflicts(data, (s) => s.resolveMerge({ repo: repo.root, ours: "main", theirs: "feature" }))
+      assert.isFalse(r.clean)
+      assert.strictEqual(r.ours.commit, head)
+      const file = r.files.find((f) => f.path === c.file)!
+      assert.isFalse(file.autoApply)
+      assert.isFalse(r.autoApply)
+      assert.isString(file.resolvedContent)
+      assert.notInclude(file.resolvedContent!, "<<<<<<<")
+      assert.strictEqual(repo.git(["status", "--porcelain"]), "")
+      const none = yield* withConflicts(data, (s) => s.history({}))
+      assert.lengthOf(none, 0)
+
+      const clean = ConflictRepo.makeSync(path.join(tmp, "clean"), { base: { "a.txt": "a\n" }, ours: { "b.txt": "b\n" }, theirs: { "c.txt": "c\n" } })
+      const ok = yield* withConflicts(data, (s) => s.resolveMerge({ repo: clean.root, ours: "main", theirs: "feature" }))
+      assert.isTrue(ok.clean)
+      assert.isTrue(ok.autoApply)
+      assert.lengthOf(ok.files, 0)
+    }))
+
   it.scopedLive("bad refs, unrelated histories and a clean merge", () =>
     Effect.gen(function*() {
       const tmp = yield* TempDir.make()

@@ -46,7 +46,9 @@ export const Strategy = Schema.Literal(
   "symbol-merge",
   "json-merge",
   "keep-file",
-  "delete-file"
+  "delete-file",
+  /** Nothing to propose: resolve by hand (the description says why). */
+  "manual"
 )
 export type Strategy = typeof Strategy.Type
 
@@ -170,6 +172,41 @@ export const RebaseReport = Schema.Struct({
 })
 export type RebaseReport = typeof RebaseReport.Type
 
+/** The top resolution of one conflicted file of a merge, as the landing queue consumes it. */
+export const FileResolution = Schema.Struct({
+  path: Schema.String,
+  gitKind: GitKind,
+  type: ConflictType,
+  reasons: Schema.Array(Schema.String),
+  strategy: Strategy,
+  confidence: Schema.Number,
+  /** Safe to apply without a person: only for kinds of resolution measured ≥ 95 % exact on real merges. */
+  autoApply: Schema.Boolean,
+  /** Every conflicting hunk is resolved (false: unresolved hunks are left as diff3 conflict markers). */
+  complete: Schema.Boolean,
+  parses: Schema.NullOr(Schema.Boolean),
+  deletesFile: Schema.Boolean,
+  encoding: Schema.Literal("utf8", "base64"),
+  /** The whole resolved file (null when the resolution deletes it). */
+  resolvedContent: Schema.NullOr(Schema.String),
+  description: Schema.String
+})
+export type FileResolution = typeof FileResolution.Type
+
+/** Resolutions of every file that conflicts when merging `theirs` into `ours`. Nothing is recorded or written. */
+export const MergeResolution = Schema.Struct({
+  repo: Schema.String,
+  ours: RefInfo,
+  theirs: RefInfo,
+  mergeBase: Schema.String,
+  /** git merges the two cleanly: no file needs resolving. */
+  clean: Schema.Boolean,
+  /** Every conflicted file has a resolution with `autoApply: true` (false when clean is false and any file lacks one). */
+  autoApply: Schema.Boolean,
+  files: Schema.Array(FileResolution)
+})
+export type MergeResolution = typeof MergeResolution.Type
+
 // ---------------------------------------------------------------------------------------------------
 // Errors
 
@@ -269,6 +306,12 @@ export class Conflicts extends Context.Tag("@parallel-cc/core/Conflicts")<Confli
   readonly get: (conflictId: string) => Effect.Effect<Conflict, ConflictNotFound | DbFailure>
   readonly history: (filter?: HistoryFilter) => Effect.Effect<ReadonlyArray<Conflict>, DbFailure>
   readonly suggestions: (filter?: SuggestionFilter) => Effect.Effect<ReadonlyArray<Suggestion>, DbFailure>
+  /**
+   * For each file that conflicts when merging `theirs` (the candidate) into `ours` (the target), the top
+   * resolution with whether it may be applied unattended (`autoApply`) and whether it resolves every hunk
+   * (`complete`). Reads objects only; records nothing.
+   */
+  readonly resolveMerge: (req: PreviewRequest) => Effect.Effect<MergeResolution, ConflictFailure>
   /** Check whether rebasing a worktree's branch onto `onto` conflicts, or do it and report. */
   readonly rebaseAssist: (req: RebaseRequest) => Effect.Effect<RebaseReport, ConflictFailure>
 }>() {}
@@ -921,6 +964,67 @@ export const make = Effect.gen(function*() {
       return (rows as unknown as ReadonlyArray<SuggestionRow>).map(toSuggestion)
     })
 
+  /** Strategies that keep one side's lines where both changed: never complete (the other side's change is lost). */
+  const oneSided: ReadonlySet<Strategy> = new Set(["take-ours", "take-theirs", "keep-file", "delete-file"])
+
+  const resolveMerge = (req: PreviewRequest) =>
+    Effect.gen(function*() {
+      const { repo, top } = yield* locate(req.repo)
+      const pv = (yield* previewIn(top, repo, req)).preview
+      const withStages = pv.files.filter((f) => f.stages.ours !== null || f.stages.theirs !== null)
+      const analysed = yield* analyzeAll(
+        top,
+        withStages.map((f) => ({ path: f.path, base: f.stages.base, ours: f.stages.ours, theirs: f.stages.theirs, kind: f.kind })),
+        [pv.ours.ref, pv.theirs.ref]
+      )
+      const files: Array<FileResolution> = pv.files.map((f) => {
+        const a = analysed.find((x) => x.path.path === f.path)?.analysis
+        const top = a?.candidates[0]
+        if (a === undefined || top === undefined) {
+          return {
+            path: f.path,
+            gitKind: f.kind,
+            type: "STRUCTURAL",
+            reasons: [...f.messages],
+            strategy: "manual",
+            confidence: 0,
+            autoApply: false,
+            complete: false,
+            parses: null,
+            deletesFile: false,
+            encoding: "utf8",
+            resolvedContent: null,
+            description: `no resolution proposed: ${f.guidance}`
+          } satisfies FileResolution
+        }
+        const binary = top.content !== null && top.content.includes(0)
+        return {
+          path: f.path,
+          gitKind: f.kind,
+          type: a.classification.type,
+          reasons: a.classification.reasons,
+          strategy: top.strategy,
+          confidence: top.confidence,
+          autoApply: false,
+          complete: !oneSided.has(top.strategy),
+          parses: top.parses,
+          deletesFile: top.content === null,
+          encoding: binary ? "base64" : "utf8",
+          resolvedContent: top.content === null ? null : binary ? toBase64(top.content) : dec.decode(top.content),
+          description: top.description
+        } satisfies FileResolution
+      })
+      return {
+        repo,
+        ours: pv.ours,
+        theirs: pv.theirs,
+        mergeBase: pv.mergeBase,
+        clean: pv.clean,
+        autoApply: files.every((f) => f.autoApply),
+        files
+      } satisfies MergeResolution
+    }).pipe(Effect.withSpan("Conflicts.resolveMerge"))
+
   const rebaseAssist = (req: RebaseRequest) =>
     Effect.gen(function*() {
       const { repo, top } = yield* locate(req.worktree)
@@ -1011,7 +1115,7 @@ export const make = Effect.gen(function*() {
       } satisfies RebaseReport
     }).pipe(Effect.withSpan("Conflicts.rebaseAssist"))
 
-  return Conflicts.of({ preview, detect, suggest, apply, get, history, suggestions, rebaseAssist })
+  return Conflicts.of({ preview, detect, suggest, apply, get, history, suggestions, resolveMerge, rebaseAssist })
 })
 
 /** Conflicts over Git, the Database and the platform's file system. */

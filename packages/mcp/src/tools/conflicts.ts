@@ -24,7 +24,7 @@ const stage = z.object({ mode: z.string(), oid: z.string() }).nullable()
 const gitKind = z.enum(["content", "binary", "add/add", "modify/delete", "rename/delete", "rename/rename", "file/directory", "mode", "submodule", "other", "clean"])
 const conflictType = z.enum(["TRIVIAL", "CONCURRENT_EDIT", "STRUCTURAL", "SEMANTIC"])
 const severity = z.enum(["LOW", "MEDIUM", "HIGH"])
-const strategy = z.enum(["take-ours", "take-theirs", "keep-both", "reapply", "symbol-merge", "json-merge", "keep-file", "delete-file"])
+const strategy = z.enum(["take-ours", "take-theirs", "keep-both", "reapply", "symbol-merge", "json-merge", "keep-file", "delete-file", "manual"])
 
 const previewFile = z.object({
   path: z.string(),
