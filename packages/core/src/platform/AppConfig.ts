@@ -125,6 +125,22 @@ export const Keys = {
     default: [] as ReadonlyArray<ReadonlyArray<string>>,
     allowed: "a JSON array of non-empty string arrays, e.g. [[\"npm\",\"ci\"]]"
   }),
+  "worktree.share": def({
+    key: "worktree.share",
+    description: "Dependency folders a new worktree takes from the main checkout instead of installing them (e.g. node_modules, .venv), while their lockfiles match",
+    kind: "json",
+    schema: Schema.Array(Schema.NonEmptyTrimmedString),
+    default: [] as ReadonlyArray<string>,
+    allowed: "a JSON array of folder paths relative to the repository, e.g. [\"node_modules\", \".venv\"]"
+  }),
+  "worktree.shareMode": def<"clone" | "symlink">({
+    key: "worktree.shareMode",
+    description: "How worktree.share folders are shared: clone (copy-on-write, else hard links, else a copy) or symlink (one folder for all)",
+    kind: "string",
+    schema: Schema.Literal("clone", "symlink"),
+    default: "clone",
+    allowed: "clone or symlink"
+  }),
   "ports.base": def({
     key: "ports.base",
     description: "First port of the per-session port blocks (PARALLEL_CC_PORT_BASE)",

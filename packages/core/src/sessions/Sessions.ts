@@ -23,11 +23,14 @@ import type { Liveness, Registration, ReleaseReason, Session, SessionId, Session
 import { InvalidInput, SessionNotFound } from "../Errors.js"
 import { Git, type GitError } from "../platform/Git.js"
 import { emptySetup, setupWorktree, type SetupReport } from "./worktreeSetup.js"
+import { emptyPrepare, type PrepareError, prepareWorktree, type PrepareReport } from "./worktreePrepare.js"
+import { sessionSlug } from "./slug.js"
 import { liveness as decideLiveness, Processes } from "../platform/Processes.js"
 import { planWorktree, RELEASE_IN_PROGRESS, SessionStore } from "./SessionStore.js"
 import { type BranchOutcome, type Inspection, WorktreeError, Worktrees } from "./Worktrees.js"
 
 export type { SetupCommandResult, SetupReport } from "./worktreeSetup.js"
+export type { PrepareError, PrepareReport } from "./worktreePrepare.js"
 
 export interface RegisterOptions {
   /** Any directory inside the repository. */
@@ -48,6 +51,8 @@ export interface Registered {
   /** Environment for the agent: PARALLEL_CC_SESSION_ID, _WORKTREE, _PORT_BASE, _PORT_COUNT, _HEARTBEAT_FILE. */
   readonly env: Readonly<Record<string, string>>
   readonly setup: SetupReport
+  /** Submodules, LFS, sparse checkout, `.worktreeinclude` and `worktree.share` of a new worktree. */
+  readonly prepared: PrepareReport
   /** Sessions of the same repository found dead and released first. */
   readonly swept: ReadonlyArray<Released>
 }
@@ -116,7 +121,7 @@ export interface CleanupReport {
 export type SessionSelector = { readonly sessionId: SessionId } | { readonly pid: number }
 
 /** Every way a registration can fail. */
-export type Failure = DbFailure | GitError | WorktreeError | InvalidInput
+export type Failure = DbFailure | GitError | WorktreeError | InvalidInput | PrepareError
 
 export class Sessions extends Context.Tag("@parallel-cc/core/Sessions")<Sessions, {
   /** Register a session and give it its place to work (see the module doc for the steps). */
@@ -161,6 +166,15 @@ export const make = Effect.gen(function*() {
   const path = yield* Path.Path
   const executor = yield* CommandExecutor.CommandExecutor
   const values = config.values
+  const provideWorktreeServices = <A, E>(
+    eff: Effect.Effect<A, E, Git | FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor>
+  ) =>
+    eff.pipe(
+      Effect.provideService(Git, git),
+      Effect.provideService(CommandExecutor.CommandExecutor, executor),
+      Effect.provideService(FileSystem.FileSystem, fs),
+      Effect.provideService(Path.Path, path)
+    )
   const staleMs = values["sessions.staleMinutes"] * 60_000
   const heartbeatDir = path.join(config.dataDir, "heartbeats")
   const heartbeatFile = (id: SessionId) => path.join(heartbeatDir, id)
@@ -323,7 +337,9 @@ export const make = Effect.gen(function*() {
     const env: Record<string, string> = {
       PARALLEL_CC_SESSION_ID: s.sessionId,
       PARALLEL_CC_WORKTREE: s.worktreePath,
-      PARALLEL_CC_HEARTBEAT_FILE: heartbeatFile(s.sessionId)
+      PARALLEL_CC_HEARTBEAT_FILE: heartbeatFile(s.sessionId),
+      PARALLEL_CC_SLUG: sessionSlug(s.repoPath, s.sessionId),
+      COMPOSE_PROJECT_NAME: sessionSlug(s.repoPath, s.sessionId)
     }
     if (s.portBase !== null) {
       env.PARALLEL_CC_PORT_BASE = String(s.portBase)
@@ -369,6 +385,7 @@ export const make = Effect.gen(function*() {
         )
       }
       yield* store.remove(s.sessionId).pipe(Effect.catchAll((e) => Effect.logWarning(`could not remove the reservation ${s.sessionId}: ${e.message}`)))
+      if (!nothingCreated) yield* removeEmptyDefaultRoot(s)
     })
 
   const register = (options: RegisterOptions) =>
@@ -392,8 +409,9 @@ export const make = Effect.gen(function*() {
       })
       const env = envFor(session)
       let setup = emptySetup
+      let prepared = emptyPrepare
       if (!session.isMainRepo) {
-        yield* Effect.gen(function*() {
+        prepared = yield* Effect.gen(function*() {
           if (head.baseCommit === null) return yield* new WorktreeError({ reason: "NoCommits", path: repoPath })
           yield* worktrees.create({
             repoPath,
@@ -401,12 +419,19 @@ export const make = Effect.gen(function*() {
             branch: session.branch!,
             startPoint: head.baseCommit
           })
+          return yield* prepareWorktree({
+            repoPath,
+            worktreePath: session.worktreePath,
+            share: values["worktree.share"],
+            shareMode: values["worktree.shareMode"],
+            hasSetup: values["worktree.setup"].length > 0
+          }).pipe(provideWorktreeServices)
         }).pipe(Effect.onError((cause) => rollback(session, Option.getOrUndefined(Cause.failureOption(cause)))))
         setup = yield* setupWorktree({
           repoPath,
           worktreePath: session.worktreePath,
           copy: values["worktree.copy"],
-          commands: values["worktree.setup"],
+          commands: prepared.runSetup ? values["worktree.setup"] : [],
           env
         }).pipe(
           Effect.provideService(CommandExecutor.CommandExecutor, executor),
@@ -427,7 +452,8 @@ export const make = Effect.gen(function*() {
         },
         heartbeatFile: heartbeatFile(session.sessionId),
         env,
-        setup,
+        setup: { ...setup, warnings: [...prepared.notes, ...setup.warnings] },
+        prepared,
         swept
       } satisfies Registered
     }).pipe(Effect.withSpan("Sessions.register"))

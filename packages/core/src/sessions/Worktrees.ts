@@ -397,6 +397,21 @@ export const make = Effect.gen(function*() {
       return Buffer.compare(Buffer.from(ba), Buffer.from(bb)) === 0
     }).pipe(Effect.orElseSucceed(() => false))
 
+  // A `worktree.share` symlink (`node_modules -> <repo>/node_modules`) is a share, not work.
+  const sharedLink = (link: string, target: string) =>
+    fs.readLink(link).pipe(Effect.map((t) => t.replace(/\/+$/, "") === target), Effect.orElseSucceed(() => false))
+
+  /** Commits in the worktree's submodules that no branch of their remote has (lost with the worktree). */
+  const submoduleCommits = (path: string) =>
+    Effect.gen(function*() {
+      if (!(yield* exists(pathApi.join(path, ".gitmodules")))) return 0
+      const r = yield* git.run(path, ["submodule", "foreach", "--quiet", "--recursive", "git rev-list --count --branches --not --remotes"], {
+        env: { GIT_OPTIONAL_LOCKS: "0" },
+        okExitCodes: [0, 1, 128]
+      })
+      return r.stdout.split("\n").reduce((n, l) => n + (Number(l.trim()) || 0), 0)
+    }).pipe(Effect.orElseSucceed(() => 0))
+
   const branchState = (repoPath: string, branch: string | null | undefined) =>
     Effect.gen(function*() {
       if (branch === null || branch === undefined) return { tip: null, unique: 0 }
@@ -458,7 +473,8 @@ export const make = Effect.gen(function*() {
       const work: Array<string> = []
       for (const [i, file] of untracked.entries()) {
         const copy = req.copiesFrom !== undefined && i < COPY_CHECK_MAX &&
-          (yield* sameBytes(pathApi.join(path, file), pathApi.join(req.copiesFrom, file)))
+          ((yield* sameBytes(pathApi.join(path, file), pathApi.join(req.copiesFrom, file))) ||
+            (yield* sharedLink(pathApi.join(path, file), pathApi.join(req.copiesFrom, file))))
         if (copy) copies++
         else work.push(file)
       }
@@ -538,7 +554,17 @@ export const make = Effect.gen(function*() {
         : insp.copies > 0
         ? ["worktree", "remove", "--force", "--", path]
         : ["worktree", "remove", "--", path]
-      const r = yield* git.run(req.repoPath, args, { okExitCodes: [0, 128, 255] })
+      // Changes in submodules show in `git status`; commits only in a submodule's own branches do not.
+      const subCommits = force ? 0 : yield* submoduleCommits(path)
+      if (subCommits > 0) {
+        const detail = `${plural(subCommits, "commit")} only in its submodules`
+        return { outcome: "kept", inspection: { ...insp, lossless: false, summary: detail }, branch: null, detail } satisfies RemoveResult
+      }
+      let r = yield* git.run(req.repoPath, args, { okExitCodes: [0, 128, 255] })
+      if (r.exitCode !== 0 && !force && /containing submodules/.test(r.stderr)) {
+        // git never removes a worktree with submodules unforced; the checks above found no work in them.
+        r = yield* git.run(req.repoPath, ["worktree", "remove", "--force", "--", path], { okExitCodes: [0, 128, 255] })
+      }
       if (r.exitCode !== 0) {
         const detail = `git refused to remove it: ${r.stderr.trim().split("\n").slice(-1)[0] ?? ""}`
         if (force) return yield* new WorktreeError({ reason: "GitFailed", path, detail })
