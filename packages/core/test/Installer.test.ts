@@ -1,4 +1,4 @@
-import { AppConfig, Host, Installer, Live } from "@parallel-cc/core"
+import { AppConfig, Git, Host, Installer, Live } from "@parallel-cc/core"
 import { ScriptedAgent, TempDir, TempRepo } from "@parallel-cc/testkit"
 import { Cause, Effect, Exit, Layer } from "effect"
 import * as fs from "node:fs"
@@ -19,7 +19,9 @@ const tmp = () => {
 const fakePackage = (root: string): Installer.ArtifactPaths => {
   fs.mkdirSync(path.join(root, "hooks"), { recursive: true })
   fs.mkdirSync(path.join(root, "dist"), { recursive: true })
-  fs.writeFileSync(path.join(root, "hooks", "heartbeat.sh"), "#!/bin/sh\nexit 0\n", { mode: 0o755 })
+  for (const script of ["heartbeat.sh", "state.sh", "guard.sh"]) {
+    fs.writeFileSync(path.join(root, "hooks", script), "#!/bin/sh\nexit 0\n", { mode: 0o755 })
+  }
   fs.writeFileSync(path.join(root, "dist", "bin.cjs"), "", { mode: 0o755 })
   fs.writeFileSync(path.join(root, "dist", "wrapper.cjs"), "#!/bin/sh\nexit 0\n", { mode: 0o755 })
   return {
@@ -41,6 +43,8 @@ interface Ctx {
   readonly artifacts: Installer.ArtifactPaths
   readonly env?: Record<string, string>
   readonly cwd?: string
+  /** Another hook plan than this release's (a later release's, say). */
+  readonly hooks?: ReadonlyArray<Installer.HookSpec>
 }
 
 const run = <A, E>(ctx: Ctx, eff: Effect.Effect<A, E, Installer.Installer>) => {
@@ -50,7 +54,13 @@ const run = <A, E>(ctx: Ctx, eff: Effect.Effect<A, E, Installer.Installer>) => {
     SHELL: "/bin/bash",
     ...ctx.env
   }
-  const layer = Live.setupLayer.pipe(
+  const setup = ctx.hooks === undefined
+    ? Live.setupLayer
+    : Layer.effect(Installer.Installer, Installer.makeWith({ hooks: ctx.hooks })).pipe(
+      Layer.provideMerge(Git.layer),
+      Layer.provideMerge(Live.configLayer)
+    )
+  const layer = setup.pipe(
     Layer.provide(Host.layer({ homeDir: ctx.home, cwd: ctx.cwd ?? ctx.home, env, nodeVersion: process.versions.node })),
     Layer.provide(Layer.succeed(Installer.Artifacts, ctx.artifacts)),
     Layer.provide(Layer.setConfigProvider(AppConfig.envProvider(env, { homeDir: ctx.home })))
@@ -345,6 +355,69 @@ describe("Installer", () => {
     assert.include(fish, `function claude --description 'claude through parallel-cc'\n    ${ctx.artifacts.wrapper} $argv\nend\n`)
     await ok(ctx, uninstall({ alias: true }))
     assert.isFalse(fs.existsSync(path.join(home, ".config")))
+  })
+})
+
+describe("Installer: the hooks are a list", () => {
+  // A later release that installs more hooks: the state script on three events, a guard before writes.
+  const later: ReadonlyArray<Installer.HookSpec> = [
+    ...Installer.hookPlan,
+    { name: "state", event: "UserPromptSubmit", script: "state.sh", args: ["working"], timeout: 5 },
+    { name: "state", event: "Stop", script: "state.sh", args: ["idle"], timeout: 5 },
+    { name: "guard", event: "PreToolUse", matcher: "Edit|Write", script: "guard.sh", timeout: 5 }
+  ]
+
+  it("a release with more hooks: the earlier install shows outdated, install adds only what is new, uninstall removes all", async () => {
+    const home = tmp()
+    const artifacts = fakePackage(tmp())
+    const before = { home, artifacts }
+    const after = { home, artifacts, hooks: later }
+    seedHome(home)
+    const original = snapshot(home)
+    await ok(before, install({ hooks: {} }))
+    const st = (await ok(after, status)).find((s) => s.piece === "hooks")!
+    assert.strictEqual(st.state, "outdated")
+    assert.include(st.detail, "UserPromptSubmit state")
+    const upd = await ok(after, install({ hooks: {} }))
+    assert.strictEqual(upd.changes[0]?.action, "updated", JSON.stringify(upd.changes))
+    assert.include(upd.changes[0]!.detail, "Stop state hook added")
+    const hooks = readJson(path.join(home, ".claude", "settings.json")).hooks
+    assert.deepStrictEqual(hooks.Stop, [
+      ...userSettings.hooks.Stop,
+      { hooks: [{ type: "command", command: `${path.join(artifacts.hookScript, "..", "state.sh")} idle`, timeout: 5 }] }
+    ])
+    assert.deepStrictEqual(hooks.PreToolUse.at(-1).matcher, "Edit|Write")
+    assert.lengthOf(hooks.PostToolUse, 3, "the heartbeat is not added twice")
+    assert.strictEqual((await ok(after, status)).find((s) => s.piece === "hooks")?.state, "installed")
+    const again = await ok(after, install({ hooks: {} }))
+    assert.strictEqual(again.changes[0]?.action, "unchanged")
+    // Back to the earlier release: the hooks it does not know are its own record's, so they are retired.
+    const back = await ok(before, install({ hooks: {} }))
+    assert.include(back.changes[0]!.detail, "hook of an earlier release removed")
+    await ok(after, install({ hooks: {} }))
+    await ok(after, uninstall("all"))
+    assert.deepStrictEqual(snapshot(home), original)
+  })
+
+  it("a fresh settings file gets every event key, and uninstall removes them and the file", async () => {
+    const home = tmp()
+    const ctx = { home, artifacts: fakePackage(tmp()), hooks: later }
+    const r = await ok(ctx, install({ hooks: {} }))
+    assert.strictEqual(r.changes[0]?.action, "created")
+    assert.deepStrictEqual(Object.keys(readJson(path.join(home, ".claude", "settings.json")).hooks).sort(), [
+      "PostToolUse",
+      "PreToolUse",
+      "Stop",
+      "UserPromptSubmit"
+    ])
+    fs.rmSync(path.join(ctx.artifacts.hookScript, "..", "guard.sh"))
+    const st = (await ok(ctx, status)).find((s) => s.piece === "hooks")!
+    assert.strictEqual(st.state, "broken")
+    assert.include(st.detail, "guard.sh")
+    const refused = await failure(ctx, install({ hooks: {}, alias: true }))
+    assert.strictEqual(refused.reason, "TargetMissing")
+    await ok(ctx, uninstall("all"))
+    assert.deepStrictEqual(snapshot(home), {})
   })
 })
 
