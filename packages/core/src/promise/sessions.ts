@@ -1,0 +1,160 @@
+/**
+ * The sessions area of the Promise facade (`client.sessions`): register, list, status, get, environment,
+ * release, heartbeat, cleanup.
+ *
+ * @since 0.2.0
+ */
+import { Effect, Schema } from "effect"
+import * as AppConfig from "../platform/AppConfig.js"
+import * as Domain from "../Domain.js"
+import * as Sessions from "../sessions/Sessions.js"
+import { SessionStore } from "../sessions/SessionStore.js"
+import { opt, Pid, strict, Text } from "./input.js"
+import type { CallOptions, Facade } from "./runtime.js"
+
+/** What `register --json` prints. For the first session of a repository `worktreePath` is the repository. */
+export type Registration = typeof Domain.Registration.Encoded
+/** A session as stored (`status --json` `kept`, `sessions.get`). */
+export type SessionJson = Domain.SessionJson
+/** An active session with its liveness, as in `status --json` `sessions`. */
+export type SessionEntry = SessionJson & {
+  /** The later of the stored heartbeat and the heartbeat file's mtime. */
+  readonly lastHeartbeat: string
+  readonly liveness: Domain.Liveness
+}
+/** What `status --json` prints. */
+export interface StatusReport {
+  readonly sessions: ReadonlyArray<SessionEntry>
+  /** Released sessions whose worktree was kept because it holds work. */
+  readonly kept: ReadonlyArray<SessionJson>
+  /** Sessions this call found dead or stale and released. */
+  readonly released: ReadonlyArray<Sessions.Released>
+}
+export type Released = Sessions.Released
+export type CleanupReport = Sessions.CleanupReport
+
+const RegisterInput = strict({ repoPath: Text, pid: Pid, forceWorktree: opt(Schema.Boolean) })
+const ListInput = strict({ repoPath: opt(Text), mode: opt(Domain.SessionMode) })
+const StatusInput = strict({ repoPath: opt(Text), sandboxOnly: opt(Schema.Boolean) })
+const GetInput = strict({ sessionId: Domain.SessionId })
+const SelectInput = strict({ sessionId: opt(Domain.SessionId), pid: opt(Pid) })
+const ReleaseInput = strict({ sessionId: opt(Domain.SessionId), pid: opt(Pid), force: opt(Schema.Boolean) })
+const CleanupInput = strict({ dryRun: opt(Schema.Boolean), force: opt(Schema.Boolean) })
+
+const encodeSession = Schema.encodeSync(Domain.Session)
+const encodeRegistration = Schema.encodeSync(Domain.Registration)
+
+const entry = (v: Sessions.SessionView): SessionEntry => ({
+  ...encodeSession(v.session),
+  lastHeartbeat: v.lastHeartbeat.toISOString(),
+  liveness: v.liveness
+})
+
+/** Sessions: register, list, release, heartbeat, clean up. */
+export interface SessionsApi {
+  /**
+   * Register a session for a running process: the first live session of a repository works in the
+   * repository itself, every other one in a new worktree on a new branch. Resolves to `register --json`.
+   */
+  readonly register: (
+    input: { readonly repoPath: string; readonly pid: number; readonly forceWorktree?: boolean },
+    options?: CallOptions
+  ) => Promise<Registration>
+  /** The active sessions (of one repository, or all), with liveness; dead ones are released first. */
+  readonly list: (
+    input?: { readonly repoPath?: string; readonly mode?: "local" | "sandbox" },
+    options?: CallOptions
+  ) => Promise<ReadonlyArray<SessionEntry>>
+  /** What `status --json` prints: active sessions, worktrees kept with work, sessions just released. */
+  readonly status: (
+    input?: { readonly repoPath?: string; readonly sandboxOnly?: boolean },
+    options?: CallOptions
+  ) => Promise<StatusReport>
+  /** One session by id, active or released. */
+  readonly get: (input: { readonly sessionId: string }, options?: CallOptions) => Promise<SessionJson>
+  /**
+   * The environment variables to give the session's agent process, as `claude-parallel` does:
+   * `PARALLEL_CC_SESSION_ID`, `PARALLEL_CC_WORKTREE`, `PARALLEL_CC_HEARTBEAT_FILE` (the heartbeat hook
+   * touches it) and, with a port block, `PARALLEL_CC_PORT_BASE` / `PARALLEL_CC_PORT_COUNT`.
+   */
+  readonly environment: (input: { readonly sessionId: string }, options?: CallOptions) => Promise<Readonly<Record<string, string>>>
+  /**
+   * End a session (by id, or every active session of a pid). Its worktree is removed only if that loses
+   * no work; `force` removes it anyway and deletes an unmerged session branch.
+   */
+  readonly release: (
+    input: { readonly sessionId?: string; readonly pid?: number; readonly force?: boolean },
+    options?: CallOptions
+  ) => Promise<ReadonlyArray<Released>>
+  /** Mark a session alive now; resolves to how many sessions were touched. */
+  readonly heartbeat: (
+    input: { readonly sessionId?: string; readonly pid?: number },
+    options?: CallOptions
+  ) => Promise<{ readonly touched: number }>
+  /** Release sessions whose process is gone, look again at kept worktrees, prune git's worktree records. */
+  readonly cleanup: (
+    input?: { readonly dryRun?: boolean; readonly force?: boolean },
+    options?: CallOptions
+  ) => Promise<CleanupReport>
+}
+
+export const makeSessions = (f: Facade): SessionsApi => {
+  const { method, mainRoot, selector, abs } = f
+  return {
+    register: method("sessions.register", RegisterInput, (input) =>
+      Effect.flatMap(Sessions.Sessions, (s) =>
+        s.register({ repo: abs(input.repoPath), pid: input.pid, forceWorktree: input.forceWorktree })).pipe(
+          Effect.map((r) => encodeRegistration(r.registration))
+        )),
+    list: method("sessions.list", ListInput, (input) =>
+      Effect.gen(function*() {
+        const s = yield* Sessions.Sessions
+        const repoPath = input.repoPath !== undefined ? yield* mainRoot(input.repoPath) : undefined
+        const report = yield* s.status({ repoPath, mode: input.mode })
+        return report.sessions.map(entry)
+      })),
+    status: method("sessions.status", StatusInput, (input) =>
+      Effect.gen(function*() {
+        const s = yield* Sessions.Sessions
+        const repoPath = input.repoPath !== undefined ? yield* mainRoot(input.repoPath) : undefined
+        const report = yield* s.status({ repoPath, mode: input.sandboxOnly === true ? "sandbox" : undefined })
+        return {
+          sessions: report.sessions.map(entry),
+          kept: report.kept.map((k) => encodeSession(k)),
+          released: report.released
+        } satisfies StatusReport
+      })),
+    get: method("sessions.get", GetInput, (input) =>
+      Effect.flatMap(SessionStore, (store) => store.get(input.sessionId)).pipe(Effect.map((s) => encodeSession(s)))),
+    environment: method("sessions.environment", GetInput, (input) =>
+      Effect.gen(function*() {
+        const s = yield* Effect.flatMap(SessionStore, (store) => store.get(input.sessionId))
+        const sessionsService = yield* Sessions.Sessions
+        const config = yield* AppConfig.AppConfig
+        const env: Record<string, string> = {
+          PARALLEL_CC_SESSION_ID: s.sessionId,
+          PARALLEL_CC_WORKTREE: s.worktreePath,
+          PARALLEL_CC_HEARTBEAT_FILE: sessionsService.heartbeatFile(s.sessionId)
+        }
+        if (s.portBase !== null) {
+          env.PARALLEL_CC_PORT_BASE = String(s.portBase)
+          env.PARALLEL_CC_PORT_COUNT = String(config.values["ports.blockSize"])
+        }
+        return env
+      })),
+    release: method("sessions.release", ReleaseInput, (input) =>
+      Effect.gen(function*() {
+        const sel = yield* selector("sessions.release", input)
+        const s = yield* Sessions.Sessions
+        return yield* s.release(sel, { force: input.force })
+      })),
+    heartbeat: method("sessions.heartbeat", SelectInput, (input) =>
+      Effect.gen(function*() {
+        const sel = yield* selector("sessions.heartbeat", input)
+        const s = yield* Sessions.Sessions
+        return { touched: yield* s.heartbeat(sel) }
+      })),
+    cleanup: method("sessions.cleanup", CleanupInput, (input) =>
+      Effect.flatMap(Sessions.Sessions, (s) => s.cleanup({ dryRun: input.dryRun, force: input.force })))
+  }
+}
