@@ -114,3 +114,17 @@ export const dbRows = (w: World, sql: string, ...params: Array<unknown>): Array<
     db.close()
   }
 }
+
+/** The worktree provider hook script shipped with the CLI. */
+export const worktreeHookScript = path.join(path.dirname(Cli.wrapperPath), "..", "hooks", "worktree.sh")
+
+/**
+ * Register parallel-cc as the world's Claude Code worktree provider in ~/.claude/settings.json: the
+ * WorktreeCreate and WorktreeRemove hooks.
+ */
+export const installHooks = (w: World) => {
+  const file = path.join(w.home, ".claude", "settings.json")
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  const entry = [{ hooks: [{ type: "command", command: worktreeHookScript, timeout: 600 }] }]
+  fs.writeFileSync(file, JSON.stringify({ hooks: { WorktreeCreate: entry, WorktreeRemove: entry } }, null, 2))
+}

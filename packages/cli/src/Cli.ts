@@ -20,6 +20,7 @@ import { sandboxCommand } from "./commands/sandbox.js"
 import { budgetCommand, templatesCommand } from "./commands/templates.js"
 import { status } from "./commands/status.js"
 import { suggestions } from "./commands/suggestions.js"
+import { worktreeHook } from "./commands/worktreeHook.js"
 import type { CommandDef } from "./internal/Command.js"
 import type { CliServices } from "./internal/Env.js"
 import { flagName, type OptSpec, type Spec } from "./internal/Spec.js"
@@ -113,6 +114,7 @@ export const subcommands: ReadonlyArray<Command.Command<string, CliServices, unk
   fromDef(release),
   fromDef(heartbeat),
   fromDef(cleanup),
+  fromDef(worktreeHook),
   claudeCommand as Command.Command<string, CliServices, unknown, unknown>,
   configCommand as Command.Command<string, CliServices, unknown, unknown>,
   fromDef(migrate),

@@ -11,6 +11,7 @@ import { heartbeat } from "./commands/heartbeat.js"
 import { register } from "./commands/register.js"
 import { release } from "./commands/release.js"
 import { status } from "./commands/status.js"
+import { worktreeHook } from "./commands/worktreeHook.js"
 import type { CommandDef } from "./internal/Command.js"
 import { extractGlobals, run } from "./internal/Main.js"
 import { parseFast, type Spec } from "./internal/Spec.js"
@@ -19,7 +20,8 @@ const hot: Record<string, CommandDef<Spec>> = {
   status: status as unknown as CommandDef<Spec>,
   register: register as unknown as CommandDef<Spec>,
   release: release as unknown as CommandDef<Spec>,
-  heartbeat: heartbeat as unknown as CommandDef<Spec>
+  heartbeat: heartbeat as unknown as CommandDef<Spec>,
+  "worktree-hook": worktreeHook as unknown as CommandDef<Spec>
 }
 
 const platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeCommandExecutor.layer).pipe(

@@ -16,6 +16,7 @@ import * as Git from "../platform/Git.js"
 import * as Processes from "../platform/Processes.js"
 import * as Sessions from "../sessions/Sessions.js"
 import * as SessionStore from "../sessions/SessionStore.js"
+import * as WorktreeProvider from "../sessions/WorktreeProvider.js"
 import * as Worktrees from "../sessions/Worktrees.js"
 
 /** File system, paths and child processes from Node. */
@@ -27,7 +28,8 @@ export const Platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, Nod
 export const configLayer = AppConfig.layer.pipe(Layer.provideMerge(Platform))
 
 /** Sessions with their worktrees, liveness and claims, over the migrated store. */
-export const layer = Sessions.layer.pipe(
+export const layer = WorktreeProvider.layer.pipe(
+  Layer.provideMerge(Sessions.layer),
   // Sessions end their claims when they end, so the ledger is under them.
   Layer.provideMerge(ClaimsLedger.layer),
   Layer.provideMerge(Worktrees.layer),

@@ -1,0 +1,109 @@
+/**
+ * `parallel-cc worktree-hook`: the WorktreeCreate / WorktreeRemove hook command that `install --hooks`
+ * registers. Reads Claude Code's payload on stdin; for WorktreeCreate prints ONLY the worktree's absolute
+ * path on stdout (everything else on stderr) and leaves a detached watcher (`--watch PID`) that releases
+ * the session when the Claude Code process exits; for WorktreeRemove releases the worktree's session under
+ * the never-lose-work rule and exits 1 (Claude Code then keeps and reports it) when it holds work.
+ */
+import { WorktreeProvider } from "@parallel-cc/core"
+import { Data, Effect, Option } from "effect"
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import { defineCommand } from "../internal/Command.js"
+import { Layers, withSessions } from "../internal/Env.js"
+import { note, print, UsageError } from "../internal/Output.js"
+import { keptLines } from "../internal/Render.js"
+
+/** A WorktreeRemove request whose worktree holds work: exit 1, so that Claude Code keeps and reports it. */
+class WorktreeKept extends Data.TaggedError("WorktreeKept")<{ readonly message: string }> {}
+
+const SHELLS = new Set(["sh", "bash", "dash", "zsh", "ash", "busybox"])
+
+/** The process's parent pid and command name from /proc (Linux); undefined elsewhere. */
+const parentOf = (pid: number): { readonly ppid: number; readonly comm: string } | undefined => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const open = stat.indexOf("(")
+    const close = stat.lastIndexOf(")")
+    const comm = stat.slice(open + 1, close)
+    const ppid = Number(stat.slice(close + 2).split(" ")[1])
+    return Number.isInteger(ppid) ? { ppid, comm } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The requesting Claude Code process: CLAUDE_PID, else our parent, skipping the shell that ran the hook. */
+export const requesterPid = (env: Readonly<Record<string, string | undefined>>, ppid: number): number => {
+  const fromEnv = Number(env.CLAUDE_PID)
+  if (Number.isInteger(fromEnv) && fromEnv > 1) return fromEnv
+  const me = parentOf(ppid)
+  if (me !== undefined && SHELLS.has(me.comm) && me.ppid > 1) return me.ppid
+  return ppid
+}
+
+const readStdin = Effect.async<string, UsageError>((resume) => {
+  const chunks: Array<Buffer> = []
+  process.stdin.on("data", (c: Buffer) => chunks.push(c))
+  process.stdin.once("end", () => resume(Effect.succeed(Buffer.concat(chunks).toString("utf8"))))
+  process.stdin.once("error", (e) => resume(Effect.fail(new UsageError({ message: `cannot read the hook input: ${e.message}` }))))
+})
+
+/** Start the detached watcher that releases `pid`'s sessions after it exits (its output goes nowhere). */
+const startWatcher = (pid: number, env: Readonly<Record<string, string | undefined>>) =>
+  Effect.sync(() => {
+    const bin = process.argv[1]
+    if (bin === undefined) return
+    const child = spawn(process.execPath, [bin, "worktree-hook", "--watch", String(pid)], {
+      detached: true,
+      stdio: "ignore",
+      env: env as NodeJS.ProcessEnv
+    })
+    child.unref()
+  })
+
+export const worktreeHook = defineCommand({
+  name: "worktree-hook",
+  description:
+    "Claude Code's WorktreeCreate/WorktreeRemove hook (installed by `install --hooks`): reads the payload on stdin; " +
+    "creates a parallel-cc session and worktree and prints its path, or releases it",
+  spec: {
+    watch: {
+      kind: "integer",
+      optional: true,
+      description: "Instead: wait for this process to exit, then release its sessions (started by the hook itself)"
+    }
+  },
+  handler: (opts) =>
+    withSessions(Effect.gen(function*() {
+      const provider = yield* WorktreeProvider.WorktreeProvider
+      if (Option.isSome(opts.watch)) {
+        yield* provider.watch(opts.watch.value)
+        return
+      }
+      const layers = yield* Layers
+      const input = yield* provider.parse(yield* readStdin)
+      if (input.hook_event_name === "WorktreeRemove") {
+        const r = yield* provider.remove(input)
+        for (const x of r.released) if (x.kept !== null) yield* note(keptLines(x.sessionId, x.kept).join("\n"))
+        if (r.outcome === "kept") {
+          return yield* new WorktreeKept({
+            message: `kept the worktree ${r.path}: removing it would lose work (${r.detail}); merge it, or remove it ` +
+              "with `parallel-cc release --force` / `parallel-cc cleanup --force`"
+          })
+        }
+        yield* note(`parallel-cc: ${r.outcome === "removed" ? "removed" : "already gone:"} ${r.path}`)
+        return
+      }
+      const pid = requesterPid(layers.env, process.ppid)
+      const created = yield* provider.create(input, { pid, cwd: layers.cwd })
+      const s = created.registered.session
+      for (const w of created.registered.setup.warnings) yield* note(`parallel-cc: warning: ${w}`)
+      yield* note(
+        `parallel-cc: session ${s.sessionId}${created.parent !== null ? ` (child of ${created.parent})` : ""} works in ` +
+          `${s.worktreePath} (branch ${s.branch})`
+      )
+      yield* startWatcher(pid, layers.env)
+      yield* print(created.path)
+    }))
+})

@@ -1,0 +1,167 @@
+import { AnthropicApiDouble, ClaudeCode, Cli, TempRepo } from "@parallel-cc/testkit"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { assert, describe, it } from "vitest"
+import { dbRows, installHooks, keepTranscript, pcc, status, type World, world } from "./support.js"
+
+const { Reply } = AnthropicApiDouble
+const marker = AnthropicApiDouble.AnthropicApiDouble.marker
+
+/** `claude -w NAME -p …` in the repository, headless, with the hook events in the stream. */
+const claudeWorktree = (w: World, name: string, prompt: string) =>
+  ClaudeCode.run(ClaudeCode.binary(), ["-w", name, ...ClaudeCode.headlessArgs(prompt), "--include-hook-events"], {
+    cwd: w.repo.root,
+    env: w.env
+  })
+
+/**
+ * Poll the stored session rows until `done` says so (the detached watcher releases the session after
+ * Claude Code exits; `kept_reason` stays "release in progress" until its worktree has been dealt with).
+ */
+const waitForRows = async (w: World, done: (rows: Array<Record<string, any>>) => boolean, timeoutMs = 30_000) => {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const rows = dbRows(w, "SELECT id, status, kept_reason FROM sessions")
+    if (done(rows)) return rows
+    if (Date.now() > until) throw new Error(`the sessions never got there: ${JSON.stringify(rows)}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+const settled = (rows: Array<Record<string, any>>) =>
+  rows.length > 0 && rows.every((r) => r.status === "released" && r.kept_reason !== "release in progress")
+
+/** A repository with `.env` (ignored, named by .worktreeinclude), a submodule and `node_modules`. */
+const realRepo = (w: World) => {
+  w.repo.write(".gitignore", ".env\nnode_modules/\n")
+  w.repo.write(".worktreeinclude", ".env\n")
+  w.repo.write("package.json", "{}\n")
+  w.repo.write("package-lock.json", "{\"lockfileVersion\":3}\n")
+  const lib = TempRepo.makeSync(path.join(w.repo.base, "libsrc"), { files: { "lib.txt": "library\n" } })
+  w.repo.git(["-c", "protocol.file.allow=always", "submodule", "add", "-q", lib.root, "libs/lib"])
+  w.repo.commitAll("app with a submodule")
+  w.repo.write(".env", "SECRET=from-main\n")
+  w.repo.write("node_modules/dep/index.js", "module.exports = 'dep'\n")
+  return lib
+}
+
+describe("parallel-cc as Claude Code's worktree provider (the real binary)", () => {
+  it("claude -w feature-x: the worktree is a parallel-cc session (our naming, .env, dependencies, the submodule) while it runs; released by the never-lose-work rule after it exits", async () => {
+    const w = await world()
+    realRepo(w)
+    const share = { PARALLEL_CC_WORKTREE_SHARE: "[\"node_modules\"]" }
+    Object.assign(w.env, share)
+    installHooks(w)
+    let during: ReturnType<typeof status> | undefined
+    w.api.script("fx", [
+      Reply.bash("pwd && cat .env && cat libs/lib/lib.txt && node -p \"require('dep')\""),
+      Reply.dynamic(() => {
+        during = status(w)
+        return Reply.bash("printf 'work in progress\\n' > feature.txt")
+      }),
+      Reply.text("feature done")
+    ])
+    const r = await claudeWorktree(w, "feature-x", `build it ${marker("fx")}`)
+    keepTranscript("provider-claude-w", r.stdout)
+    assert.deepStrictEqual(w.api.failures, [])
+    assert.strictEqual(r.code, 0, r.stderr)
+    const hook = r.events.find((e) => e.type === "system" && e.subtype === "hook_response" && e.hook_event === "WorktreeCreate")
+    // The agent worked in the worktree our hook made, with .env, the submodule and the shared dependency.
+    const out = w.api.toolResults("fx")[0]!.text.split("\n")
+    const wt = out[0]!
+    assert.deepStrictEqual(out.slice(1, 4), ["SECRET=from-main", "library", "dep"], JSON.stringify({ out, hook }))
+    assert.strictEqual(ClaudeCode.initOf(r.events)!.cwd, wt)
+    // While it ran: one session, in that worktree, on our branch, for the Claude Code process.
+    assert.ok(during)
+    assert.lengthOf(during!.sessions, 1)
+    const s = during!.sessions[0]!
+    assert.strictEqual(s.worktreePath, wt)
+    assert.isFalse(s.isMainRepo)
+    assert.isTrue(wt.startsWith(`${w.repo.root}-worktrees${path.sep}`), wt)
+    assert.strictEqual(w.repo.git(["rev-parse", "--abbrev-ref", "HEAD"], wt).trim(), s.branch)
+    // After Claude Code exits the watcher releases the session; the uncommitted feature.txt keeps the worktree.
+    await waitForRows(w, settled)
+    const after = status(w)
+    assert.deepStrictEqual(after.sessions, [])
+    const kept = after.kept.find((k) => k.sessionId === s.sessionId)
+    assert.ok(kept, JSON.stringify(after))
+    assert.strictEqual(kept!.keptReason, "1 untracked file")
+    assert.isTrue(fs.existsSync(path.join(wt, "feature.txt")))
+    assert.isTrue(fs.existsSync(path.join(w.repo.root, "node_modules/dep/index.js")))
+  })
+
+  it("a worktree with nothing in it is removed when the session ends; WorktreeRemove releases by the same rule and keeps one with work", async () => {
+    const w = await world()
+    installHooks(w)
+    w.api.script("clean", [Reply.bash("pwd"), Reply.text("nothing to do")])
+    const r = await claudeWorktree(w, "look-only", `look ${marker("clean")}`)
+    assert.strictEqual(r.code, 0, r.stderr)
+    const wt = w.api.toolResults("clean")[0]!.text.split("\n")[0]!
+    const rows = await waitForRows(w, settled)
+    assert.deepStrictEqual(rows.map((r) => r.kept_reason), [null])
+    assert.isFalse(fs.existsSync(wt), "a clean worktree goes")
+
+    // WorktreeRemove as Claude Code sends it (interactive sessions and subagents), on a worktree with work.
+    const create = Cli.runSync(["worktree-hook"], {
+      cwd: w.repo.root,
+      env: { ...w.env, CLAUDE_PID: String(process.pid) },
+      input: JSON.stringify({ session_id: "s", cwd: w.repo.root, hook_event_name: "WorktreeCreate", name: "kept-one" })
+    })
+    assert.strictEqual(create.code, 0, create.stderr)
+    const made = create.stdout.trim()
+    assert.isTrue(path.isAbsolute(made) && fs.existsSync(made), create.stdout)
+    fs.writeFileSync(path.join(made, "work.txt"), "keep me\n")
+    const removeReq = JSON.stringify({ session_id: "s", cwd: made, hook_event_name: "WorktreeRemove", worktree_path: made })
+    const rm = Cli.runSync(["worktree-hook"], { cwd: w.repo.root, env: w.env, input: removeReq })
+    assert.strictEqual(rm.code, 1)
+    assert.include(rm.stderr, "kept the worktree")
+    assert.include(rm.stderr, "1 untracked file")
+    assert.isTrue(fs.existsSync(path.join(made, "work.txt")))
+  })
+
+  it("bad requests: a bare repository, a rebase in progress, an invalid name, outside any repository — a clear error, exit 1, nothing created", async () => {
+    const w = await world()
+    const run = (cwd: string, name: string) =>
+      Cli.runSync(["worktree-hook"], {
+        cwd,
+        env: { ...w.env, CLAUDE_PID: String(process.pid) },
+        input: JSON.stringify({ session_id: "s", cwd, hook_event_name: "WorktreeCreate", name })
+      })
+    const bare = path.join(w.repo.base, "bare.git")
+    w.repo.git(["clone", "-q", "--bare", w.repo.root, bare])
+    const outside = path.join(w.repo.base, "plain")
+    fs.mkdirSync(outside)
+    const cases: Array<[string, string, RegExp]> = [
+      [bare, "x", /is a bare repository/],
+      [outside, "x", /not inside a git repository/],
+      [w.repo.root, "bad..name", /not a valid/],
+      [w.repo.root, "-x", /starts with '-'/]
+    ]
+    for (const [cwd, name, expected] of cases) {
+      const r = run(cwd, name)
+      assert.strictEqual(r.code, 1, `${cwd} ${name}: ${r.stderr}`)
+      assert.strictEqual(r.stdout, "", "nothing on stdout")
+      assert.match(r.stderr, expected)
+    }
+    // A rebase stopped at a conflict.
+    w.repo.write("f.txt", "base\n")
+    w.repo.commitAll("base")
+    w.repo.git(["checkout", "-q", "-b", "other"])
+    w.repo.write("f.txt", "other\n")
+    w.repo.commitAll("other")
+    w.repo.git(["checkout", "-q", "main"])
+    w.repo.write("f.txt", "main\n")
+    w.repo.commitAll("main")
+    w.repo.git(["checkout", "-q", "other"])
+    assert.notStrictEqual(pcc(w, ["status"]).code, null)
+    try {
+      w.repo.git(["rebase", "main"])
+    } catch {
+      // The conflict is the point.
+    }
+    const r = run(w.repo.root, "x")
+    assert.strictEqual(r.code, 1, r.stderr)
+    assert.match(r.stderr, /in the middle of a rebase/)
+    assert.deepStrictEqual(status(w).sessions, [])
+    assert.isFalse(fs.existsSync(`${w.repo.root}-worktrees`))
+  })
+})
