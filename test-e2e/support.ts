@@ -115,16 +115,15 @@ export const dbRows = (w: World, sql: string, ...params: Array<unknown>): Array<
   }
 }
 
-/** The worktree provider hook script shipped with the CLI. */
-export const worktreeHookScript = path.join(path.dirname(Cli.wrapperPath), "..", "hooks", "worktree.sh")
-
 /**
- * Register parallel-cc as the world's Claude Code worktree provider in ~/.claude/settings.json: the
- * WorktreeCreate and WorktreeRemove hooks.
+ * Register parallel-cc as the world's Claude Code worktree provider as a user would: `parallel-cc install
+ * --hooks` (the heartbeat and the WorktreeCreate/WorktreeRemove hooks in ~/.claude/settings.json).
  */
 export const installHooks = (w: World) => {
-  const file = path.join(w.home, ".claude", "settings.json")
-  fs.mkdirSync(path.dirname(file), { recursive: true })
-  const entry = [{ hooks: [{ type: "command", command: worktreeHookScript, timeout: 600 }] }]
-  fs.writeFileSync(file, JSON.stringify({ hooks: { WorktreeCreate: entry, WorktreeRemove: entry } }, null, 2))
+  const report = pccJson(w, ["install", "--hooks"])
+  const st = pccJson(w, ["install", "--status"]) as { pieces: Array<{ piece: string; state: string }> }
+  if (!st.pieces.some((p) => p.piece === "worktree-provider" && p.state === "installed")) {
+    throw new Error(`install --hooks did not install the worktree provider: ${JSON.stringify({ report, st })}`)
+  }
+  return report
 }

@@ -82,7 +82,7 @@ describe("install (real processes, temp HOME)", () => {
     assert.deepStrictEqual(noCache(snapshot(m.home)), noCache(installed))
 
     const status = Cli.json(Cli.runSync(["install", "--status", "--json"], { env: m.env, cwd: m.home }))
-    assert.deepStrictEqual(status.pieces.map((p: any) => `${p.piece}=${p.state}`), ["hooks=installed", "alias=installed", "mcp=installed"])
+    assert.deepStrictEqual(status.pieces.map((p: any) => `${p.piece}=${p.state}`), ["hooks=installed", "worktree-provider=installed", "alias=installed", "mcp=installed"])
 
     const un = Cli.runSync(["install", "--uninstall"], { env: m.env, cwd: m.home })
     assert.strictEqual(un.code, 0, un.stderr)

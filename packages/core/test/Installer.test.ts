@@ -19,7 +19,7 @@ const tmp = () => {
 const fakePackage = (root: string): Installer.ArtifactPaths => {
   fs.mkdirSync(path.join(root, "hooks"), { recursive: true })
   fs.mkdirSync(path.join(root, "dist"), { recursive: true })
-  for (const script of ["heartbeat.sh", "state.sh", "guard.sh"]) {
+  for (const script of ["heartbeat.sh", "state.sh", "guard.sh", "worktree.sh"]) {
     fs.writeFileSync(path.join(root, "hooks", script), "#!/bin/sh\nexit 0\n", { mode: 0o755 })
   }
   fs.writeFileSync(path.join(root, "dist", "bin.cjs"), "", { mode: 0o755 })
@@ -190,7 +190,7 @@ describe("Installer", () => {
     const st = await ok(ctx, status)
     assert.deepStrictEqual(
       st.map((s) => `${s.piece}:${s.shell ?? s.scope ?? ""}=${s.state}`).sort(),
-      ["alias:bash=installed", "alias:zsh=installed", "hooks:global=installed", "mcp:=installed"]
+      ["alias:bash=installed", "alias:zsh=installed", "hooks:global=installed", "mcp:=installed", "worktree-provider:global=installed"]
     )
 
     const removed = await ok(ctx, uninstall("all"))
@@ -408,7 +408,9 @@ describe("Installer: the hooks are a list", () => {
       "PostToolUse",
       "PreToolUse",
       "Stop",
-      "UserPromptSubmit"
+      "UserPromptSubmit",
+      "WorktreeCreate",
+      "WorktreeRemove"
     ])
     fs.rmSync(path.join(ctx.artifacts.hookScript, "..", "guard.sh"))
     const st = (await ok(ctx, status)).find((s) => s.piece === "hooks")!
@@ -435,5 +437,40 @@ describe("Installer text blocks", () => {
       const withBlock = text + sep + Installer.aliasBlock("zsh", "/bin/claude-parallel")
       assert.strictEqual(Installer.removeAliasBlock(withBlock, sep).pipe((o) => (o._tag === "Some" ? o.value : null)), text)
     }
+  })
+})
+
+describe("Installer: the worktree provider hooks", () => {
+  const events = (home: string) => Object.keys(readJson(path.join(home, ".claude", "settings.json")).hooks ?? {}).sort()
+
+  it("installed with the hooks; --no-worktree-provider leaves them out (and removes them), the choice is kept, status says so; uninstall restores exactly", async () => {
+    const home = tmp()
+    const ctx = { home, artifacts: fakePackage(tmp()) }
+    seedHome(home)
+    const original = snapshot(home)
+    await ok(ctx, install({ hooks: {} }))
+    assert.includeMembers(events(home), ["WorktreeCreate", "WorktreeRemove"])
+    const settings = readJson(path.join(home, ".claude", "settings.json"))
+    const create = settings.hooks.WorktreeCreate[0].hooks[0]
+    assert.strictEqual(create.command, Installer.hookCommand(path.join(ctx.artifacts.hookScript, "..", "worktree.sh")))
+    assert.strictEqual(create.timeout, 600)
+    assert.strictEqual((await ok(ctx, status)).find((s) => s.piece === "worktree-provider")!.state, "installed")
+
+    await ok(ctx, install({ hooks: { worktreeProvider: false } }))
+    assert.notInclude(events(home), "WorktreeCreate")
+    assert.notInclude(events(home), "WorktreeRemove")
+    const st = await ok(ctx, status)
+    assert.strictEqual(st.find((s) => s.piece === "hooks")!.state, "installed")
+    const provider = st.find((s) => s.piece === "worktree-provider")!
+    assert.strictEqual(provider.state, "missing")
+    assert.include(provider.detail, "--no-worktree-provider")
+    // A later `install --hooks` keeps the opt-out; --worktree-provider undoes it.
+    const again = await ok(ctx, install({ hooks: {} }))
+    assert.isTrue(again.changes.every((c) => c.action === "unchanged"), JSON.stringify(again.changes))
+    await ok(ctx, install({ hooks: { worktreeProvider: true } }))
+    assert.includeMembers(events(home), ["WorktreeCreate", "WorktreeRemove"])
+
+    await ok(ctx, uninstall("all"))
+    assert.deepStrictEqual(snapshot(home), original)
   })
 })

@@ -12,10 +12,15 @@ const flag = (name: string, description: string) => Options.boolean(name).pipe(O
 
 const options = {
   all: flag("all", "Install everything: the hook (global), the alias and the MCP server"),
-  hooks: flag("hooks", "The heartbeat hook (PostToolUse, all tools) in Claude Code settings"),
+  hooks: flag("hooks", "The Claude Code hooks in settings.json: the heartbeat (PostToolUse) and the worktree provider (WorktreeCreate/WorktreeRemove)"),
   global: flag("global", "Hook in ~/.claude/settings.json (the default)"),
   local: flag("local", "Hook in <repo>/.claude/settings.json of the current repository (or --repo)"),
   repo: Options.text("repo").pipe(Options.withDescription("Repository for --local (default: the current directory)"), Options.optional),
+  worktreeProvider: flag("worktree-provider", "With --hooks/--all: include the WorktreeCreate/WorktreeRemove hooks (the default; undoes --no-worktree-provider)"),
+  noWorktreeProvider: flag(
+    "no-worktree-provider",
+    "With --hooks/--all: leave out (and remove) the WorktreeCreate/WorktreeRemove hooks that make claude -w and worktree subagents parallel-cc sessions"
+  ),
   alias: flag("alias", "The claude → claude-parallel alias for bash, zsh and fish"),
   mcp: flag("mcp", "Register the MCP server (parallel-cc mcp serve) with Claude Code, user scope"),
   interactive: flag("interactive", "Ask what to install (needs a terminal)"),
@@ -101,7 +106,14 @@ const handler = (o: Opts) =>
     const repo = Option.getOrUndefined(o.repo)
     const hooksNamed = o.hooks || o.global || o.local || repo !== undefined
     const named = hooksNamed || o.alias || o.mcp
-    const hookSel = { scope: o.local ? "local" as const : o.global ? "global" as const : undefined, repo }
+    if (o.worktreeProvider && o.noWorktreeProvider) {
+      return yield* new UsageError({ message: "--worktree-provider and --no-worktree-provider exclude each other" })
+    }
+    const hookSel = {
+      scope: o.local ? "local" as const : o.global ? "global" as const : undefined,
+      repo,
+      worktreeProvider: o.noWorktreeProvider ? false : o.worktreeProvider ? true : undefined
+    }
 
     return yield* withSetup(Effect.gen(function*() {
       // Ctrl-C or Escape at a prompt: nothing has been written yet.

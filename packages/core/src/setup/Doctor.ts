@@ -15,6 +15,7 @@ import { Context, Effect, Either, Layer, Option, Schema } from "effect"
 import { AppConfig } from "../platform/AppConfig.js"
 import { latestVersion } from "../platform/Database.js"
 import { Git } from "../platform/Git.js"
+import { lfsInstalled, repositoryUsesLfs } from "../sessions/worktreeContents.js"
 import { Host, pathDirs } from "../platform/Host.js"
 import { exec } from "../platform/exec.js"
 import { existingAncestor, which } from "../platform/files.js"
@@ -24,7 +25,7 @@ import * as LegacyImport from "./LegacyImport.js"
 export type Level = "ok" | "error" | "warning"
 
 export interface Finding {
-  /** Stable id: git, node, agent, database, hooks, mcp, alias, e2b, sandbox-auth, gh, bubblewrap. */
+  /** Stable id: git, node, agent, database, hooks, mcp, alias, worktree-provider, git-lfs, e2b, sandbox-auth, gh, bubblewrap. */
   readonly id: string
   readonly title: string
   readonly level: Level
@@ -73,6 +74,39 @@ export class Doctor extends Context.Tag("@parallel-cc/core/Doctor")<Doctor, {
   readonly run: (options?: { readonly strict?: boolean }) => Effect.Effect<DoctorReport>
 }>() {}
 
+const ok = (id: string, title: string, required: boolean, detail: string): Finding => ({ id, title, level: "ok", required, detail })
+const bad = (id: string, title: string, required: boolean, detail: string, fix: string): Finding =>
+  ({ id, title, level: required ? "error" : "warning", required, detail, fix })
+
+/** The worktree provider hooks (WorktreeCreate/WorktreeRemove): optional, so never an error. */
+const providerFinding = (status: ReadonlyArray<PieceStatus>): Finding => {
+  const provider = status.filter((s) => s.piece === "worktree-provider")
+  const on = provider.filter((s) => s.state === "installed")
+  const broken = provider.filter((s) => s.state !== "installed" && s.state !== "missing")
+  const title = "worktree provider hooks"
+  if (broken.length > 0) {
+    return bad("worktree-provider", title, false, broken.map((s) => `${s.location}: ${s.state}, ${s.detail}`).join("; "), "run `parallel-cc install --hooks`")
+  }
+  if (on.length > 0) return ok("worktree-provider", title, false, `WorktreeCreate/WorktreeRemove: ${on.map((s) => `${s.scope} (${s.location})`).join(", ")}`)
+  return bad("worktree-provider", title, false, provider[0]?.detail ?? "not installed", "run `parallel-cc install --hooks` (or --all)")
+}
+
+/** Git LFS, when the repository at `cwd` uses it: installed or not. */
+const checkLfs = (cwd: string) =>
+  Effect.gen(function*() {
+    if (!(yield* repositoryUsesLfs(cwd))) return [] as ReadonlyArray<Finding>
+    if (yield* lfsInstalled(cwd)) {
+      return [ok("git-lfs", "Git LFS", false, "this repository uses Git LFS; git-lfs is installed (new worktrees get LFS content)")]
+    }
+    return [bad(
+      "git-lfs",
+      "Git LFS",
+      false,
+      "this repository uses Git LFS but git-lfs is not installed: new worktrees get pointer files instead of content",
+      "install git-lfs (apt-get install git-lfs, brew install git-lfs) and run `git lfs install`"
+    )]
+  })
+
 export const make = Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
@@ -92,10 +126,6 @@ export const make = Effect.gen(function*() {
       Effect.either
     )
 
-  const ok = (id: string, title: string, required: boolean, detail: string): Finding =>
-    ({ id, title, level: "ok", required, detail })
-  const bad = (id: string, title: string, required: boolean, detail: string, fix: string): Finding =>
-    ({ id, title, level: required ? "error" : "warning", required, detail, fix })
 
   const checkGit = Effect.gen(function*() {
     const v = yield* git.version.pipe(Effect.either)
@@ -219,7 +249,7 @@ export const make = Effect.gen(function*() {
       : missing.length > 0
       ? bad("alias", "claude alias", false, missing.map((s) => `${s.shell ?? "shell"}: ${s.state} (${s.location})`).join("; "), "run `parallel-cc install --alias`, or start agents with claude-parallel")
       : ok("alias", "claude alias", false, alias.map((s) => `${s.shell}: ${s.detail}`).join("; "))
-    return [hookFinding, mcpFinding, aliasFinding]
+    return [hookFinding, mcpFinding, aliasFinding, providerFinding(status)]
   }
 
   const isSet = (name: string) => (env[name] ?? "").trim() !== ""
@@ -290,7 +320,8 @@ export const make = Effect.gen(function*() {
         { concurrency: 4 }
       )
       const [g, n, a, d, e2b, auth, gh, bw] = checks
-      const findings = [g, n, a, d, ...pieceFindings(status), e2b, auth, gh, bw]
+      const lfs = yield* checkLfs(host.cwd).pipe(Effect.provideService(Git, git))
+      const findings = [g, n, a, d, ...pieceFindings(status), ...lfs, e2b, auth, gh, bw]
       const strict = options.strict === true
       const healthy = findings.every((f) => f.level === "ok" || (!strict && f.level === "warning"))
       return { healthy, strict, findings } satisfies DoctorReport

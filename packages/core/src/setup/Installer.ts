@@ -35,7 +35,7 @@ import {
 import {
   type HookSpec,
   hookPlan,
-  hookStatus,
+  hookStatuses,
   planHooksInstall,
   planHooksUninstall,
   resolveHooks,
@@ -156,7 +156,9 @@ export const makeWith = (options: { readonly hooks?: ReadonlyArray<HookSpec> } =
         const m = yield* readManifest(ctx)
         const steps: Array<Step> = []
         if (selection.hooks !== undefined) {
-          steps.push(yield* planHooksInstall(ctx, hooks, selection.hooks.scope ?? "global", selection.hooks.repo, m))
+          steps.push(
+            yield* planHooksInstall(ctx, hooks, selection.hooks.scope ?? "global", selection.hooks.repo, m, selection.hooks.worktreeProvider)
+          )
         }
         if (selection.alias === true) steps.push(...(yield* planAliasInstall(ctx, m)))
         if (selection.mcp === true) steps.push(yield* planMcpInstall(ctx, m, dryRun))
@@ -191,8 +193,8 @@ export const makeWith = (options: { readonly hooks?: ReadonlyArray<HookSpec> } =
     const status = Effect.gen(function*() {
       const m = yield* readManifest(ctx)
       const files = yield* statusTargets(ctx, m)
-      const hookStates = yield* Effect.forEach(files, ({ file, scope }) => hookStatus(ctx, hooks, file, scope, m))
-      return [...hookStates, ...(yield* aliasStatus(ctx, m)), yield* mcpStatus(ctx, m)]
+      const hookStates = yield* Effect.forEach(files, ({ file, scope }) => hookStatuses(ctx, hooks, file, scope, m))
+      return [...hookStates.flat(), ...(yield* aliasStatus(ctx, m)), yield* mcpStatus(ctx, m)]
     }).pipe(Effect.withSpan("Installer.status"))
 
     const locations = Effect.map(ctx.localSettingsFor(undefined).pipe(Effect.option), (local) => ({

@@ -41,17 +41,27 @@ export interface HookSpec {
   readonly args?: ReadonlyArray<string> | undefined
   /** Seconds Claude Code gives the hook. */
   readonly timeout: number
+  /** Entries of an optional group (`worktree-provider`) that the user may leave out. */
+  readonly optional?: OptionalGroup | undefined
 }
+
+/** Optional hook groups: the worktree provider (`install --hooks --no-worktree-provider` leaves it out). */
+export type OptionalGroup = "worktree-provider"
 
 /** The hooks parallel-cc installs, in the order they are added to a settings file. */
 export const hookPlan: ReadonlyArray<HookSpec> = [
   // Every tool call rewrites the session's heartbeat file (its mtime is the session's last heartbeat).
-  { name: "heartbeat", event: "PostToolUse", matcher: "", script: "heartbeat.sh", timeout: 10 }
+  { name: "heartbeat", event: "PostToolUse", matcher: "", script: "heartbeat.sh", timeout: 10 },
+  // parallel-cc as Claude Code's worktree provider: `claude -w`, worktree subagents, /batch and agent teams
+  // get their worktrees from `parallel-cc worktree-hook` (a session each). Creation may run worktree.setup.
+  { name: "worktree provider", event: "WorktreeCreate", script: "worktree.sh", timeout: 600, optional: "worktree-provider" },
+  { name: "worktree provider", event: "WorktreeRemove", script: "worktree.sh", timeout: 120, optional: "worktree-provider" }
 ]
 
 /** A hook of the plan resolved against this installation. */
 export interface ResolvedHook extends HookEntry {
   readonly scriptPath: string
+  readonly optional?: OptionalGroup | undefined
 }
 
 /** The plan's commands for this installation (scripts in `hooksDir`, by default next to `hookScript`). */
@@ -68,6 +78,7 @@ export const resolveHooks = (
       event: s.event,
       ...(s.matcher !== undefined ? { matcher: s.matcher } : {}),
       timeout: s.timeout,
+      ...(s.optional !== undefined ? { optional: s.optional } : {}),
       scriptPath,
       command: hookCommand(scriptPath, s.args)
     }
@@ -89,17 +100,27 @@ const arrows = (entries: ReadonlyArray<HookEntry>) => entries.map((e) => `${e.ev
 /** Install the plan into the settings file of `scope`: one step (or an unchanged one). */
 export const planHooksInstall = (
   ctx: InstallContext,
-  entries: ReadonlyArray<ResolvedHook>,
+  plan: ReadonlyArray<ResolvedHook>,
   scope: HookScope,
   repo: string | undefined,
-  m: Manifest
+  m: Manifest,
+  worktreeProvider?: boolean | undefined
 ) =>
   Effect.gen(function*() {
     const file = scope === "global" ? ctx.globalSettings : yield* ctx.localSettingsFor(repo)
+    const rec = m.hooks.find((r) => r.file === file)
+    // The optional groups left out: as asked, else as recorded for this file.
+    const without: ReadonlyArray<string> = worktreeProvider === false
+      ? ["worktree-provider"]
+      : worktreeProvider === true
+      ? []
+      : rec?.without ?? []
+    const entries = plan.filter((e) => e.optional === undefined || !without.includes(e.optional))
     for (const e of dedupeBy(entries, (x) => x.scriptPath)) yield* ctx.requireExecutable(e.scriptPath, `the ${e.name} hook script`)
     const doc = yield* readJsonObject(ctx.fs, file)
-    yield* checkHooksShape(file, doc.value, entries.map((e) => e.event))
-    const rec = m.hooks.find((r) => r.file === file)
+    yield* checkHooksShape(file, doc.value, plan.map((e) => e.event))
+    const sameWithout = (rec?.without ?? []).join(",") === without.join(",")
+    const withoutField = without.length > 0 ? { without: [...without] } : {}
     const commands = entries.map((e) => e.command)
     const r = addHooks(doc.value, entries, rec?.commands ?? [], rec?.createdKeys ?? [])
     const base = { piece: "hooks" as const, scope, target: file }
@@ -109,7 +130,7 @@ export const planHooksInstall = (
         : `${names(entries)} already installed (${arrows(entries)})`
       const step = unchanged({ ...base, action: "unchanged", detail })
       // Record it if an earlier record was lost (or lacks a command), so that uninstall knows it.
-      if (rec !== undefined && commands.every((c) => rec.commands.includes(c))) return step
+      if (rec !== undefined && commands.every((c) => rec.commands.includes(c)) && sameWithout) return step
       return {
         ...step,
         record: (mm: Manifest) =>
@@ -119,7 +140,8 @@ export const planHooksInstall = (
             commands: dedupe([...(rec?.commands ?? []), ...commands]),
             createdFile: rec?.createdFile ?? false,
             createdDirs: rec?.createdDirs ?? [],
-            createdKeys: rec?.createdKeys ?? []
+            createdKeys: rec?.createdKeys ?? [],
+            ...withoutField
           })
       } satisfies Step
     }
@@ -130,7 +152,8 @@ export const planHooksInstall = (
         commands: dedupe([...(rec?.commands ?? []), ...commands]),
         createdFile: rec?.createdFile ?? !doc.exists,
         createdDirs: rec?.createdDirs ?? createdDirs,
-        createdKeys: dedupe([...(rec?.createdKeys ?? []), ...r.createdKeys])
+        createdKeys: dedupe([...(rec?.createdKeys ?? []), ...r.createdKeys]),
+        ...withoutField
       })
     const detail = [
       ...r.updated.map((u) => `${u.entry.name} hook updated: ${u.previous} → ${u.entry.command}`),
@@ -204,6 +227,32 @@ export const statusTargets = (ctx: InstallContext, m: Manifest) =>
     const local = yield* ctx.localSettingsFor(undefined).pipe(Effect.option)
     const locals = dedupe([...(Option.isSome(local) ? [local.value] : []), ...m.hooks.filter((r) => r.scope === "local").map((r) => r.file)])
     return [{ file: ctx.globalSettings, scope: "global" as const }, ...locals.map((file) => ({ file, scope: "local" as const }))]
+  })
+
+/**
+ * How the plan stands in one settings file, as one line for the hooks and one for each optional group
+ * (the worktree provider) that the plan has. Never fails.
+ */
+export const hookStatuses = (
+  ctx: InstallContext,
+  plan: ReadonlyArray<ResolvedHook>,
+  file: string,
+  scope: HookScope,
+  m: Manifest
+): Effect.Effect<ReadonlyArray<PieceStatus>> =>
+  Effect.gen(function*() {
+    const core = yield* hookStatus(ctx, plan.filter((e) => e.optional === undefined), file, scope, m)
+    const provider = plan.filter((e) => e.optional === "worktree-provider")
+    if (provider.length === 0) return [core]
+    const base = { piece: "worktree-provider" as const, scope, location: file }
+    const optedOut = m.hooks.find((r) => r.file === file)?.without?.includes("worktree-provider") === true
+    const st = yield* hookStatus(ctx, provider, file, scope, m)
+    const line: PieceStatus = st.state === "missing" && optedOut
+      ? { ...base, state: "missing", detail: "left out (install --hooks --no-worktree-provider); `install --hooks --worktree-provider` adds it" }
+      : st.state === "missing"
+      ? { ...base, state: "missing", detail: "not installed: `claude -w` and worktree subagents bypass parallel-cc; run `parallel-cc install --hooks`" }
+      : { ...st, ...base }
+    return [core, line]
   })
 
 /** How the plan stands in one settings file. Never fails. */

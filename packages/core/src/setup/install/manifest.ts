@@ -20,7 +20,9 @@ export const HookRecord = Schema.Struct({
   createdFile: Schema.Boolean,
   createdDirs: Schema.Array(Schema.String),
   /** Keys install created (`hooks`, `hooks.<Event>`), dropped by uninstall when left empty. */
-  createdKeys: Schema.Array(Schema.String)
+  createdKeys: Schema.Array(Schema.String),
+  /** Optional hook groups the user opted out of (`install --hooks --no-worktree-provider`). */
+  without: Schema.optional(Schema.Array(Schema.String))
 })
 export const AliasRecord = Schema.Struct({
   file: Schema.String,

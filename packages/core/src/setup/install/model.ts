@@ -13,7 +13,7 @@ export const MCP_SERVER_NAME = "parallel-cc"
 export const Shells = ["bash", "zsh", "fish"] as const
 export type Shell = (typeof Shells)[number]
 
-export type Piece = "hooks" | "alias" | "mcp"
+export type Piece = "hooks" | "alias" | "mcp" | "worktree-provider"
 export type HookScope = "global" | "local"
 
 /** What this installation of parallel-cc registers: absolute paths, resolved by the edge from its own location. */
@@ -35,7 +35,15 @@ export class Artifacts extends Context.Tag("@parallel-cc/core/Installer/Artifact
 
 /** Which pieces to install or remove. */
 export interface Selection {
-  readonly hooks?: { readonly scope?: HookScope | undefined; readonly repo?: string | undefined } | undefined
+  readonly hooks?: {
+    readonly scope?: HookScope | undefined
+    readonly repo?: string | undefined
+    /**
+     * The worktree provider hooks (WorktreeCreate/WorktreeRemove): `false` leaves them out (and removes them),
+     * `true` puts them in; unset keeps the choice recorded for that settings file (default: in).
+     */
+    readonly worktreeProvider?: boolean | undefined
+  } | undefined
   readonly alias?: boolean | undefined
   readonly mcp?: boolean | undefined
 }
