@@ -20,6 +20,9 @@ export const wrapperPath = path.join(projectRoot, "packages/cli/dist/wrapper.cjs
 /** The heartbeat hook script shipped with the CLI package. */
 export const heartbeatHookPath = path.join(projectRoot, "packages/cli/hooks/heartbeat.sh")
 
+/** The session hook script shipped with the CLI package (state, notices, the write guard). */
+export const sessionHookPath = path.join(projectRoot, "packages/cli/hooks/session-hook.sh")
+
 export interface RunOptions {
   readonly cwd?: string
   readonly env?: Readonly<Record<string, string | undefined>>

@@ -14,6 +14,7 @@ import * as ClaimsLedger from "../coordination/ClaimsLedger.js"
 import * as Database from "../platform/Database.js"
 import * as Git from "../platform/Git.js"
 import * as Processes from "../platform/Processes.js"
+import * as SessionFiles from "../sessions/SessionFiles.js"
 import * as Sessions from "../sessions/Sessions.js"
 import * as SessionStore from "../sessions/SessionStore.js"
 import * as WorktreeProvider from "../sessions/WorktreeProvider.js"
@@ -32,6 +33,7 @@ export const layer = WorktreeProvider.layer.pipe(
   Layer.provideMerge(Sessions.layer),
   // Sessions end their claims when they end, so the ledger is under them.
   Layer.provideMerge(ClaimsLedger.layer),
+  Layer.provideMerge(SessionFiles.layer),
   Layer.provideMerge(Worktrees.layer),
   Layer.provideMerge(SessionStore.layer),
   Layer.provideMerge(Processes.layer),

@@ -26,6 +26,7 @@ import { emptySetup, setupWorktree, type SetupReport } from "./worktreeSetup.js"
 import { emptyPrepare, type PrepareError, prepareWorktree, type PrepareReport } from "./worktreePrepare.js"
 import { sessionSlug } from "./slug.js"
 import { liveness as decideLiveness, Processes } from "../platform/Processes.js"
+import { SessionFiles } from "./SessionFiles.js"
 import { planWorktree, RELEASE_IN_PROGRESS, SessionStore } from "./SessionStore.js"
 import { type BranchOutcome, type Inspection, WorktreeError, Worktrees } from "./Worktrees.js"
 
@@ -48,7 +49,12 @@ export interface Registered {
   readonly registration: Registration
   /** The file the heartbeat hook rewrites (its mtime is the session's last heartbeat). */
   readonly heartbeatFile: string
-  /** Environment for the agent: PARALLEL_CC_SESSION_ID, _WORKTREE, _PORT_BASE, _PORT_COUNT, _HEARTBEAT_FILE. */
+  /** The session's directory (`<dataDir>/live/<id>`, see SessionFiles). */
+  readonly sessionDir: string
+  /**
+   * Environment for the agent: PARALLEL_CC_SESSION_ID, _WORKTREE, _PORT_BASE, _PORT_COUNT, _HEARTBEAT_FILE,
+   * _SESSION_DIR.
+   */
   readonly env: Readonly<Record<string, string>>
   readonly setup: SetupReport
   /** Submodules, LFS, sparse checkout, `.worktreeinclude` and `worktree.share` of a new worktree. */
@@ -162,6 +168,7 @@ export const make = Effect.gen(function*() {
   const worktrees = yield* Worktrees
   const processes = yield* Processes
   const claims = yield* ClaimsLedger
+  const files = yield* SessionFiles
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const executor = yield* CommandExecutor.CommandExecutor
@@ -201,6 +208,24 @@ export const make = Effect.gen(function*() {
       const hb = yield* lastHeartbeat(s)
       const now = yield* Clock.currentTimeMillis
       return { session: s, liveness: decideLiveness(s, probe, hb.getTime(), now, staleMs), lastHeartbeat: hb } satisfies SessionView
+    })
+
+  // ---- the session directory ---------------------------------------------------------------------------
+  /** Create it, and link it with the other live sessions of the repository (both ways). */
+  const createSessionDir = (s: Session) =>
+    Effect.gen(function*() {
+      yield* files.create(s.sessionId, { repoPath: s.repoPath, worktreePath: s.worktreePath })
+      const peers = (yield* store.list({ repoPath: s.repoPath })).map((p) => p.sessionId).filter((p) => p !== s.sessionId)
+      yield* files.setPeers(s.sessionId, peers)
+      for (const p of peers) yield* files.linkPeer(p, s.sessionId, true)
+    }).pipe(Effect.catchAll((e) => Effect.logWarning(`could not create the session directory of ${s.sessionId}: ${e.message}`)))
+
+  /** Unlink it from the other sessions of the repository, then remove it. */
+  const removeSessionDir = (s: Session) =>
+    Effect.gen(function*() {
+      const peers = yield* store.list({ repoPath: s.repoPath }).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<Session>))
+      for (const p of peers) yield* files.linkPeer(p.sessionId, s.sessionId, false)
+      yield* files.remove(s.sessionId)
     })
 
   // ---- release (the one place a session ends) ----------------------------------------------------------
@@ -294,6 +319,7 @@ export const make = Effect.gen(function*() {
         Effect.catchAll((e) => Effect.logWarning(`could not release the claims of session ${session.sessionId}: ${e.message}`))
       )
       yield* removeHeartbeatFile(session.sessionId)
+      yield* removeSessionDir(session)
       const fate = yield* settleWorktree(session, options.force, false)
       if (!session.isMainRepo) yield* store.setKept(session.sessionId, fate.kept?.detail ?? null)
       return Option.some(toReleased(session, reason, fate, options.liveness ?? null, false))
@@ -339,7 +365,8 @@ export const make = Effect.gen(function*() {
       PARALLEL_CC_WORKTREE: s.worktreePath,
       PARALLEL_CC_HEARTBEAT_FILE: heartbeatFile(s.sessionId),
       PARALLEL_CC_SLUG: sessionSlug(s.repoPath, s.sessionId),
-      COMPOSE_PROJECT_NAME: sessionSlug(s.repoPath, s.sessionId)
+      COMPOSE_PROJECT_NAME: sessionSlug(s.repoPath, s.sessionId),
+      PARALLEL_CC_SESSION_DIR: files.dir(s.sessionId)
     }
     if (s.portBase !== null) {
       env.PARALLEL_CC_PORT_BASE = String(s.portBase)
@@ -440,6 +467,7 @@ export const make = Effect.gen(function*() {
         )
       }
       yield* createHeartbeatFile(session.sessionId)
+      yield* createSessionDir(session)
       return {
         session,
         registration: {
@@ -451,6 +479,7 @@ export const make = Effect.gen(function*() {
           repoPath: session.repoPath
         },
         heartbeatFile: heartbeatFile(session.sessionId),
+        sessionDir: files.dir(session.sessionId),
         env,
         setup: { ...setup, warnings: [...prepared.notes, ...setup.warnings] },
         prepared,

@@ -1,0 +1,185 @@
+#!/bin/sh
+# parallel-cc session hook: one POSIX sh script for every Claude Code hook event parallel-cc listens to; the
+# event is its first argument (see `install --hooks` and docs/architecture.md, "The session directory").
+#
+#   start      SessionStart       records the transcript path
+#   prompt     UserPromptSubmit   state working (and the transcript path if it is not known yet)
+#   pre        PreToolUse         (every tool but the file editors) refuses when the session is blocked;
+#                                 state working; delivers pending notices
+#   pre-edit   PreToolUse         (Edit|Write|MultiEdit|NotebookEdit) the same, plus: refuses a file another
+#                                 live session holds EXCLUSIVE, journals the file, tells who else changed it
+#   post       PostToolUse        state working, heartbeat, delivers pending notices
+#   needs-input Notification      (permission_prompt|idle_prompt|elicitation_dialog) state needs-input
+#   stop       Stop               state idle
+#   end        SessionEnd         state exited
+#
+# It acts only inside a parallel-cc session (PARALLEL_CC_SESSION_DIR names an existing directory) and only
+# with shell built-ins on the common path: the one other process it ever starts is `head -c`, to read the
+# first bytes of an editor's payload (a Write payload carries the whole file). It never touches the
+# database, never waits, and exits 0 on anything it does not understand, so our own fault never blocks the
+# agent. Files are written with `>|`/`>>`; `set -C` makes `>` an atomic create, which marks a notice as
+# delivered exactly once even when hooks run in parallel. Redirections sit inside `{ …; } 2>/dev/null`.
+d=${PARALLEL_CC_SESSION_DIR:-}
+[ -n "$d" ] && [ -d "$d" ] || exit 0
+set -C
+ev=${1:-}
+ctx=
+
+# Set the agent state; the file is rewritten only when the state changes (its mtime is when it began).
+state() {
+  cur=
+  { IFS= read -r cur < "$d/state"; } 2>/dev/null
+  [ "$cur" = "$1" ] || { printf '%s\n' "$1" >| "$d/state"; } 2>/dev/null
+}
+
+# Decode the JSON string that starts right after its opening quote in $1 into $v. Fails when the string
+# does not end within $1 or uses an escape other than \" \\ \/ (then we know nothing and do nothing).
+jstr() {
+  s=$1
+  v=
+  while :; do
+    c=${s%%[\"\\]*}
+    [ "$c" != "$s" ] || return 1
+    v=$v$c
+    s=${s#"$c"}
+    case $s in
+      \"*) return 0 ;;
+      \\\"*) v=$v\" ;;
+      \\\\*) v=$v\\ ;;
+      \\/*) v=$v/ ;;
+      *) return 1 ;;
+    esac
+    s=${s#??}
+  done
+}
+
+# Append one delivered-once text to $ctx, unless the key was delivered before (atomic create of its marker).
+once() {
+  case $1 in '' | */* | .*) return 0 ;; esac
+  [ -n "$2" ] || return 0
+  { printf '' > "$d/sent/$1"; } 2>/dev/null || return 0
+  ctx=${ctx:+$ctx\\n\\n}$2
+}
+
+# Pending notices: notices/<key> holds one line of JSON-escaped text.
+notices() {
+  for f in "$d"/notices/*; do
+    [ -f "$f" ] || continue
+    t=
+    { IFS= read -r t < "$f"; } 2>/dev/null
+    once "${f##*/}" "$t"
+  done
+}
+
+emit() {
+  [ -z "$ctx" ] || printf '{"hookSpecificOutput":{"hookEventName":"%s","additionalContext":"%s"}}\n' "$1" "$ctx"
+}
+
+# A blocked session (block holds one line of JSON-escaped reason) may not use any tool.
+blocked() {
+  [ -s "$d/block" ] || return 1
+  why=
+  { IFS= read -r why < "$d/block"; } 2>/dev/null
+  printf '{"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":"deny","permissionDecisionReason":"%s"}}\n' \
+    "${why:-this session is blocked by parallel-cc}"
+}
+
+transcript() {
+  case $1 in *'"transcript_path":"'*) ;; *) return 0 ;; esac
+  jstr "${1#*\"transcript_path\":\"}" || return 0
+  case $v in /*) ;; *) return 0 ;; esac
+  cur=
+  { IFS= read -r cur < "$d/transcript"; } 2>/dev/null
+  [ "$cur" = "$v" ] || { printf '%s\n' "$v" >| "$d/transcript"; } 2>/dev/null
+}
+
+nl='
+'
+
+case $ev in
+  pre)
+    blocked && exit 0
+    state working
+    notices
+    emit PreToolUse
+    ;;
+  post)
+    state working
+    if [ -n "${PARALLEL_CC_HEARTBEAT_FILE:-}" ] && [ -f "$PARALLEL_CC_HEARTBEAT_FILE" ]; then
+      { echo >| "$PARALLEL_CC_HEARTBEAT_FILE"; } 2>/dev/null
+    fi
+    notices
+    emit PostToolUse
+    ;;
+  pre-edit)
+    blocked && exit 0
+    p=$(head -c 8192 2>/dev/null) || exit 0
+    case $p in *'"tool_input":{'*) p=${p#*\"tool_input\":\{} ;; *) exit 0 ;; esac
+    case $p in
+      *'"file_path":"'*) jstr "${p#*\"file_path\":\"}" || exit 0 ;;
+      *'"notebook_path":"'*) jstr "${p#*\"notebook_path\":\"}" || exit 0 ;;
+      *) exit 0 ;;
+    esac
+    fp=$v
+    root=${PARALLEL_CC_WORKTREE:-}
+    [ -n "$root" ] || { IFS= read -r root < "$d/worktree"; } 2>/dev/null
+    [ -n "$root" ] || exit 0
+    case $fp in
+      "$root"/*) rel=${fp#"$root"/} ;;
+      *)
+        repo=
+        { IFS= read -r repo < "$d/repo"; } 2>/dev/null
+        case $fp in "${repo:-/nonexistent}"/*) rel=${fp#"$repo"/} ;; *) exit 0 ;; esac
+        ;;
+    esac
+    case /$rel/ in */../* | */./* | *//*) exit 0 ;; esac
+    case $rel in '' | .git | .git/* | *"$nl"*) exit 0 ;; esac
+    state working
+    # A claim file's mtime is the claim's expiry; clock is touched now to compare with it.
+    { echo >| "$d/clock"; } 2>/dev/null
+    for g in "$d"/peers/*/claims/"$rel"; do
+      [ -f "$g" ] && [ "$g" -nt "$d/clock" ] || continue
+      why=
+      { IFS= read -r why < "$g"; } 2>/dev/null
+      printf '{"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":"deny","permissionDecisionReason":"%s"}}\n' \
+        "${why:-another parallel-cc session holds this file EXCLUSIVE}"
+      exit 0
+    done
+    { printf '%s\n' "$rel" >> "$d/edits"; } 2>/dev/null
+    # Who else has changed this file: changes/<rel> holds the key of that news, then its text.
+    for c in "$d"/peers/*/changes/"$rel"; do
+      [ -f "$c" ] || continue
+      k=
+      t=
+      { IFS= read -r k && IFS= read -r t; } 2>/dev/null < "$c"
+      once "$k" "$t"
+    done
+    notices
+    emit PreToolUse
+    ;;
+  prompt)
+    state working
+    if [ ! -s "$d/transcript" ]; then
+      p=$(head -c 4096 2>/dev/null) && transcript "$p"
+    fi
+    ;;
+  start)
+    p=
+    IFS= read -r p 2>/dev/null
+    transcript "$p"
+    ;;
+  needs-input)
+    p=
+    IFS= read -r p 2>/dev/null
+    case $p in
+      *'"notification_type":"'*)
+        case $p in *'"notification_type":"permission_prompt"'* | *'"notification_type":"idle_prompt"'* | \
+          *'"notification_type":"elicitation_dialog"'*) state needs-input ;; esac
+        ;;
+      *) state needs-input ;;
+    esac
+    ;;
+  stop) state idle ;;
+  end) state exited ;;
+esac
+exit 0

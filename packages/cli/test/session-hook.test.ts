@@ -1,0 +1,239 @@
+/**
+ * The session hook script (packages/cli/hooks/session-hook.sh), run exactly as Claude Code runs it
+ * (`/bin/sh -c <the installed command>`, payload on stdin), against session directories written by core's
+ * SessionFiles: the contract between the two sides.
+ */
+import { AppConfig, Domain, LiveSessions, SessionFiles, SessionHooks } from "@parallel-cc/core"
+import { Cli, TempDir } from "@parallel-cc/testkit"
+import { Effect, Layer, ManagedRuntime, Option } from "effect"
+import { spawn, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterEach, assert, describe, it } from "vitest"
+
+const cleanups: Array<() => Promise<void> | void> = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+const world = () => {
+  const base = TempDir.makeSync("pcc-hook-")
+  const data = path.join(base, "data")
+  const worktree = path.join(base, "wt-a")
+  fs.mkdirSync(worktree)
+  const rt = ManagedRuntime.make(
+    SessionFiles.layer.pipe(
+      Layer.provideMerge(LiveSessions.configLayer),
+      Layer.provide(Layer.setConfigProvider(AppConfig.envProvider({ PARALLEL_CC_DATA_DIR: data }, { homeDir: base })))
+    )
+  )
+  cleanups.push(async () => {
+    await rt.dispose()
+    TempDir.removeSync(base)
+  })
+  const files = <A, E>(f: (s: SessionFiles.SessionFiles["Type"]) => Effect.Effect<A, E>) =>
+    rt.runPromise(Effect.flatMap(SessionFiles.SessionFiles, f))
+  const a = Domain.makeSessionId()
+  const b = Domain.makeSessionId()
+  const heartbeat = path.join(base, "hb")
+  fs.writeFileSync(heartbeat, "")
+  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", PARALLEL_CC_SESSION_DIR: path.join(data, "live", a), PARALLEL_CC_WORKTREE: worktree, PARALLEL_CC_HEARTBEAT_FILE: heartbeat }
+  const setup = async () => {
+    await files((s) => s.create(a, { repoPath: worktree, worktreePath: worktree }))
+    await files((s) => s.create(b, { repoPath: worktree, worktreePath: path.join(base, "wt-b") }))
+    await files((s) => s.setPeers(a, [b]))
+    await files((s) => s.setPeers(b, [a]))
+  }
+  return { base, data, worktree, heartbeat, a, b, env, files, setup, dir: (id: string) => path.join(data, "live", id) }
+}
+type World = ReturnType<typeof world>
+
+/** Run the hook as Claude Code does. */
+const hook = (w: World, arg: SessionHooks.SessionHookArg, input = "", env: Record<string, string> = w.env) => {
+  const r = spawnSync("/bin/sh", ["-c", SessionHooks.sessionHookCommand(Cli.sessionHookPath, arg)], { env, input, encoding: "utf8" })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: r.stdout.trim() === "" ? undefined : JSON.parse(r.stdout) }
+}
+
+const payload = (w: World, tool: string, input: Record<string, unknown>) =>
+  JSON.stringify({
+    session_id: "9e0f3a4c-claude",
+    transcript_path: path.join(w.base, "transcript.jsonl"),
+    cwd: w.worktree,
+    permission_mode: "default",
+    hook_event_name: "PreToolUse",
+    tool_name: tool,
+    tool_input: input,
+    tool_use_id: "toolu_1"
+  }) + "\n"
+
+const read = (file: string) => fs.readFileSync(file, "utf8")
+
+describe("session-hook.sh", () => {
+  it("does nothing outside a session, or for a session without a directory", async () => {
+    const w = world()
+    await w.setup()
+    for (const env of [{ PATH: w.env.PATH }, { ...w.env, PARALLEL_CC_SESSION_DIR: path.join(w.data, "live", "s_gone000000") }]) {
+      for (const arg of ["pre", "pre-edit", "post", "stop", "start"] as const) {
+        const r = hook(w, arg, payload(w, "Write", { file_path: path.join(w.worktree, "a.ts"), content: "x" }), env)
+        assert.deepStrictEqual([r.code, r.stdout, r.stderr], [0, "", ""], arg)
+      }
+    }
+    assert.strictEqual(read(path.join(w.dir(w.a), "state")), "starting\n")
+  })
+
+  it("writes the agent state only when it changes; its mtime is when the state began", async () => {
+    const w = world()
+    await w.setup()
+    const stateFile = path.join(w.dir(w.a), "state")
+    const seen: Array<string> = []
+    for (const arg of ["prompt", "pre", "post", "needs-input", "post", "stop", "end"] as const) {
+      assert.strictEqual(hook(w, arg, "{}").code, 0)
+      seen.push(read(stateFile).trim())
+    }
+    assert.deepStrictEqual(seen, ["working", "working", "working", "needs-input", "working", "idle", "exited"])
+    hook(w, "prompt")
+    fs.utimesSync(stateFile, new Date(1000), new Date(1000))
+    hook(w, "pre")
+    hook(w, "post")
+    assert.strictEqual(fs.statSync(stateFile).mtimeMs, 1000, "a tool call in the same state does not rewrite the file")
+    const info = await w.files((s) => s.state(w.a))
+    assert.deepStrictEqual(Option.getOrThrow(info), { state: "working", since: new Date(1000) })
+    // Notification: only the types that mean "waiting for the person" (the payload decides when it says).
+    hook(w, "needs-input", JSON.stringify({ hook_event_name: "Notification", notification_type: "auth_success" }))
+    assert.strictEqual(read(stateFile).trim(), "working")
+    hook(w, "needs-input", JSON.stringify({ hook_event_name: "Notification", notification_type: "permission_prompt", message: "Claude needs your permission" }))
+    assert.strictEqual(read(stateFile).trim(), "needs-input")
+  })
+
+  it("records the transcript path from SessionStart (and from the first prompt when missing); PostToolUse beats", async () => {
+    const w = world()
+    await w.setup()
+    const transcript = path.join(w.base, "with \"quote\" and \\ back.jsonl")
+    hook(w, "start", JSON.stringify({ session_id: "x", transcript_path: transcript, cwd: w.worktree, hook_event_name: "SessionStart", source: "startup" }) + "\n")
+    assert.strictEqual(Option.getOrThrow(await w.files((s) => s.transcript(w.a))), transcript)
+    fs.rmSync(path.join(w.dir(w.a), "transcript"))
+    hook(w, "prompt", JSON.stringify({ session_id: "x", transcript_path: "/t/2.jsonl", hook_event_name: "UserPromptSubmit", prompt: "p".repeat(100_000) }))
+    assert.strictEqual(Option.getOrThrow(await w.files((s) => s.transcript(w.a))), "/t/2.jsonl")
+    fs.utimesSync(w.heartbeat, new Date(0), new Date(0))
+    hook(w, "post", "{}")
+    assert.isAbove(fs.statSync(w.heartbeat).mtimeMs, 0)
+  })
+
+  it("delivers each notice once, as additionalContext of the event that runs", async () => {
+    const w = world()
+    await w.setup()
+    assert.isTrue(await w.files((s) => s.addNotice(w.a, { key: "budget:80", text: "80 % of the \"daily\" budget\nis used" })))
+    assert.isFalse(await w.files((s) => s.addNotice(w.a, { key: "budget:80", text: "again" })), "same key queued: dropped")
+    assert.deepStrictEqual(await w.files((s) => s.pendingNotices(w.a)), [{ key: "budget:80", text: "80 % of the \"daily\" budget\nis used" }])
+    const first = hook(w, "post")
+    assert.deepStrictEqual(first.json, {
+      hookSpecificOutput: { hookEventName: "PostToolUse", additionalContext: "80 % of the \"daily\" budget\nis used" }
+    })
+    assert.strictEqual(hook(w, "pre").stdout, "", "delivered once")
+    assert.isTrue(await w.files((s) => s.delivered(w.a, "budget:80")))
+    assert.isFalse(await w.files((s) => s.addNotice(w.a, { key: "budget:80", text: "later" })), "delivered key: dropped")
+    await w.files((s) => s.addNotice(w.a, { key: "n/1", text: "one" }))
+    await w.files((s) => s.addNotice(w.a, { key: "n/2", text: "two" }))
+    assert.deepStrictEqual(hook(w, "pre").json.hookSpecificOutput, { hookEventName: "PreToolUse", additionalContext: "one\n\ntwo" })
+    assert.isFalse(await w.files((s) => s.addNotice(Domain.makeSessionId(), { key: "k", text: "t" })), "no directory: nothing queued")
+  })
+
+  it("many hooks at once deliver a notice exactly once", async () => {
+    const w = world()
+    await w.setup()
+    await w.files((s) => s.addNotice(w.a, { key: "overlap", text: "shared news" }))
+    const runs = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+      new Promise<string>((resolve) => {
+        const c = spawn("/bin/sh", ["-c", SessionHooks.sessionHookCommand(Cli.sessionHookPath, i % 2 ? "pre" : "post")], { env: w.env })
+        let out = ""
+        c.stdout.on("data", (d) => (out += d))
+        c.on("close", () => resolve(out))
+        // The hook does not read this event's payload; it may be gone before it is written.
+        c.stdin.on("error", () => undefined)
+        c.stdin.end("{}")
+      })))
+    assert.strictEqual(runs.filter((o) => o.includes("shared news")).length, 1)
+  })
+
+  it("a blocked session is refused every tool call, with the reason, until unblocked", async () => {
+    const w = world()
+    await w.setup()
+    await w.files((s) => s.setBlock(w.a, "Daily budget of $5 reached (\"fleet\")"))
+    for (const arg of ["pre", "pre-edit"] as const) {
+      const r = hook(w, arg, payload(w, "Edit", { file_path: path.join(w.worktree, "a.ts"), old_string: "a", new_string: "b" }))
+      assert.deepStrictEqual(r.json, {
+        hookSpecificOutput: { hookEventName: "PreToolUse", permissionDecision: "deny", permissionDecisionReason: "Daily budget of $5 reached (\"fleet\")" }
+      })
+    }
+    assert.isFalse(fs.existsSync(path.join(w.dir(w.a), "edits")), "a refused edit is not journaled")
+    assert.deepStrictEqual(Option.getOrThrow(await w.files((s) => s.block(w.a))), "Daily budget of $5 reached (\"fleet\")")
+    await w.files((s) => s.setBlock(w.a, null))
+    assert.strictEqual(hook(w, "pre").stdout, "")
+  })
+
+  it("pre-edit: a peer's live EXCLUSIVE claim refuses the write; an expired one does not; the edit is journaled", async () => {
+    const w = world()
+    await w.setup()
+    const target = path.join(w.worktree, "src", "cart.ts")
+    const refusal = `src/cart.ts is claimed EXCLUSIVE by session ${w.b}`
+    await w.files((s) => s.setClaim(w.b, "src/cart.ts", { expiresAt: new Date(Date.now() + 3_600_000), refusal }))
+    for (const tool of ["Write", "Edit"]) {
+      const r = hook(w, "pre-edit", payload(w, tool, { file_path: target, content: "x".repeat(3_000_000) }))
+      assert.strictEqual(r.json?.hookSpecificOutput?.permissionDecision, "deny", tool)
+      assert.strictEqual(r.json.hookSpecificOutput.permissionDecisionReason, refusal)
+    }
+    // The main checkout's path of the same file (an agent in a worktree writing into the repository) too.
+    const viaRepo = { ...w.env, PARALLEL_CC_WORKTREE: path.join(w.base, "wt-b") }
+    assert.strictEqual(hook(w, "pre-edit", payload(w, "Write", { file_path: target, content: "" }), viaRepo).json?.hookSpecificOutput?.permissionDecision, "deny")
+    await w.files((s) => s.setClaim(w.b, "src/cart.ts", { expiresAt: new Date(Date.now() - 1000), refusal }))
+    assert.strictEqual(hook(w, "pre-edit", payload(w, "Write", { file_path: target, content: "x" })).stdout, "")
+    await w.files((s) => s.setClaim(w.b, "src/cart.ts", { expiresAt: new Date(Date.now() + 3_600_000), refusal }))
+    await w.files((s) => s.clearClaim(w.b, "src/cart.ts"))
+    assert.strictEqual(hook(w, "pre-edit", payload(w, "Edit", { file_path: target, old_string: "a", new_string: "b" })).stdout, "")
+    const edits = await w.files((s) => s.readEdits(w.a, 0))
+    assert.deepStrictEqual(edits.files, ["src/cart.ts", "src/cart.ts"])
+    assert.deepStrictEqual(await w.files((s) => s.readEdits(w.a, edits.offset)), { files: [], offset: edits.offset })
+  })
+
+  it("pre-edit: who else changed the file, once per peer and file; paths with quotes and backslashes", async () => {
+    const w = world()
+    await w.setup()
+    const name = "src/we \"ird\\ name.ts"
+    await w.files((s) => s.setChange(w.b, name, { key: `overlap.${w.b}.${name}`, text: `Session ${w.b} changed it in \`total\`` }))
+    const p = payload(w, "Edit", { file_path: path.join(w.worktree, name), old_string: "a", new_string: "b" })
+    assert.deepStrictEqual(hook(w, "pre-edit", p).json, {
+      hookSpecificOutput: { hookEventName: "PreToolUse", additionalContext: `Session ${w.b} changed it in \`total\`` }
+    })
+    assert.strictEqual(hook(w, "pre-edit", p).stdout, "")
+    assert.isTrue(await w.files((s) => s.delivered(w.a, `overlap.${w.b}.${name}`)))
+    assert.isFalse(await w.files((s) => s.addNotice(w.a, { key: `overlap.${w.b}.${name}`, text: "same news" })), "the same news as a notice: dropped")
+    assert.deepStrictEqual((await w.files((s) => s.readEdits(w.a, 0))).files, [name, name])
+  })
+
+  it("pre-edit records nothing for payloads it does not understand or files outside the repository", async () => {
+    const w = world()
+    await w.setup()
+    await w.files((s) => s.setClaim(w.b, "x.ts", { expiresAt: new Date(Date.now() + 3_600_000), refusal: "held" }))
+    const bad = [
+      "not json at all",
+      "",
+      JSON.stringify({ tool_name: "Write" }),
+      payload(w, "Write", { file_path: "/etc/passwd", content: "x" }),
+      payload(w, "Write", { file_path: `${w.worktree}/../x.ts`, content: "x" }),
+      payload(w, "Write", { file_path: `${w.worktree}/a/../x.ts`, content: "x" }),
+      payload(w, "Write", { file_path: `${w.worktree}/./x.ts`, content: "x" }),
+      payload(w, "Write", { file_path: `${w.worktree}//x.ts`, content: "x" }),
+      payload(w, "Write", { file_path: path.join(w.worktree, ".git/config"), content: "x" }),
+      payload(w, "Write", { file_path: "x.ts", content: "x" }),
+      payload(w, "Write", { file_path: path.join(w.worktree, "a\nb.ts"), content: "x" }),
+      payload(w, "Write", { file_path: path.join(w.worktree, "\u00e9t\u00e9.ts"), content: "x" }).replace(/\u00e9/g, "\\u00e9"),
+      payload(w, "Write", { file_path: path.join(w.worktree, "x".repeat(9000)), content: "x" })
+    ]
+    for (const input of bad) {
+      const r = hook(w, "pre-edit", input)
+      assert.deepStrictEqual([r.code, r.stdout, r.stderr], [0, "", ""], input.slice(0, 80))
+    }
+    assert.isFalse(fs.existsSync(path.join(w.dir(w.a), "edits")))
+    assert.strictEqual(read(path.join(w.dir(w.a), "state")), "starting\n", "nothing recorded, not even the state")
+  })
+})
