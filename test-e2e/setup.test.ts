@@ -58,7 +58,7 @@ describe("install with the real Claude Code", () => {
     const claudeJson = JSON.parse(fs.readFileSync(path.join(w.home, ".claude.json"), "utf8"))
     assert.notProperty(claudeJson.mcpServers ?? {}, "parallel-cc")
     const settings = path.join(w.home, ".claude", "settings.json")
-    assert.isFalse(fs.existsSync(settings) && fs.readFileSync(settings, "utf8").includes("heartbeat.sh"))
+    assert.isFalse(fs.existsSync(settings) && fs.readFileSync(settings, "utf8").includes("session-hook.sh"))
   })
 
   it("claude not on PATH at install time: the entry written into ~/.claude.json works with the real CLI", async () => {

@@ -8,21 +8,27 @@
 #                                 state working; delivers pending notices
 #   pre-edit   PreToolUse         (Edit|Write|MultiEdit|NotebookEdit) the same, plus: refuses a file another
 #                                 live session holds EXCLUSIVE, journals the file, tells who else changed it
-#   post       PostToolUse        state working, heartbeat, delivers pending notices
+#   post       PostToolUse        heartbeat (PARALLEL_CC_HEARTBEAT_FILE, as heartbeat.sh), state working,
+#                                 delivers pending notices
 #   needs-input Notification      (permission_prompt|idle_prompt|elicitation_dialog) state needs-input
 #   stop       Stop               state idle
 #   end        SessionEnd         state exited
 #
-# It acts only inside a parallel-cc session (PARALLEL_CC_SESSION_DIR names an existing directory) and only
-# with shell built-ins on the common path: the one other process it ever starts is `head -c`, to read the
-# first bytes of an editor's payload (a Write payload carries the whole file). It never touches the
-# database, never waits, and exits 0 on anything it does not understand, so our own fault never blocks the
-# agent. Files are written with `>|`/`>>`; `set -C` makes `>` an atomic create, which marks a notice as
-# delivered exactly once even when hooks run in parallel. Redirections sit inside `{ …; } 2>/dev/null`.
+# It acts only inside a parallel-cc session (PARALLEL_CC_SESSION_DIR names an existing directory; the
+# heartbeat only needs PARALLEL_CC_HEARTBEAT_FILE) and only with shell built-ins on the common path: the
+# one other process it ever starts is `head -c`, to read the first bytes of an editor's payload (a Write
+# payload carries the whole file). It never touches the database, never waits, and exits 0 on anything it
+# does not understand, so our own fault never blocks the agent. Files are written with `>|`/`>>`; `set -C`
+# makes `>` an atomic create, which marks a notice as delivered exactly once even when hooks run at once.
+# Redirections sit inside `{ …; } 2>/dev/null`.
+ev=${1:-}
+# The heartbeat (as heartbeat.sh does): also for sessions registered before session directories existed.
+if [ "$ev" = post ] && [ -n "${PARALLEL_CC_HEARTBEAT_FILE:-}" ] && [ -f "$PARALLEL_CC_HEARTBEAT_FILE" ]; then
+  { echo >| "$PARALLEL_CC_HEARTBEAT_FILE"; } 2>/dev/null
+fi
 d=${PARALLEL_CC_SESSION_DIR:-}
 [ -n "$d" ] && [ -d "$d" ] || exit 0
 set -C
-ev=${1:-}
 ctx=
 
 # Set the agent state; the file is rewritten only when the state changes (its mtime is when it began).
@@ -105,9 +111,6 @@ case $ev in
     ;;
   post)
     state working
-    if [ -n "${PARALLEL_CC_HEARTBEAT_FILE:-}" ] && [ -f "$PARALLEL_CC_HEARTBEAT_FILE" ]; then
-      { echo >| "$PARALLEL_CC_HEARTBEAT_FILE"; } 2>/dev/null
-    fi
     notices
     emit PostToolUse
     ;;

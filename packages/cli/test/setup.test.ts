@@ -1,3 +1,4 @@
+import { SessionHooks } from "@parallel-cc/core"
 import { Cli, LegacyDb, ScriptedAgent, TempDir, TempRepo } from "@parallel-cc/testkit"
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -62,12 +63,14 @@ describe("install (real processes, temp HOME)", () => {
     const report = Cli.json(first)
     assert.deepStrictEqual(report.changes.map((c: any) => `${c.piece}:${c.action}`), ["hooks:created", "alias:created", "mcp:created"])
     const settings = JSON.parse(fs.readFileSync(path.join(m.home, ".claude", "settings.json"), "utf8"))
-    const hook = path.join(Cli.projectRoot, "packages/cli/hooks/heartbeat.sh")
     assert.deepStrictEqual(settings.hooks.PostToolUse, [
       ...userSettings.hooks.PostToolUse,
-      { matcher: "", hooks: [{ type: "command", command: hook, timeout: 10 }] }
+      { matcher: "", hooks: [{ type: "command", command: SessionHooks.sessionHookCommand(Cli.sessionHookPath, "post"), timeout: 10 }] }
     ])
-    assert.deepStrictEqual(settings.hooks.SessionStart, userSettings.hooks.SessionStart)
+    assert.deepStrictEqual(settings.hooks.SessionStart, [
+      ...userSettings.hooks.SessionStart,
+      { hooks: [{ type: "command", command: SessionHooks.sessionHookCommand(Cli.sessionHookPath, "start"), timeout: 10 }] }
+    ])
     assert.deepStrictEqual(settings.permissions, userSettings.permissions)
     const mcp = JSON.parse(fs.readFileSync(path.join(m.home, ".claude.json"), "utf8")).mcpServers["parallel-cc"]
     assert.deepStrictEqual(mcp, { type: "stdio", command: process.execPath, args: [Cli.binPath, "mcp", "serve"], env: {} })
@@ -173,7 +176,7 @@ describe("install --interactive (on a pseudo-terminal)", () => {
   it("asks for each piece, shows the plan, applies only what was chosen after a confirmation", async () => {
     const m = machine()
     const r = await onTerminal(["install", "--interactive"], m.env, m.home, [
-      ["Install the heartbeat hook", "\x1b[B\r"], // down to "no"
+      ["Install the session hooks", "\x1b[B\r"], // down to "no"
       ["shell alias", "n"],
       ["MCP server", "y"],
       ["Apply these changes", "y"]
@@ -183,7 +186,7 @@ describe("install --interactive (on a pseudo-terminal)", () => {
     assert.match(r.screen, /created\s+mcp/)
     assert.deepStrictEqual(fs.readdirSync(m.home).sort(), [".claude.json", ".parallel-cc"])
     const declined = await onTerminal(["install", "--interactive"], m.env, m.home, [
-      ["Install the heartbeat hook", "\r"],
+      ["Install the session hooks", "\r"],
       ["shell alias", "y"],
       ["MCP server", "y"],
       ["Apply these changes", "n"]

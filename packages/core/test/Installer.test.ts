@@ -1,4 +1,4 @@
-import { AppConfig, Git, Host, Installer, Live } from "@parallel-cc/core"
+import { AppConfig, Git, Host, Installer, Live, SessionHooks } from "@parallel-cc/core"
 import { ScriptedAgent, TempDir, TempRepo } from "@parallel-cc/testkit"
 import { Cause, Effect, Exit, Layer } from "effect"
 import * as fs from "node:fs"
@@ -19,7 +19,7 @@ const tmp = () => {
 const fakePackage = (root: string): Installer.ArtifactPaths => {
   fs.mkdirSync(path.join(root, "hooks"), { recursive: true })
   fs.mkdirSync(path.join(root, "dist"), { recursive: true })
-  for (const script of ["heartbeat.sh", "state.sh", "guard.sh", "worktree.sh"]) {
+  for (const script of ["heartbeat.sh", "session-hook.sh", "state.sh", "guard.sh", "worktree.sh"]) {
     fs.writeFileSync(path.join(root, "hooks", script), "#!/bin/sh\nexit 0\n", { mode: 0o755 })
   }
   fs.writeFileSync(path.join(root, "dist", "bin.cjs"), "", { mode: 0o755 })
@@ -158,13 +158,21 @@ describe("Installer", () => {
     const { hooks, ...rest } = settings
     const { hooks: userHooks, ...userRest } = userSettings
     assert.deepStrictEqual(rest, userRest)
-    assert.deepStrictEqual(hooks.PreToolUse, userHooks.PreToolUse)
-    assert.deepStrictEqual(hooks.Stop, userHooks.Stop)
-    assert.deepStrictEqual(hooks.PostToolUse.slice(0, 2), userHooks.PostToolUse)
-    assert.deepStrictEqual(hooks.PostToolUse[2], {
-      matcher: "",
-      hooks: [{ type: "command", command: ctx.artifacts.hookScript, timeout: 10 }]
-    })
+    // Each event: the user's groups first, untouched, then one group per entry of the session hook.
+    const script = path.join(path.dirname(ctx.artifacts.hookScript), "session-hook.sh")
+    for (const event of new Set(SessionHooks.SESSION_HOOKS.map((e) => e.event))) {
+      const mine = (userHooks as Record<string, Array<unknown>>)[event] ?? []
+      assert.deepStrictEqual(hooks[event].slice(0, mine.length), mine, event)
+      assert.deepStrictEqual(
+        hooks[event].slice(mine.length),
+        SessionHooks.SESSION_HOOKS.filter((e) => e.event === event).map((e) => ({
+          ...(e.matcher !== undefined ? { matcher: e.matcher } : {}),
+          hooks: [{ type: "command", command: SessionHooks.sessionHookCommand(script, e.arg), timeout: 10 }]
+        })),
+        event
+      )
+    }
+    assert.strictEqual(hooks.PostToolUse[2].hooks[0].command, `[ ! -r ${script} ] || { set -- post; . ${script}; }`)
     assert.match(fs.readFileSync(path.join(home, ".claude", "settings.json"), "utf8"), /^\{\n {4}"model"/)
     const bashrc = fs.readFileSync(path.join(home, ".bashrc"), "utf8")
     assert.include(bashrc, `alias claude=${ctx.artifacts.wrapper}\n`)
@@ -234,10 +242,11 @@ describe("Installer", () => {
   it("refuses to register paths that do not exist", async () => {
     const home = tmp()
     const artifacts = fakePackage(tmp())
-    fs.rmSync(artifacts.hookScript)
+    const script = path.join(path.dirname(artifacts.hookScript), "session-hook.sh")
+    fs.rmSync(script)
     const e = await failure({ home, artifacts }, install(all))
     assert.strictEqual(e.reason, "TargetMissing")
-    assert.include(e.message, artifacts.hookScript)
+    assert.include(e.message, script)
     assert.deepStrictEqual(snapshot(home), {})
     const noServer = fakePackage(tmp())
     fs.rmSync(noServer.mcpServer.args[0]!)
@@ -276,7 +285,7 @@ describe("Installer", () => {
     assert.isTrue(upd.changes.every((c) => c.action === "updated"), JSON.stringify(upd.changes))
     const post = readJson(path.join(home, ".claude", "settings.json")).hooks.PostToolUse
     assert.lengthOf(post, 3)
-    assert.strictEqual(post[2].hooks[0].command, b.artifacts.hookScript)
+    assert.strictEqual(post[2].hooks[0].command, SessionHooks.sessionHookCommand(path.join(path.dirname(b.artifacts.hookScript), "session-hook.sh"), "post"))
     assert.isTrue((await ok(b, status)).every((s) => s.state === "installed"))
     await ok(b, uninstall("all"))
     assert.deepStrictEqual(snapshot(home), before)
@@ -382,8 +391,7 @@ describe("Installer: the hooks are a list", () => {
     assert.strictEqual(upd.changes[0]?.action, "updated", JSON.stringify(upd.changes))
     assert.include(upd.changes[0]!.detail, "Stop state hook added")
     const hooks = readJson(path.join(home, ".claude", "settings.json")).hooks
-    assert.deepStrictEqual(hooks.Stop, [
-      ...userSettings.hooks.Stop,
+    assert.deepStrictEqual(hooks.Stop.slice(2), [
       { hooks: [{ type: "command", command: `${path.join(artifacts.hookScript, "..", "state.sh")} idle`, timeout: 5 }] }
     ])
     assert.deepStrictEqual(hooks.PreToolUse.at(-1).matcher, "Edit|Write")
@@ -405,8 +413,11 @@ describe("Installer: the hooks are a list", () => {
     const r = await ok(ctx, install({ hooks: {} }))
     assert.strictEqual(r.changes[0]?.action, "created")
     assert.deepStrictEqual(Object.keys(readJson(path.join(home, ".claude", "settings.json")).hooks).sort(), [
+      "Notification",
       "PostToolUse",
       "PreToolUse",
+      "SessionEnd",
+      "SessionStart",
       "Stop",
       "UserPromptSubmit",
       "WorktreeCreate",
@@ -420,6 +431,31 @@ describe("Installer: the hooks are a list", () => {
     assert.strictEqual(refused.reason, "TargetMissing")
     await ok(ctx, uninstall("all"))
     assert.deepStrictEqual(snapshot(home), {})
+  })
+})
+
+describe("Installer: the previous release's heartbeat hook", () => {
+  const previous: ReadonlyArray<Installer.HookSpec> = [
+    { name: "heartbeat", event: "PostToolUse", matcher: "", script: "heartbeat.sh", timeout: 10 }
+  ]
+
+  it("shows outdated; updating replaces it by the session hook (which beats too); uninstall leaves the user's settings", async () => {
+    const home = tmp()
+    const artifacts = fakePackage(tmp())
+    seedHome(home)
+    const original = snapshot(home)
+    await ok({ home, artifacts, hooks: previous }, install({ hooks: {} }))
+    const st = (await ok({ home, artifacts }, status)).find((s) => s.piece === "hooks")!
+    assert.strictEqual(st.state, "outdated")
+    const upd = await ok({ home, artifacts }, install({ hooks: {} }))
+    assert.strictEqual(upd.changes[0]?.action, "updated")
+    assert.include(upd.changes[0]!.detail, `hook of an earlier release removed: ${artifacts.hookScript}`)
+    const text = fs.readFileSync(path.join(home, ".claude", "settings.json"), "utf8")
+    assert.notInclude(text, "heartbeat.sh")
+    assert.include(text, "session-hook.sh")
+    assert.strictEqual((await ok({ home, artifacts }, status)).find((s) => s.piece === "hooks")?.state, "installed")
+    await ok({ home, artifacts }, uninstall("all"))
+    assert.deepStrictEqual(snapshot(home), original)
   })
 })
 

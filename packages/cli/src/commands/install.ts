@@ -1,5 +1,5 @@
 /**
- * `install`: the heartbeat hook, the `claude` alias and the MCP registration — see core/src/setup/Installer.ts for
+ * `install`: the session hooks, the `claude` alias and the MCP registration — see core/src/setup/Installer.ts for
  * the rules (atomic, backed up, idempotent, exactly undone). Never prompts unless --interactive on a TTY.
  */
 import { Command, Options, Prompt } from "@effect/cli"
@@ -12,7 +12,7 @@ const flag = (name: string, description: string) => Options.boolean(name).pipe(O
 
 const options = {
   all: flag("all", "Install everything: the hook (global), the alias and the MCP server"),
-  hooks: flag("hooks", "The Claude Code hooks in settings.json: the heartbeat (PostToolUse) and the worktree provider (WorktreeCreate/WorktreeRemove)"),
+  hooks: flag("hooks", "The Claude Code hooks in settings.json: the session hook (heartbeat, agent state, notices, the write guard) and the worktree provider (WorktreeCreate/WorktreeRemove)"),
   global: flag("global", "Hook in ~/.claude/settings.json (the default)"),
   local: flag("local", "Hook in <repo>/.claude/settings.json of the current repository (or --repo)"),
   repo: Options.text("repo").pipe(Options.withDescription("Repository for --local (default: the current directory)"), Options.optional),
@@ -77,7 +77,7 @@ const showStatus = (json: boolean) =>
 const ask = (inRepo: boolean) =>
   Effect.gen(function*() {
     const hooks = yield* Prompt.run(Prompt.select({
-      message: "Install the heartbeat hook (Claude Code reports each session as alive while it works)?",
+      message: "Install the session hooks (Claude Code reports each session's state, and is told about overlapping work)?",
       choices: [
         { title: "yes, for all projects (~/.claude/settings.json)", value: "global" as const },
         ...(inRepo ? [{ title: "yes, for this repository only (<repo>/.claude/settings.json)", value: "local" as const }] : []),
@@ -165,6 +165,6 @@ const handler = (o: Opts) =>
 
 export const install = Command.make("install", options, handler).pipe(
   Command.withDescription(
-    "Set up Claude Code: the heartbeat hook, the claude alias, the MCP server (--all); --status, --uninstall, --dry-run"
+    "Set up Claude Code: the session hooks, the claude alias, the MCP server (--all); --status, --uninstall, --dry-run"
   )
 )

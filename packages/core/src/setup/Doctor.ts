@@ -233,10 +233,10 @@ export const make = Effect.gen(function*() {
     const installedHooks = hooks.filter((s) => s.state === "installed")
     const brokenHooks = hooks.filter((s) => s.state !== "installed" && s.state !== "missing")
     const hookFinding = brokenHooks.length > 0
-      ? bad("hooks", "heartbeat hook", true, brokenHooks.map((s) => `${s.location}: ${s.state}, ${s.detail}`).join("; "), "run `parallel-cc install --hooks`")
+      ? bad("hooks", "session hooks", true, brokenHooks.map((s) => `${s.location}: ${s.state}, ${s.detail}`).join("; "), "run `parallel-cc install --hooks`")
       : installedHooks.length > 0
-      ? ok("hooks", "heartbeat hook", true, installedHooks.map((s) => `${s.scope} (${s.location})`).join(", "))
-      : bad("hooks", "heartbeat hook", true, `not installed (${hooks.map((s) => s.detail).filter((d) => d !== "not installed").join("; ") || hooks[0]?.location || "settings.json"})`, "run `parallel-cc install --hooks` (or --all)")
+      ? ok("hooks", "session hooks", true, installedHooks.map((s) => `${s.scope} (${s.location})`).join(", "))
+      : bad("hooks", "session hooks", true, `not installed (${hooks.map((s) => s.detail).filter((d) => d !== "not installed").join("; ") || hooks[0]?.location || "settings.json"})`, "run `parallel-cc install --hooks` (or --all)")
     const mcp = status.find((s) => s.piece === "mcp")
     const mcpFinding = mcp === undefined || mcp.state === "installed"
       ? ok("mcp", "MCP server registration", true, mcp === undefined ? "" : `${mcp.location}: ${mcp.detail}`)

@@ -5,7 +5,10 @@
  *
  * @since 0.2.0
  */
-import { shQuote } from "../platform/files.js"
+import { hookCommand } from "./install/hookSettings.js"
+
+/** The script's file name in the hooks directory (`packages/cli/hooks/`). */
+export const SESSION_HOOK_SCRIPT = "session-hook.sh"
 
 /** The tools that write files: their PreToolUse payload names the file (`file_path` / `notebook_path`). */
 export const EDIT_TOOLS = ["Edit", "Write", "MultiEdit", "NotebookEdit"] as const
@@ -27,7 +30,7 @@ export interface SessionHookEntry {
   readonly arg: SessionHookArg
 }
 
-/** Every entry `install --hooks` writes, in order. */
+/** Every entry `install --hooks` writes, in order (see `install/hooks.ts`, `hookPlan`). */
 export const SESSION_HOOKS: ReadonlyArray<SessionHookEntry> = [
   { event: "SessionStart", arg: "start" },
   { event: "UserPromptSubmit", arg: "prompt" },
@@ -45,10 +48,7 @@ export const SESSION_HOOKS: ReadonlyArray<SessionHookEntry> = [
  * (exit 0), so an uninstalled package never blocks a tool call — a failed `.` would exit 2, which Claude
  * Code takes as a refusal.
  */
-export const sessionHookCommand = (script: string, arg: SessionHookArg): string => {
-  const q = shQuote(script)
-  return `[ ! -r ${q} ] || { set -- ${arg}; . ${q}; }`
-}
+export const sessionHookCommand = (script: string, arg: SessionHookArg): string => hookCommand(script, [arg], true)
 
 /** The hook timeout written into the settings, in seconds. */
 export const SESSION_HOOK_TIMEOUT = 10

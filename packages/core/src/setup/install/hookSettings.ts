@@ -29,9 +29,19 @@ export interface HookEntry {
   readonly timeout: number
 }
 
-/** The command string for a script and its arguments (each a shell word). */
-export const hookCommand = (script: string, args: ReadonlyArray<string> = []): string =>
-  [script, ...args].map(shQuote).join(" ")
+/**
+ * The command string for a script and its arguments (each a shell word). `sourced`: the script is read into
+ * the shell Claude Code starts (`/bin/sh -c <command>`) instead of being started as one more process, with
+ * the arguments set by `set --`; a missing script is skipped (exit 0), because a failed `.` exits 2, which
+ * Claude Code takes as a refusal of the tool call.
+ */
+export const hookCommand = (script: string, args: ReadonlyArray<string> = [], sourced = false): string => {
+  if (!sourced) return [script, ...args].map(shQuote).join(" ")
+  const q = shQuote(script)
+  return `[ ! -r ${q} ] || { set -- ${args.map(shQuote).join(" ")}; . ${q}; }`
+}
+
+const SOURCED = /^\[ ! -r ('(?:[^']|'\\'')*'|[^ ']+) \] \|\| \{ set -- ([^;]*); \. ('(?:[^']|'\\'')*'|[^ ']+); \}$/
 
 /** The matcher group install adds for `entry`. */
 export const groupFor = (entry: HookEntry): Record<string, unknown> => ({
@@ -71,8 +81,12 @@ export const commandWords = (command: string): ReadonlyArray<string> | undefined
 
 /** What makes two commands the same hook across installations: the script's file name and the arguments. */
 export const hookIdentity = (command: string): string | undefined => {
-  const words = commandWords(command)
+  const sourced = SOURCED.exec(command)
+  const words = sourced !== null && sourced[1] === sourced[3]
+    ? [...(commandWords(sourced[1]!) ?? []), ...(sourced[2]!.trim() === "" ? [] : commandWords(sourced[2]!) ?? [])]
+    : commandWords(command)
   if (words === undefined) return undefined
+  if (words.length === 0) return undefined
   const [script, ...args] = words
   return JSON.stringify([script!.slice(script!.lastIndexOf("/") + 1), ...args])
 }

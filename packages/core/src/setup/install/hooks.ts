@@ -18,6 +18,7 @@ import type { InstallContext } from "./context.js"
 import {
   addHooks,
   checkHooksShape,
+  commandHooks,
   entryStates,
   hookCommand,
   type HookEntry,
@@ -25,6 +26,7 @@ import {
   removeHooks
 } from "./hookSettings.js"
 import { type Manifest, withHook } from "./manifest.js"
+import { SESSION_HOOK_SCRIPT, SESSION_HOOK_TIMEOUT, SESSION_HOOKS } from "../sessionHooks.js"
 import { type ArtifactPaths, dedupe, dedupeBy, type HookScope, type PieceStatus, type Selection } from "./model.js"
 
 /** One hook parallel-cc installs. */
@@ -43,15 +45,29 @@ export interface HookSpec {
   readonly timeout: number
   /** Entries of an optional group (`worktree-provider`) that the user may leave out. */
   readonly optional?: OptionalGroup | undefined
+  /** Source the script into Claude Code's shell instead of starting it (see `hookCommand`). */
+  readonly sourced?: boolean | undefined
 }
 
 /** Optional hook groups: the worktree provider (`install --hooks --no-worktree-provider` leaves it out). */
 export type OptionalGroup = "worktree-provider"
 
-/** The hooks parallel-cc installs, in the order they are added to a settings file. */
+/**
+ * The hooks parallel-cc installs, in the order they are added to a settings file: the session hook for
+ * every entry of `SESSION_HOOKS` (agent state, transcript, notices, block, the write guard; its PostToolUse
+ * entry also rewrites the heartbeat file, so the heartbeat hook of the previous release is retired when an
+ * installation is updated — it keeps working where it is still installed), then the worktree provider.
+ */
 export const hookPlan: ReadonlyArray<HookSpec> = [
-  // Every tool call rewrites the session's heartbeat file (its mtime is the session's last heartbeat).
-  { name: "heartbeat", event: "PostToolUse", matcher: "", script: "heartbeat.sh", timeout: 10 },
+  ...SESSION_HOOKS.map((e): HookSpec => ({
+    name: "session",
+    event: e.event,
+    ...(e.matcher !== undefined ? { matcher: e.matcher } : {}),
+    script: SESSION_HOOK_SCRIPT,
+    args: [e.arg],
+    timeout: SESSION_HOOK_TIMEOUT,
+    sourced: true
+  })),
   // parallel-cc as Claude Code's worktree provider: `claude -w`, worktree subagents, /batch and agent teams
   // get their worktrees from `parallel-cc worktree-hook` (a session each). Creation may run worktree.setup.
   { name: "worktree provider", event: "WorktreeCreate", script: "worktree.sh", timeout: 600, optional: "worktree-provider" },
@@ -80,7 +96,7 @@ export const resolveHooks = (
       timeout: s.timeout,
       ...(s.optional !== undefined ? { optional: s.optional } : {}),
       scriptPath,
-      command: hookCommand(scriptPath, s.args)
+      command: hookCommand(scriptPath, s.args, s.sourced === true)
     }
   })
 }
@@ -161,7 +177,7 @@ export const planHooksInstall = (
       ...r.retired.map((c) => `hook of an earlier release removed: ${c}`)
     ].join("; ")
     return {
-      change: { ...base, action: r.added.length === entries.length ? "created" : "updated", detail },
+      change: { ...base, action: r.added.length === entries.length && r.retired.length === 0 ? "created" : "updated", detail },
       edit: { piece: "hooks", file: doc, text: renderJson(doc, r.value), ensureDir: ctx.path.dirname(file), dirMode: 0o700 },
       record
     } satisfies Step
@@ -241,12 +257,13 @@ export const hookStatuses = (
   m: Manifest
 ): Effect.Effect<ReadonlyArray<PieceStatus>> =>
   Effect.gen(function*() {
-    const core = yield* hookStatus(ctx, plan.filter((e) => e.optional === undefined), file, scope, m)
+    const all = plan.map((e) => e.command)
+    const core = yield* hookStatus(ctx, plan.filter((e) => e.optional === undefined), file, scope, m, all)
     const provider = plan.filter((e) => e.optional === "worktree-provider")
     if (provider.length === 0) return [core]
     const base = { piece: "worktree-provider" as const, scope, location: file }
     const optedOut = m.hooks.find((r) => r.file === file)?.without?.includes("worktree-provider") === true
-    const st = yield* hookStatus(ctx, provider, file, scope, m)
+    const st = yield* hookStatus(ctx, provider, file, scope, m, all)
     const line: PieceStatus = st.state === "missing" && optedOut
       ? { ...base, state: "missing", detail: "left out (install --hooks --no-worktree-provider); `install --hooks --worktree-provider` adds it" }
       : st.state === "missing"
@@ -255,13 +272,17 @@ export const hookStatuses = (
     return [core, line]
   })
 
-/** How the plan stands in one settings file. Never fails. */
+/**
+ * How the plan stands in one settings file. Never fails. `planCommands`: every command of the whole plan
+ * (a recorded command that is none of them is an earlier release's hook).
+ */
 export const hookStatus = (
   ctx: InstallContext,
   entries: ReadonlyArray<ResolvedHook>,
   file: string,
   scope: HookScope,
-  m: Manifest
+  m: Manifest,
+  planCommands: ReadonlyArray<string> = entries.map((e) => e.command)
 ): Effect.Effect<PieceStatus> =>
   Effect.gen(function*() {
     const base = { piece: "hooks" as const, scope, location: file }
@@ -284,6 +305,14 @@ export const hookStatus = (
     if (installed.length > 0) {
       const missing = at("missing").map((e) => `${e.event} ${e.name}`).join(", ")
       return { ...base, state: "outdated" as const, detail: `without the ${missing} hook; run install --hooks again` }
+    }
+    const earlier = commandHooks(doc.right.value).map((h) => h.command).filter((c) => rec?.commands.includes(c) === true && !planCommands.includes(c))
+    if (earlier.length > 0) {
+      return {
+        ...base,
+        state: "outdated" as const,
+        detail: `hooks of an earlier release (${dedupe(earlier).join(", ")}); run install --hooks again`
+      }
     }
     const legacy = legacyHookCommands(doc.right.value)
     return {
