@@ -131,14 +131,8 @@ const tmpSuffix = (): string => {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")
 }
 
-export const make = Effect.gen(function*() {
-  const fs = yield* FileSystem.FileSystem
-  const path = yield* Path.Path
-  const config = yield* AppConfig
-  const liveRoot = path.join(config.dataDir, LIVE_DIR)
-  const dir = (id: SessionId) => path.join(liveRoot, id)
-  const fileOf = (id: SessionId, name: string) => path.join(dir(id), name)
-
+/** The file primitives of the service: atomic writes, nested paths, one-line reads. */
+const fileOps = (fs: FileSystem.FileSystem, path: Path.Path, dir: (id: SessionId) => string) => {
   const ioError = (id: SessionId, p: string) => (e: PlatformError) =>
     new SessionFilesError({ reason: "Io", sessionId: id, path: p, detail: e.message })
 
@@ -184,6 +178,19 @@ export const make = Effect.gen(function*() {
       if (Option.isSome(st) && st.value.type === "Directory") yield* fs.remove(target, { recursive: true }).pipe(Effect.ignore)
       yield* writeAtomic(id, target, text, mtime)
     })
+
+  return { ioError, readLine, writeAtomic, writeNested }
+}
+
+export const make = Effect.gen(function*() {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const config = yield* AppConfig
+  const liveRoot = path.join(config.dataDir, LIVE_DIR)
+  const dir = (id: SessionId) => path.join(liveRoot, id)
+  const fileOf = (id: SessionId, name: string) => path.join(dir(id), name)
+
+  const { ioError, readLine, writeAtomic, writeNested } = fileOps(fs, path, dir)
 
   const removeNested = (id: SessionId, folder: string, file: string) =>
     isRelativeFile(file) ? fs.remove(path.join(dir(id), folder, file)).pipe(Effect.ignore) : Effect.void
