@@ -10,9 +10,10 @@
  *
  * @since 0.1.0
  */
-import { Either, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as NodeFs from "../platform/nodeFs.js"
 
 export const AgentKind = Schema.Literal("claude", "codex", "gemini", "custom")
 export type AgentKind = typeof AgentKind.Type
@@ -83,6 +84,39 @@ export const resolve = (
   if (found === undefined) return Either.left(`no executable named ${JSON.stringify(value)} on PATH`)
   return Either.right({ kind: "custom", setting: value, command: found, hostPath: found })
 }
+
+/** {@link which} without blocking: for the pipeline of a run, which shares its thread with other runs. */
+export const locate = (name: string, pathEnv: string | undefined): Effect.Effect<string | undefined> =>
+  Effect.gen(function*() {
+    for (const dir of (pathEnv ?? "").split(":")) {
+      if (dir === "") continue
+      const candidate = path.join(dir, name)
+      if (yield* NodeFs.isExecutableFile(candidate)) return yield* NodeFs.realPath(candidate).pipe(Effect.orElseSucceed(() => candidate))
+    }
+    return undefined
+  })
+
+/** {@link resolve} without blocking (see {@link locate}); fails with the problem's description. */
+export const find = (
+  setting: string,
+  options: { readonly pathEnv: string | undefined; readonly cwd: string }
+): Effect.Effect<Agent, string> =>
+  Effect.gen(function*() {
+    const value = setting.trim()
+    if (builtins.includes(value as AgentKind)) {
+      return { kind: value as AgentKind, setting: value, command: value, hostPath: yield* locate(value, options.pathEnv) }
+    }
+    if (value.includes("/")) {
+      const abs = path.resolve(options.cwd, value)
+      if (!(yield* NodeFs.exists(abs))) return yield* Effect.fail(`${abs} does not exist`)
+      if (!(yield* NodeFs.isExecutableFile(abs))) return yield* Effect.fail(`${abs} is not an executable file (chmod +x it)`)
+      const real = yield* NodeFs.realPath(abs).pipe(Effect.mapError(() => `${abs} cannot be resolved`))
+      return { kind: "custom" as const, setting: value, command: real, hostPath: real }
+    }
+    const found = yield* locate(value, options.pathEnv)
+    if (found === undefined) return yield* Effect.fail(`no executable named ${JSON.stringify(value)} on PATH`)
+    return { kind: "custom" as const, setting: value, command: found, hostPath: found }
+  })
 
 /** How to start an agent: arguments after the executable, extra environment, and the prompt on stdin. */
 export interface Invocation {

@@ -1,0 +1,318 @@
+/**
+ * One sandboxed run from start to end: checks ({@link RunChecks.prepare}) → its session and run record →
+ * the sandbox (a scoped resource: killed on every way out, or kept on purpose) → the upload → the agent
+ * phase (in the caller's agent slot, if any) → its changes back on this machine → the pull request. Partial
+ * changes are collected on every way out; the run's final status, costs and the `Finished` event come
+ * last, so whoever waits for the status sees the sandbox released and the whole log.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Clock, Effect, Exit, Option, Ref } from "effect"
+import * as path from "node:path"
+import type { SessionId } from "../Domain.js"
+import { planWorktree } from "../sessions/SessionStore.js"
+import * as AgentPhase from "./AgentPhase.js"
+import type { Hooks, Supervised } from "./AgentSupervisor.js"
+import { summary } from "./FileSync.js"
+import * as PullRequests from "./PullRequests.js"
+import * as RunArtifacts from "./RunArtifacts.js"
+import * as RunChanges from "./RunChanges.js"
+import { prepare, type Prepared } from "./RunChecks.js"
+import type { RunDeps } from "./RunDeps.js"
+import { type Collected, type RunEvent, type RunResult, SandboxRunError } from "./RunModel.js"
+import type { Sandbox } from "./SandboxProvider.js"
+import type { RunPatch, RunStatus } from "./SandboxRuns.js"
+
+/** A started run: its id and files, and how it reports. */
+interface Run extends Hooks {
+  readonly id: SessionId
+  readonly files: RunArtifacts.RunDir
+  readonly warnings: Array<string>
+}
+
+/** The session (a worktree is planned, made only when there are changes) and the run's reporting. */
+const begin = (deps: RunDeps, p: Prepared, onEvent: (event: RunEvent) => Effect.Effect<void>) =>
+  Effect.gen(function*() {
+    const me = yield* deps.self
+    const session = yield* deps.sessions.register({
+      repoPath: p.repoPath,
+      pid: me.pid,
+      pidStartTime: me.start,
+      mode: "sandbox",
+      forceWorktree: true,
+      planWorktree: planWorktree(deps.config.values, p.repoPath)
+    })
+    const id = session.sessionId
+    const dir = path.join(deps.runsDir, id)
+    const files = { dir, logPath: path.join(dir, "run.log"), eventsPath: path.join(dir, "events.jsonl") }
+    const log = yield* RunArtifacts.logger(files.logPath, p.redact)
+    const event = yield* RunArtifacts.eventWriter(files.eventsPath)
+    const emit = (e: RunEvent) => onEvent(e).pipe(Effect.catchAllCause(() => Effect.void))
+    const warnings: Array<string> = []
+    const warn = (message: string) =>
+      Effect.zipRight(Effect.sync(() => warnings.push(message)), Effect.zipRight(log(`warning: ${message}`), emit({ _tag: "Warning", message })))
+    return { id, files, log, event, emit, warn, warnings, redact: p.redact } satisfies Run
+  })
+
+/** The run's directory and record. */
+const record = (deps: RunDeps, p: Prepared, run: Run) =>
+  Effect.gen(function*() {
+    const me = yield* deps.self
+    yield* RunArtifacts.open(deps.runsDir, run.id).pipe(Effect.orDie)
+    const req = p.request
+    yield* deps.runs.create({
+      sessionId: run.id,
+      repoPath: p.repoPath,
+      provider: p.providerName,
+      agent: p.agentSetting,
+      prompt: p.prompt,
+      template: req.template ?? p.template?.image ?? (p.providerName === "e2b" && p.agent.kind === "claude" ? "claude" : null),
+      managedTemplate: p.template?.name ?? null,
+      branchMode: p.plan.mode,
+      branch: p.plan.name ?? null,
+      keep: req.keep === true,
+      budgetUsd: p.budget ?? null,
+      dryRun: req.dryRun === true,
+      supervisorPid: me.pid,
+      supervisorStart: me.start,
+      timeoutMs: p.timeoutMs,
+      logPath: run.files.logPath,
+      eventsPath: run.files.eventsPath
+    })
+    yield* deps.runs.update(run.id, { baseCommit: p.baseCommit })
+    yield* run.log(`run ${run.id}: ${p.agent.setting} on the ${p.providerName} provider, repository ${p.repoPath} at ${p.baseCommit.slice(0, 12)}`)
+    yield* run.emit({ _tag: "Started", sessionId: run.id, repoPath: p.repoPath, provider: p.providerName, agent: p.agent.setting })
+    for (const w of [...p.preWarnings, ...(p.ssh?.warnings ?? [])]) yield* run.warn(w)
+  })
+
+/** The sandbox, as a scoped resource: killed when the scope closes (or kept with `keep`), and recorded so. */
+const openSandbox = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.SandboxTime) => {
+  const req = p.request
+  const keep = req.keep === true
+  return Effect.acquireRelease(
+    p.provider.create({
+      runId: run.id,
+      // E2B's prebuilt `claude` template has Claude Code installed; other agents need --template.
+      template: req.template ?? p.template?.image ?? (p.providerName === "e2b" && p.agent.kind === "claude" ? "claude" : undefined),
+      timeoutMs: p.timeoutMs + 5 * 60_000,
+      env: {},
+      metadata: { "parallel-cc-session": run.id, "parallel-cc-repo": path.basename(p.repoPath) },
+      // The agent's own executable: visible read-only under bubblewrap, copied into a VM for a custom agent.
+      hostExecutables: p.agent.hostPath !== undefined && (p.providerName === "local" || p.agent.kind === "custom") ? [p.agent.hostPath] : []
+    }).pipe(
+      Effect.tap((sb) => deps.runs.update(run.id, { sandboxId: sb.id, isolation: sb.isolation.kind, sandboxState: "running" })),
+      Effect.tap(() => Effect.map(Clock.currentTimeMillis, (t) => void (time.start = t)))
+    ),
+    (sb) =>
+      Effect.zipRight(
+        Effect.map(Clock.currentTimeMillis, (t) => void (time.end = t)),
+        keep
+          ? Effect.zipRight(deps.runs.update(run.id, { sandboxState: "kept" }), run.log(`sandbox kept: ${sb.id}`))
+          : p.provider.kill(sb.id).pipe(Effect.zipRight(deps.runs.update(run.id, { sandboxState: "killed" })), Effect.zipRight(run.log("sandbox killed")))
+      ).pipe(Effect.catchAllCause((c) => run.log(`could not release the sandbox: ${String(c)}`)))
+  )
+}
+
+/** A dry run: the sandbox must hold exactly the listed files. */
+const verifyDryRun = (run: Run, sandbox: Sandbox, listed: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const present = yield* sandbox.listFiles
+    const want = new Set(listed)
+    const missing = listed.filter((f) => !present.includes(f))
+    const extra = present.filter((f) => !want.has(f))
+    if (missing.length > 0 || extra.length > 0) {
+      return yield* new SandboxRunError({
+        reason: "DryRunMismatch",
+        sessionId: run.id,
+        detail: `${missing.length} missing, ${extra.length} unexpected${missing[0] !== undefined ? ` (e.g. ${missing[0]})` : ""}`
+      })
+    }
+    yield* run.log(`dry run: ${present.length} files verified in the sandbox; no agent started`)
+  })
+
+interface BodyResult {
+  readonly status: RunStatus
+  readonly error: string | undefined
+  readonly collected: Collected | undefined
+  readonly pr: PullRequests.PullRequestOutcome | undefined
+}
+
+/** Sandbox, upload, and (unless a dry run) the agent phase and its changes. */
+const body = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.SandboxTime) =>
+  Effect.gen(function*() {
+    yield* record(deps, p, run)
+    const listed = yield* deps.fileSync.list(p.repoPath, { excludes: p.excludes })
+    // A provider on this machine copies the listed files into the sandbox as they are; the others get
+    // them as one compressed archive.
+    const archive = p.provider.name === "local" ? undefined : yield* deps.fileSync.archive(listed)
+    const bytes = archive?.length ?? listed.bytes
+    yield* deps.runs.update(run.id, { uploadFiles: listed.files.length, uploadBytes: bytes })
+    yield* run.log(archive !== undefined ? `packed ${listed.files.length} files (${bytes} bytes compressed)` : `listed ${listed.files.length} files (${bytes} bytes) to copy`)
+    yield* run.emit({ _tag: "Packed", files: listed.files.length, bytes, compressed: archive !== undefined })
+    if (listed.skipped.length > 0) {
+      yield* run.warn(`not uploaded (submodules or special files): ${listed.skipped.slice(0, 5).join(", ")}${listed.skipped.length > 5 ? ", …" : ""}`)
+    }
+
+    const sandbox = yield* openSandbox(deps, p, run, time)
+    yield* run.log(`sandbox ${sandbox.id} (${sandbox.isolation.description})`)
+    yield* run.emit({ _tag: "SandboxReady", sandboxId: sandbox.id, isolation: sandbox.isolation })
+    if (!sandbox.isolation.isolated) yield* run.warn(`the agent is not isolated: ${sandbox.isolation.description}`)
+    const uploaded = archive === undefined && sandbox.uploadTree !== undefined
+      ? yield* sandbox.uploadTree(p.repoPath, listed.files, { excludes: listed.excludes })
+      : yield* sandbox.upload(archive ?? (yield* deps.fileSync.archive(listed)), { excludes: listed.excludes })
+    yield* run.log(`uploaded ${uploaded.files} entries`)
+    yield* run.emit({ _tag: "Uploaded", files: uploaded.files })
+
+    if (p.request.dryRun === true) {
+      yield* verifyDryRun(run, sandbox, listed.files)
+      return { status: "succeeded", error: undefined, collected: undefined, pr: undefined } satisfies BodyResult
+    }
+
+    // Partial changes are collected on every way out; registered after the sandbox, so this runs first.
+    const collected = yield* Ref.make<Option.Option<Collected>>(Option.none())
+    const collectOnce = (commit: boolean) =>
+      Effect.gen(function*() {
+        const done = yield* Ref.get(collected)
+        if (Option.isSome(done)) return done.value
+        const current = yield* deps.runs.get(run.id).pipe(Effect.orDie)
+        const c = yield* RunChanges.collect(deps, current, sandbox, { commit, identity: p.identity, redact: p.redact })
+        yield* Ref.set(collected, Option.some(c))
+        return c
+      })
+    yield* Effect.addFinalizer((exit) =>
+      Exit.isSuccess(exit)
+        ? Effect.void
+        : collectOnce(false).pipe(
+          Effect.tap((c) => run.log(`partial changes collected: ${summary(c.changes)}${c.worktreePath !== null ? ` in ${c.worktreePath}` : ""}`)),
+          Effect.catchAllCause((cause) => run.log(`could not collect partial changes: ${String(cause)}`)),
+          Effect.asVoid
+        )
+    )
+
+    // The agent phase, inside the caller's agent slot if it gave one: the slot is released when the agent
+    // has exited, before the changes are collected.
+    time.gateAt = yield* Clock.currentTimeMillis
+    const phase = AgentPhase.run(deps, p, sandbox, run.id, time, run)
+    const outcome: Supervised = yield* (p.request.agentSlot !== undefined ? p.request.agentSlot(phase) : phase)
+    yield* deps.runs.update(run.id, {
+      exitCode: outcome.exit?.exitCode ?? null,
+      resultSubtype: outcome.result?.subtype ?? null,
+      isError: outcome.result?.isError ?? null,
+      numTurns: outcome.result?.numTurns !== undefined ? Math.round(outcome.result.numTurns) : null,
+      costUsd: outcome.result?.costUsd ?? null,
+      agentDurationMs: outcome.result?.durationMs ?? null
+    })
+    const c = yield* collectOnce(outcome.status === "succeeded" && p.plan.mode !== "review")
+    yield* run.log(
+      `changes: ${summary(c.changes)}${c.worktreePath !== null ? ` in ${c.worktreePath} (branch ${c.branch})` : ""}` +
+        `${c.commit !== null ? `, committed ${c.commit.slice(0, 12)}` : ""}`
+    )
+    for (const r of c.refused) yield* run.warn(`refused ${r.path}: ${r.reason}`)
+    yield* run.emit({ _tag: "ChangesApplied", changes: c.changes, worktreePath: c.worktreePath, branch: c.branch })
+    const pr = yield* publish(deps, p, run, c)
+    return { status: outcome.status, error: outcome.error, collected: c, pr } satisfies BodyResult
+  })
+
+/** `--git-live`: push the committed branch and open the pull request. */
+const publish = (deps: RunDeps, p: Prepared, run: Run, c: Collected) =>
+  Effect.gen(function*() {
+    if (p.gitLive === undefined) return undefined
+    if (c.commit === null || c.worktreePath === null || c.branch === null) {
+      yield* run.warn("--git-live: nothing was committed, so nothing was pushed")
+      return undefined
+    }
+    const pr = yield* PullRequests.open(deps.git, deps.executor, {
+      worktreePath: c.worktreePath,
+      branch: c.branch,
+      target: p.gitLive.target,
+      prompt: p.prompt,
+      id: run.id,
+      agent: p.agent.setting,
+      redact: p.redact
+    })
+    yield* (pr.url !== null ? run.log(`pull request: ${pr.url}`) : run.warn(`--git-live: ${pr.error}`))
+    if (pr.url !== null) yield* deps.runs.update(run.id, { pullRequestUrl: pr.url })
+    yield* run.emit({ _tag: "PullRequest", url: pr.url, error: pr.error })
+    return pr
+  })
+
+const squashMessage = (cause: Cause.Cause<unknown>): string => {
+  const failure = Option.getOrUndefined(Cause.failureOption(cause))
+  if (failure !== undefined && failure !== null && typeof failure === "object" && "message" in failure) {
+    return String((failure as { message: unknown }).message)
+  }
+  return Cause.pretty(cause).split("\n")[0] ?? "failed"
+}
+
+/** The sandbox's billed time (less any wait for an agent slot) at the provider's rate, added to the agent's cost. */
+export const costsOf = (time: AgentPhase.SandboxTime, now: number, ratePerMs: number, agentCostUsd: number | null): RunPatch => {
+  if (time.start === undefined) return {}
+  const end = time.end ?? now
+  // Interrupted while still waiting for its slot: it waited until the end.
+  const waited = time.waited ?? (time.gateAt !== undefined ? end - time.gateAt : 0)
+  const billed = Math.max(0, end - time.start - waited)
+  const providerCostUsd = Math.round(billed * ratePerMs * 1e6) / 1e6
+  return {
+    providerSeconds: Math.round(billed) / 1000,
+    providerCostUsd,
+    totalCostUsd: Math.round(((agentCostUsd ?? 0) + providerCostUsd) * 1e6) / 1e6
+  }
+}
+
+/** The run's final record: status, error, costs; then `Finished`. Never fails. */
+const settle = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.SandboxTime, exit: Exit.Exit<BodyResult, unknown>) =>
+  Effect.gen(function*() {
+    // The status becomes final last, so whoever waits for it (`sandbox kill`, `logs --follow`) sees the
+    // sandbox released and the whole log.
+    yield* deps.sessions.markReleased(run.id).pipe(Effect.ignore)
+    const cur = yield* deps.runs.get(run.id).pipe(Effect.option)
+    if (Option.isNone(cur)) return
+    let status: RunStatus
+    let error: string | null
+    if (Exit.isSuccess(exit)) {
+      status = exit.value.status
+      error = exit.value.error ?? null
+    } else {
+      const interrupted = Exit.isInterrupted(exit)
+      const failure = Option.getOrUndefined(Exit.causeOption(exit))
+      status = interrupted ? "interrupted" : "failed"
+      error = interrupted ? "interrupted" : failure !== undefined ? squashMessage(failure) : "failed"
+      yield* run.log(interrupted ? "interrupted" : `failed: ${error}`)
+    }
+    const costs = costsOf(time, yield* Clock.currentTimeMillis, p.ratePerMs, cur.value.costUsd)
+    if (p.budget !== undefined && typeof costs.totalCostUsd === "number" && costs.totalCostUsd > p.budget) {
+      yield* run.log(`warning: the run cost $${costs.totalCostUsd.toFixed(4)}, more than its budget of $${p.budget.toFixed(4)}`)
+    }
+    yield* run.log(`finished: ${status}; sandbox ${cur.value.sandboxState}`)
+    const now = yield* Clock.currentTimeMillis
+    yield* deps.runs.update(run.id, {
+      ...costs,
+      ...(error !== null ? { error: p.redact(error) } : { error }),
+      status,
+      endedAt: new Date(now)
+    })
+    yield* run.emit({ _tag: "Finished", status })
+  }).pipe(Effect.catchAllCause(() => Effect.void))
+
+/** Run one prompt in one sandbox (see the module doc). */
+export const run = (deps: RunDeps, req: Parameters<typeof prepare>[1], onEvent: (event: RunEvent) => Effect.Effect<void> = () => Effect.void) =>
+  Effect.gen(function*() {
+    const p = yield* prepare(deps, req)
+    const r = yield* begin(deps, p, onEvent)
+    const time: AgentPhase.SandboxTime = {}
+    const result = yield* Effect.scoped(body(deps, p, r, time)).pipe(Effect.onExit((exit) => settle(deps, p, r, time, exit)))
+    const final = yield* deps.runs.get(r.id).pipe(Effect.orDie)
+    const c = result.collected
+    return {
+      run: final,
+      isolation: p.isolation,
+      changes: c?.changes ?? { added: [], modified: [], deleted: [] },
+      refused: c?.refused ?? [],
+      worktreePath: c?.worktreePath ?? null,
+      branch: c?.branch ?? null,
+      commit: c?.commit ?? null,
+      pullRequestUrl: result.pr?.url ?? null,
+      gitLiveError: result.pr?.error ?? null,
+      warnings: r.warnings
+    } satisfies RunResult
+  })
