@@ -15,6 +15,7 @@
  */
 import { Effect, Option, Queue, Stream } from "effect"
 import * as path from "node:path"
+import * as NodeFs from "../platform/nodeFs.js"
 import {
   type AgentProcess,
   type Changes,
@@ -166,6 +167,197 @@ const gitPrefix = "export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_
 const gitArgs = (p: Paths) =>
   sh(["git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "core.quotepath=false", "--git-dir", p.git, "--work-tree", p.work])
 
+/** What an E2B sandbox isolates. */
+export const isolationOf = (template: string): Isolation => ({
+  kind: "e2b",
+  isolated: true,
+  description: `E2B cloud VM (template ${template}): the agent cannot reach this machine`
+})
+
+
+/** The {@link Sandbox} over one VM: its work tree copy, its baseline, its agent. */
+const wrap = (raw: E2BSandbox, paths: Paths, template: string, executables: ReadonlyArray<string>): Sandbox => {
+  const id = raw.sandboxId
+  const run = (cmd: string, opts: E2BRunOptions = {}) =>
+    Effect.tryPromise({ try: () => raw.commands.run(cmd, opts), catch: (e) => e }).pipe(
+      Effect.catchAll((e) => {
+        const exit = exitOf(e)
+        return exit !== undefined ? Effect.succeed(exit) : Effect.fail(mapError(e, "CommandFailed", id))
+      })
+    )
+  const runOk = (cmd: string, what: string, reason: SandboxError["reason"] = "CommandFailed", opts: E2BRunOptions = {}) =>
+    Effect.flatMap(run(cmd, opts), (r) =>
+      r.exitCode === 0
+        ? Effect.succeed(r)
+        : Effect.fail(new SandboxError({ reason, provider: "e2b", sandboxId: id, detail: `${what} (exit ${r.exitCode}): ${r.stderr.trim().split("\n").slice(-3).join(" / ")}` })))
+  const write = (file: string, data: string | Uint8Array, reason: SandboxError["reason"]) =>
+    Effect.tryPromise({
+      try: () => raw.files.write(file, typeof data === "string" ? data : data.slice().buffer as ArrayBuffer),
+      catch: (e) => mapError(e, reason, id)
+    })
+  const remoteExe = (hostPath: string) => `${paths.pcc}/bin/${path.basename(hostPath)}`
+
+  const upload = (archive: Uint8Array, options: { readonly excludes?: string | undefined } = {}) =>
+    Effect.gen(function*() {
+      const file = `${paths.pcc}/upload.tar.gz`
+      yield* write(file, archive, "UploadFailed")
+      yield* write(`${paths.pcc}/exclude`, options.excludes ?? "", "UploadFailed")
+      const r = yield* runOk(
+        "set -e; " + gitPrefix +
+          `mkdir -p ${q(paths.work)}; tar -xzf ${q(file)} -C ${q(paths.work)}; ` +
+          `n=$(tar -tzf ${q(file)} | grep -vc '/$' || true); rm -f ${q(file)}; ` +
+          `git init -q --bare ${q(paths.git)}; cp ${q(`${paths.pcc}/exclude`)} ${q(`${paths.git}/info/exclude`)}; ` +
+          `GIT_INDEX_FILE=${q(`${paths.pcc}/baseline.index`)} ${gitArgs(paths)} add -A -f -- . ; ` +
+          `GIT_INDEX_FILE=${q(`${paths.pcc}/baseline.index`)} ${gitArgs(paths)} write-tree > ${q(`${paths.pcc}/baseline-tree`)}; ` +
+          `echo "$n"`,
+        "unpacking the work tree (the template needs tar and git)",
+        "UploadFailed",
+        { timeoutMs: 600_000 }
+      )
+      return { files: Number(r.stdout.trim().split("\n").pop() ?? "0") || 0 }
+    })
+
+  const listFiles = Effect.map(
+    runOk(`cd ${q(paths.work)} && find . \\( -type f -o -type l \\) -print0`, "listing files"),
+    (r) => r.stdout.split("\0").filter((p) => p !== "").map((p) => p.replace(/^\.\//, "")).sort()
+  )
+
+  const writeSecretFiles = (files: ReadonlyArray<SecretFile>) =>
+    Effect.gen(function*() {
+      const out: Array<string> = []
+      for (const f of files) {
+        const full = `${paths.home}/${f.path}`
+        // The directory first (0700), so the file is never readable by others, then the content over the API.
+        yield* runOk(`umask 077 && mkdir -p ${q(path.posix.dirname(full))} && : > ${q(full)} && chmod ${f.mode.toString(8)} ${q(full)}`, "preparing a credential file", "UploadFailed")
+        yield* write(full, f.content, "UploadFailed")
+        yield* runOk(`chmod ${f.mode.toString(8)} ${q(full)}`, "protecting a credential file", "UploadFailed")
+        out.push(full)
+      }
+      return out
+    })
+
+  const removeSecretFiles = (files: ReadonlyArray<SecretFile>) =>
+    files.length === 0
+      ? Effect.void
+      : run(`rm -f -- ${files.map((f) => q(`${paths.home}/${f.path}`)).join(" ")}`).pipe(Effect.ignore)
+
+  const commandLine = (command: SandboxCommand) => {
+    const [exe, ...rest] = command.argv
+    const argv0 = executables.includes(exe) ? remoteExe(exe) : exe
+    return sh([argv0, ...rest])
+  }
+
+  const exec = (command: SandboxCommand, options: { readonly timeoutMs?: number | undefined } = {}) =>
+    Effect.gen(function*() {
+      let redirect = ""
+      if (command.stdin !== undefined) {
+        const input = `${paths.pcc}/stdin-${globalThis.crypto.randomUUID()}`
+        yield* write(input, command.stdin, "CommandFailed")
+        redirect = ` < ${q(input)}`
+      }
+      const r = yield* run(`cd ${q(command.cwd ?? paths.work)} && ${commandLine(command)}${redirect}`, {
+        envs: { ...command.env },
+        timeoutMs: options.timeoutMs ?? 600_000
+      })
+      return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }
+    })
+
+  const start = (command: SandboxCommand) =>
+    Effect.gen(function*() {
+      const prompt = `${paths.pcc}/prompt.txt`
+      yield* runOk(`umask 077 && : > ${q(prompt)}`, "preparing the prompt file")
+      yield* write(prompt, command.stdin ?? "", "CommandFailed")
+      const out = yield* Queue.unbounded<Option.Option<string>>()
+      const err = yield* Queue.unbounded<Option.Option<string>>()
+      // A pipeline (which bash waits for as a whole) keeps a copy of stdout in the VM; pipefail keeps the agent's exit code.
+      const cmd = `set -o pipefail; cd ${q(command.cwd ?? paths.work)} && ${commandLine(command)} < ${q(prompt)}` +
+        ` | tee -a ${q(`${paths.pcc}/agent.out`)}`
+      const handle = yield* Effect.tryPromise({
+        try: () =>
+          raw.commands.run(cmd, {
+            background: true,
+            envs: { ...command.env },
+            timeoutMs: 0,
+            onStdout: (d) => void Queue.unsafeOffer(out, Option.some(d)),
+            onStderr: (d) => void Queue.unsafeOffer(err, Option.some(d))
+          }),
+        catch: (e) => mapError(e, "CommandFailed", id)
+      })
+      yield* write(`${paths.pcc}/agent.pid`, String(handle.pid), "CommandFailed").pipe(Effect.ignore)
+      const waited = handle.wait().then(
+        (r): { ok: true; exit: ProcessExit } => ({ ok: true, exit: { exitCode: r.exitCode } }),
+        (e: unknown): { ok: true; exit: ProcessExit } | { ok: false; error: SandboxError } => {
+          const x = exitOf(e)
+          return x !== undefined ? { ok: true, exit: { exitCode: x.exitCode } } : { ok: false, error: mapError(e, "Died", id) }
+        }
+      ).finally(() => {
+        Queue.unsafeOffer(out, Option.none())
+        Queue.unsafeOffer(err, Option.none())
+      })
+      const exit = Effect.flatMap(Effect.promise(() => waited), (r) => (r.ok ? Effect.succeed(r.exit) : Effect.fail(r.error)))
+      const done = { value: false }
+      void waited.then(() => (done.value = true))
+      const kill = Effect.suspend(() =>
+        done.value ? Effect.void : Effect.promise(() => handle.kill().catch(() => false)).pipe(Effect.asVoid)
+      )
+      yield* Effect.addFinalizer(() => kill)
+      const lines = (queue: Queue.Queue<Option.Option<string>>) =>
+        Stream.fromQueue(queue).pipe(Stream.takeWhile(Option.isSome), Stream.map((o) => o.value), Stream.splitLines)
+      return { pid: handle.pid, stdout: lines(out), stderr: lines(err), exit, kill } satisfies AgentProcess
+    })
+
+  const changes: Effect.Effect<Changes, SandboxError> = Effect.gen(function*() {
+    const index = `${paths.pcc}/changes-${globalThis.crypto.randomUUID()}.index`
+    const diff = yield* runOk(
+      "set -e; " + gitPrefix + `T=$(cat ${q(`${paths.pcc}/baseline-tree`)}); export GIT_INDEX_FILE=${q(index)}; ` +
+        `${gitArgs(paths)} read-tree "$T"; ${gitArgs(paths)} add -A -- . ; ` +
+        `${gitArgs(paths)} diff-index --cached --no-renames --name-status -z "$T"; rm -f ${q(index)}`,
+      "listing the changes",
+      "DownloadFailed"
+    )
+    const fields = diff.stdout.split("\0")
+    const added: Array<string> = []
+    const modified: Array<string> = []
+    const deleted: Array<string> = []
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const status = fields[i]!.trim()
+      const p = fields[i + 1]!
+      if (status === "A") added.push(p)
+      else if (status === "D") deleted.push(p)
+      else modified.push(p)
+    }
+    const list = `${paths.pcc}/changes.list`
+    const archive = `${paths.pcc}/changes.tar.gz`
+    yield* write(list, [...added, ...modified].map((p) => `${p}\0`).join(""), "DownloadFailed")
+    yield* runOk(
+      `tar -czf ${q(archive)} -C ${q(paths.work)} --null --no-recursion -T ${q(list)}`,
+      "packing the changes",
+      "DownloadFailed"
+    )
+    const bytes = yield* Effect.tryPromise({
+      try: () => raw.files.read(archive, { format: "bytes" }),
+      catch: (e) => mapError(e, "DownloadFailed", id)
+    })
+    return { archive: new Uint8Array(bytes), added, modified, deleted, refused: [] }
+  })
+
+  return {
+    provider: "e2b",
+    id,
+    isolation: isolationOf(template),
+    workdir: paths.work,
+    home: paths.home,
+    upload,
+    listFiles,
+    writeSecretFiles,
+    removeSecretFiles,
+    exec,
+    start,
+    changes
+  }
+}
+
+
 /** The e2b provider for one caller (whose environment carries E2B_API_KEY). */
 export const provider = (load: () => Promise<E2BModule>, context: ProviderContext): SandboxProvider => {
   const apiKey = context.env.E2B_API_KEY ?? ""
@@ -185,194 +377,7 @@ export const provider = (load: () => Promise<E2BModule>, context: ProviderContex
     }))
     : Effect.void
 
-  const isolation = (template: string): Isolation => ({
-    kind: "e2b",
-    isolated: true,
-    description: `E2B cloud VM (template ${template}): the agent cannot reach this machine`
-  })
-
-  const probe = Effect.zipRight(needKey, Effect.as(getSdk, isolation("default")))
-
-  const wrap = (raw: E2BSandbox, paths: Paths, template: string, executables: ReadonlyArray<string>): Sandbox => {
-    const id = raw.sandboxId
-    const run = (cmd: string, opts: E2BRunOptions = {}) =>
-      Effect.tryPromise({ try: () => raw.commands.run(cmd, opts), catch: (e) => e }).pipe(
-        Effect.catchAll((e) => {
-          const exit = exitOf(e)
-          return exit !== undefined ? Effect.succeed(exit) : Effect.fail(mapError(e, "CommandFailed", id))
-        })
-      )
-    const runOk = (cmd: string, what: string, reason: SandboxError["reason"] = "CommandFailed", opts: E2BRunOptions = {}) =>
-      Effect.flatMap(run(cmd, opts), (r) =>
-        r.exitCode === 0
-          ? Effect.succeed(r)
-          : Effect.fail(new SandboxError({ reason, provider: "e2b", sandboxId: id, detail: `${what} (exit ${r.exitCode}): ${r.stderr.trim().split("\n").slice(-3).join(" / ")}` })))
-    const write = (file: string, data: string | Uint8Array, reason: SandboxError["reason"]) =>
-      Effect.tryPromise({
-        try: () => raw.files.write(file, typeof data === "string" ? data : data.slice().buffer as ArrayBuffer),
-        catch: (e) => mapError(e, reason, id)
-      })
-    const remoteExe = (hostPath: string) => `${paths.pcc}/bin/${path.basename(hostPath)}`
-
-    const upload = (archive: Uint8Array, options: { readonly excludes?: string | undefined } = {}) =>
-      Effect.gen(function*() {
-        const file = `${paths.pcc}/upload.tar.gz`
-        yield* write(file, archive, "UploadFailed")
-        yield* write(`${paths.pcc}/exclude`, options.excludes ?? "", "UploadFailed")
-        const r = yield* runOk(
-          "set -e; " + gitPrefix +
-            `mkdir -p ${q(paths.work)}; tar -xzf ${q(file)} -C ${q(paths.work)}; ` +
-            `n=$(tar -tzf ${q(file)} | grep -vc '/$' || true); rm -f ${q(file)}; ` +
-            `git init -q --bare ${q(paths.git)}; cp ${q(`${paths.pcc}/exclude`)} ${q(`${paths.git}/info/exclude`)}; ` +
-            `GIT_INDEX_FILE=${q(`${paths.pcc}/baseline.index`)} ${gitArgs(paths)} add -A -f -- . ; ` +
-            `GIT_INDEX_FILE=${q(`${paths.pcc}/baseline.index`)} ${gitArgs(paths)} write-tree > ${q(`${paths.pcc}/baseline-tree`)}; ` +
-            `echo "$n"`,
-          "unpacking the work tree (the template needs tar and git)",
-          "UploadFailed",
-          { timeoutMs: 600_000 }
-        )
-        return { files: Number(r.stdout.trim().split("\n").pop() ?? "0") || 0 }
-      })
-
-    const listFiles = Effect.map(
-      runOk(`cd ${q(paths.work)} && find . \\( -type f -o -type l \\) -print0`, "listing files"),
-      (r) => r.stdout.split("\0").filter((p) => p !== "").map((p) => p.replace(/^\.\//, "")).sort()
-    )
-
-    const writeSecretFiles = (files: ReadonlyArray<SecretFile>) =>
-      Effect.gen(function*() {
-        const out: Array<string> = []
-        for (const f of files) {
-          const full = `${paths.home}/${f.path}`
-          // The directory first (0700), so the file is never readable by others, then the content over the API.
-          yield* runOk(`umask 077 && mkdir -p ${q(path.posix.dirname(full))} && : > ${q(full)} && chmod ${f.mode.toString(8)} ${q(full)}`, "preparing a credential file", "UploadFailed")
-          yield* write(full, f.content, "UploadFailed")
-          yield* runOk(`chmod ${f.mode.toString(8)} ${q(full)}`, "protecting a credential file", "UploadFailed")
-          out.push(full)
-        }
-        return out
-      })
-
-    const removeSecretFiles = (files: ReadonlyArray<SecretFile>) =>
-      files.length === 0
-        ? Effect.void
-        : run(`rm -f -- ${files.map((f) => q(`${paths.home}/${f.path}`)).join(" ")}`).pipe(Effect.ignore)
-
-    const commandLine = (command: SandboxCommand) => {
-      const [exe, ...rest] = command.argv
-      const argv0 = executables.includes(exe) ? remoteExe(exe) : exe
-      return sh([argv0, ...rest])
-    }
-
-    const exec = (command: SandboxCommand, options: { readonly timeoutMs?: number | undefined } = {}) =>
-      Effect.gen(function*() {
-        let redirect = ""
-        if (command.stdin !== undefined) {
-          const input = `${paths.pcc}/stdin-${globalThis.crypto.randomUUID()}`
-          yield* write(input, command.stdin, "CommandFailed")
-          redirect = ` < ${q(input)}`
-        }
-        const r = yield* run(`cd ${q(command.cwd ?? paths.work)} && ${commandLine(command)}${redirect}`, {
-          envs: { ...command.env },
-          timeoutMs: options.timeoutMs ?? 600_000
-        })
-        return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }
-      })
-
-    const start = (command: SandboxCommand) =>
-      Effect.gen(function*() {
-        const prompt = `${paths.pcc}/prompt.txt`
-        yield* runOk(`umask 077 && : > ${q(prompt)}`, "preparing the prompt file")
-        yield* write(prompt, command.stdin ?? "", "CommandFailed")
-        const out = yield* Queue.unbounded<Option.Option<string>>()
-        const err = yield* Queue.unbounded<Option.Option<string>>()
-        // A pipeline (which bash waits for as a whole) keeps a copy of stdout in the VM; pipefail keeps the agent's exit code.
-        const cmd = `set -o pipefail; cd ${q(command.cwd ?? paths.work)} && ${commandLine(command)} < ${q(prompt)}` +
-          ` | tee -a ${q(`${paths.pcc}/agent.out`)}`
-        const handle = yield* Effect.tryPromise({
-          try: () =>
-            raw.commands.run(cmd, {
-              background: true,
-              envs: { ...command.env },
-              timeoutMs: 0,
-              onStdout: (d) => void Queue.unsafeOffer(out, Option.some(d)),
-              onStderr: (d) => void Queue.unsafeOffer(err, Option.some(d))
-            }),
-          catch: (e) => mapError(e, "CommandFailed", id)
-        })
-        yield* write(`${paths.pcc}/agent.pid`, String(handle.pid), "CommandFailed").pipe(Effect.ignore)
-        const waited = handle.wait().then(
-          (r): { ok: true; exit: ProcessExit } => ({ ok: true, exit: { exitCode: r.exitCode } }),
-          (e: unknown): { ok: true; exit: ProcessExit } | { ok: false; error: SandboxError } => {
-            const x = exitOf(e)
-            return x !== undefined ? { ok: true, exit: { exitCode: x.exitCode } } : { ok: false, error: mapError(e, "Died", id) }
-          }
-        ).finally(() => {
-          Queue.unsafeOffer(out, Option.none())
-          Queue.unsafeOffer(err, Option.none())
-        })
-        const exit = Effect.flatMap(Effect.promise(() => waited), (r) => (r.ok ? Effect.succeed(r.exit) : Effect.fail(r.error)))
-        const done = { value: false }
-        void waited.then(() => (done.value = true))
-        const kill = Effect.suspend(() =>
-          done.value ? Effect.void : Effect.promise(() => handle.kill().catch(() => false)).pipe(Effect.asVoid)
-        )
-        yield* Effect.addFinalizer(() => kill)
-        const lines = (queue: Queue.Queue<Option.Option<string>>) =>
-          Stream.fromQueue(queue).pipe(Stream.takeWhile(Option.isSome), Stream.map((o) => o.value), Stream.splitLines)
-        return { pid: handle.pid, stdout: lines(out), stderr: lines(err), exit, kill } satisfies AgentProcess
-      })
-
-    const changes: Effect.Effect<Changes, SandboxError> = Effect.gen(function*() {
-      const index = `${paths.pcc}/changes-${globalThis.crypto.randomUUID()}.index`
-      const diff = yield* runOk(
-        "set -e; " + gitPrefix + `T=$(cat ${q(`${paths.pcc}/baseline-tree`)}); export GIT_INDEX_FILE=${q(index)}; ` +
-          `${gitArgs(paths)} read-tree "$T"; ${gitArgs(paths)} add -A -- . ; ` +
-          `${gitArgs(paths)} diff-index --cached --no-renames --name-status -z "$T"; rm -f ${q(index)}`,
-        "listing the changes",
-        "DownloadFailed"
-      )
-      const fields = diff.stdout.split("\0")
-      const added: Array<string> = []
-      const modified: Array<string> = []
-      const deleted: Array<string> = []
-      for (let i = 0; i + 1 < fields.length; i += 2) {
-        const status = fields[i]!.trim()
-        const p = fields[i + 1]!
-        if (status === "A") added.push(p)
-        else if (status === "D") deleted.push(p)
-        else modified.push(p)
-      }
-      const list = `${paths.pcc}/changes.list`
-      const archive = `${paths.pcc}/changes.tar.gz`
-      yield* write(list, [...added, ...modified].map((p) => `${p}\0`).join(""), "DownloadFailed")
-      yield* runOk(
-        `tar -czf ${q(archive)} -C ${q(paths.work)} --null --no-recursion -T ${q(list)}`,
-        "packing the changes",
-        "DownloadFailed"
-      )
-      const bytes = yield* Effect.tryPromise({
-        try: () => raw.files.read(archive, { format: "bytes" }),
-        catch: (e) => mapError(e, "DownloadFailed", id)
-      })
-      return { archive: new Uint8Array(bytes), added, modified, deleted, refused: [] }
-    })
-
-    return {
-      provider: "e2b",
-      id,
-      isolation: isolation(template),
-      workdir: paths.work,
-      home: paths.home,
-      upload,
-      listFiles,
-      writeSecretFiles,
-      removeSecretFiles,
-      exec,
-      start,
-      changes
-    }
-  }
+  const probe = Effect.zipRight(needKey, Effect.as(getSdk, isolationOf("default")))
 
   const homeOf = (raw: E2BSandbox) =>
     Effect.tryPromise({ try: () => raw.commands.run(`printf %s "$HOME"`), catch: (e) => mapError(e, "CreateFailed", raw.sandboxId) }).pipe(
@@ -401,11 +406,9 @@ export const provider = (load: () => Promise<E2BModule>, context: ProviderContex
         if (r.exitCode !== 0) return yield* new SandboxError({ reason: "CreateFailed", provider: "e2b", sandboxId: raw.sandboxId, detail: r.stderr })
         // A custom agent is a file on this machine: copy it in.
         for (const exe of executables) {
-          const fs = yield* Effect.promise(() => import("node:fs"))
-          const bytes = yield* Effect.try({
-            try: () => new Uint8Array(fs.readFileSync(exe)),
-            catch: (e) => new SandboxError({ reason: "UploadFailed", provider: "e2b", sandboxId: raw.sandboxId, detail: `reading ${exe}: ${errorMessage(e)}` })
-          })
+          const bytes = yield* NodeFs.readBytes(exe).pipe(
+            Effect.mapError((e) => new SandboxError({ reason: "UploadFailed", provider: "e2b", sandboxId: raw.sandboxId, detail: `reading ${exe}: ${e.detail}` }))
+          )
           const remote = `${paths.pcc}/bin/${path.basename(exe)}`
           yield* Effect.tryPromise({ try: () => raw.files.write(remote, bytes.slice().buffer as ArrayBuffer), catch: (e) => mapError(e, "UploadFailed", raw.sandboxId) })
           yield* Effect.tryPromise({ try: () => raw.commands.run(`chmod 755 ${q(remote)}`), catch: (e) => mapError(e, "UploadFailed", raw.sandboxId) })

@@ -8,9 +8,9 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer, Schema } from "effect"
-import * as fs from "node:fs"
 import * as path from "node:path"
 import { Git, type GitError } from "../platform/Git.js"
+import * as NodeFs from "../platform/nodeFs.js"
 import * as Archive from "./archive.js"
 import type { ChangeList, Changes } from "./SandboxProvider.js"
 
@@ -83,32 +83,33 @@ export class FileSync extends Context.Tag("@parallel-cc/core/FileSync")<FileSync
   readonly apply: (changes: Changes, target: string) => Effect.Effect<Applied, FileSyncError>
 }>() {}
 
-const lstat = (p: string) => {
-  try {
-    return fs.lstatSync(p)
-  } catch {
-    return undefined
-  }
-}
+/** `lstat` of each of `rels` under `root` (undefined where missing), a few at a time, off the event loop. */
+const lstatAll = (root: string, rels: ReadonlyArray<string>): Effect.Effect<Array<NodeFs.Stats | undefined>> =>
+  Effect.promise(async () => {
+    const out: Array<NodeFs.Stats | undefined> = new Array(rels.length)
+    let next = 0
+    const worker = async () => {
+      while (next < rels.length) {
+        const i = next++
+        out[i] = await NodeFs.promises.lstat(path.join(root, rels[i]!)).catch(() => undefined)
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(16, rels.length) }, worker))
+    return out
+  })
 
 export const make = Effect.gen(function*() {
   const git = yield* Git
 
-  const readIfFile = (p: string) => {
-    try {
-      return fs.readFileSync(p, "utf8")
-    } catch {
-      return ""
-    }
-  }
+  const readIfFile = (p: string) => NodeFs.readText(p).pipe(Effect.orElseSucceed(() => ""))
 
   const excludes = (root: string) =>
     Effect.gen(function*() {
       const excludeFile = (yield* git.run(root, ["rev-parse", "--git-path", "info/exclude"])).stdout.trim()
       const globalFile = (yield* git.run(root, ["config", "--path", "core.excludesFile"], { okExitCodes: [0, 1] })).stdout.trim()
       return [
-        readIfFile(path.resolve(root, excludeFile)),
-        globalFile !== "" ? readIfFile(globalFile) : ""
+        yield* readIfFile(path.resolve(root, excludeFile)),
+        globalFile !== "" ? yield* readIfFile(globalFile) : ""
       ].filter((s) => s.trim() !== "").join("\n")
     })
 
@@ -116,17 +117,18 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const listed = yield* git.run(root, ["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
       const unique = [...new Set(listed.stdout.split("\0").filter((p) => p !== ""))].sort()
+      const stats = yield* lstatAll(root, unique)
       const files: Array<string> = []
       const skipped: Array<string> = []
       let bytes = 0
-      for (const rel of unique) {
-        const st = lstat(path.join(root, rel))
-        if (st === undefined) continue // deleted in the work tree: not part of it
+      unique.forEach((rel, i) => {
+        const st = stats[i]
+        if (st === undefined) return // deleted in the work tree: not part of it
         if (st.isFile() || st.isSymbolicLink()) {
           files.push(rel)
           bytes += st.size
         } else skipped.push(rel)
-      }
+      })
       return { root, files, skipped, excludes: options.excludes ?? (yield* excludes(root)), bytes } satisfies Listed
     }).pipe(Effect.withSpan("FileSync.list"))
 
@@ -152,10 +154,10 @@ export const make = Effect.gen(function*() {
             : new FileSyncError({ reason: "BadArchive", path: target, detail: e instanceof Error ? e.message : String(e) })
       })
       const checked = Archive.check(raw)
-      return yield* Effect.try({
-        try: () => {
-          fs.mkdirSync(target, { recursive: true })
-          const applied = Archive.apply(target, checked.entries, changes.deleted)
+      return yield* Effect.tryPromise({
+        try: async () => {
+          await NodeFs.promises.mkdir(target, { recursive: true })
+          const applied = await Archive.apply(target, checked.entries, changes.deleted)
           return {
             written: applied.written,
             deleted: applied.deleted,

@@ -4,11 +4,13 @@
  * every path is checked (no absolute paths, no `..`, no `.git`), symlinks must point inside the target,
  * nothing is written through a symlink, and only regular files, directories and symlinks are accepted.
  */
-import * as fs from "node:fs"
 import * as path from "node:path"
+import { promisify } from "node:util"
 import * as zlib from "node:zlib"
+import { constants, promises as fsp, type Stats } from "../platform/nodeFs.js"
 
 const loadTar = () => import("tar")
+const gzip = promisify(zlib.gzip)
 
 /** An entry read from an archive, before any check. */
 export interface RawEntry {
@@ -44,7 +46,7 @@ export const pack = async (root: string, files: ReadonlyArray<string>): Promise<
   const tar = await loadTar()
   if (files.length === 0) {
     // An empty tar (two zero blocks), gzipped, so the other side always gets a valid archive.
-    return new Uint8Array(zlib.gzipSync(Buffer.alloc(1024)))
+    return new Uint8Array(await gzip(Buffer.alloc(1024)))
   }
   const stream = tar.create(
     { gzip: { level: 6 }, cwd: root, portable: true, follow: false, noDirRecurse: true, strict: true },
@@ -99,10 +101,10 @@ export const copyTrusted = async (root: string, files: ReadonlyArray<string>, de
       made = parent.then(async () => {
         const full = path.join(dest, d)
         try {
-          await fs.promises.mkdir(full, { mode: 0o755 })
+          await fsp.mkdir(full, { mode: 0o755 })
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
-          const st = await fs.promises.lstat(full)
+          const st = await fsp.lstat(full)
           if (!st.isDirectory()) throw new Error(`${d} is not a directory in ${dest}`)
         }
       })
@@ -115,13 +117,13 @@ export const copyTrusted = async (root: string, files: ReadonlyArray<string>, de
     if (rel.includes("/")) await dir(rel.slice(0, rel.lastIndexOf("/")))
     const src = path.join(root, rel)
     const dst = path.join(dest, rel)
-    const st = await fs.promises.lstat(src)
+    const st = await fsp.lstat(src)
     if (st.isSymbolicLink()) {
-      await fs.promises.symlink(await fs.promises.readlink(src), dst)
+      await fsp.symlink(await fsp.readlink(src), dst)
       links.push(rel)
     } else if (st.isFile()) {
-      await fs.promises.copyFile(src, dst, fs.constants.COPYFILE_EXCL)
-      if ((st.mode & 0o7000) !== 0) await fs.promises.chmod(dst, st.mode & 0o777)
+      await fsp.copyFile(src, dst, constants.COPYFILE_EXCL)
+      if ((st.mode & 0o7000) !== 0) await fsp.chmod(dst, st.mode & 0o777)
     } else {
       throw new Error(`${rel} is not a regular file or symlink any more`)
     }
@@ -268,9 +270,9 @@ export const check = (
   return { entries: accepted, refused }
 }
 
-const lstat = (p: string): fs.Stats | undefined => {
+const lstat = async (p: string): Promise<Stats | undefined> => {
   try {
-    return fs.lstatSync(p)
+    return await fsp.lstat(p)
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined
     throw e
@@ -281,20 +283,20 @@ const lstat = (p: string): fs.Stats | undefined => {
  * Make sure every directory from `root` down to `rel`'s parent exists and is a real directory (not a
  * symlink). Returns a refusal reason when it cannot.
  */
-const ensureParents = (root: string, rel: string): string | undefined => {
+const ensureParents = async (root: string, rel: string): Promise<string | undefined> => {
   const parts = rel.split("/").slice(0, -1)
   let cur = root
   for (const part of parts) {
     cur = path.join(cur, part)
-    const st = lstat(cur)
-    if (st === undefined) fs.mkdirSync(cur, { mode: 0o755 })
+    const st = await lstat(cur)
+    if (st === undefined) await fsp.mkdir(cur, { mode: 0o755 })
     else if (st.isSymbolicLink()) return `${path.relative(root, cur)} is a symlink in the target directory`
     else if (!st.isDirectory()) return `${path.relative(root, cur)} is a file in the target directory`
   }
   return undefined
 }
 
-const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0
+const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0
 
 /** The outcome of applying changes to a directory. */
 export interface Applied {
@@ -307,11 +309,11 @@ export interface Applied {
  * Apply checked entries and deletions under `root` (which must exist). Deletions first, then writes.
  * Each path is re-checked against the disk: a symlink or file where a directory should be is refused.
  */
-export const apply = (root: string, entries: ReadonlyArray<Entry>, deletions: ReadonlyArray<string>): Applied => {
+export const apply = async (root: string, entries: ReadonlyArray<Entry>, deletions: ReadonlyArray<string>): Promise<Applied> => {
   const written: Array<string> = []
   const deleted: Array<string> = []
   const refused: Array<Refusal> = []
-  const realRoot = fs.realpathSync(root)
+  const realRoot = await fsp.realpath(root)
   for (const d of deletions) {
     const checked = checkPath(d)
     if ("refused" in checked) {
@@ -324,7 +326,7 @@ export const apply = (root: string, entries: ReadonlyArray<Entry>, deletions: Re
     let blocked: string | undefined
     for (const part of parts.slice(0, -1)) {
       cur = path.join(cur, part)
-      const st = lstat(cur)
+      const st = await lstat(cur)
       if (st === undefined) break
       if (!st.isDirectory()) {
         blocked = `${path.relative(realRoot, cur)} is not a directory`
@@ -336,25 +338,25 @@ export const apply = (root: string, entries: ReadonlyArray<Entry>, deletions: Re
       continue
     }
     const full = path.join(realRoot, rel)
-    const st = lstat(full)
+    const st = await lstat(full)
     if (st === undefined) continue
     if (st.isDirectory()) {
       refused.push({ path: rel, reason: "is a directory in the target (only files are deleted)" })
       continue
     }
-    fs.unlinkSync(full)
+    await fsp.unlink(full)
     deleted.push(rel)
   }
   for (const e of entries) {
     const full = path.join(realRoot, e.path)
-    const parentProblem = ensureParents(realRoot, e.path)
+    const parentProblem = await ensureParents(realRoot, e.path)
     if (parentProblem !== undefined) {
       refused.push({ path: e.path, reason: parentProblem })
       continue
     }
-    const st = lstat(full)
+    const st = await lstat(full)
     if (e.kind === "dir") {
-      if (st === undefined) fs.mkdirSync(full, { mode: 0o755 })
+      if (st === undefined) await fsp.mkdir(full, { mode: 0o755 })
       else if (!st.isDirectory()) refused.push({ path: e.path, reason: "a file or symlink is in the way" })
       continue
     }
@@ -364,17 +366,17 @@ export const apply = (root: string, entries: ReadonlyArray<Entry>, deletions: Re
         continue
       }
       // Replace files and symlinks; never write through a symlink.
-      fs.unlinkSync(full)
+      await fsp.unlink(full)
     }
     if (e.kind === "symlink") {
-      fs.symlinkSync(e.target, full)
+      await fsp.symlink(e.target, full)
     } else {
-      const fd = fs.openSync(full, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | O_NOFOLLOW, e.executable ? 0o755 : 0o644)
+      const handle = await fsp.open(full, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW, e.executable ? 0o755 : 0o644)
       try {
-        fs.writeSync(fd, e.body)
-        fs.fchmodSync(fd, e.executable ? 0o755 : 0o644)
+        await handle.writeFile(e.body)
+        await handle.chmod(e.executable ? 0o755 : 0o644)
       } finally {
-        fs.closeSync(fd)
+        await handle.close()
       }
     }
     written.push(e.path)
@@ -387,10 +389,10 @@ export const apply = (root: string, entries: ReadonlyArray<Entry>, deletions: Re
  * a regular file becomes a file entry, a symlink a symlink entry; anything else (or a path beneath a
  * symlink) is skipped with a refusal.
  */
-export const collect = (
+export const collect = async (
   root: string,
   rels: ReadonlyArray<string>
-): { readonly entries: ReadonlyArray<Entry>; readonly refused: ReadonlyArray<Refusal> } => {
+): Promise<{ readonly entries: ReadonlyArray<Entry>; readonly refused: ReadonlyArray<Refusal> }> => {
   const entries: Array<Entry> = []
   const refused: Array<Refusal> = []
   for (const rel of rels) {
@@ -404,7 +406,7 @@ export const collect = (
     let bad: string | undefined
     for (const part of parts.slice(0, -1)) {
       cur = path.join(cur, part)
-      const st = lstat(cur)
+      const st = await lstat(cur)
       if (st === undefined || !st.isDirectory()) {
         bad = `${path.relative(root, cur)} is not a directory`
         break
@@ -415,17 +417,17 @@ export const collect = (
       continue
     }
     const full = path.join(root, checked.ok)
-    const st = lstat(full)
+    const st = await lstat(full)
     if (st === undefined) {
       refused.push({ path: checked.ok, reason: "disappeared while collecting" })
     } else if (st.isSymbolicLink()) {
-      entries.push({ kind: "symlink", path: checked.ok, target: fs.readlinkSync(full) })
+      entries.push({ kind: "symlink", path: checked.ok, target: await fsp.readlink(full) })
     } else if (st.isFile()) {
-      const fd = fs.openSync(full, fs.constants.O_RDONLY | O_NOFOLLOW)
+      const handle = await fsp.open(full, constants.O_RDONLY | O_NOFOLLOW)
       try {
-        entries.push({ kind: "file", path: checked.ok, executable: (st.mode & 0o111) !== 0, body: new Uint8Array(fs.readFileSync(fd)) })
+        entries.push({ kind: "file", path: checked.ok, executable: (st.mode & 0o111) !== 0, body: new Uint8Array(await handle.readFile()) })
       } finally {
-        fs.closeSync(fd)
+        await handle.close()
       }
     } else {
       refused.push({ path: checked.ok, reason: "not a regular file or symlink" })
@@ -463,5 +465,5 @@ export const packEntries = async (entries: ReadonlyArray<Entry>): Promise<Uint8A
     }
   }
   blocks.push(Buffer.alloc(1024))
-  return new Uint8Array(zlib.gzipSync(Buffer.concat(blocks)))
+  return new Uint8Array(await gzip(Buffer.concat(blocks)))
 }

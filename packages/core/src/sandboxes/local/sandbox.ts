@@ -1,0 +1,211 @@
+/**
+ * One local sandbox, as the {@link Sandbox} interface sees it: a directory `<root>/parallel-cc-sbx-<run>-XXXXXX`
+ * (0700) with `work/` (the copy), `home/`, `tmp/`, and host-only `meta/` (the state file and the baseline).
+ * Processes start in it under bubblewrap (or as plain processes, when that is the isolation), in their own
+ * process group, and are stopped with it.
+ *
+ * @since 0.1.0
+ */
+import type { CommandExecutor } from "@effect/platform"
+import { CommandExecutor as Executor } from "@effect/platform"
+import { Effect, Option, Stream } from "effect"
+import * as path from "node:path"
+import { start as startProcess } from "../../platform/exec.js"
+import type { Git } from "../../platform/Git.js"
+import * as NodeFs from "../../platform/nodeFs.js"
+import type { Processes } from "../../platform/Processes.js"
+import * as Proc from "../../platform/proc.js"
+import * as Archive from "../archive.js"
+import {
+  type AgentProcess,
+  type Sandbox,
+  type SandboxCommand,
+  SandboxError,
+  type SecretFile
+} from "../SandboxProvider.js"
+import * as Baseline from "./baseline.js"
+import * as Bwrap from "./bwrap.js"
+import * as State from "./state.js"
+
+export interface LocalDeps {
+  readonly run: Git["Type"]["run"]
+  readonly executor: CommandExecutor.CommandExecutor
+  readonly processes: Processes["Type"]
+}
+
+const fail = (reason: SandboxError["reason"], detail: string, sandboxId: string, cause?: unknown) =>
+  new SandboxError({ reason, provider: "local", detail, sandboxId, ...(cause !== undefined ? { cause } : {}) })
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e))
+
+/** The argv, environment and host working directory of `command` in the sandbox `dir`. */
+export const spawnSpec = (dir: string, state: State.State, command: SandboxCommand) =>
+  Effect.gen(function*() {
+    const bw = state.isolation.kind === "bwrap"
+    const work = bw ? Bwrap.inside.work : path.join(dir, "work")
+    const cwd = command.cwd ?? work
+    const env: Record<string, string> = {
+      PATH: Bwrap.defaultPath,
+      LANG: "C.UTF-8",
+      ...command.env,
+      HOME: bw ? Bwrap.inside.home : path.join(dir, "home"),
+      TMPDIR: bw ? Bwrap.inside.tmp : path.join(dir, "tmp")
+    }
+    if (!bw) return { argv: [...command.argv] as [string, ...Array<string>], env, cwd }
+    const extra = yield* Bwrap.extraReadOnly(state.hostExecutables, env.PATH ?? Bwrap.defaultPath)
+    const argv: [string, ...Array<string>] = ["bwrap", ...Bwrap.args(dir, extra, state.network, cwd), "--", ...command.argv]
+    return { argv, env, cwd: path.join(dir, "work") }
+  })
+
+const lines = (s: Stream.Stream<Uint8Array, unknown>, dir: string) =>
+  s.pipe(Stream.decodeText(), Stream.splitLines, Stream.mapError((e) => fail("CommandFailed", `reading output: ${String(e)}`, dir, e)))
+
+/** Every file under `work` (relative, sorted): what `--dry-run` compares with the upload. */
+const listFilesIn = (work: string, id: string) =>
+  Effect.tryPromise({
+    try: async () => {
+      const out: Array<string> = []
+      const walk = async (rel: string): Promise<void> => {
+        for (const e of await NodeFs.promises.readdir(path.join(work, rel), { withFileTypes: true })) {
+          const r = rel === "" ? e.name : `${rel}/${e.name}`
+          if (e.isDirectory()) await walk(r)
+          else out.push(r)
+        }
+      }
+      await walk("")
+      return out.sort()
+    },
+    catch: (e) => fail("CommandFailed", `listing files: ${message(e)}`, id, e)
+  })
+
+/** The sandbox in `dir` with state `state`. */
+export const at = (deps: LocalDeps, dir: string, state: State.State): Sandbox => {
+  const bw = state.isolation.kind === "bwrap"
+  const work = path.join(dir, "work")
+  const home = path.join(dir, "home")
+  const id = dir
+
+  const recordBaseline = (files: ReadonlyArray<string>, links: ReadonlyArray<string>, excludes: string | undefined) =>
+    Effect.zipRight(Baseline.record(deps.run, dir, files, links, excludes), State.update(dir, { baseline: "index" }))
+
+  const upload = (archive: Uint8Array, options: { readonly excludes?: string | undefined } = {}) =>
+    Effect.gen(function*() {
+      const entries = yield* Effect.tryPromise({ try: () => Archive.unpackTrusted(archive, work), catch: (e) => fail("UploadFailed", String(e), id, e) })
+      const files = entries.filter((e) => e.type !== "Directory").map((e) => e.path)
+      const links = entries.filter((e) => e.type === "SymbolicLink").map((e) => e.path)
+      yield* recordBaseline(files, links, options.excludes)
+      return { files: entries.length }
+    })
+
+  const uploadTree = (root: string, files: ReadonlyArray<string>, options: { readonly excludes?: string | undefined } = {}) =>
+    Effect.gen(function*() {
+      const links = yield* Effect.tryPromise({
+        try: () => Archive.copyTrusted(root, files, work),
+        catch: (e) => fail("UploadFailed", `copying the work tree: ${message(e)}`, id, e)
+      })
+      yield* recordBaseline(files, links, options.excludes)
+      return { files: files.length }
+    })
+
+  const writeSecretFiles = (files: ReadonlyArray<SecretFile>) =>
+    Effect.tryPromise({
+      try: async () => {
+        const out: Array<string> = []
+        for (const f of files) {
+          const checked = Archive.checkPath(f.path)
+          if ("refused" in checked) throw new Error(`bad secret file path ${f.path}: ${checked.refused}`)
+          const full = path.join(home, checked.ok)
+          await NodeFs.promises.mkdir(path.dirname(full), { recursive: true, mode: 0o700 })
+          await NodeFs.promises.rm(full, { force: true })
+          await NodeFs.promises.writeFile(full, f.content, { mode: f.mode, flag: "wx" })
+          await NodeFs.promises.chmod(full, f.mode)
+          out.push(path.join(bw ? Bwrap.inside.home : home, checked.ok))
+        }
+        return out
+      },
+      catch: (e) => fail("UploadFailed", `writing a credential file: ${message(e)}`, id)
+    })
+
+  const removeSecretFiles = (files: ReadonlyArray<SecretFile>) =>
+    Effect.forEach(files, (f) => {
+      const checked = Archive.checkPath(f.path)
+      return "ok" in checked ? NodeFs.remove(path.join(home, checked.ok)).pipe(Effect.ignore) : Effect.void
+    }, { discard: true })
+
+  const startIn = (command: SandboxCommand) =>
+    Effect.gen(function*() {
+      const cur = Option.getOrElse(yield* State.read(dir), () => state)
+      const spec = yield* spawnSpec(dir, cur, command)
+      const proc = yield* startProcess(spec.argv, { cwd: spec.cwd, env: spec.env, clearEnv: true, stdin: command.stdin ?? "" }).pipe(
+        Effect.provideService(Executor.CommandExecutor, deps.executor),
+        Effect.mapError((e) => fail("CommandFailed", `could not start ${command.argv[0]}: ${e.message}`, id, e))
+      )
+      const pid = Number(proc.pid)
+      const kill = Effect.gen(function*() {
+        if (!(yield* proc.isRunning)) return
+        Proc.signalGroup(pid, "SIGTERM")
+        const exited = yield* proc.exitCode.pipe(Effect.either, Effect.timeout("5 seconds"), Effect.option)
+        if (Option.isNone(exited)) Proc.signalGroup(pid, "SIGKILL")
+      }).pipe(Effect.catchAllCause(() => Effect.void))
+      // Runs before the platform's own release, which only sends TERM and then waits for ever.
+      yield* Effect.addFinalizer(() => kill)
+      return { proc, pid, kill }
+    })
+
+  const start = (command: SandboxCommand) =>
+    Effect.gen(function*() {
+      const { kill, pid, proc } = yield* startIn(command)
+      const probe = yield* deps.processes.probe(pid)
+      yield* State.update(dir, { agentPid: pid, agentStart: probe._tag === "Running" ? probe.startTime : null })
+      const exit = proc.exitCode.pipe(
+        Effect.map((code) => ({ exitCode: Number(code) })),
+        Effect.catchAll((e) => {
+          const m = /signal: (\w+)/.exec(e.message)
+          return m !== null ? Effect.succeed({ exitCode: null, signal: m[1] }) : Effect.fail(fail("Died", e.message, id, e))
+        })
+      )
+      return { pid, stdout: lines(proc.stdout, id), stderr: lines(proc.stderr, id), exit, kill } satisfies AgentProcess
+    })
+
+  const execIn = (command: SandboxCommand, options: { readonly timeoutMs?: number | undefined } = {}) =>
+    Effect.scoped(Effect.gen(function*() {
+      const { proc } = yield* startIn(command)
+      const collect = (s: Stream.Stream<Uint8Array, unknown>) =>
+        s.pipe(Stream.decodeText(), Stream.runFold("", (a, b) => a + b), Effect.orElseSucceed(() => ""))
+      const all = Effect.all([collect(proc.stdout), collect(proc.stderr), proc.exitCode.pipe(Effect.orElseSucceed(() => -1))], {
+        concurrency: "unbounded"
+      })
+      const timeoutMs = options.timeoutMs ?? 600_000
+      const r = yield* all.pipe(
+        Effect.timeoutFail({
+          duration: timeoutMs,
+          onTimeout: () => fail("Timeout", `${command.argv.join(" ")} did not finish in ${Math.round(timeoutMs / 1000)} s`, id)
+        })
+      )
+      return { stdout: r[0], stderr: r[1], exitCode: Number(r[2]) }
+    }))
+
+  const changes = Effect.gen(function*() {
+    const cur = yield* State.read(dir)
+    if (Option.isNone(cur) || (cur.value.baseline === undefined && cur.value.baselineTree === undefined)) {
+      return yield* fail("DownloadFailed", "nothing was uploaded to this sandbox", id)
+    }
+    return yield* Baseline.changes(deps.run, dir)
+  })
+
+  return {
+    provider: "local",
+    id,
+    isolation: state.isolation,
+    workdir: bw ? Bwrap.inside.work : work,
+    home: bw ? Bwrap.inside.home : home,
+    upload,
+    uploadTree,
+    listFiles: listFilesIn(work, id),
+    writeSecretFiles,
+    removeSecretFiles,
+    exec: execIn,
+    start,
+    changes
+  }
+}
