@@ -2,7 +2,7 @@
  * `parallel-cc sandbox …` end to end: the built CLI as real processes, real git repositories, the local
  * provider (with and without bubblewrap) and the scripted agent.
  */
-import { Cli, GhDouble, ScriptedAgent, TempDir, TempRepo } from "@parallel-cc/testkit"
+import { Bubblewrap, Cli, GhDouble, ScriptedAgent, TempDir, TempRepo } from "@parallel-cc/testkit"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -15,11 +15,8 @@ afterEach(() => {
   for (const d of dirs.splice(0)) TempDir.removeSync(d)
 })
 
-/** Whether bubblewrap can create a sandbox on this machine (CI installs it when it can). */
-const bwrapWorks = (() => {
-  const r = spawnSync("bwrap", ["--unshare-all", "--unshare-user", "--cap-drop", "ALL", "--ro-bind", "/usr", "/usr", "--ro-bind-try", "/lib", "/lib", "--ro-bind-try", "/lib64", "/lib64", "--ro-bind-try", "/bin", "/bin", "--proc", "/proc", "--dev", "/dev", "--", "/usr/bin/env", "true"], { stdio: "ignore" })
-  return r.status === 0
-})()
+/** Whether bubblewrap can create a sandbox on this machine (CI installs it; `[bwrap]` tests are skipped, with the reason, where it does not work). */
+const bwrapWorks = Bubblewrap.works
 
 interface Env {
   readonly repo: TempRepo.TempRepo
@@ -139,11 +136,16 @@ const statusOf = (e: Env, id: string) => Cli.json(cli(e, ["sandbox", "status", "
 const git = (cwd: string, args: ReadonlyArray<string>) =>
   spawnSync("git", args as Array<string>, { cwd, encoding: "utf8", env: { PATH: process.env.PATH ?? "", GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null" } }).stdout
 
-const isolations = bwrapWorks ? (["process", "bwrap"] as const) : (["process"] as const)
+const isolations = ["process", "bwrap"] as const
+/** A test of each isolation; the bubblewrap one is skipped (with the reason in its title) where bwrap does not work. */
+const each = (isolation: (typeof isolations)[number], name: string, fn: () => void | Promise<void>) =>
+  isolation === "bwrap" ? it.skipIf(!bwrapWorks)(Bubblewrap.title(name), fn) : it(`[process] ${name}`, fn)
+/** The strongest isolation this machine has, for tests about something else. */
+const strongest = bwrapWorks ? "bwrap" : "process"
 
 describe("sandbox run (local provider)", { timeout: 180_000 }, () => {
   for (const isolation of isolations) {
-    it(`[${isolation}] edits, creates and deletes files; the changes land uncommitted in a new worktree; logs, list, status and download work from other processes`, () => {
+    each(isolation, "edits, creates and deletes files; the changes land uncommitted in a new worktree; logs, list, status and download work from other processes", () => {
       const e = setup(isolation)
       const r = run(e, ["--prompt", ScriptedAgent.prompt("Add a health check", editScript)])
       assert.strictEqual(r.code, 0, r.stderr)
@@ -246,7 +248,7 @@ describe("sandbox run (local provider)", { timeout: 180_000 }, () => {
   })
 
   for (const isolation of isolations) {
-    it(`[${isolation}] Ctrl-C mid-run kills the agent, removes the sandbox and records it`, async () => {
+    each(isolation, "Ctrl-C mid-run kills the agent, removes the sandbox and records it", async () => {
       const e = setup(isolation)
       const bg = start(e, ["--prompt", ScriptedAgent.prompt("long task", { actions: [{ write: "partial.txt", content: "half done\n" }, { hang: true }] })])
       const rec = await runningRun(e, bg)
@@ -268,7 +270,7 @@ describe("sandbox run (local provider)", { timeout: 180_000 }, () => {
   }
 
   it("`sandbox kill` from another process stops a running agent; partial changes are kept; --follow ends with the run", async () => {
-    const e = setup(isolations.at(-1)!)
+    const e = setup(strongest)
     const bg = start(e, ["--prompt", ScriptedAgent.prompt("long task", { actions: [{ write: "partial.txt", content: "half\n" }, { hang: true }] })])
     const rec = await runningRun(e, bg)
     await logShows(rec.eventsPath, "\"tool_result\"")
@@ -316,7 +318,7 @@ describe("sandbox run (local provider)", { timeout: 180_000 }, () => {
   })
 
   it("--dry-run uploads and verifies the work tree and starts no agent", () => {
-    const e = setup(isolations.at(-1)!)
+    const e = setup(strongest)
     e.repo.write("untracked.md", "not ignored, so it travels\n")
     e.repo.write("dist/out.js", "ignored\n")
     const r = run(e, ["--dry-run", "--json", "--prompt", ScriptedAgent.prompt("x", { actions: [{ fail: "must not run" }] })])
@@ -356,7 +358,7 @@ describe("sandbox run (local provider)", { timeout: 180_000 }, () => {
   })
 
   it("the claude adapter: headless stream-json from stdin, permissions skipped only under isolation, cost and turns recorded", () => {
-    const e = setup(isolations.at(-1)!)
+    const e = setup(strongest)
     const bin = path.join(path.dirname(e.data), "bin")
     fs.mkdirSync(bin)
     fs.symlinkSync(ScriptedAgent.path, path.join(bin, "claude"))
@@ -381,7 +383,7 @@ describe("sandbox run (local provider)", { timeout: 180_000 }, () => {
   })
 
   it("secrets never appear in logs, events, DB rows, process argv or error messages; credential files are 0600 and removed", async () => {
-    const e = setup(isolations.at(-1)!)
+    const e = setup(strongest)
     const apiKey = "sk-ant-api03-TESTSECRETAPIKEY-0123456789"
     const npmToken = "npm_TESTSECRETNPMTOKEN0123456789"
     const keyBody = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQTESTSECRETSSHKEYLINE"
@@ -458,36 +460,39 @@ describe("sandbox run (local provider)", { timeout: 180_000 }, () => {
     assert.deepStrictEqual(fs.readdirSync(e.sandboxes), [])
   })
 
-  it(bwrapWorks
-    ? "[bwrap] an agent that writes outside its copy is contained; escaping symlinks are refused at download"
-    : "[process] escaping symlinks made by the agent are refused at download", () => {
-    const e = setup(bwrapWorks ? "bwrap" : "process")
-    const outside = path.join(path.dirname(e.data), "outside.txt")
-    const r = run(e, ["--json", "--prompt", ScriptedAgent.prompt("escape", {
-      actions: [
-        { write: outside, content: "escaped\n", optional: true },
-        { write: path.join(e.repo.root, "README.md"), content: "overwritten\n", optional: true },
-        { write: path.join(e.repo.home, "stolen.txt"), content: "x\n", optional: true },
-        { run: ["ln", "-s", "/etc/passwd", "passwd-link"] },
-        { run: ["ln", "-s", "../../..", "up-link"] },
-        { write: "legit.txt", content: "fine\n" }
-      ]
-    })])
-    assert.strictEqual(r.code, 0, r.stderr)
-    const doc = Cli.json(r)
-    const refused = doc.refused.map((x: { path: string }) => x.path).sort()
-    assert.deepStrictEqual(refused, ["passwd-link", "up-link"])
-    assert.isTrue(fs.existsSync(path.join(doc.worktreePath, "legit.txt")))
-    assert.isFalse(fs.existsSync(path.join(doc.worktreePath, "passwd-link")))
-    assert.isFalse(fs.existsSync(path.join(doc.worktreePath, "up-link")))
-    if (bwrapWorks) {
-      assert.isFalse(fs.existsSync(outside), "the write outside the copy never reached the host")
-      assert.isFalse(fs.existsSync(path.join(e.repo.home, "stolen.txt")))
-      assert.strictEqual(fs.readFileSync(path.join(e.repo.root, "README.md"), "utf8"), "# shop\n")
-    } else {
-      assert.isFalse(doc.isolation.isolated)
-    }
-  })
+  for (const isolation of isolations) {
+    each(isolation, isolation === "bwrap"
+      ? "an agent that writes outside its copy is contained; escaping symlinks are refused at download"
+      : "escaping symlinks made by the agent are refused at download", () => {
+      const e = setup(isolation)
+      const outside = path.join(path.dirname(e.data), "outside.txt")
+      const r = run(e, ["--json", "--prompt", ScriptedAgent.prompt("escape", {
+        actions: [
+          { write: outside, content: "escaped\n", optional: true },
+          { write: path.join(e.repo.root, "README.md"), content: "overwritten\n", optional: true },
+          { write: path.join(e.repo.home, "stolen.txt"), content: "x\n", optional: true },
+          { run: ["ln", "-s", "/etc/passwd", "passwd-link"] },
+          { run: ["ln", "-s", "../../..", "up-link"] },
+          { write: "legit.txt", content: "fine\n" }
+        ]
+      })])
+      assert.strictEqual(r.code, 0, r.stderr)
+      const doc = Cli.json(r)
+      const refused = doc.refused.map((x: { path: string }) => x.path).sort()
+      assert.deepStrictEqual(refused, ["passwd-link", "up-link"])
+      assert.isTrue(fs.existsSync(path.join(doc.worktreePath, "legit.txt")))
+      assert.isFalse(fs.existsSync(path.join(doc.worktreePath, "passwd-link")))
+      assert.isFalse(fs.existsSync(path.join(doc.worktreePath, "up-link")))
+      if (isolation === "bwrap") {
+        assert.isTrue(doc.isolation.isolated)
+        assert.isFalse(fs.existsSync(outside), "the write outside the copy never reached the host")
+        assert.isFalse(fs.existsSync(path.join(e.repo.home, "stolen.txt")))
+        assert.strictEqual(fs.readFileSync(path.join(e.repo.root, "README.md"), "utf8"), "# shop\n")
+      } else {
+        assert.isFalse(doc.isolation.isolated)
+      }
+    })
+  }
 })
 
 
@@ -524,7 +529,7 @@ describe("templates and budgets", { timeout: 180_000 }, () => {
   })
 
   it("--use-template runs the setup commands in the sandbox and gives setup and agent its environment; a failing setup fails the run", () => {
-    const e = setup(isolations.at(-1)!)
+    const e = setup(strongest)
     const setupCmd = "require('fs').writeFileSync('from-setup.txt', process.env.GREETING + ' ' + process.env.CACHE)"
     assert.strictEqual(cli(e, ["templates", "create", "greet", "--description", "d", "--setup", JSON.stringify([["node", "-e", setupCmd]]), "--env", "GREETING=hello", "--env", "CACHE={home}/cache"]).code, 0)
     const r = run(e, ["--use-template", "greet", "--json", "--prompt", ScriptedAgent.prompt("x", { actions: [{ env: "agent-env.json" }] })])

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { FileSync, LocalProvider } from "@parallel-cc/core"
-import { ScriptedAgent, TempDir, TempRepo, TestConfig } from "@parallel-cc/testkit"
+import { Bubblewrap, ScriptedAgent, TempDir, TempRepo, TestConfig } from "@parallel-cc/testkit"
 import { Effect, Layer, Stream } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -40,18 +40,26 @@ const runAgent = (sb: import("@parallel-cc/core").SandboxProvider.Sandbox, scrip
     return { exit, out: [...out] }
   }))
 
+describe("LocalProvider without bubblewrap", () => {
+  it.scopedLive.skipIf(Bubblewrap.works)(
+    `requiring bubblewrap where it does not work fails clearly${Bubblewrap.works ? " (skipped: bubblewrap works here)" : ""}`,
+    () =>
+      withProvider({ PARALLEL_CC_SANDBOX_LOCAL_ISOLATION: "bwrap" }, (provider) =>
+        Effect.gen(function*() {
+          const probed = yield* provider.probe.pipe(Effect.flip)
+          assert.strictEqual(probed.reason, "Unavailable")
+          assert.match(probed.message, /bubblewrap|bwrap/)
+        }))
+  )
+})
+
 for (const isolation of ["process", "bwrap"] as const) {
+  const name = "uploads, runs an agent in the copy, lists its changes, and kill removes everything"
   describe(`LocalProvider (${isolation})`, () => {
-    it.scopedLive("uploads, runs an agent in the copy, lists its changes, and kill removes everything", () =>
+    it.scopedLive.skipIf(isolation === "bwrap" && !Bubblewrap.works)(isolation === "bwrap" ? Bubblewrap.title(name) : `[process] ${name}`, () =>
       withProvider({ PARALLEL_CC_SANDBOX_LOCAL_ISOLATION: isolation }, (provider, base) =>
         Effect.gen(function*() {
           const probed = yield* provider.probe.pipe(Effect.either)
-          if (isolation === "bwrap" && probed._tag === "Left") {
-            // No usable bubblewrap on this machine: requiring it must fail clearly.
-            assert.strictEqual(probed.left.reason, "Unavailable")
-            assert.match(probed.left.message, /bubblewrap|bwrap/)
-            return
-          }
           assert.strictEqual(probed._tag, "Right")
           const src = path.join(base, "src")
           fs.mkdirSync(src)

@@ -1,4 +1,5 @@
 export * as AnthropicApiDouble from "./AnthropicApiDouble.js"
+export * as Bubblewrap from "./Bubblewrap.js"
 export * as ClaudeCode from "./ClaudeCode.js"
 export * as Cli from "./Cli.js"
 export * as ConflictRepo from "./ConflictRepo.js"

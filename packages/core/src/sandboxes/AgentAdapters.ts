@@ -45,7 +45,10 @@ const isExecutableFile = (p: string): boolean => {
   }
 }
 
-/** Look `name` up on a PATH string; returns the realpath of the first executable found. */
+/**
+ * Look `name` up on a PATH string; returns the realpath of the first executable found. It blocks while it
+ * looks: a run's pipeline uses {@link locate}.
+ */
 export const which = (name: string, pathEnv: string | undefined): string | undefined => {
   for (const dir of (pathEnv ?? "").split(":")) {
     if (dir === "") continue
@@ -58,7 +61,8 @@ export const which = (name: string, pathEnv: string | undefined): string | undef
 /**
  * Resolve an `--agent` value. `claude`, `codex`, `gemini` are the built-in adapters; a value with a `/` is a
  * path (relative to `cwd`); any other name is looked up on PATH. Returns a description of the problem when
- * a custom executable does not exist or is not executable.
+ * a custom executable does not exist or is not executable. It blocks while it looks: a run's pipeline uses
+ * {@link find}.
  */
 export const resolve = (
   setting: string,

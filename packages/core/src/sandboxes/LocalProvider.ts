@@ -41,31 +41,8 @@ import {
 /** Directory name prefix of local sandboxes. */
 export const dirPrefix = "parallel-cc-sbx-"
 
-/** Host paths to expose read-only so that executables can run under bubblewrap (see `local/bwrap`). */
-export const extraReadOnly = Bwrap.extraReadOnly
-
 const fail = (reason: SandboxError["reason"], detail: string, sandboxId?: string, cause?: unknown) =>
   new SandboxError({ reason, provider: "local", detail, ...(sandboxId !== undefined ? { sandboxId } : {}), ...(cause !== undefined ? { cause } : {}) })
-
-/** Remove a directory tree, fixing permissions the agent may have taken away. */
-export const removeTree = (dir: string): Effect.Effect<void, NodeFs.FsFailure> =>
-  NodeFs.remove(dir, { recursive: true }).pipe(
-    Effect.catchAll(() =>
-      Effect.zipRight(
-        Effect.promise(async () => {
-          const fix = async (p: string): Promise<void> => {
-            const st = await NodeFs.promises.lstat(p).catch(() => undefined)
-            if (st === undefined || !st.isDirectory()) return
-            // Not ours to fix when this fails; the retry reports it.
-            await NodeFs.promises.chmod(p, 0o700).catch(() => undefined)
-            for (const name of await NodeFs.promises.readdir(p).catch(() => [] as Array<string>)) await fix(path.join(p, name))
-          }
-          await fix(dir)
-        }),
-        NodeFs.remove(dir, { recursive: true })
-      )
-    )
-  )
 
 /** Whether a recorded agent still runs (its pid, and the same process: start times compared). */
 const agentRuns = (processes: Processes["Type"], s: State.State) =>
@@ -98,7 +75,7 @@ export const make = Effect.gen(function*() {
         }
         return { ok: true as const, why: "" }
       }),
-    (dir) => removeTree(dir).pipe(Effect.ignore)
+    (dir) => LocalSandbox.removeTree(dir).pipe(Effect.ignore)
   )
 
   const bwrapIsolation = (net: boolean): Isolation => ({
@@ -187,7 +164,7 @@ export const make = Effect.gen(function*() {
         for (let i = 0; i < 50 && (yield* agentRuns(processes, s.value)); i++) yield* Effect.sleep("100 millis")
         if (yield* agentRuns(processes, s.value)) Proc.signalGroup(pid, "SIGKILL")
       }
-      yield* removeTree(dir.value).pipe(Effect.mapError((e) => fail("CommandFailed", `removing ${dir.value}: ${e.message}`, sandboxId, e)))
+      yield* LocalSandbox.removeTree(dir.value).pipe(Effect.mapError((e) => fail("CommandFailed", `removing ${dir.value}: ${e.message}`, sandboxId, e)))
       return true
     })
 

@@ -78,6 +78,26 @@ const listFilesIn = (work: string, id: string) =>
     catch: (e) => fail("CommandFailed", `listing files: ${message(e)}`, id, e)
   })
 
+/** Remove a directory tree, fixing permissions the agent may have taken away. */
+export const removeTree = (dir: string): Effect.Effect<void, NodeFs.FsFailure> =>
+  NodeFs.remove(dir, { recursive: true }).pipe(
+    Effect.catchAll(() =>
+      Effect.zipRight(
+        Effect.promise(async () => {
+          const fix = async (p: string): Promise<void> => {
+            const st = await NodeFs.promises.lstat(p).catch(() => undefined)
+            if (st === undefined || !st.isDirectory()) return
+            // Not ours to fix when this fails; the retry reports it.
+            await NodeFs.promises.chmod(p, 0o700).catch(() => undefined)
+            for (const name of await NodeFs.promises.readdir(p).catch(() => [] as Array<string>)) await fix(path.join(p, name))
+          }
+          await fix(dir)
+        }),
+        NodeFs.remove(dir, { recursive: true })
+      )
+    )
+  )
+
 /** The sandbox in `dir` with state `state`. */
 export const at = (deps: LocalDeps, dir: string, state: State.State): Sandbox => {
   const bw = state.isolation.kind === "bwrap"
