@@ -129,6 +129,22 @@ describe("ParallelRunner", () => {
       assert.deepStrictEqual(onDisk, summary)
       // The results directory never becomes part of an upload.
       assert.strictEqual(fs.readFileSync(path.join(out, ".gitignore"), "utf8").trim().split("\n").at(-1), "*")
+      // Results hold the prompts: nobody else may read them (0700 folders, 0600 files; `files/` is the
+      // agent's output with its own modes, inside a 0700 task folder).
+      const loose: Array<string> = []
+      const walk = (dir: string) => {
+        for (const name of fs.readdirSync(dir)) {
+          const p = path.join(dir, name)
+          const st = fs.lstatSync(p)
+          const want = st.isDirectory() ? 0o700 : 0o600
+          if ((st.mode & 0o777) !== want && !path.relative(out, p).split(path.sep).includes("files")) loose.push(`${path.relative(out, p)} ${(st.mode & 0o777).toString(8)}`)
+          if (st.isDirectory() && name !== "files") walk(p)
+        }
+      }
+      assert.strictEqual(fs.statSync(out).mode & 0o777, 0o700)
+      walk(out)
+      assert.deepStrictEqual(loose, [])
+      assert.strictEqual(fs.statSync(path.join(out, "b", "changes.patch")).mode & 0o777, 0o600)
       assert.lengthOf(yield* liveSandboxes.pipe(Effect.provide(w.layer)), 0)
     }))
 
