@@ -164,4 +164,40 @@ describe("parallel-cc as Claude Code's worktree provider (the real binary)", () 
     assert.deepStrictEqual(status(w).sessions, [])
     assert.isFalse(fs.existsSync(`${w.repo.root}-worktrees`))
   })
+
+  it("a worktree-isolated subagent of a claude -w session: its own session, linked to the lead's; both released after exit", async () => {
+    const w = await world()
+    installHooks(w)
+    let during: ReturnType<typeof status> | undefined
+    w.api.script("sub", [
+      Reply.dynamic(() => {
+        during = status(w)
+        return Reply.bash("pwd")
+      }),
+      Reply.text("sub done")
+    ])
+    w.api.script("lead", [
+      Reply.tool("Task", { description: "isolated work", prompt: `do it ${marker("sub")}`, subagent_type: "general-purpose", isolation: "worktree" }),
+      Reply.text("lead done")
+    ])
+    const r = await claudeWorktree(w, "lead", `delegate ${marker("lead")}`)
+    keepTranscript("provider-subagent", r.stdout)
+    assert.deepStrictEqual(w.api.failures, [])
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.ok(during, "the subagent ran")
+    // Two sessions of the one Claude Code process: the lead's (claude -w) and the subagent's.
+    assert.lengthOf(during!.sessions, 2, JSON.stringify({ during, lead: ClaudeCode.initOf(r.events)?.cwd, sub: w.api.toolResults("sub") }))
+    const leadDir = ClaudeCode.initOf(r.events)!.cwd as string
+    const lead = during!.sessions.find((s) => s.worktreePath === leadDir)!
+    const sub = during!.sessions.find((s) => s.worktreePath !== leadDir)!
+    assert.ok(lead && sub, JSON.stringify({ leadDir, during }))
+    assert.strictEqual(lead.pid, sub.pid)
+    // The subagent's worktree says which session it belongs to and whose child it is (hooks read this).
+    const gitDir = fs.readFileSync(path.join(sub.worktreePath, ".git"), "utf8").replace(/^gitdir:\s*/, "").trim()
+    const markerText = fs.readFileSync(path.join(gitDir, "parallel-cc-session"), "utf8")
+    assert.include(markerText, `PARALLEL_CC_SESSION_ID=${sub.sessionId}\n`)
+    assert.include(markerText, `PARALLEL_CC_PARENT_SESSION_ID=${lead.sessionId}\n`)
+    const rows = await waitForRows(w, settled)
+    assert.lengthOf(rows, 2)
+  })
 })

@@ -130,15 +130,19 @@ export const make = Effect.gen(function*() {
           return yield* new WorktreeProviderError({ reason: "RebaseInProgress", path: top, detail: `${path.join(gitDir!, d)} exists` })
         }
       }
-      return top
+      // A request from inside a linked worktree (a subagent of a `claude -w` session) belongs to the repository.
+      return yield* git.mainRoot(top)
     })
 
-  const writeMarker = (worktreePath: string, reg: Registered) =>
+  const writeMarker = (worktreePath: string, reg: Registered, parent: SessionId | null) =>
     Effect.gen(function*() {
-      const r = yield* git.run(worktreePath, ["rev-parse", "--path-format=absolute", "--git-dir"])
+      // A linked worktree's `.git` is a file: `gitdir: <its admin directory>`.
+      const dotGit = yield* fs.readFileString(path.join(worktreePath, ".git"))
+      const gitDir = path.resolve(worktreePath, dotGit.replace(/^gitdir:\s*/, "").trim())
       const lines = Object.entries(reg.env).filter(([k]) => k.startsWith("PARALLEL_CC_") || k === "COMPOSE_PROJECT_NAME")
         .map(([k, v]) => `${k}=${v}`)
-      yield* fs.writeFileString(path.join(r.stdout.trim(), SESSION_MARKER), lines.join("\n") + "\n", { mode: 0o600 })
+      if (parent !== null) lines.push(`PARALLEL_CC_PARENT_SESSION_ID=${parent}`)
+      yield* fs.writeFileString(path.join(gitDir, SESSION_MARKER), lines.join("\n") + "\n", { mode: 0o600 })
     }).pipe(Effect.catchAll((e) => Effect.logWarning(`could not write the session marker of ${worktreePath}: ${e.message}`)))
 
   const create = (input: HookInput, context: { readonly pid: number; readonly cwd: string }) =>
@@ -157,7 +161,7 @@ export const make = Effect.gen(function*() {
       const parents = yield* store.findActiveByPid(context.pid)
       const parent = parents.find((s) => s.repoPath === repo) ?? parents[0]
       const registered = yield* sessions.register({ repo, pid: context.pid, forceWorktree: true })
-      yield* writeMarker(registered.session.worktreePath, registered)
+      yield* writeMarker(registered.session.worktreePath, registered, parent?.sessionId ?? null)
       return { path: registered.session.worktreePath, registered, parent: parent?.sessionId ?? null } satisfies Created
     }).pipe(Effect.withSpan("WorktreeProvider.create"))
 

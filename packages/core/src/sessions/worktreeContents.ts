@@ -105,11 +105,18 @@ const initSubmodules = (mainDir: string, worktreeDir: string, prefix: string, de
     return out
   }).pipe(Effect.catchAll((e) => Effect.succeed([{ path: prefix || ".", outcome: "failed" as const, detail: e.message }])))
 
-/** Whether the worktree's tracked `.gitattributes` files send anything through the LFS filter. */
-const usesLfs = (worktreePath: string) =>
-  Effect.flatMap(Git, (git) =>
-    git.run(worktreePath, ["grep", "-q", "-F", "filter=lfs", "--", ":(glob)**/.gitattributes", ".gitattributes"], { okExitCodes: [0, 1] })
-  ).pipe(Effect.map((r) => r.exitCode === 0), Effect.orElseSucceed(() => false))
+/**
+ * Whether the checkout at `dir` sends files through the LFS filter: its top-level `.gitattributes` says
+ * `filter=lfs` (read directly: no process on the path of every new worktree; nested `.gitattributes` files
+ * alone are not looked at).
+ */
+const usesLfs = (dir: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const text = yield* fs.readFileString(path.join(dir, ".gitattributes")).pipe(Effect.orElseSucceed(() => ""))
+    return /filter=lfs\b/.test(text)
+  })
 
 /** Whether `git-lfs` is installed (git finds it on PATH). */
 export const lfsInstalled = (cwd: string) =>
@@ -152,6 +159,14 @@ const checkoutLfs = (worktreePath: string) =>
 const carrySparse = (repoPath: string, worktreePath: string) =>
   Effect.gen(function*() {
     const git = yield* Git
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    // The usual layout answers without a process: no patterns file in `<repo>/.git/info`, no sparse checkout.
+    const dotGit = path.join(repoPath, ".git")
+    const plainLayout = yield* fs.stat(dotGit).pipe(Effect.map((st) => st.type === "Directory"), Effect.orElseSucceed(() => false))
+    if (plainLayout && !(yield* fs.exists(path.join(dotGit, "info", "sparse-checkout")).pipe(Effect.orElseSucceed(() => true)))) {
+      return { sparse: "none" as const, notes: [] }
+    }
     const bool = (dir: string, key: string) =>
       git.run(dir, ["config", "--bool", "--get", key], { okExitCodes: [0, 1] }).pipe(Effect.map((r) => r.stdout.trim() === "true"))
     if (!(yield* bool(repoPath, "core.sparseCheckout"))) return { sparse: "none" as const, notes: [] }

@@ -94,7 +94,8 @@ const providerFinding = (status: ReadonlyArray<PieceStatus>): Finding => {
 /** Git LFS, when the repository at `cwd` uses it: installed or not. */
 const checkLfs = (cwd: string) =>
   Effect.gen(function*() {
-    if (!(yield* repositoryUsesLfs(cwd))) return [] as ReadonlyArray<Finding>
+    const top = yield* Effect.flatMap(Git, (git) => git.toplevel(cwd)).pipe(Effect.option)
+    if (top._tag === "None" || !(yield* repositoryUsesLfs(top.value))) return [] as ReadonlyArray<Finding>
     if (yield* lfsInstalled(cwd)) {
       return [ok("git-lfs", "Git LFS", false, "this repository uses Git LFS; git-lfs is installed (new worktrees get LFS content)")]
     }
@@ -320,7 +321,11 @@ export const make = Effect.gen(function*() {
         { concurrency: 4 }
       )
       const [g, n, a, d, e2b, auth, gh, bw] = checks
-      const lfs = yield* checkLfs(host.cwd).pipe(Effect.provideService(Git, git))
+      const lfs = yield* checkLfs(host.cwd).pipe(
+        Effect.provideService(Git, git),
+        Effect.provideService(FileSystem.FileSystem, fs),
+        Effect.provideService(Path.Path, path)
+      )
       const findings = [g, n, a, d, ...pieceFindings(status), ...lfs, e2b, auth, gh, bw]
       const strict = options.strict === true
       const healthy = findings.every((f) => f.level === "ok" || (!strict && f.level === "warning"))
