@@ -42,6 +42,24 @@ describe("FileSync", () => {
       })
     ))
 
+  it.scopedLive("uploads an initialised submodule's files with the rest; an uninitialised one is reported", () =>
+    withSync((sync, base) =>
+      Effect.gen(function*() {
+        const lib = TempRepo.makeSync(path.join(base, "lib"), { files: { "lib.txt": "lib\n", ".gitignore": "out/\n" } })
+        const repo = yield* TempRepo.make({ files: { "README.md": "# r\n" } })
+        repo.git(["-c", "protocol.file.allow=always", "submodule", "add", "-q", lib.root, "libs/lib"])
+        repo.git(["-c", "protocol.file.allow=always", "submodule", "add", "-q", lib.root, "libs/other"])
+        repo.commitAll("submodules")
+        repo.git(["submodule", "deinit", "-q", "libs/other"])
+        repo.write("libs/lib/out/build.bin", "ignored in the submodule\n")
+        repo.write("libs/lib/new.txt", "untracked in the submodule\n")
+        const listed = yield* sync.list(repo.root)
+        assert.includeMembers([...listed.files], ["libs/lib/lib.txt", "libs/lib/.gitignore", "libs/lib/new.txt", "README.md"])
+        assert.notInclude([...listed.files], "libs/lib/out/build.bin")
+        assert.deepStrictEqual([...listed.skipped], ["libs/other"])
+      })
+    ))
+
   it.scopedLive("applies good entries and refuses every path that would land outside the target", () =>
     withSync((sync, base) =>
       Effect.gen(function*() {

@@ -129,8 +129,29 @@ export const make = Effect.gen(function*() {
           bytes += st.size
         } else skipped.push(rel)
       })
-      return { root, files, skipped, excludes: options.excludes ?? (yield* excludes(root)), bytes } satisfies Listed
+      return yield* withSubmodules({ root, files, skipped, excludes: options.excludes ?? (yield* excludes(root)), bytes })
     }).pipe(Effect.withSpan("FileSync.list"))
+
+  /** An initialised submodule (one entry in the superproject's listing) is uploaded with its own files. */
+  const withSubmodules = (listed: Listed): Effect.Effect<Listed, GitError> =>
+    Effect.gen(function*() {
+      if (listed.skipped.length === 0) return listed
+      const files = [...listed.files]
+      const skipped: Array<string> = []
+      let bytes = listed.bytes
+      for (const rel of listed.skipped) {
+        const sub = path.join(listed.root, rel)
+        if ((yield* lstatAll(sub, [".git"]))[0] === undefined) {
+          skipped.push(rel)
+          continue
+        }
+        const inner = yield* list(sub, { excludes: "" })
+        files.push(...inner.files.map((f) => `${rel}/${f}`))
+        skipped.push(...inner.skipped.map((f) => `${rel}/${f}`))
+        bytes += inner.bytes
+      }
+      return { ...listed, files: files.sort(), skipped, bytes }
+    })
 
   const archive = (listed: Listed) =>
     Effect.tryPromise({
