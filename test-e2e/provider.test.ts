@@ -52,10 +52,13 @@ describe("parallel-cc as Claude Code's worktree provider (the real binary)", () 
     Object.assign(w.env, share)
     installHooks(w)
     let during: ReturnType<typeof status> | undefined
+    let state = ""
     w.api.script("fx", [
       Reply.bash("pwd && cat .env && cat libs/lib/lib.txt && node -p \"require('dep')\""),
       Reply.dynamic(() => {
         during = status(w)
+        const id = during.sessions[0]?.sessionId ?? "none"
+        state = fs.readFileSync(path.join(w.dataDir, "live", id, "state"), "utf8").trim()
         return Reply.bash("printf 'work in progress\\n' > feature.txt")
       }),
       Reply.text("feature done")
@@ -78,6 +81,8 @@ describe("parallel-cc as Claude Code's worktree provider (the real binary)", () 
     assert.isFalse(s.isMainRepo)
     assert.isTrue(wt.startsWith(`${w.repo.root}-worktrees${path.sep}`), wt)
     assert.strictEqual(w.repo.git(["rev-parse", "--abbrev-ref", "HEAD"], wt).trim(), s.branch)
+    // The session hook found the session through the worktree's marker (Claude Code gave it none of our env).
+    assert.strictEqual(state, "working")
     // After Claude Code exits the watcher releases the session; the uncommitted feature.txt keeps the worktree.
     await waitForRows(w, settled)
     const after = status(w)

@@ -27,6 +27,22 @@ if [ "$ev" = post ] && [ -n "${PARALLEL_CC_HEARTBEAT_FILE:-}" ] && [ -f "$PARALL
   { echo >| "$PARALLEL_CC_HEARTBEAT_FILE"; } 2>/dev/null
 fi
 d=${PARALLEL_CC_SESSION_DIR:-}
+# A session of a worktree Claude Code asked parallel-cc for (the worktree provider: `claude -w`, worktree
+# subagents) has none of our environment: the worktree's git admin directory holds the marker
+# `parallel-cc-session` (KEY=value lines). Found from the working directory, with built-ins only.
+if [ -z "$d" ]; then
+  w=$PWD
+  while [ -n "$w" ] && [ ! -e "$w/.git" ]; do w=${w%/*}; done
+  if [ -n "$w" ] && [ -f "$w/.git" ]; then
+    g=
+    { IFS= read -r g < "$w/.git"; } 2>/dev/null
+    g=${g#gitdir: }
+    case $g in /*) ;; *) g=$w/$g ;; esac
+    if [ -f "$g/parallel-cc-session" ]; then
+      { while IFS='=' read -r k v; do [ "$k" = PARALLEL_CC_SESSION_DIR ] && d=$v; done < "$g/parallel-cc-session"; } 2>/dev/null
+    fi
+  fi
+fi
 [ -n "$d" ] && [ -d "$d" ] || exit 0
 set -C
 ctx=

@@ -81,6 +81,27 @@ describe("session-hook.sh", () => {
     assert.strictEqual(read(path.join(w.dir(w.a), "state")), "starting\n")
   })
 
+  it("without our environment (a worktree from the worktree provider), finds the session through the worktree's marker", async () => {
+    const w = world()
+    await w.setup()
+    // A linked worktree's layout: `.git` is a file naming its admin directory, which holds the marker.
+    const admin = path.join(w.base, "admin")
+    fs.mkdirSync(admin)
+    fs.writeFileSync(path.join(w.worktree, ".git"), `gitdir: ${admin}\n`)
+    fs.writeFileSync(path.join(admin, "parallel-cc-session"), `PARALLEL_CC_SESSION_ID=${w.a}\nPARALLEL_CC_SESSION_DIR=${w.dir(w.a)}\n`)
+    const sub = path.join(w.worktree, "src", "deep")
+    fs.mkdirSync(sub, { recursive: true })
+    const run = (cwd: string) =>
+      spawnSync("/bin/sh", ["-c", SessionHooks.sessionHookCommand(Cli.sessionHookPath, "stop")], { cwd, env: { PATH: w.env.PATH }, encoding: "utf8" })
+    assert.strictEqual(run(sub).status, 0)
+    assert.strictEqual(read(path.join(w.dir(w.a), "state")), "idle\n")
+    // No marker (any other checkout): nothing happens.
+    fs.rmSync(path.join(admin, "parallel-cc-session"))
+    fs.writeFileSync(path.join(w.dir(w.a), "state"), "starting\n")
+    assert.strictEqual(run(sub).status, 0)
+    assert.strictEqual(read(path.join(w.dir(w.a), "state")), "starting\n")
+  })
+
   it("writes the agent state only when it changes; its mtime is when the state began", async () => {
     const w = world()
     await w.setup()
