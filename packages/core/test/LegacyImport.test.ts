@@ -190,4 +190,30 @@ describe("LegacyImport", () => {
     assert.strictEqual(Option.getOrThrow(await run(data, Live.configLayer, LegacyImport.inspect(ours))).kind, "ours")
     assert.isTrue(Option.isNone(await run(data, Live.configLayer, LegacyImport.prepare(ours))))
   })
+  it("a legacy row that does not fit (a session whose pid is text) is a clear DatabaseError; nothing is imported", async () => {
+    const data = tmp()
+    const db = path.join(data, "coordinator.db")
+    seed(db)
+    const raw = new Sqlite(db)
+    raw.prepare("UPDATE sessions SET pid = 'not a pid' WHERE id = ?").run(deadId)
+    raw.close()
+    const prepared = Option.getOrThrow(await run(data, Live.configLayer, LegacyImport.prepare(db)))
+    const failed = await runExit(
+      data,
+      Live.layerNoMigrate,
+      Effect.gen(function*() {
+        yield* Effect.flatMap(Database.Database, (d) => d.migrate())
+        return yield* LegacyImport.importFile({ source: prepared.source, original: db, backup: prepared.backup })
+      })
+    )
+    assert.isTrue(Exit.isFailure(failed))
+    const e = Exit.isFailure(failed) ? (Cause.squash(failed.cause) as any) : undefined
+    assert.strictEqual(e?._tag, "DatabaseError")
+    assert.strictEqual(e?.reason, "Query")
+    assert.include(e?.message, prepared.source)
+    assert.include(e?.message, "pid")
+    const sessions = await run(data, Live.layer, Effect.flatMap(SessionStore.SessionStore, (st) => st.list({ status: "all" })))
+    assert.lengthOf(sessions, 0)
+    assert.isTrue(fs.existsSync(prepared.source), "the original is kept")
+  })
 })

@@ -16,41 +16,13 @@ import { analyze, type BrokenUse, type Candidate, needsTypeScript } from "./conf
 import { unifiedDiff } from "./conflicts/diff.js"
 import { type ConflictedPath, type GitConflictKind, gitKindOf, guidanceFor, parseMergeTree } from "./conflicts/mergeTree.js"
 import { exportedGone, identifierUses, isScriptFile, parseFile, type Ts } from "./conflicts/typescript.js"
+import { ConflictType, GitKind, Severity, Strategy } from "./conflicts/vocabulary.js"
 import { execBytes } from "../platform/exec.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Domain
 
-export const ConflictType = Schema.Literal("TRIVIAL", "CONCURRENT_EDIT", "STRUCTURAL", "SEMANTIC")
-export type ConflictType = typeof ConflictType.Type
-export const Severity = Schema.Literal("LOW", "MEDIUM", "HIGH")
-export type Severity = typeof Severity.Type
-export const GitKind = Schema.Literal(
-  "content",
-  "binary",
-  "add/add",
-  "modify/delete",
-  "rename/delete",
-  "rename/rename",
-  "file/directory",
-  "mode",
-  "submodule",
-  "other",
-  "clean"
-)
-export const Strategy = Schema.Literal(
-  "take-ours",
-  "take-theirs",
-  "keep-both",
-  "reapply",
-  "symbol-merge",
-  "json-merge",
-  "keep-file",
-  "delete-file",
-  /** Nothing to propose: resolve by hand (the description says why). */
-  "manual"
-)
-export type Strategy = typeof Strategy.Type
+export { ConflictType, GitKind, Severity, Strategy } from "./conflicts/vocabulary.js"
 
 /** A ref as given and the commit it resolved to. */
 export const RefInfo = Schema.Struct({ ref: Schema.String, commit: Schema.String })

@@ -76,7 +76,7 @@ export interface ConflictsApi {
   readonly history: (
     input?: {
       readonly repoPath?: string
-      readonly type?: "TRIVIAL" | "CONCURRENT_EDIT" | "STRUCTURAL" | "SEMANTIC"
+      readonly type?: Conflicts.ConflictType
       readonly resolved?: boolean
       readonly path?: string
       readonly limit?: number

@@ -16,29 +16,14 @@
  */
 import Database from "better-sqlite3"
 import * as fs from "node:fs"
+import type { SessionJson } from "../Domain.js"
 import { LATEST_SCHEMA_VERSION } from "../platform/schemaVersion.js"
 
-/** A session as `status --json` prints it (the encoded `Domain.Session`, heartbeat and liveness). */
-export interface SessionEntry {
-  readonly sessionId: string
-  readonly repoPath: string
-  readonly worktreePath: string
-  readonly worktreeName: string | null
-  readonly branch: string | null
-  readonly isMainRepo: boolean
-  readonly pid: number
-  readonly pidStartTime: string | null
-  readonly mode: "local" | "sandbox"
-  readonly status: "active" | "released"
-  readonly createdAt: string
-  readonly lastHeartbeat: string
-  readonly endedAt: string | null
-  readonly portBase: number | null
-  readonly releaseReason: string | null
-  readonly keptReason: string | null
-  readonly baseCommit: string | null
-  readonly baseBranch: string | null
-}
+/**
+ * A session as `status --json` prints it: the encoded `Domain.Session` (a type-only import: no `effect` code
+ * is loaded), every field present.
+ */
+export type SessionEntry = Required<SessionJson>
 
 /** What `status --json` prints. */
 export interface Snapshot {
@@ -85,6 +70,14 @@ const RELEASE_IN_PROGRESS = "release in progress"
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
+const releaseReasons: ReadonlyArray<SessionEntry["releaseReason"]> = ["released", "dead", "stale", null]
+/** The stored reason, checked like `SessionStore` decodes it; anything else throws (the snapshot then gives up). */
+const releaseReasonOf = (text: string | null): SessionEntry["releaseReason"] => {
+  const found = releaseReasons.find((r) => r === text)
+  if (found === undefined) throw new Error(`unknown release reason ${text}`)
+  return found
+}
+
 const entry = (r: Row, lastHeartbeat: number): SessionEntry => ({
   sessionId: r.id,
   repoPath: r.repo_path,
@@ -100,7 +93,7 @@ const entry = (r: Row, lastHeartbeat: number): SessionEntry => ({
   lastHeartbeat: iso(lastHeartbeat),
   endedAt: r.ended_at === null ? null : iso(r.ended_at),
   portBase: r.port_base,
-  releaseReason: r.release_reason,
+  releaseReason: releaseReasonOf(r.release_reason),
   keptReason: r.kept_reason,
   baseCommit: r.base_commit,
   baseBranch: r.base_branch

@@ -12,77 +12,34 @@ import { Effect, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { z } from "zod"
+import { arrayOf, describe, objectOf, shapeOf, zodOf } from "../internal/schemaZod.js"
 import { Caller } from "../Caller.js"
 import * as Tool from "../Tool.js"
 import { repoOption } from "./common.js"
 
 // ---------------------------------------------------------------------------------------------------
-// Wire shapes (the JSON of core's Conflicts schemas)
+// Wire shapes: core's Conflicts schemas, with the documentation agents see
 
-const refInfo = z.object({ ref: z.string().describe("As given (or the branch it is the tip of)"), commit: z.string() })
-const stage = z.object({ mode: z.string(), oid: z.string() }).nullable()
-const gitKind = z.enum(["content", "binary", "add/add", "modify/delete", "rename/delete", "rename/rename", "file/directory", "mode", "submodule", "other", "clean"])
-const conflictType = z.enum(["TRIVIAL", "CONCURRENT_EDIT", "STRUCTURAL", "SEMANTIC"])
-const severity = z.enum(["LOW", "MEDIUM", "HIGH"])
-const strategy = z.enum(["take-ours", "take-theirs", "keep-both", "reapply", "symbol-merge", "json-merge", "keep-file", "delete-file", "manual"])
-
-const previewFile = z.object({
-  path: z.string(),
-  kind: gitKind.describe("What git reports: content, binary, modify/delete, rename/delete, …"),
-  otherPaths: z.array(z.string()),
-  stages: z.object({ base: stage, ours: stage, theirs: stage }),
-  messages: z.array(z.string()),
-  guidance: z.string()
+const refInfo = describe(objectOf(Conflicts.RefInfo), { ref: "As given (or the branch it is the tip of)" })
+const previewFile = describe(objectOf(Conflicts.PreviewFile), {
+  kind: "What git reports: content, binary, modify/delete, rename/delete, …"
 })
-
-const conflict = z.object({
-  id: z.string(),
-  repo: z.string(),
-  path: z.string(),
-  ours: refInfo,
-  theirs: refInfo,
-  mergeBase: z.string().nullable(),
-  source: z.enum(["refs", "worktree"]).describe("refs: predicted between two branches; worktree: left by a merge/rebase in progress"),
-  gitKind,
-  type: conflictType,
-  severity,
-  language: z.string(),
-  analyzer: z.string().describe("typescript (parsed with the TypeScript compiler), json, text or git"),
-  summary: z.string(),
-  reasons: z.array(z.string()),
-  symbols: z.array(z.object({ symbol: z.string(), ours: z.string(), theirs: z.string() })),
-  regions: z.number().int(),
-  guidance: z.string(),
-  sessionId: z.string().nullable(),
-  detectedAt: z.string(),
-  resolvedAt: z.string().nullable(),
-  resolution: z.string().nullable().describe("The id of the suggestion applied")
+const conflict = describe(objectOf(Conflicts.Conflict), {
+  source: "refs: predicted between two branches; worktree: left by a merge/rebase in progress",
+  analyzer: "typescript (parsed with the TypeScript compiler), json, text or git",
+  resolution: "The id of the suggestion applied"
 })
-
-const suggestion = z.object({
-  id: z.string(),
-  conflictId: z.string(),
-  path: z.string(),
-  strategy,
-  confidence: z.number().describe("0 to 1"),
-  description: z.string(),
-  parses: z.boolean().nullable().describe("Whether the resolved file parses (scripts, JSON); null when not checked"),
-  deletesFile: z.boolean(),
-  encoding: z.enum(["utf8", "base64"]),
-  resolvedContent: z.string().nullable().describe("The whole resolved file (omitted when includeContent is false)"),
-  diff: z.string().describe("Unified diff from the current file to the resolved one"),
-  currentHash: z.string(),
-  worktree: z.string().nullable(),
-  createdAt: z.string(),
-  appliedAt: z.string().nullable(),
-  appliedWorktree: z.string().nullable()
+const suggestion = describe(objectOf(Conflicts.Suggestion), {
+  confidence: "0 to 1",
+  parses: "Whether the resolved file parses (scripts, JSON); null when not checked",
+  resolvedContent: "The whole resolved file (omitted when includeContent is false)",
+  diff: "Unified diff from the current file to the resolved one"
 })
+const preview = shapeOf(Conflicts.Preview)
+const conflictType = zodOf(Conflicts.ConflictType)
 
 const branchArg = z.string().min(1).max(255)
 
-type Mutable<A> = A extends ReadonlyArray<infer X> ? Array<Mutable<X>> : A extends object ? { -readonly [K in keyof A]: Mutable<A[K]> } : A
-/** Core's values are deeply readonly; the zod shapes describe the same JSON as mutable. */
-const wire = <A>(a: A): Mutable<A> => a as Mutable<A>
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
@@ -145,14 +102,10 @@ export const checkConflicts = Tool.define({
     repo: z.string().min(1).optional().describe("A path inside the repository (default: your worktree)")
   },
   output: {
-    repo: z.string(),
+    ...preview,
     ours: refInfo.describe("The target (git's ours)"),
     theirs: refInfo.describe("The branch checked (git's theirs)"),
-    mergeBase: z.string(),
-    clean: z.boolean(),
-    tree: z.string(),
-    files: z.array(previewFile),
-    guidance: z.string()
+    files: arrayOf(previewFile)
   },
   readOnly: true,
   idempotent: true,
@@ -161,7 +114,7 @@ export const checkConflicts = Tool.define({
       const dir = yield* workDir(input.repo)
       const b = yield* branches(dir, input)
       const service = yield* Conflicts.Conflicts
-      return wire(yield* service.preview({ repo: dir, ours: b.target, theirs: b.current }))
+      return (yield* service.preview({ repo: dir, ours: b.target, theirs: b.current }))
     }),
   summarize: (o) =>
     o.clean
@@ -183,27 +136,13 @@ export const rebaseAssist = Tool.define({
     onConflict: z.enum(["stop", "abort"]).optional().describe("When the rebase conflicts: stop for resolution (default) or abort"),
     worktree: z.string().min(1).optional().describe("The worktree to rebase (default: yours)")
   },
-  output: {
-    worktree: z.string(),
-    branch: z.string().nullable(),
-    onto: refInfo,
-    head: z.string(),
-    mode: z.enum(["check", "perform"]),
-    status: z.enum(["up-to-date", "clean", "conflicts", "rebased", "stopped", "aborted"]),
-    commits: z.array(z.object({ commit: z.string(), subject: z.string() })),
-    behind: z.number().int(),
-    conflicts: z.array(previewFile),
-    newHead: z.string().nullable(),
-    stoppedAt: z.string().nullable(),
-    message: z.string(),
-    nextSteps: z.array(z.string())
-  },
+  output: { ...shapeOf(Conflicts.RebaseReport), onto: refInfo, conflicts: arrayOf(previewFile) },
   handler: (input) =>
     Effect.gen(function*() {
       const dir = yield* workDir(input.worktree)
       const b = yield* branches(dir, { targetBranch: input.targetBranch })
       const service = yield* Conflicts.Conflicts
-      return wire(yield* service.rebaseAssist({
+      return (yield* service.rebaseAssist({
         worktree: dir,
         onto: b.target,
         mode: input.checkOnly === false ? "perform" : "check",
@@ -230,15 +169,7 @@ export const detectAdvancedConflicts = Tool.define({
     targetBranch: branchArg.optional().describe("With branches: the branch it goes into (default: the main repository's branch)"),
     worktree: z.string().min(1).optional().describe("The worktree (default: yours)")
   },
-  output: {
-    repo: z.string(),
-    ours: refInfo,
-    theirs: refInfo,
-    mergeBase: z.string().nullable(),
-    source: z.enum(["refs", "worktree"]),
-    clean: z.boolean(),
-    conflicts: z.array(conflict)
-  },
+  output: { ...shapeOf(Conflicts.DetectReport), ours: refInfo, theirs: refInfo, conflicts: arrayOf(conflict) },
   handler: (input) =>
     Effect.gen(function*() {
       const service = yield* Conflicts.Conflicts
@@ -250,10 +181,10 @@ export const detectAdvancedConflicts = Tool.define({
         const b = yield* branches(dir, input)
         return yield* service.detect({ repo: dir, ours: b.target, theirs: b.current, sessionId })
       })
-      if (source === "branches") return wire(yield* fromBranches)
+      if (source === "branches") return (yield* fromBranches)
       const inWorktree = service.detect({ worktree: dir, sessionId })
-      if (source === "worktree") return wire(yield* inWorktree)
-      return wire(
+      if (source === "worktree") return (yield* inWorktree)
+      return (
         yield* inWorktree.pipe(
           Effect.catchIf((e) => e._tag === "ConflictError" && e.reason === "NoMergeInProgress", () => fromBranches)
         )
@@ -282,7 +213,7 @@ export const getAutoFixSuggestions = Tool.define({
   },
   output: {
     conflict,
-    suggestions: z.array(suggestion),
+    suggestions: arrayOf(suggestion),
     total: z.number().int()
   },
   handler: (input) =>
@@ -306,7 +237,7 @@ export const getAutoFixSuggestions = Tool.define({
       const kept = all
         .filter((s) => input.minConfidence === undefined || s.confidence >= input.minConfidence)
         .map((s) => (input.includeContent === false ? { ...s, resolvedContent: null } : s))
-      return wire({ conflict: found, suggestions: kept, total: kept.length })
+      return ({ conflict: found, suggestions: kept, total: kept.length })
     }),
   summarize: (o) =>
     `${o.total} suggestion(s) for ${o.conflict.path} (${o.conflict.type}): ` +
@@ -324,19 +255,14 @@ export const applyAutoFix = Tool.define({
     suggestionId: z.string().min(1).max(64).describe("From get_auto_fix_suggestions"),
     worktree: z.string().min(1).optional().describe("Where to write (default: yours)")
   },
-  output: {
-    suggestion,
-    file: z.string(),
-    action: z.enum(["written", "deleted"]),
-    nextSteps: z.array(z.string())
-  },
+  output: { ...shapeOf(Conflicts.ApplyResult), suggestion },
   idempotent: false,
   handler: (input) =>
     Effect.gen(function*() {
       const service = yield* Conflicts.Conflicts
       const me = yield* Effect.flatMap(Caller, (c) => c.sessionOption)
       const dir = yield* workDir(input.worktree)
-      return wire(
+      return (
         yield* service.apply({
           suggestionId: input.suggestionId,
           worktree: dir,
@@ -361,7 +287,7 @@ export const conflictHistory = Tool.define({
   },
   output: {
     repo: z.string().nullable(),
-    conflicts: z.array(conflict),
+    conflicts: arrayOf(conflict),
     total: z.number().int()
   },
   readOnly: true,
@@ -376,7 +302,7 @@ export const conflictHistory = Tool.define({
         path: input.filePath,
         limit: input.limit ?? 50
       })
-      return wire({ repo: repo ?? null, conflicts: list, total: list.length })
+      return ({ repo: repo ?? null, conflicts: list, total: list.length })
     }),
   summarize: (o) => `${o.total} conflict(s)${o.repo !== null ? ` in ${o.repo}` : ""}`
 })

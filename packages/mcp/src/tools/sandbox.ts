@@ -3,81 +3,56 @@
  *
  * @since 0.1.0
  */
-import { Errors, Sandboxes, type SandboxRuns } from "@parallel-cc/core"
-import { Effect, Option } from "effect"
+import { Errors, Sandboxes, SandboxRuns } from "@parallel-cc/core"
+import { Effect, Option, Schema } from "effect"
 import { z } from "zod"
+import { describe, objectOf } from "../internal/schemaZod.js"
 import { Caller } from "../Caller.js"
 import * as Tool from "../Tool.js"
 import { repoOption } from "./common.js"
 
-const iso = (d: Date | null) => (d === null ? null : d.toISOString())
+/** A run as the tools show it: the fields of core's SandboxRun an agent needs. */
+const RunWire = Schema.Struct(SandboxRuns.SandboxRun.fields).pipe(
+  Schema.pick(
+    "sessionId",
+    "repoPath",
+    "provider",
+    "sandboxId",
+    "isolation",
+    "agent",
+    "prompt",
+    "template",
+    "managedTemplate",
+    "branchMode",
+    "branch",
+    "worktreePath",
+    "status",
+    "sandboxState",
+    "dryRun",
+    "timeoutMs",
+    "exitCode",
+    "resultSubtype",
+    "isError",
+    "numTurns",
+    "costUsd",
+    "agentDurationMs",
+    "filesAdded",
+    "filesModified",
+    "filesDeleted",
+    "error",
+    "logPath",
+    "createdAt",
+    "startedAt",
+    "endedAt"
+  )
+)
 
-export const run = z.object({
-  sessionId: z.string().describe("The run's id (its session id)"),
-  repoPath: z.string(),
-  provider: z.enum(["local", "e2b"]),
-  sandboxId: z.string().nullable(),
-  isolation: z.enum(["bwrap", "process", "e2b"]).nullable(),
-  agent: z.string(),
-  prompt: z.string(),
-  template: z.string().nullable(),
-  managedTemplate: z.string().nullable(),
-  branchMode: z.enum(["review", "auto", "named"]),
-  branch: z.string().nullable().describe("Where the results land (review: a worktree's branch)"),
-  worktreePath: z.string().nullable(),
-  status: z.enum(["starting", "running", "succeeded", "failed", "timed_out", "killed", "interrupted", "budget_exceeded", "lost"]),
-  sandboxState: z.enum(["none", "running", "killed", "kept"]),
-  dryRun: z.boolean(),
-  timeoutMs: z.number(),
-  exitCode: z.number().int().nullable(),
-  resultSubtype: z.string().nullable(),
-  isError: z.boolean().nullable(),
-  numTurns: z.number().int().nullable(),
-  costUsd: z.number().nullable(),
-  agentDurationMs: z.number().nullable(),
-  filesAdded: z.number().int().nullable(),
-  filesModified: z.number().int().nullable(),
-  filesDeleted: z.number().int().nullable(),
-  error: z.string().nullable(),
-  logPath: z.string(),
-  createdAt: z.string(),
-  startedAt: z.string().nullable(),
-  endedAt: z.string().nullable()
+export const run = describe(objectOf(RunWire), {
+  sessionId: "The run's id (its session id)",
+  branch: "Where the results land (review: a worktree's branch)"
 })
-export type RunWire = z.input<typeof run>
-
-export const runWire = (r: SandboxRuns.SandboxRun): RunWire => ({
-  sessionId: r.sessionId,
-  repoPath: r.repoPath,
-  provider: r.provider,
-  sandboxId: r.sandboxId,
-  isolation: r.isolation,
-  agent: r.agent,
-  prompt: r.prompt,
-  template: r.template,
-  managedTemplate: r.managedTemplate,
-  branchMode: r.branchMode,
-  branch: r.branch,
-  worktreePath: r.worktreePath,
-  status: r.status,
-  sandboxState: r.sandboxState,
-  dryRun: r.dryRun,
-  timeoutMs: r.timeoutMs,
-  exitCode: r.exitCode,
-  resultSubtype: r.resultSubtype,
-  isError: r.isError,
-  numTurns: r.numTurns,
-  costUsd: r.costUsd,
-  agentDurationMs: r.agentDurationMs,
-  filesAdded: r.filesAdded,
-  filesModified: r.filesModified,
-  filesDeleted: r.filesDeleted,
-  error: r.error,
-  logPath: r.logPath,
-  createdAt: r.createdAt.toISOString(),
-  startedAt: iso(r.startedAt),
-  endedAt: iso(r.endedAt)
-})
+export type RunWire = typeof RunWire.Encoded
+export const runWire: (r: SandboxRuns.SandboxRun) => RunWire = Schema.encodeSync(RunWire)
 
 const live = new Set(["starting", "running"])
 

@@ -7,10 +7,12 @@ import { mergeJson } from "./json.js"
 import type { GitConflictKind } from "./mergeTree.js"
 import { type Entity, isScriptFile, parseFile, rewriteRenamed, sideChanges, symbolMerge, syntaxErrorCount, type Ts } from "./typescript.js"
 
-export type ConflictType = "TRIVIAL" | "CONCURRENT_EDIT" | "STRUCTURAL" | "SEMANTIC"
-export type Severity = "LOW" | "MEDIUM" | "HIGH"
+import type { ConflictType, Severity, Strategy as AnyStrategy } from "./vocabulary.js"
+
+export type { ConflictType, Severity } from "./vocabulary.js"
 export type Language = "typescript" | "javascript" | "json" | "text" | "binary"
-export type Strategy = "take-ours" | "take-theirs" | "keep-both" | "reapply" | "symbol-merge" | "json-merge" | "keep-file" | "delete-file"
+/** The strategies the algorithms propose (`manual` is the service's word for "none"). */
+export type Strategy = Exclude<AnyStrategy, "manual">
 
 export interface FileVersions {
   readonly path: string

@@ -2,6 +2,7 @@
  * Parser of `git merge-tree --write-tree -z` output (git ≥ 2.38): the tree, the conflicted stages and
  * the machine-readable messages (`<N>\0<path>…\0<type>\0<message>\0`).
  */
+import type { GitKind } from "./vocabulary.js"
 
 export interface StageEntry {
   readonly mode: string
@@ -62,19 +63,7 @@ export const parseMergeTree = (stdout: string, conflicted: boolean): MergeTreeOu
 }
 
 /** What kind of conflict git reported for a path, from its stages and messages. */
-export type GitConflictKind =
-  | "content"
-  | "binary"
-  | "add/add"
-  | "modify/delete"
-  | "rename/delete"
-  | "rename/rename"
-  | "file/directory"
-  | "mode"
-  | "submodule"
-  | "other"
-  /** git merges the file cleanly, but the merge breaks it (found by our analysis, not by git). */
-  | "clean"
+export type GitConflictKind = GitKind
 
 export const gitKindOf = (p: ConflictedPath, messages: ReadonlyArray<MergeMessage>): GitConflictKind => {
   const types = messages.filter((m) => m.paths.includes(p.path)).map((m) => m.type)
