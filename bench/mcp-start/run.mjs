@@ -51,21 +51,23 @@ const once = (argv) =>
     })
     let out = ""
     let err = ""
+    let answer
     child.stderr.on("data", (d) => (err += d))
     child.stdout.on("data", (d) => {
       out += d
       for (const line of out.split("\n").slice(0, -1)) {
         const m = JSON.parse(line)
-        if (m.id === 2) {
+        if (m.id === 2 && answer === undefined) {
           const ms = Number(process.hrtime.bigint() - t0) / 1e6
           const mem = memory(child.pid)
-          const tools = m.result?.tools?.length ?? 0
+          answer = { ms, ...mem, tools: m.result?.tools?.length ?? 0 }
           child.kill()
-          resolve({ ms, ...mem, tools })
         }
       }
     })
-    child.on("exit", (code) => reject(new Error(`${argv.join(" ")} exited ${code} before answering: ${err}`)))
+    // Resolve once the process is gone, so that nothing writes into the data directory afterwards.
+    child.on("exit", (code) =>
+      answer !== undefined ? resolve(answer) : reject(new Error(`${argv.join(" ")} exited ${code} before answering: ${err}`)))
     for (const m of messages) child.stdin.write(JSON.stringify(m) + "\n")
   })
 
@@ -83,7 +85,7 @@ try {
     }
   }
 } finally {
-  fs.rmSync(data, { recursive: true, force: true })
+  fs.rmSync(data, { recursive: true, force: true, maxRetries: 5 })
 }
 const results = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, {
   ms: stats(v.map((s) => s.ms)),
