@@ -2,7 +2,7 @@ import { AnthropicApiDouble, ClaudeCode, Cli, TempRepo } from "@parallel-cc/test
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { assert, describe, it } from "vitest"
-import { dbRows, installHooks, keepTranscript, pcc, status, type World, world } from "./support.js"
+import { claudeParallel, dbRows, installAll, installHooks, keepTranscript, pcc, status, type World, world } from "./support.js"
 
 const { Reply } = AnthropicApiDouble
 const marker = AnthropicApiDouble.AnthropicApiDouble.marker
@@ -204,5 +204,26 @@ describe("parallel-cc as Claude Code's worktree provider (the real binary)", () 
     assert.include(markerText, `PARALLEL_CC_PARENT_SESSION_ID=${lead.sessionId}\n`)
     const rows = await waitForRows(w, settled)
     assert.lengthOf(rows, 2)
+  })
+
+  it("after install --all, claude -w through the claude-parallel alias is one session: the provider's worktree, not the repository", async () => {
+    const w = await world()
+    installAll(w)
+    let during: ReturnType<typeof status> | undefined
+    w.api.script("alias", [
+      Reply.dynamic(() => {
+        during = status(w)
+        return Reply.bash("pwd")
+      }),
+      Reply.text("done")
+    ])
+    const r = await claudeParallel(w, ["-w", "via-alias", ...ClaudeCode.headlessArgs(`go ${marker("alias")}`)])
+    assert.deepStrictEqual(w.api.failures, [])
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.lengthOf(during!.sessions, 1, JSON.stringify(during))
+    const s = during!.sessions[0]!
+    assert.isFalse(s.isMainRepo)
+    assert.strictEqual(w.api.toolResults("alias")[0]!.text.trim(), s.worktreePath)
+    await waitForRows(w, settled)
   })
 })

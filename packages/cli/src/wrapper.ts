@@ -64,6 +64,20 @@ const agentCwd = (cwd: string, repoPath: string, worktreePath: string): string =
   }
 }
 
+/**
+ * `claude -w [NAME]` / `--worktree`: Claude Code makes the session's worktree itself — through parallel-cc's
+ * WorktreeCreate hook when the worktree provider is installed, which registers the session then. A session
+ * of the wrapper would hold the repository (or a worktree) that the agent never works in.
+ */
+export const claudeMakesItsWorktree = (agent: string, args: ReadonlyArray<string>): boolean => {
+  if (path.basename(agent) !== "claude") return false
+  for (const a of args) {
+    if (a === "--") return false
+    if (a === "-w" || a === "--worktree" || a.startsWith("--worktree=")) return true
+  }
+  return false
+}
+
 /** Resolve the agent command: a path (relative to where the wrapper was started) or a name on PATH. */
 const agentCommand = (agent: string, cwd: string): string => (agent.includes("/") ? path.resolve(cwd, agent) : agent)
 
@@ -139,7 +153,7 @@ export const run = async (options: WrapperOptions): Promise<number> => {
     for (const [sig, h] of handlers) process.off(sig, h)
   }
 
-  if (!probe.value.inRepo) {
+  if (!probe.value.inRepo || claudeMakesItsWorktree(agent, options.agentArgs)) {
     if (pendingSignal !== undefined) return 128 + (os.constants.signals[pendingSignal] ?? 0)
     const r = await startAgent(cwd, {})
     if (r.error !== undefined) say(name, `error: ${r.error}`)
