@@ -1,10 +1,12 @@
 import { AnthropicApiDouble, ClaudeCode, Cli, TempRepo } from "@parallel-cc/testkit"
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { assert, describe, it } from "vitest"
 import { claudeParallel, dbRows, installAll, installHooks, keepTranscript, pcc, status, type World, world } from "./support.js"
 
 const { Reply } = AnthropicApiDouble
+const hasGitLfs = spawnSync("git", ["lfs", "version"]).status === 0
 const marker = AnthropicApiDouble.AnthropicApiDouble.marker
 
 /** `claude -w NAME -p …` in the repository, headless, with the hook events in the stream. */
@@ -224,6 +226,21 @@ describe("parallel-cc as Claude Code's worktree provider (the real binary)", () 
     const s = during!.sessions[0]!
     assert.isFalse(s.isMainRepo)
     assert.strictEqual(w.api.toolResults("alias")[0]!.text.trim(), s.worktreePath)
+    await waitForRows(w, settled)
+  })
+
+  it.skipIf(!hasGitLfs)("an LFS file and a sparse checkout (skipped when git-lfs is not installed): the claude -w worktree has the LFS content and the main checkout's sparse patterns", async () => {
+    const w = await world({ files: { "README.md": "# r\n", "docs/guide.md": "guide\n", "app/main.ts": "main\n" } })
+    w.repo.git(["lfs", "install", "--local"])
+    w.repo.git(["lfs", "track", "*.bin"])
+    w.repo.write("app/model.bin", "weights ".repeat(64))
+    w.repo.commitAll("lfs")
+    w.repo.git(["sparse-checkout", "set", "app"])
+    installHooks(w)
+    w.api.script("lfs", [Reply.bash("head -c 16 app/model.bin; echo; test -e docs && echo docs-present || echo docs-absent"), Reply.text("ok")])
+    const r = await claudeWorktree(w, "lfs-sparse", `check ${marker("lfs")}`)
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.deepStrictEqual(w.api.toolResults("lfs")[0]!.text.trim().split("\n"), ["weights weights ", "docs-absent"])
     await waitForRows(w, settled)
   })
 })
