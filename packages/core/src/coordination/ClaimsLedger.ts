@@ -23,7 +23,7 @@
 import { Path } from "@effect/platform"
 import { Clock, Context, Effect, Either, Layer, Schema } from "effect"
 import { AppConfig } from "../platform/AppConfig.js"
-import { Database, type DbFailure } from "../platform/Database.js"
+import { Database, type DbFailure, decodeRows } from "../platform/Database.js"
 import { type Session, SessionId } from "../Domain.js"
 import { SessionNotFound } from "../Errors.js"
 import { SessionStore } from "../sessions/SessionStore.js"
@@ -274,7 +274,8 @@ const ClaimRow = Schema.transform(
   }
 )
 
-const decodeRows = Schema.decodeUnknown(Schema.Array(ClaimRow))
+const decodeClaimRows = Schema.decodeUnknown(Schema.Array(ClaimRow))
+const ids = decodeRows(Schema.Struct({ id: Schema.String }))
 
 const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
 const makeClaimId = (): string => {
@@ -294,7 +295,7 @@ export const make = Effect.gen(function*() {
   const defaultTtl = config.values["claims.ttlMinutes"]
 
   const rows = (effect: Effect.Effect<ReadonlyArray<unknown>, any>) =>
-    db.orFail(effect).pipe(Effect.flatMap((r) => Effect.orDie(decodeRows(r))))
+    db.orFail(effect).pipe(Effect.flatMap((r) => Effect.orDie(decodeClaimRows(r))))
 
   const selectClaims = sql`
     SELECT c.*, s.branch AS branch, s.worktree_path AS worktree_path
@@ -403,11 +404,11 @@ export const make = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const session = yield* store.get(sessionId)
       const filePath = yield* normalize(rootsOf(session), input)
-      const ended = yield* db.orFail(sql<{ id: string }>`
+      const ended = yield* db.orFail(ids(sql`
         UPDATE file_claims SET released_at = ${now}, release_reason = 'released'
         WHERE session_id = ${sessionId} AND repo_path = ${session.repoPath} AND file_path = ${filePath}
           AND released_at IS NULL AND expires_at > ${now}
-        RETURNING id`)
+        RETURNING id`))
       const id = ended[0]?.id
       if (id === undefined) return yield* new ClaimNotFound({ sessionId, filePath })
       return yield* byId(id)
@@ -416,10 +417,10 @@ export const make = Effect.gen(function*() {
   const releaseSession = (sessionId: SessionId, reason: ReleaseReason = "session-ended") =>
     db.immediate(Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      const ended = yield* db.orFail(sql<{ id: string }>`
+      const ended = yield* db.orFail(ids(sql`
         UPDATE file_claims SET released_at = ${now}, release_reason = ${reason}
         WHERE session_id = ${sessionId} AND released_at IS NULL AND expires_at > ${now}
-        RETURNING id`)
+        RETURNING id`))
       // Claims that had already expired are closed as expired, not as released now.
       yield* db.orFail(sql`
         UPDATE file_claims SET released_at = expires_at, release_reason = 'expired'

@@ -19,7 +19,7 @@
 import { FileSystem } from "@effect/platform"
 import { Clock, Context, Duration, Effect, Either, Layer, Option, Schedule, Schema, Stream } from "effect"
 import { AppConfig } from "../platform/AppConfig.js"
-import { Database, type DbFailure } from "../platform/Database.js"
+import { Database, type DbFailure, decodeRows } from "../platform/Database.js"
 import { SessionId } from "../Domain.js"
 import type { InvalidInput } from "../Errors.js"
 import { Git, type GitError } from "../platform/Git.js"
@@ -246,16 +246,22 @@ const SubscriptionRow = Schema.transform(
   }
 )
 
-interface WatchRow {
-  readonly repo_path: string
-  readonly branch: string
-  readonly target_branch: string
-  readonly last_head: string
-  readonly last_target_head: string
-  readonly pending_head: string | null
-  readonly merged_head: string | null
-  readonly gone_at: number | null
-}
+const WatchRow = Schema.Struct({
+  repo_path: Schema.String,
+  branch: Schema.String,
+  target_branch: Schema.String,
+  last_head: Schema.String,
+  last_target_head: Schema.String,
+  pending_head: Schema.NullOr(Schema.String),
+  merged_head: Schema.NullOr(Schema.String),
+  gone_at: Schema.NullOr(Schema.Number)
+})
+type WatchRow = typeof WatchRow.Type
+const watchRows = decodeRows(WatchRow)
+const PairRow = Schema.Struct({ repo_path: Schema.String, branch: Schema.String, target_branch: Schema.String })
+const pairRows = decodeRows(PairRow)
+const SessionBranchRow = Schema.Struct({ repo_path: Schema.String, branch: Schema.String, base_branch: Schema.NullOr(Schema.String) })
+const ids = decodeRows(Schema.Struct({ id: Schema.String }))
 
 const decodeEvents = Schema.decodeUnknown(Schema.Array(EventRow))
 const decodeSubscriptions = Schema.decodeUnknown(Schema.Array(SubscriptionRow))
@@ -317,25 +323,25 @@ export const make = Effect.gen(function*() {
   const defaultTarget = (repoPath: string, branch: string) =>
     Effect.gen(function*() {
       if (configuredTarget !== "") return yield* targetOf(repoPath)
-      const base = yield* db.orFail(sql<{ base_branch: string | null }>`
+      const base = yield* db.orFail(decodeRows(Schema.Struct({ base_branch: Schema.NullOr(Schema.String) }))(sql`
         SELECT base_branch FROM sessions WHERE repo_path = ${repoPath} AND branch = ${branch}
-        ORDER BY created_at DESC LIMIT 1`).pipe(Effect.map((r) => r[0]?.base_branch ?? null))
+        ORDER BY created_at DESC LIMIT 1`)).pipe(Effect.map((r) => r[0]?.base_branch ?? null))
       if (base !== null && base !== branch) return base
       return yield* targetOf(repoPath)
     })
 
   const sessionFor = (repoPath: string, branch: string) =>
-    db.orFail(sql<{ id: string }>`
+    db.orFail(ids(sql`
       SELECT id FROM sessions WHERE repo_path = ${repoPath} AND branch = ${branch}
-      ORDER BY created_at DESC LIMIT 1`).pipe(Effect.map((r) => r[0]?.id ?? null))
+      ORDER BY created_at DESC LIMIT 1`)).pipe(Effect.map((r) => r[0]?.id ?? null))
 
   const eventFor = (pair: Pair, head: string) =>
     eventRows(sql`SELECT * FROM merge_events WHERE repo_path = ${pair.repoPath} AND branch = ${pair.branch}
       AND target_branch = ${pair.targetBranch} AND branch_head = ${head}`).pipe(Effect.map((r) => Option.fromNullable(r[0])))
 
   const watchRow = (pair: Pair) =>
-    db.orFail(sql<WatchRow>`SELECT * FROM merge_watch WHERE repo_path = ${pair.repoPath} AND branch = ${pair.branch}
-      AND target_branch = ${pair.targetBranch}`).pipe(Effect.map((r) => Option.fromNullable(r[0])))
+    db.orFail(watchRows(sql`SELECT * FROM merge_watch WHERE repo_path = ${pair.repoPath} AND branch = ${pair.branch}
+      AND target_branch = ${pair.targetBranch}`)).pipe(Effect.map((r) => Option.fromNullable(r[0])))
 
   /**
    * Check one pair at `head` against `targetHead`, and record what was seen — the event (once), the
@@ -463,18 +469,18 @@ export const make = Effect.gen(function*() {
   const watchList = Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
     const since = now - lookbackMs
-    const sessions = yield* db.orFail(sql<{ repo_path: string; branch: string; base_branch: string | null }>`
+    const sessions = yield* db.orFail(decodeRows(SessionBranchRow)(sql`
       SELECT repo_path, branch, base_branch FROM sessions
       WHERE branch IS NOT NULL AND (status = 'active' OR ended_at >= ${since})
-      ORDER BY created_at`)
+      ORDER BY created_at`))
     // Pending subscriptions of sessions that are alive, or ended recently (nobody is left to tell after).
-    const subs = yield* db.orFail(sql<{ repo_path: string; branch: string; target_branch: string }>`
+    const subs = yield* db.orFail(pairRows(sql`
       SELECT DISTINCT m.repo_path, m.branch, m.target_branch FROM merge_subscriptions m
       JOIN sessions s ON s.id = m.session_id
-      WHERE m.notified_at IS NULL AND (s.status = 'active' OR s.ended_at >= ${since})`)
-    const seen = yield* db.orFail(sql<{ repo_path: string; branch: string; target_branch: string }>`
+      WHERE m.notified_at IS NULL AND (s.status = 'active' OR s.ended_at >= ${since})`))
+    const seen = yield* db.orFail(pairRows(sql`
       SELECT repo_path, branch, target_branch FROM merge_watch
-      WHERE gone_at IS NULL AND last_checked_at >= ${since}`)
+      WHERE gone_at IS NULL AND last_checked_at >= ${since}`))
     const repos = new Map<string, { sessionBranches: Map<string, string | null>; pairs: Array<Pair> }>()
     const entry = (repo: string) => {
       let e = repos.get(repo)

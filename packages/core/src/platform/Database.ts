@@ -14,7 +14,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import { Cause, Context, Effect, Layer, Schedule, Scope } from "effect"
+import { Cause, Context, Effect, Layer, Predicate, Schedule, Schema, Scope } from "effect"
 import { AppConfig } from "./AppConfig.js"
 import { DatabaseBusy, DatabaseError } from "../Errors.js"
 import { migrations } from "../migrations/index.js"
@@ -66,9 +66,7 @@ export const toDbFailure = (path: string, busyTimeoutMs: number, cause: unknown)
     return new DatabaseBusy({ path, busyTimeoutMs, cause })
   }
   const detail = cause instanceof Error ? cause.message : String(cause)
-  const inner = cause !== null && typeof cause === "object" && "cause" in cause && (cause as any).cause instanceof Error
-    ? `: ${(cause as any).cause.message}`
-    : ""
+  const inner = Predicate.hasProperty(cause, "cause") && cause.cause instanceof Error ? `: ${cause.cause.message}` : ""
   if (code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT")) {
     return new DatabaseError({ reason: "NotADatabase", path, detail: detail + inner, cause })
   }
@@ -121,7 +119,7 @@ export const make = (options: { readonly autoMigrate?: boolean } = {}) =>
     const orFail = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       Effect.catchIf(
         effect,
-        (e): e is Extract<E, SqlError> => typeof e === "object" && e !== null && (e as any)._tag === "SqlError",
+        (e): e is Extract<E, SqlError> => Predicate.isTagged(e, "SqlError"),
         (e) => Effect.fail(mapFailure(e))
       ) as Effect.Effect<A, Exclude<E, SqlError> | DbFailure, R>
 
@@ -261,3 +259,10 @@ export const layerNoMigrate: Layer.Layer<
   AppConfig | FileSystem.FileSystem | Path.Path
 > = build(false)
 
+/**
+ * The rows of `statement`, decoded by `schema`. A row of our own store that does not fit is a defect (the
+ * store is not what the migrations made), as in the stores' own decoding.
+ */
+export const decodeRows = <A, I>(schema: Schema.Schema<A, I>) =>
+<E, R>(statement: Effect.Effect<ReadonlyArray<unknown>, E, R>): Effect.Effect<ReadonlyArray<A>, E, R> =>
+  Effect.flatMap(statement, (rows) => Effect.orDie(Schema.decodeUnknown(Schema.Array(schema))(rows)))

@@ -16,7 +16,7 @@
  */
 import { FileSystem, Path } from "@effect/platform"
 import { Context, Duration, Effect, Layer, Schema } from "effect"
-import { Database, type DbFailure } from "../platform/Database.js"
+import { Database, type DbFailure, decodeRows } from "../platform/Database.js"
 import { InvalidInput } from "../Errors.js"
 import { Git, type GitError } from "../platform/Git.js"
 import { Processes } from "../platform/Processes.js"
@@ -243,6 +243,8 @@ const COPY_CHECK_MAX = 200
 const COPY_SIZE_MAX = 1 << 20
 const LOCK_WAIT = Duration.minutes(5)
 
+const LockRow = Schema.Struct({ owner: Schema.String, pid: Schema.Number, pid_start_time: Schema.NullOr(Schema.String) })
+
 export const make = Effect.gen(function*() {
   const git = yield* Git
   const db = yield* Database
@@ -295,7 +297,9 @@ export const make = Effect.gen(function*() {
       const owner = globalThis.crypto.randomUUID()
       const tryTake = (replacing: string | null) =>
         db.immediate(Effect.gen(function*() {
-          const cur = yield* sql<{ owner: string }>`SELECT owner FROM worktree_locks WHERE lock_key = ${key}`
+          const cur = yield* decodeRows(Schema.Struct({ owner: Schema.String }))(
+            sql`SELECT owner FROM worktree_locks WHERE lock_key = ${key}`
+          )
           if (cur.length > 0 && cur[0]!.owner !== replacing) return false
           const now = Date.now()
           yield* sql`INSERT OR REPLACE INTO worktree_locks ${
@@ -305,10 +309,9 @@ export const make = Effect.gen(function*() {
         }))
       let delay = 2
       for (;;) {
-        const rows = yield* db.orFail(
-          sql<{ owner: string; pid: number; pid_start_time: string | null }>`
-            SELECT owner, pid, pid_start_time FROM worktree_locks WHERE lock_key = ${key}`
-        )
+        const rows = yield* db.orFail(decodeRows(LockRow)(
+          sql`SELECT owner, pid, pid_start_time FROM worktree_locks WHERE lock_key = ${key}`
+        ))
         const held = rows[0]
         const got = held === undefined
           ? yield* tryTake(null)

@@ -13,7 +13,7 @@ import { CommandExecutor, FileSystem, Path } from "@effect/platform"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { Context, Effect, Either, Layer, Option, Schema } from "effect"
 import { AppConfig } from "../platform/AppConfig.js"
-import { latestVersion } from "../platform/Database.js"
+import { decodeRows, latestVersion } from "../platform/Database.js"
 import { Git } from "../platform/Git.js"
 import { lfsInstalled, repositoryUsesLfs } from "../sessions/worktreeContents.js"
 import { Host, pathDirs } from "../platform/Host.js"
@@ -54,6 +54,8 @@ const atLeast = (v: ReadonlyArray<number>, min: ReadonlyArray<number>): boolean 
   }
   return true
 }
+
+const messageOf = (u: unknown): string => (u instanceof Error ? u.message : String(u))
 
 const parseVersion = (s: string): ReadonlyArray<number> => (s.match(/\d+/g) ?? []).slice(0, 3).map(Number)
 
@@ -221,11 +223,11 @@ export const make = Effect.gen(function*() {
   const readVersion = (file: string) =>
     Effect.scoped(Effect.gen(function*() {
       const sql = yield* SqliteClient.make({ filename: file, readonly: true, disableWAL: true }).pipe(Effect.provide(Reactivity.layer))
-      const rows = yield* sql<{ user_version: number }>`PRAGMA user_version`
-      return Number(rows[0]?.user_version ?? 0)
+      const rows = yield* decodeRows(Schema.Struct({ user_version: Schema.Number }))(sql`PRAGMA user_version`)
+      return rows[0]?.user_version ?? 0
     })).pipe(
-      Effect.mapError((e) => String((e as any)?.message ?? e)),
-      Effect.catchAllDefect((d) => Effect.fail(String((d as any)?.message ?? d))),
+      Effect.mapError(messageOf),
+      Effect.catchAllDefect((d) => Effect.fail(messageOf(d))),
       Effect.either
     )
 
