@@ -58,14 +58,16 @@ export const make = Effect.gen(function*() {
   const setting = config.values["sandbox.local.isolation"]
   const network = config.values["sandbox.local.network"]
   const root = path.resolve(config.values["sandbox.local.root"] !== "" ? config.values["sandbox.local.root"] : os.tmpdir())
-  const deps: LocalSandbox.LocalDeps = { run: git.run, executor, processes }
+  const etc = yield* Effect.cached(Bwrap.presentEtc())
+  const deps: LocalSandbox.LocalDeps = { run: git.run, executor, processes, etc }
 
   const probeBwrap = Effect.acquireUseRelease(
     NodeFs.makeTempDirectory(path.join(os.tmpdir(), "parallel-cc-probe-")).pipe(Effect.orDie),
     (dir) =>
       Effect.gen(function*() {
         for (const sub of ["work", "home", "tmp"]) yield* NodeFs.makeDirectory(path.join(dir, sub)).pipe(Effect.orDie)
-        const r = yield* exec(["bwrap", ...Bwrap.args(dir, [], false, Bwrap.inside.work), "--", "/usr/bin/env", "true"], {
+        const plan = { dir, work: path.join(dir, "work"), etc: yield* etc, readOnly: [], network: false, cwd: Bwrap.inside.work }
+        const r = yield* exec(["bwrap", ...Bwrap.args(plan), "--", "/usr/bin/env", "true"], {
           env: { PATH: Bwrap.defaultPath },
           clearEnv: true
         }).pipe(Effect.provideService(CommandExecutor.CommandExecutor, executor), Effect.either)
@@ -126,6 +128,7 @@ export const make = Effect.gen(function*() {
           isolation,
           createdAt: Date.now(),
           hostExecutables: [...(options.hostExecutables ?? [])],
+          protect: [config.dataDir, ...(options.protect ?? [])],
           network
         })
         return d

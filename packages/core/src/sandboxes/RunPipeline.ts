@@ -98,7 +98,8 @@ const openSandbox = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.Sand
       env: {},
       metadata: { "parallel-cc-session": run.id, "parallel-cc-repo": path.basename(p.repoPath) },
       // The agent's own executable: visible read-only under bubblewrap, copied into a VM for a custom agent.
-      hostExecutables: p.agent.hostPath !== undefined && (p.providerName === "local" || p.agent.kind === "custom") ? [p.agent.hostPath] : []
+      hostExecutables: p.agent.hostPath !== undefined && (p.providerName === "local" || p.agent.kind === "custom") ? [p.agent.hostPath] : [],
+      protect: [p.host.homeDir, p.repoPath]
     }).pipe(
       Effect.tap((sb) => deps.runs.update(run.id, { sandboxId: sb.id, isolation: sb.isolation.kind, sandboxState: "running" })),
       Effect.tap(() => Effect.map(Clock.currentTimeMillis, (t) => void (time.start = t)))

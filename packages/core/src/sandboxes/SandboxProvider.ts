@@ -108,6 +108,11 @@ export interface CreateOptions {
   readonly metadata: Readonly<Record<string, string>>
   /** Host paths the agent command needs to see read-only (its executable), for providers that share the host. */
   readonly hostExecutables?: ReadonlyArray<string> | undefined
+  /**
+   * Host paths a provider on this machine must never show to the agent, not even inside a directory it
+   * mounts for the executables: the user's home directory, the repository.
+   */
+  readonly protect?: ReadonlyArray<string> | undefined
 }
 
 /** A process to run in a sandbox: an argument array (never a shell line), its environment and stdin. */

@@ -1,6 +1,17 @@
 /**
- * What an agent sees under bubblewrap: the arguments of `bwrap` for a local sandbox, the host paths an
- * agent needs besides the system directories ({@link extraReadOnly}), and whether bubblewrap works here.
+ * What an agent sees under bubblewrap, and nothing more:
+ *
+ * - the system's read-only directories (`/usr`, `/bin`, `/sbin`, `/lib*`, `/opt`, `/nix`);
+ * - a read-only `/etc` made of the files programs need (name resolution, users and groups without their
+ *   password hashes, certificates, the dynamic linker's cache, time zone, …) — never `shadow`, `gshadow`,
+ *   `sudoers`, SSH host keys, `ssl/private`, `npmrc`/`pip.conf` (which may hold tokens) or `machine-id`;
+ * - its work tree (`/workspace`), a private home (`/home/agent`) and `/tmp`, writable;
+ * - the agent's own executable and its script's interpreter, resolved through symlinks, each as the single
+ *   file it is — or, inside `node_modules`, its package — read-only at its own path ({@link agentMounts}).
+ *   Never a directory that contains the user's home, the repository or parallel-cc's data: an install
+ *   prefix is not guessed (`~/bin/agent` next to `~/lib` used to expose the whole home).
+ *
+ * The root is a tmpfs that is remounted read-only once everything is in place.
  *
  * @since 0.1.0
  */
@@ -8,27 +19,125 @@ import { Effect } from "effect"
 import * as path from "node:path"
 import * as NodeFs from "../../platform/nodeFs.js"
 
-/** Read-only system directories visible under bubblewrap. */
-export const systemDirs = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/nix"]
+/** Read-only system directories visible under bubblewrap (`/etc` is filtered, see {@link etcEntries}). */
+export const systemDirs = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/nix"]
+
+/**
+ * The entries of the host's `/etc` an agent sees (those that exist), read-only. Directories whose name
+ * starts with `python3` or `java` (interpreters' configuration) are added to these.
+ */
+export const etcEntries = [
+  // name resolution and the network's names
+  "hosts",
+  "resolv.conf",
+  "nsswitch.conf",
+  "host.conf",
+  "gai.conf",
+  "networks",
+  "protocols",
+  "services",
+  "hostname",
+  "netconfig",
+  "rpc",
+  // users and groups (no password hashes: those are in shadow)
+  "passwd",
+  "group",
+  "shells",
+  // certificates (not ssl/private, not pki/tls/private)
+  "ssl/certs",
+  "ssl/openssl.cnf",
+  "ca-certificates",
+  "ca-certificates.conf",
+  "pki/tls/certs",
+  "pki/ca-trust",
+  "crypto-policies",
+  // the dynamic linker and the alternatives system's links
+  "ld.so.cache",
+  "ld.so.conf",
+  "ld.so.conf.d",
+  "alternatives",
+  // time, language, terminals, file types
+  "localtime",
+  "timezone",
+  "locale.alias",
+  "locale.conf",
+  "locale.gen",
+  "mime.types",
+  "magic",
+  "magic.mime",
+  "inputrc",
+  "terminfo",
+  "fonts",
+  // what the system is, and its git and ssh client configuration (not the host keys)
+  "os-release",
+  "lsb-release",
+  "debian_version",
+  "redhat-release",
+  "alpine-release",
+  "gitconfig",
+  "ssh/ssh_config",
+  "ssh/ssh_config.d",
+  "perl"
+]
+
+/** Never visible, even if a distribution's layout would put them in a directory above. */
+export const etcSecrets = ["shadow", "shadow-", "gshadow", "gshadow-", "sudoers", "sudoers.d", "ssh/ssh_host_*", "ssl/private", "machine-id"]
 
 /** Paths inside a bubblewrap sandbox. */
 export const inside = { work: "/workspace", home: "/home/agent", tmp: "/tmp" } as const
 
 export const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-export const isUnder = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith("/") ? dir : `${dir}/`)
+export const isUnder = (p: string, dir: string) => dir === "/" || p === dir || p.startsWith(dir.endsWith("/") ? dir : `${dir}/`)
 
-/** The arguments before `--` of a bwrap command for the sandbox in `dir`. */
-export const args = (dir: string, extra: ReadonlyArray<string>, net: boolean, cwd: string): Array<string> => {
+/** The `/etc` entries present on this machine, as bubblewrap arguments. */
+export const etcArgs = (present: ReadonlyArray<string>): Array<string> => {
+  const out = ["--dir", "/etc"]
+  for (const e of present) out.push("--ro-bind", `/etc/${e}`, `/etc/${e}`)
+  // /etc/mtab is a link to the caller's mount table; inside, it must be the sandbox's own.
+  out.push("--symlink", "../proc/self/mounts", "/etc/mtab")
+  return out
+}
+
+/** Which of {@link etcEntries} (and the interpreters' directories) this machine has. */
+export const presentEtc = (root = "/etc"): Effect.Effect<ReadonlyArray<string>> =>
+  Effect.gen(function*() {
+    const names = yield* NodeFs.readDirectory(root).pipe(Effect.orElseSucceed((): Array<string> => []))
+    const extra = names.filter((n) => /^(python3|java)/.test(n)).sort()
+    const out: Array<string> = []
+    for (const e of [...etcEntries, ...extra]) {
+      if (yield* NodeFs.exists(path.join(root, e))) out.push(e)
+    }
+    return out
+  })
+
+/** What a sandbox's bubblewrap command is made of. */
+export interface Plan {
+  /** The sandbox directory (its `home/` and `tmp/` are bound writable). */
+  readonly dir: string
+  /** The agent's work tree on the host, bound writable at {@link inside}`.work`. */
+  readonly work: string
+  /** `/etc` entries to show (see {@link presentEtc}). */
+  readonly etc: ReadonlyArray<string>
+  /** Host files and package directories to show read-only at their own paths (see {@link agentMounts}). */
+  readonly readOnly: ReadonlyArray<string>
+  readonly network: boolean
+  readonly cwd: string
+}
+
+/** The arguments before `--` of the bwrap command of `plan`. */
+export const args = (plan: Plan): Array<string> => {
   const out = ["--die-with-parent", "--new-session", "--unshare-all", "--unshare-user", "--cap-drop", "ALL"]
-  if (net) out.push("--share-net")
+  if (plan.network) out.push("--share-net")
   for (const d of systemDirs) out.push("--ro-bind-try", d, d)
+  out.push(...etcArgs(plan.etc))
   out.push("--proc", "/proc", "--dev", "/dev")
-  out.push("--bind", path.join(dir, "tmp"), inside.tmp)
-  out.push("--bind", path.join(dir, "work"), inside.work)
-  out.push("--bind", path.join(dir, "home"), inside.home)
-  for (const p of extra) out.push("--ro-bind", p, p)
-  out.push("--chdir", cwd)
+  out.push("--bind", path.join(plan.dir, "tmp"), inside.tmp)
+  out.push("--bind", plan.work, inside.work)
+  out.push("--bind", path.join(plan.dir, "home"), inside.home)
+  for (const p of plan.readOnly) out.push("--ro-bind", p, p)
+  out.push("--remount-ro", "/")
+  out.push("--chdir", plan.cwd)
   return out
 }
 
@@ -69,29 +178,38 @@ export const resolveOnPath = (name: string, pathEnv: string): Effect.Effect<stri
   })
 
 /**
- * Host paths to expose read-only so that `executables` can run under bubblewrap: each one outside the
- * system directories (an npm package root for files inside node_modules, else the file itself), and
- * likewise the interpreter of a script.
+ * The read-only mount that makes `real` (a resolved path) runnable: nothing when a system directory has it;
+ * its package directory when it is inside `node_modules` (a CLI's entry script needs its package's other
+ * files); else the file itself. A directory that contains one of `protect` (the user's home, the
+ * repository, the data directory) is never mounted: the file alone is, then.
  */
-export const extraReadOnly = (executables: ReadonlyArray<string>, pathEnv: string): Effect.Effect<ReadonlyArray<string>> =>
+export const mountFor = (real: string, protect: ReadonlyArray<string>): string | undefined => {
+  if (systemDirs.some((d) => isUnder(real, d)) || isUnder(real, "/etc")) return undefined
+  const nm = real.lastIndexOf("/node_modules/")
+  if (nm >= 0) {
+    const rest = real.slice(nm + "/node_modules/".length).split("/")
+    const depth = rest[0]?.startsWith("@") ? 2 : 1
+    const pkg = real.slice(0, nm) + "/node_modules/" + rest.slice(0, depth).join("/")
+    if (pkg !== real && !protect.some((p) => isUnder(p, pkg))) return pkg
+  }
+  return real
+}
+
+/**
+ * Host paths to show read-only so that `executables` can run under bubblewrap: each one and its script's
+ * interpreter (found on `pathEnv`), resolved through symlinks, mounted as {@link mountFor} says.
+ */
+export const agentMounts = (
+  executables: ReadonlyArray<string>,
+  pathEnv: string,
+  protect: ReadonlyArray<string>
+): Effect.Effect<ReadonlyArray<string>> =>
   Effect.gen(function*() {
     const out = new Set<string>()
-    const visible = (p: string) => systemDirs.some((d) => isUnder(p, d))
     const add = (file: string) =>
-      Effect.gen(function*() {
-        const real = yield* realOr(file)
-        if (visible(real)) return
-        const nm = real.lastIndexOf("/node_modules/")
-        if (nm >= 0) {
-          const rest = real.slice(nm + "/node_modules/".length).split("/")
-          const depth = rest[0]?.startsWith("@") ? 2 : 1
-          out.add(real.slice(0, nm) + "/node_modules/" + rest.slice(0, depth).join("/"))
-        } else if (path.basename(path.dirname(real)) === "bin" && (yield* NodeFs.exists(path.join(path.dirname(path.dirname(real)), "lib")))) {
-          // An installation prefix such as ~/.nvm/versions/node/v20/bin/node needs its lib/ too.
-          out.add(path.dirname(path.dirname(real)))
-        } else {
-          out.add(real)
-        }
+      Effect.map(realOr(file), (real) => {
+        const m = mountFor(real, protect)
+        if (m !== undefined) out.add(m)
       })
     for (const exe of executables) {
       yield* add(exe)

@@ -31,6 +31,8 @@ export interface LocalDeps {
   readonly run: Git["Type"]["run"]
   readonly executor: CommandExecutor.CommandExecutor
   readonly processes: Processes["Type"]
+  /** The `/etc` entries this machine has of those an agent may see (asked once per process). */
+  readonly etc: Effect.Effect<ReadonlyArray<string>>
 }
 
 const fail = (reason: SandboxError["reason"], detail: string, sandboxId: string, cause?: unknown) =>
@@ -39,7 +41,7 @@ const fail = (reason: SandboxError["reason"], detail: string, sandboxId: string,
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
 /** The argv, environment and host working directory of `command` in the sandbox `dir`. */
-export const spawnSpec = (dir: string, state: State.State, command: SandboxCommand) =>
+export const spawnSpec = (deps: Pick<LocalDeps, "etc">, dir: string, state: State.State, command: SandboxCommand) =>
   Effect.gen(function*() {
     const bw = state.isolation.kind === "bwrap"
     const work = bw ? Bwrap.inside.work : path.join(dir, "work")
@@ -52,8 +54,9 @@ export const spawnSpec = (dir: string, state: State.State, command: SandboxComma
       TMPDIR: bw ? Bwrap.inside.tmp : path.join(dir, "tmp")
     }
     if (!bw) return { argv: [...command.argv] as [string, ...Array<string>], env, cwd }
-    const extra = yield* Bwrap.extraReadOnly(state.hostExecutables, env.PATH ?? Bwrap.defaultPath)
-    const argv: [string, ...Array<string>] = ["bwrap", ...Bwrap.args(dir, extra, state.network, cwd), "--", ...command.argv]
+    const readOnly = yield* Bwrap.agentMounts(state.hostExecutables, env.PATH ?? Bwrap.defaultPath, state.protect ?? [])
+    const plan = { dir, work: path.join(dir, "work"), etc: yield* deps.etc, readOnly, network: state.network, cwd }
+    const argv: [string, ...Array<string>] = ["bwrap", ...Bwrap.args(plan), "--", ...command.argv]
     return { argv, env, cwd: path.join(dir, "work") }
   })
 
@@ -155,7 +158,7 @@ export const at = (deps: LocalDeps, dir: string, state: State.State): Sandbox =>
   const startIn = (command: SandboxCommand) =>
     Effect.gen(function*() {
       const cur = Option.getOrElse(yield* State.read(dir), () => state)
-      const spec = yield* spawnSpec(dir, cur, command)
+      const spec = yield* spawnSpec(deps, dir, cur, command)
       const proc = yield* startProcess(spec.argv, { cwd: spec.cwd, env: spec.env, clearEnv: true, stdin: command.stdin ?? "" }).pipe(
         Effect.provideService(Executor.CommandExecutor, deps.executor),
         Effect.mapError((e) => fail("CommandFailed", `could not start ${command.argv[0]}: ${e.message}`, id, e))

@@ -16,6 +16,8 @@ export interface State {
   readonly isolation: Isolation
   readonly createdAt: number
   readonly hostExecutables: ReadonlyArray<string>
+  /** Host paths no mount may contain (the user's home, the repository, the data directory). */
+  readonly protect?: ReadonlyArray<string> | undefined
   readonly network: boolean
   /** Sandboxes uploaded by earlier versions record the baseline as a tree; now the baseline index is the record. */
   readonly baselineTree?: string | undefined
