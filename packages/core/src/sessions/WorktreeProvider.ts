@@ -119,10 +119,17 @@ export const make = Effect.gen(function*() {
   /** The repository at `dir`, checked: a working tree, no rebase under way. */
   const usableRepo = (dir: string) =>
     Effect.gen(function*() {
-      const r = yield* git.run(dir, ["rev-parse", "--is-bare-repository", "--path-format=absolute", "--git-dir", "--show-toplevel"], {
-        okExitCodes: [0, 128]
-      }).pipe(Effect.catchTag("GitError", (e) => e.reason === "NotInstalled" ? Effect.fail(e) : Effect.succeed({ exitCode: 128, stdout: "", stderr: "" })))
-      const [bare, gitDir, top] = r.stdout.trim().split("\n")
+      const r = yield* git.run(dir, [
+        "rev-parse",
+        "--is-bare-repository",
+        "--path-format=absolute",
+        "--git-dir",
+        "--git-common-dir",
+        "--show-toplevel"
+      ], { okExitCodes: [0, 128] }).pipe(
+        Effect.catchTag("GitError", (e) => e.reason === "NotInstalled" ? Effect.fail(e) : Effect.succeed({ exitCode: 128, stdout: "", stderr: "" }))
+      )
+      const [bare, gitDir, commonDir, top] = r.stdout.trim().split("\n")
       if (r.exitCode !== 0 && bare !== "true") return yield* new WorktreeProviderError({ reason: "NotARepo", path: dir, detail: "" })
       if (bare === "true" || top === undefined) return yield* new WorktreeProviderError({ reason: "BareRepository", path: dir, detail: "" })
       for (const d of ["rebase-merge", "rebase-apply"]) {
@@ -130,7 +137,10 @@ export const make = Effect.gen(function*() {
           return yield* new WorktreeProviderError({ reason: "RebaseInProgress", path: top, detail: `${path.join(gitDir!, d)} exists` })
         }
       }
-      // A request from inside a linked worktree (a subagent of a `claude -w` session) belongs to the repository.
+      // A request from inside a linked worktree (a subagent of a `claude -w` session) belongs to the repository:
+      // the usual layout names it without another process (`<main>/.git` is the common dir).
+      if (gitDir === commonDir) return top
+      if (commonDir !== undefined && path.basename(commonDir) === ".git") return path.dirname(commonDir)
       return yield* git.mainRoot(top)
     })
 
