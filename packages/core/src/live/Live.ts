@@ -12,15 +12,18 @@ import * as Conflicts from "../coordination/Conflicts.js"
 import * as Doctor from "../setup/Doctor.js"
 import * as Git from "../platform/Git.js"
 import * as Installer from "../setup/Installer.js"
+import * as Landing from "../landing/Landing.js"
 import * as LiveSessions from "./LiveSessions.js"
 import * as MergeWatcher from "../coordination/MergeWatcher.js"
+import * as SandboxRuns from "../sandboxes/SandboxRuns.js"
 
 export const Platform = LiveSessions.Platform
 export const configLayer = LiveSessions.configLayer
 export const layerNoMigrate = LiveSessions.layerNoMigrate
 
 /** Every service, over the migrated store. */
-export const layer = Layer.mergeAll(MergeWatcher.layer, Conflicts.layer).pipe(
+export const layer = Layer.mergeAll(MergeWatcher.layer, Landing.layer.pipe(Layer.provide(SandboxRuns.layer))).pipe(
+  Layer.provideMerge(Conflicts.layer),
   Layer.provideMerge(LiveSessions.layer)
 )
 

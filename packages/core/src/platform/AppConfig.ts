@@ -277,6 +277,46 @@ export const Keys = {
     default: 5,
     allowed: "a number of seconds from 0 to 600"
   }),
+  "land.test": def({
+    key: "land.test",
+    description: "Test command `parallel-cc land` runs on each integrated candidate unless --test says otherwise, as words (no shell), e.g. \"npm test\"; empty means none",
+    kind: "string",
+    schema: Schema.String.pipe(Schema.maxLength(2000)),
+    default: "",
+    allowed: "a command line of at most 2000 characters, or empty"
+  }),
+  "land.testTimeoutMinutes": def({
+    key: "land.testTimeoutMinutes",
+    description: "How long one test run of the landing queue may take before it is stopped and counted as failed",
+    kind: "json",
+    schema: Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThanOrEqualTo(1440)),
+    default: 30,
+    allowed: "a number of minutes above 0 and at most 1440"
+  }),
+  "land.batchSize": def({
+    key: "land.batchSize",
+    description: "How many candidates the landing queue tests together at most (bisecting when a batch fails); 1 tests each alone",
+    kind: "json",
+    schema: IntRange(1, 64),
+    default: 8,
+    allowed: "an integer from 1 to 64"
+  }),
+  "land.strategy": def<"merge" | "squash" | "rebase">({
+    key: "land.strategy",
+    description: "How `parallel-cc land` puts a candidate onto the target unless --strategy says otherwise: merge, squash or rebase",
+    kind: "string",
+    schema: Schema.Literal("merge", "squash", "rebase"),
+    default: "merge",
+    allowed: "merge, squash or rebase"
+  }),
+  "land.agentTests": def({
+    key: "land.agentTests",
+    description: "Test commands an agent may ask for with the MCP tool request_land (exact strings); empty: agents' entries use land.test",
+    kind: "json",
+    schema: Schema.Array(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(2000))),
+    default: [] as ReadonlyArray<string>,
+    allowed: "a JSON array of command lines, e.g. [\"npm test\"]"
+  }),
   "ports.blockSize": def({
     key: "ports.blockSize",
     description: "Number of ports reserved for each session",
