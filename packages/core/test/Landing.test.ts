@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Landing } from "@parallel-cc/core"
+import { Landing, Sessions } from "@parallel-cc/core"
 import { Git, TempDir, TempRepo, TestConfig } from "@parallel-cc/testkit"
 import { Effect, Either, Fiber } from "effect"
 import * as fs from "node:fs"
@@ -89,5 +89,180 @@ describe("Landing", () => {
       assert.strictEqual(alone.sentBack, 1)
       assert.strictEqual(t.tip(), before)
       assert.strictEqual(t.tip("bad-2"), bad2)
+    }))
+})
+
+describe("Landing: strategies, conflicts, bad input", () => {
+  it.scopedLive("squash puts one commit on main; rebase replays the commits with their authors; the branches stay as they were", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      const sq = t.branch("sq", { "s1.txt": "1\n", "s2.txt": "2\n" })
+      const r1 = yield* t.land({ candidates: ["sq"], strategy: "squash" })
+      assert.strictEqual(r1.landed, 1)
+      assert.strictEqual(t.repo.git(["rev-list", "--count", "--merges", "main"]).trim(), "0")
+      assert.strictEqual(t.log()[0], "Squashed sq into main (2 commits)")
+      assert.strictEqual(t.repo.git(["rev-parse", "main^"]).trim(), r1.targetBefore)
+      assert.strictEqual(t.tip("sq"), sq)
+      assert.strictEqual(r1.entries[0]!.landedCommit, t.tip())
+
+      // rebase: a branch from an older main is replayed on top, author kept, no merge commit.
+      const old = t.repo.git(["rev-parse", "main~1"]).trim()
+      t.repo.git(["branch", "rb", old])
+      const wt = path.join(t.base, "wt-rb")
+      t.repo.git(["worktree", "add", "-q", wt, "rb"])
+      t.repo.write("r1.txt", "1\n", wt)
+      t.repo.git(["add", "-A"], wt)
+      Git.git(wt, ["commit", "-q", "-m", "rb: one"], { ...t.repo.env, GIT_AUTHOR_NAME: "Someone Else", GIT_AUTHOR_EMAIL: "else@example.com" })
+      t.repo.write("r2.txt", "2\n", wt)
+      t.repo.commitAll("rb: two", wt)
+      t.repo.git(["worktree", "remove", wt])
+      const rb = t.tip("rb")
+      const r2 = yield* t.land({ candidates: ["rb"], strategy: "rebase" })
+      assert.strictEqual(r2.landed, 1)
+      assert.deepStrictEqual(t.log().slice(0, 2), ["rb: two", "rb: one"])
+      assert.strictEqual(t.repo.git(["log", "-1", "--format=%an", "main~1"]).trim(), "Someone Else")
+      assert.strictEqual(t.repo.git(["rev-parse", "main~2"]).trim(), r2.targetBefore)
+      assert.strictEqual(t.tip("rb"), rb)
+
+      // rebase of a branch already on top of main: it lands as is (its commits are now in main).
+      const ff = t.branch("ff", { "f.txt": "f\n" })
+      yield* t.land({ candidates: ["ff"], strategy: "rebase" })
+      assert.strictEqual(t.tip(), ff)
+    }))
+
+  it.scopedLive("a conflict the engine does not auto-apply sends the candidate back with the file and its class", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      t.branch("one", { "src/a.ts": "export const a = 2\n" })
+      const two = t.branch("two", { "src/a.ts": "export const a = 3\n" })
+      const dry = yield* t.land({ candidates: ["one", "two"], dryRun: true })
+      assert.deepStrictEqual(dry.plan.map((p) => [p.name, p.outcome]), [["one", "lands"], ["two", "conflicts"]])
+      assert.strictEqual(dry.entries.length, 0)
+      assert.strictEqual(t.tip(), dry.targetBefore)
+      const report = yield* t.land({ candidates: ["one", "two"] })
+      const [e1, e2] = report.entries
+      assert.strictEqual(e1!.status, "landed")
+      assert.strictEqual(e2!.status, "sent_back")
+      assert.strictEqual(e2!.reason, "conflict")
+      assert.deepStrictEqual(e2!.detail.conflicts.map((c) => [c.path, c.kind, c.class]), [["src/a.ts", "content", "CONCURRENT_EDIT"]])
+      assert.include(e2!.message!, "src/a.ts (CONCURRENT_EDIT)")
+      assert.strictEqual(t.tip("two"), two)
+      assert.strictEqual(fs.readFileSync(path.join(t.repo.root, "src/a.ts"), "utf8"), "export const a = 2\n")
+    }))
+
+  it.scopedLive("bad input: unknown candidate, missing or non-branch target, no commits, the target itself, shell syntax", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      t.branch("x", { "x.txt": "x\n" })
+      t.repo.git(["tag", "v1"])
+      t.repo.git(["branch", "empty"])
+      const reason = (req: Omit<Landing.RunRequest, "repo">) =>
+        t.land(req).pipe(Effect.flip, Effect.map((e) => (e._tag === "LandError" ? e.reason : e._tag)))
+      assert.strictEqual(yield* reason({ candidates: ["nope"] }), "UnknownCandidate")
+      assert.strictEqual(yield* reason({ candidates: ["--upload-pack=x"] }), "UnknownCandidate")
+      assert.strictEqual(yield* reason({ candidates: ["x"], into: "missing" }), "TargetNotFound")
+      assert.strictEqual(yield* reason({ candidates: ["x"], into: "v1" }), "NotABranch")
+      assert.strictEqual(yield* reason({ candidates: ["empty"] }), "NoCommits")
+      assert.strictEqual(yield* reason({ candidates: ["main"] }), "SameBranch")
+      assert.strictEqual(yield* reason({ candidates: ["x"], test: "npm test && rm -rf /" }), "BadTestCommand")
+      assert.strictEqual(yield* reason({ candidates: ["x"], test: "echo $HOME" }), "BadTestCommand")
+      // Nothing was queued by any of these.
+      const status = yield* t.run(Effect.flatMap(Landing.Landing, (l) => l.status({ repo: t.repo.root })))
+      assert.deepStrictEqual(status.entries, [])
+    }))
+
+  it.scopedLive("a repository in the middle of a merge is refused; a dirty checked-out target moves nothing and keeps the queue", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      t.branch("x", { "x.txt": "x\n" })
+      t.branch("clash", { "README.md": "# clash\n" })
+      t.repo.write("README.md", "# main side\n")
+      t.repo.commitAll("main edits README")
+      const before = t.tip()
+      assert.notStrictEqual(Git.gitTry(t.repo.root, ["merge", "clash"], t.repo.env).status, 0)
+      const busy = yield* t.land({ candidates: ["x"] }).pipe(Effect.flip)
+      assert.strictEqual(busy._tag === "LandError" && busy.reason, "RepositoryBusy")
+      t.repo.git(["merge", "--abort"])
+
+      t.repo.write("src/a.ts", "export const a = 'uncommitted'\n")
+      const dirty = yield* t.land({ candidates: ["x"] }).pipe(Effect.flip)
+      assert.strictEqual(dirty._tag === "LandError" && dirty.reason, "TargetDirty")
+      assert.include(dirty.message, "src/a.ts")
+      assert.strictEqual(t.tip(), before)
+      assert.strictEqual(fs.readFileSync(path.join(t.repo.root, "src/a.ts"), "utf8"), "export const a = 'uncommitted'\n")
+      const queued = yield* t.run(Effect.flatMap(Landing.Landing, (l) => l.status({ repo: t.repo.root })))
+      assert.deepStrictEqual(queued.entries.map((e) => [e.name, e.status]), [["x", "queued"]])
+
+      t.repo.git(["checkout", "--", "src/a.ts"])
+      const later = yield* t.land({})
+      assert.strictEqual(later.landed, 1)
+      assert.strictEqual(fs.readFileSync(path.join(t.repo.root, "x.txt"), "utf8"), "x\n")
+    }))
+
+  it.scopedLive("a test that hangs is stopped at the timeout and the candidate sent back", () =>
+    Effect.gen(function*() {
+      const t = yield* setup({ PARALLEL_CC_LAND_TEST_TIMEOUT_MINUTES: "0.02" })
+      t.branch("slow", { "s.txt": "s\n" })
+      const before = t.tip()
+      const report = yield* t.land({ candidates: ["slow"], test: "node -e 'setInterval(()=>{},1000)'" })
+      assert.strictEqual(report.entries[0]!.reason, "test_timeout")
+      assert.include(report.entries[0]!.detail.logTail!, "stopped after")
+      assert.strictEqual(t.tip(), before)
+    }))
+
+  it.scopedLive("a target moved by someone else during the run: the batch is integrated again on top, never forced", () =>
+    Effect.gen(function*() {
+      const base = yield* TempDir.make("pcc-land-pause-")
+      const signal = path.join(base, "go")
+      const t = yield* setup({ PARALLEL_CC_LAND_PAUSE_AT: "integrated", PARALLEL_CC_LAND_PAUSE_FILE: signal })
+      t.branch("y", { "y.txt": "y\n" })
+      const events: Array<Landing.LandEvent> = []
+      const fiber = yield* Effect.fork(t.land({ candidates: ["y"] }, events))
+      while (!fs.existsSync(`${signal}.reached`)) yield* Effect.sleep("20 millis")
+      t.repo.write("other.txt", "someone else\n")
+      const theirs = t.repo.commitAll("someone else's commit")
+      fs.writeFileSync(signal, "")
+      const report = yield* Fiber.join(fiber)
+      assert.strictEqual(report.landed, 1)
+      assert.strictEqual(t.repo.git(["rev-parse", "main^1"]).trim(), theirs)
+      assert.isTrue(events.some((e) => e._tag === "TargetMoved"))
+      assert.strictEqual(fs.readFileSync(path.join(t.repo.root, "y.txt"), "utf8"), "y\n")
+    }))
+
+  it.scopedLive("request, status and cancel: a session's branch queued by its agent, landed by a later run", () =>
+    Effect.gen(function*() {
+      const t = yield* setup({ PARALLEL_CC_LAND_AGENT_TESTS: JSON.stringify(["node check.mjs"]) })
+      const landing = (f: (l: Landing.Landing["Type"]) => Effect.Effect<any, any>) => t.run(Effect.flatMap(Landing.Landing, f))
+      const reg = yield* t.run(Effect.flatMap(Sessions.Sessions, (s) => s.register({ repo: t.repo.root, pid: process.pid, forceWorktree: true })))
+      const sessionId = reg.session.sessionId
+      const noCommits = yield* landing((l) => l.request({ sessionId })).pipe(Effect.flip)
+      assert.strictEqual(noCommits.reason, "NoCommits")
+      t.repo.write("s.txt", "s\n", reg.session.worktreePath)
+      t.repo.commitAll("session work", reg.session.worktreePath)
+      const refused = yield* landing((l) => l.request({ sessionId, test: "rm -rf ." })).pipe(Effect.flip)
+      assert.strictEqual(refused.reason, "TestNotAllowed")
+      const entry = yield* landing((l) => l.request({ sessionId, test: "node check.mjs" }))
+      assert.strictEqual(entry.status, "queued")
+      assert.strictEqual(entry.requestedBy, `session:${sessionId}`)
+      assert.strictEqual(entry.testCommand, "node check.mjs")
+      const again = yield* landing((l) => l.request({ sessionId }))
+      assert.strictEqual(again.entryId, entry.entryId)
+      const mine = yield* landing((l) => l.status({ sessionId }))
+      assert.deepStrictEqual(mine.entries.map((e: Landing.LandEntryJson) => e.entryId), [entry.entryId])
+
+      const report = yield* t.land({})
+      assert.strictEqual(report.landed, 1)
+      assert.strictEqual(report.entries[0]!.entryId, entry.entryId)
+      assert.strictEqual(fs.readFileSync(path.join(t.repo.root, "s.txt"), "utf8"), "s\n")
+      const cancelDone = yield* landing((l) => l.cancel(entry.entryId)).pipe(Effect.flip)
+      assert.strictEqual(cancelDone._tag, "InvalidInput")
+
+      t.repo.write("s2.txt", "s2\n", reg.session.worktreePath)
+      t.repo.commitAll("more session work", reg.session.worktreePath)
+      const second = yield* landing((l) => l.request({ sessionId }))
+      const cancelled = yield* landing((l) => l.cancel(second.entryId))
+      assert.strictEqual(cancelled.status, "cancelled")
+      const empty = yield* t.land({})
+      assert.strictEqual(empty.entries.length, 0)
     }))
 })
