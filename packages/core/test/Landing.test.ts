@@ -1,9 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Landing, Sessions } from "@parallel-cc/core"
+import { FileSystem, Path } from "@effect/platform"
+import { Git as GitService, Landing, Sessions } from "@parallel-cc/core"
 import { Git, TempDir, TempRepo, TestConfig } from "@parallel-cc/testkit"
-import { Effect, Either, Fiber } from "effect"
+import { Effect, Fiber } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as Integrate from "../src/landing/integrate.js"
+import type * as Resolve from "../src/landing/resolve.js"
 
 /** A repository with a test script (`node check.mjs`: fails when a file named BROKEN exists). */
 const setup = (env: Record<string, string> = {}) =>
@@ -264,5 +267,51 @@ describe("Landing: strategies, conflicts, bad input", () => {
       assert.strictEqual(cancelled.status, "cancelled")
       const empty = yield* t.land({})
       assert.strictEqual(empty.entries.length, 0)
+    }))
+})
+
+describe("Landing: integration on git objects", () => {
+  it.scopedLive("a conflict whose resolution is marked autoApply is written into the merged tree, with its confidence reported", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      t.branch("one", { "src/a.ts": "export const a = 2\n", "keep.txt": "k\n" })
+      const two = t.branch("two", { "src/a.ts": "export const a = 3\n" })
+      // Land `one`, then integrate `two` on top with a resolver that trusts its resolution of src/a.ts.
+      yield* t.land({ candidates: ["one"] })
+      const scratch = path.join(t.base, "scratch")
+      fs.mkdirSync(scratch)
+      const resolver: Resolve.Resolver = (req) =>
+        Effect.succeed(req.files.map((f) => ({
+          path: f.path,
+          kind: f.kind,
+          class: "CONCURRENT_EDIT",
+          autoApply: true,
+          complete: true,
+          content: new TextEncoder().encode("export const a = 5\n"),
+          strategy: "keep-both",
+          confidence: 0.97,
+          note: "fixture"
+        })))
+      const r = yield* t.run(Effect.gen(function*() {
+        const ctx: Integrate.Context = {
+          git: yield* GitService.Git,
+          fs: yield* FileSystem.FileSystem,
+          path: yield* Path.Path,
+          repo: t.repo.root,
+          scratchDir: scratch,
+          identityEnv: {},
+          resolver
+        }
+        return yield* Integrate.integrate(ctx, t.tip(), { head: two, name: "two", sessionId: null }, "merge", "main")
+      }))
+      assert.strictEqual(r._tag, "Clean")
+      if (r._tag !== "Clean") return
+      assert.deepStrictEqual(r.resolutions, [{ path: "src/a.ts", strategy: "keep-both", confidence: 0.97, class: "CONCURRENT_EDIT", commit: null }])
+      assert.strictEqual(t.repo.git(["show", `${r.commit}:src/a.ts`]), "export const a = 5\n")
+      assert.strictEqual(t.repo.git(["show", `${r.commit}:keep.txt`]), "k\n")
+      assert.deepStrictEqual(t.repo.git(["rev-list", "--parents", "-1", r.commit]).trim().split(" ").slice(1), [t.tip(), two])
+      assert.deepStrictEqual(fs.readdirSync(scratch), [])
+      // main did not move: integration writes objects only.
+      assert.strictEqual(t.repo.git(["status", "--porcelain"]), "")
     }))
 })

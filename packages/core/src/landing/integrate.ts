@@ -69,7 +69,7 @@ const writeResolvedTree = (ctx: Context, base: string, verdicts: ReadonlyArray<F
           continue
         }
         const file = ctx.path.join(ctx.scratchDir, `${id}.${i}.blob`)
-        yield* ctx.fs.writeFileString(file, v.content, { mode: 0o600 }).pipe(Effect.orDie)
+        yield* ctx.fs.writeFile(file, v.content, { mode: 0o600 })
         const blob = yield* ctx.git.run(ctx.repo, ["hash-object", "-w", "--no-filters", "--", file])
         lines.push(`${modes.get(v.path) ?? "100644"} ${blob.stdout.trim()}\t${v.path}`)
       }

@@ -3,8 +3,8 @@
  * may resolve on its own (`autoApply` and `complete`, with the resolved content) and which send the
  * candidate back (with the engine's class and why).
  *
- * The engine's early verdict (see docs/architecture.md, "Landing queue") is that nothing is auto-applicable;
- * it still classifies each file, so a candidate sent back says what kind of conflict it met.
+ * The engine (`Conflicts.resolveMerge`) reads objects only and records nothing; it classifies each file, so a
+ * candidate sent back says what kind of conflict it met.
  */
 import { Effect } from "effect"
 import type { Conflicts } from "../coordination/Conflicts.js"
@@ -19,8 +19,8 @@ export interface FileVerdict {
   readonly autoApply: boolean
   /** `content` has no conflict markers left. */
   readonly complete: boolean
-  /** The resolved file (UTF-8), or null when the resolution deletes it. */
-  readonly content: string | null
+  /** The resolved file, or null when the resolution deletes it. */
+  readonly content: Uint8Array | null
   readonly strategy: string
   readonly confidence: number
   /** Why it was not auto-applicable (or what was applied). */
@@ -43,39 +43,50 @@ export type Resolver = (req: ResolveRequest) => Effect.Effect<ReadonlyArray<File
 
 const notAuto = "the conflict engine offers no resolution it trusts to apply without a person"
 
-/** The resolver over the conflict engine: classifies each file; applies nothing the engine does not mark autoApply. */
+const unresolved = (f: { readonly path: string; readonly kind: string }, cls: string | null, note: string): FileVerdict => ({
+  path: f.path,
+  kind: f.kind,
+  class: cls,
+  autoApply: false,
+  complete: false,
+  content: null,
+  strategy: "none",
+  confidence: 0,
+  note
+})
+
+/** The resolver over the conflict engine's `resolveMerge`: applies only what the engine marks `autoApply`. */
 export const fromConflicts = (conflicts: Conflicts["Type"]): Resolver => (req) =>
-  conflicts.detect({ repo: req.repo, ours: req.ours, theirs: req.theirs, sessionId: req.sessionId ?? undefined }).pipe(
-    Effect.map((report) => {
-      const byPath = new Map(report.conflicts.map((c) => [c.path, c]))
+  conflicts.resolveMerge({ repo: req.repo, ours: req.ours, theirs: req.theirs }).pipe(
+    Effect.map((merge) => {
+      const byPath = new Map(merge.files.map((f) => [f.path, f]))
       return req.files.map((f): FileVerdict => {
-        const c = byPath.get(f.path)
+        const r = byPath.get(f.path)
+        if (r === undefined) return unresolved(f, null, notAuto)
+        if (!r.autoApply || !r.complete) {
+          return unresolved(f, r.type, `${r.strategy} (confidence ${r.confidence.toFixed(2)}) is not marked autoApply: ${r.description}`)
+        }
+        const content = r.resolvedContent === null
+          ? null
+          : r.encoding === "base64"
+          ? new Uint8Array(Buffer.from(r.resolvedContent, "base64"))
+          : new TextEncoder().encode(r.resolvedContent)
         return {
           path: f.path,
           kind: f.kind,
-          class: c?.type ?? null,
-          autoApply: false,
-          complete: false,
-          content: null,
-          strategy: "none",
-          confidence: 0,
-          note: c !== undefined ? `${c.summary}; ${notAuto}` : notAuto
+          class: r.type,
+          autoApply: true,
+          complete: true,
+          content: r.deletesFile ? null : content,
+          strategy: r.strategy,
+          confidence: r.confidence,
+          note: r.description
         }
       })
     }),
     Effect.catchAllCause((cause) =>
-      Effect.logWarning("conflict classification failed; treating every conflict as not auto-resolvable", cause).pipe(
-        Effect.as(req.files.map((f): FileVerdict => ({
-          path: f.path,
-          kind: f.kind,
-          class: null,
-          autoApply: false,
-          complete: false,
-          content: null,
-          strategy: "none",
-          confidence: 0,
-          note: notAuto
-        })))
+      Effect.logWarning("the conflict engine failed; treating every conflict as not auto-resolvable", cause).pipe(
+        Effect.as(req.files.map((f) => unresolved(f, null, notAuto)))
       )
     )
   )
