@@ -10,6 +10,7 @@ import * as Config from "./commands/config.js"
 import { conflicts } from "./commands/conflicts.js"
 import { doctor } from "./commands/doctor.js"
 import { install } from "./commands/install.js"
+import { landCommand } from "./commands/land.js"
 import { heartbeat } from "./commands/heartbeat.js"
 import * as Mcp from "./commands/mcp.js"
 import { mergeStatus, watchMerges } from "./commands/merges.js"
@@ -121,6 +122,7 @@ export const subcommands: ReadonlyArray<Command.Command<string, CliServices, unk
   fromDef(claims),
   fromDef(conflicts),
   fromDef(suggestions),
+  landCommand as Command.Command<string, CliServices, unknown, unknown>,
   watchCommand as Command.Command<string, CliServices, unknown, unknown>,
   mergeCommand as Command.Command<string, CliServices, unknown, unknown>,
   mcpCommand as Command.Command<string, CliServices, unknown, unknown>,

@@ -38,7 +38,9 @@ describe("MCP server (stdio, real client)", () => {
       "apply_auto_fix",
       "conflict_history",
       "get_sandbox_runs",
-      "get_sandbox_run_status"
+      "get_sandbox_run_status",
+      "request_land",
+      "get_land_status"
     ])
     assert.strictEqual(new Set(names).size, names.length)
     for (const t of tools) {

@@ -6,6 +6,7 @@
 import type { AnyTool } from "../Tool.js"
 import * as Claims from "./claims.js"
 import * as ConflictTools from "./conflicts.js"
+import * as LandingTools from "./landing.js"
 import * as Merges from "./merges.js"
 import * as Sandbox from "./sandbox.js"
 import * as Status from "./status.js"
@@ -15,5 +16,6 @@ export const groups: ReadonlyArray<ReadonlyArray<AnyTool>> = [
   Merges.tools,
   Claims.tools,
   ConflictTools.tools,
+  LandingTools.tools,
   Sandbox.tools
 ]
