@@ -31,6 +31,7 @@ import { Effect } from "effect"
 import * as AppConfig from "./platform/AppConfig.js"
 import { type ClaimsApi, makeClaims } from "./promise/claims.js"
 import { type ConflictsApi, makeConflicts } from "./promise/conflicts.js"
+import { type LandApi, makeLand } from "./promise/land.js"
 import { makeMerges, type MergesApi } from "./promise/merges.js"
 import { makeParallel, type ParallelApi, type ParallelRunInput, type ParallelRunOptions, type ParallelRunSummary } from "./promise/parallel.js"
 import { type CallOptions, type ClientInfo, type ClientOptions, makeFacade } from "./promise/runtime.js"
@@ -42,6 +43,7 @@ export { ConflictError, ConflictNotFound } from "./coordination/Conflicts.js"
 export { ConfigError, DatabaseBusy, DatabaseError, InvalidInput, SessionNotFound } from "./Errors.js"
 export { FileSyncError } from "./sandboxes/FileSync.js"
 export { GitError } from "./platform/Git.js"
+export { LandEntryNotFound, LandError } from "./landing/LandDomain.js"
 export { MergeWatchError } from "./coordination/MergeWatcher.js"
 export { ParallelRunError, TaskListError } from "./parallel/ParallelRunner.js"
 export { SandboxRunError } from "./sandboxes/Sandboxes.js"
@@ -58,6 +60,7 @@ export type {
   RebaseReport,
   Suggestion
 } from "./promise/conflicts.js"
+export type { LandApi, LandEntry, LandEvent, LandReport, LandRunInput, LandRunOptions, LandStatus } from "./promise/land.js"
 export type { BranchStatus, MergeEvent, MergesApi, PollReport, Subscription, SubscribeResult } from "./promise/merges.js"
 export type {
   ParallelApi,
@@ -108,6 +111,8 @@ export interface Client {
   readonly conflicts: ConflictsApi
   readonly sandbox: SandboxApi
   readonly parallel: ParallelApi
+  /** The test-gated landing queue. */
+  readonly land: LandApi
   /** Where this client keeps its state and the settings in effect. */
   readonly info: (options?: CallOptions) => Promise<ClientInfo>
   /** Interrupt running calls, then close the database. Idempotent. */
@@ -141,6 +146,7 @@ export const createClient = (options: ClientOptions = {}): Client => {
     conflicts: makeConflicts(f),
     sandbox: makeSandbox(f),
     parallel: makeParallel(f),
+    land: makeLand(f),
     info,
     close: f.close
   }

@@ -5,6 +5,8 @@ import {
   createClient,
   Interrupted,
   InvalidInput,
+  type LandEvent,
+  LandError,
   isParallelCcError,
   type ParallelEvent,
   runParallel,
@@ -279,6 +281,36 @@ describe("Promise facade (@parallel-cc/core/promise)", () => {
       options
     )
     assert.strictEqual(once.totals.succeeded, 1)
+  })
+
+  it("lands branches through the test-gated queue with progress events; a failing one comes back with its log", async () => {
+    const base = tempDir()
+    const repo = TempRepo.makeSync(base, { files: { "README.md": "# r\n", "check.mjs": "import fs from 'node:fs'\nprocess.exit(fs.existsSync('BROKEN') ? 1 : 0)\n" } })
+    for (const [name, file] of [["ok", "ok.txt"], ["broken", "BROKEN"]] as const) {
+      repo.git(["branch", name])
+      const wt = path.join(base, name)
+      repo.git(["worktree", "add", "-q", wt, name])
+      repo.write(file, "x\n", wt)
+      repo.commitAll(`${name} work`, wt)
+      repo.git(["worktree", "remove", wt])
+    }
+    await using client = createClient({ dataDir: path.join(base, "data"), cwd: repo.root, config: { "land.test": "node check.mjs" } })
+    const plan = await client.land.run({ candidates: ["ok", "broken"], dryRun: true })
+    assert.deepStrictEqual(plan.plan.map((p) => p.outcome), ["lands", "lands"])
+    const events: Array<LandEvent> = []
+    const report = await client.land.run({ candidates: ["ok", "broken"] }, { onEvent: (e) => events.push(e) })
+    assert.deepStrictEqual(report.entries.map((e) => [e.name, e.status]), [["ok", "landed"], ["broken", "sent_back"]])
+    assert.isTrue(fs.existsSync(report.entries[1]!.logPath!))
+    assert.strictEqual(events[events.length - 1]!._tag, "Finished")
+    assert.isTrue(events.some((e) => e._tag === "SentBack" && e.name === "broken"))
+    const status = await client.land.status({ repoPath: repo.root })
+    assert.lengthOf(status.entries, 2)
+    const bad = await rejection(client.land.run({ candidates: ["nope"] }))
+    assert.instanceOf(bad, LandError)
+    assert.strictEqual((bad as LandError).reason, "UnknownCandidate")
+    assert.isTrue(isParallelCcError(bad))
+    const badInput = await rejection(client.land.run({ strategy: "octopus" } as never))
+    assert.instanceOf(badInput, InvalidInput)
   })
 
   it("takes configuration from its options only: config overrides, env when given, home directory", async () => {

@@ -58,6 +58,8 @@ export const errorTags = [
   "GitError",
   "Interrupted",
   "InvalidInput",
+  "LandEntryNotFound",
+  "LandError",
   "MergeWatchError",
   "ParallelRunError",
   "SandboxError",
