@@ -45,7 +45,9 @@ const instructions = [
   "check_conflicts predicts whether your branch merges into the target; detect_advanced_conflicts classifies",
   "the conflicts (between branches, or of a merge/rebase stopped in your worktree); get_auto_fix_suggestions",
   "proposes whole resolved files with a diff and a confidence, and apply_auto_fix writes one;",
-  "rebase_assist checks or performs a rebase onto the target."
+  "rebase_assist checks or performs a rebase onto the target.",
+  "When your work is committed and ready, request_land queues your branch for the test-gated landing queue",
+  "(`parallel-cc land` integrates, tests and lands it, or sends it back); get_land_status says which, and why."
 ].join(" ")
 
 /** Every tool of this server, in listing order. */
