@@ -31,6 +31,8 @@ export interface NewEntry {
   readonly strategy: Strategy
   readonly testCommand: string | null
   readonly requestedBy: string
+  /** Notes about the candidate when it was queued (e.g. uncommitted files that are not part of it). */
+  readonly warnings?: ReadonlyArray<string> | undefined
 }
 
 /** Fields a run may change on an entry. */
@@ -230,7 +232,7 @@ export const make = Effect.gen(function*() {
               requested_by: e.requestedBy,
               status: "queued",
               attempts: 0,
-              detail: encodeDetail({ conflicts: [], resolutions: [], warnings: [], logTail: null, batchSize: null }),
+              detail: encodeDetail({ conflicts: [], resolutions: [], warnings: e.warnings ?? [], logTail: null, batchSize: null }),
               created_at: now
             })
           }`

@@ -160,7 +160,8 @@ export const make = Effect.gen(function*() {
         head: c.head,
         strategy: req.strategy ?? values["land.strategy"],
         testCommand: req.test ?? null,
-        requestedBy: `session:${session.sessionId}`
+        requestedBy: `session:${session.sessionId}`,
+        warnings: c.warnings
       }])
       return entry!
     }).pipe(Effect.withSpan("Landing.request"))

@@ -34,8 +34,8 @@ export interface Candidate {
   readonly worktreePath: string | null
   /** The commit to land. */
   readonly head: string
-  /** Commits (or snapshot) the target lacks; 0 means nothing to land. */
-  readonly ahead: number
+  /** Commits (or snapshot) the target lacks; 0 means nothing to land; null when not counted (a refresh). */
+  readonly ahead: number | null
   readonly warnings: ReadonlyArray<string>
 }
 
@@ -57,7 +57,7 @@ const exists = (d: Deps, p: string) => d.fs.exists(p).pipe(Effect.orElseSucceed(
 
 /** Uncommitted work in a worktree: changed tracked files and untracked (not ignored) files. */
 const uncommitted = (d: Deps, worktree: string) =>
-  d.git.run(worktree, ["status", "--porcelain=v1", "-z", "--untracked-files=all"], { env: { GIT_OPTIONAL_LOCKS: "0" }, okExitCodes: [0, 128] }).pipe(
+  d.git.run(worktree, ["status", "--porcelain=v1", "-z", "--untracked-files=normal"], { env: { GIT_OPTIONAL_LOCKS: "0" }, okExitCodes: [0, 128] }).pipe(
     Effect.map((r) => (r.exitCode === 0 ? parseStatus(r.stdout) : { changes: [], untracked: [] })),
     Effect.mapError(gitFailed)
   )
@@ -88,7 +88,12 @@ const snapshot = (d: Deps, worktree: string, message: string, date: Date) =>
     }).pipe(Effect.mapError(gitFailed), Effect.ensuring(d.fs.remove(index).pipe(Effect.ignore)))
   })
 
-const fromSession = (d: Deps, repo: string, targetTip: string, s: Session, spec: string) =>
+/** Look again at a queued candidate: no count of commits, no look at its worktree (both were done when queued). */
+interface Quick {
+  readonly quick?: boolean
+}
+
+const fromSession = (d: Deps, repo: string, targetTip: string, s: Session, spec: string, opts: Quick = {}) =>
   Effect.gen(function*() {
     if (s.branch === null) {
       return yield* new LandError({ reason: "NoSessionBranch", detail: `session ${s.sessionId} works in the repository itself` })
@@ -98,7 +103,7 @@ const fromSession = (d: Deps, repo: string, targetTip: string, s: Session, spec:
       return yield* new LandError({ reason: "UnknownCandidate", detail: `the branch ${s.branch} of session ${s.sessionId} no longer exists` })
     }
     const warnings: Array<string> = []
-    if (yield* exists(d, s.worktreePath)) {
+    if (opts.quick !== true && (yield* exists(d, s.worktreePath))) {
       const work = yield* uncommitted(d, s.worktreePath)
       const n = work.changes.length + work.untracked.length
       if (n > 0) {
@@ -107,7 +112,7 @@ const fromSession = (d: Deps, repo: string, targetTip: string, s: Session, spec:
         )
       }
     }
-    const ahead = yield* aheadOf(d, repo, targetTip, head)
+    const ahead = opts.quick === true ? null : yield* aheadOf(d, repo, targetTip, head)
     return {
       kind: "session",
       spec,
@@ -121,7 +126,7 @@ const fromSession = (d: Deps, repo: string, targetTip: string, s: Session, spec:
     } satisfies Candidate
   })
 
-const fromRun = (d: Deps, repo: string, targetTip: string, run: SandboxRun, spec: string) =>
+const fromRun = (d: Deps, repo: string, targetTip: string, run: SandboxRun, spec: string, opts: Quick = {}) =>
   Effect.gen(function*() {
     const name = `run ${run.sessionId}`
     let head = run.branch !== null ? yield* branchTip(d, repo, run.branch) : null
@@ -140,7 +145,7 @@ const fromRun = (d: Deps, repo: string, targetTip: string, run: SandboxRun, spec
     if (head === null) {
       return yield* new LandError({ reason: "NoCommits", detail: `sandboxed run ${run.sessionId} left no branch or worktree with changes` })
     }
-    const ahead = yield* aheadOf(d, repo, targetTip, head)
+    const ahead = opts.quick === true ? null : yield* aheadOf(d, repo, targetTip, head)
     return {
       kind: "run",
       spec,
@@ -154,11 +159,11 @@ const fromRun = (d: Deps, repo: string, targetTip: string, run: SandboxRun, spec
     } satisfies Candidate
   })
 
-const fromBranch = (d: Deps, repo: string, targetTip: string, branch: string, spec: string) =>
+const fromBranch = (d: Deps, repo: string, targetTip: string, branch: string, spec: string, opts: Quick = {}) =>
   Effect.gen(function*() {
     const head = yield* branchTip(d, repo, branch)
     if (head === null) return yield* new LandError({ reason: "UnknownCandidate", detail: `no branch ${branch}` })
-    const ahead = yield* aheadOf(d, repo, targetTip, head)
+    const ahead = opts.quick === true ? null : yield* aheadOf(d, repo, targetTip, head)
     return { kind: "branch", spec, name: branch, sessionId: null, branch, worktreePath: null, head, ahead, warnings: [] } satisfies Candidate
   })
 
@@ -194,13 +199,13 @@ export const refresh = (d: Deps, repo: string, targetTip: string, c: { readonly 
   Effect.gen(function*() {
     if (c.kind === "run" && c.sessionId !== null) {
       const run = yield* runOf(d, c.sessionId, repo)
-      if (Option.isSome(run)) return yield* fromRun(d, repo, targetTip, run.value, c.spec)
+      if (Option.isSome(run)) return yield* fromRun(d, repo, targetTip, run.value, c.spec, { quick: true })
     }
     if (c.kind === "session" && c.sessionId !== null) {
       const s = yield* d.sessions.get(c.sessionId as Session["sessionId"]).pipe(Effect.option)
-      if (Option.isSome(s)) return yield* fromSession(d, repo, targetTip, s.value, c.spec)
+      if (Option.isSome(s)) return yield* fromSession(d, repo, targetTip, s.value, c.spec, { quick: true })
     }
-    if (c.branch !== null) return yield* fromBranch(d, repo, targetTip, c.branch, c.spec)
+    if (c.branch !== null) return yield* fromBranch(d, repo, targetTip, c.branch, c.spec, { quick: true })
     return yield* new LandError({ reason: "UnknownCandidate", detail: `${c.spec} is gone` })
   })
 
@@ -217,9 +222,10 @@ export const discover = (d: Deps, repo: string, targetBranch: string, targetTip:
     for (const s of [...sessions].reverse()) {
       if (s.branch === null || s.isMainRepo || s.branch === targetBranch || seen.has(s.branch)) continue
       seen.add(s.branch)
-      if ((yield* branchTip(d, repo, s.branch)) === null) continue
-      const c = yield* fromSession(d, repo, targetTip, s, s.sessionId)
-      if (c.ahead === 0) continue
+      const c = yield* fromSession(d, repo, targetTip, s, s.sessionId).pipe(
+        Effect.catchIf((e) => e._tag === "LandError" && e.reason === "UnknownCandidate", () => Effect.succeed(null))
+      )
+      if (c === null || c.ahead === 0) continue
       if (s.status === "active") {
         skipped.push({ name: c.name, reason: `session ${s.sessionId} is still active (name it to land its commits anyway)` })
         continue
@@ -231,7 +237,7 @@ export const discover = (d: Deps, repo: string, targetBranch: string, targetTip:
       if (r.status !== "succeeded" || (r.branch === null && r.worktreePath === null)) continue
       if (r.branch !== null && (seen.has(r.branch) || r.branch === targetBranch)) continue
       const c = yield* fromRun(d, repo, targetTip, r, r.sessionId).pipe(Effect.option)
-      if (Option.isSome(c) && c.value.ahead > 0) found.push(c.value)
+      if (Option.isSome(c) && c.value.ahead !== 0) found.push(c.value)
     }
     return { found, skipped }
   })

@@ -11,7 +11,7 @@
  * target landed, any other goes back to the queue. Nothing lands twice, no ref moves backwards.
  */
 import { CommandExecutor, FileSystem, Path } from "@effect/platform"
-import { Clock, Duration, Effect, Scope } from "effect"
+import { Clock, Duration, Effect, Fiber, Scope } from "effect"
 import type { DbFailure } from "../platform/Database.js"
 import type { Git } from "../platform/Git.js"
 import type { Processes } from "../platform/Processes.js"
@@ -194,7 +194,7 @@ const landChain = (eng: Engine, links: ReadonlyArray<Link>, from: string, place:
         status: "landed",
         landedCommit: l.commit,
         message: `landed in ${eng.target.branch} as ${l.commit.slice(0, 12)}`,
-        detail: withDetail(l.entry, { resolutions: l.resolutions, batchSize: links.length, warnings: [...l.entry.detail.warnings, ...l.candidate.warnings] }),
+        detail: withDetail(l.entry, { resolutions: l.resolutions, batchSize: links.length, warnings: [...new Set([...l.entry.detail.warnings, ...l.candidate.warnings])] }),
         logPath: test?.logPath ?? null,
         testMs: test?.durationMs ?? null,
         endedAt: at
@@ -304,9 +304,12 @@ const processBatch = (eng: Engine, entries: ReadonlyArray<LandEntry>, place: Tar
       eng.touched.add(e.entryId)
       yield* eng.store.update([e.entryId], { status: "integrating", runId: eng.runId, attempts: e.attempts + 1, startedAt: e.startedAt?.getTime() ?? at })
     }
-    const links = yield* buildChain(eng, entries, from)
-    if (links.length === 0) return "done" as BatchOutcome
     const line = eng.testLineFor(entries[0]!)
+    // The private worktree is checked out while the chain is integrated (each costs about as much as the other).
+    const preparing = line !== null && eng.tree === undefined ? yield* Effect.fork(treeAt(eng, from)) : null
+    const links = yield* buildChain(eng, entries, from)
+    if (preparing !== null) yield* Fiber.join(preparing)
+    if (links.length === 0) return "done" as BatchOutcome
     if (line === null) return yield* landChain(eng, links, from, place, null)
     const t = yield* testAt(eng, links, line)
     if (t.passed) return yield* landChain(eng, links, from, place, t)
