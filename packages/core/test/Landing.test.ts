@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { FileSystem, Path } from "@effect/platform"
-import { Git as GitService, Landing, Sessions } from "@parallel-cc/core"
+import { Git as GitService, Landing, SessionFiles, Sessions } from "@parallel-cc/core"
 import { Git, TempDir, TempRepo, TestConfig } from "@parallel-cc/testkit"
 import { Effect, Fiber } from "effect"
 import * as fs from "node:fs"
@@ -256,6 +256,10 @@ describe("Landing: strategies, conflicts, bad input", () => {
       const report = yield* t.land({})
       assert.strictEqual(report.landed, 1)
       assert.strictEqual(report.entries[0]!.entryId, entry.entryId)
+      // The agent hears it on its next tool call (the session hook delivers pending notices once).
+      const notices = yield* t.run(Effect.flatMap(SessionFiles.SessionFiles, (f) => f.pendingNotices(reg.session.sessionId)))
+      assert.deepStrictEqual(notices.map((n) => n.key), [`land:${entry.entryId}`])
+      assert.include(notices[0]!.text, `landed your branch ${reg.session.branch} in main`)
       assert.strictEqual(fs.readFileSync(path.join(t.repo.root, "s.txt"), "utf8"), "s\n")
       const cancelDone = yield* landing((l) => l.cancel(entry.entryId)).pipe(Effect.flip)
       assert.strictEqual(cancelDone._tag, "InvalidInput")

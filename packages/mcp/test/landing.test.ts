@@ -40,7 +40,7 @@ describe("landing tools", () => {
     assert.match(mine.entries[0].landedCommit, /^[0-9a-f]{40}$/)
     const theirs = await sb.ok("get_land_status")
     assert.deepInclude(theirs.entries[0], { status: "sent_back", reason: "tests_failed", strategy: "squash" })
-    assert.include(theirs.entries[0].logTail, "BROKEN exists")
+    assert.include(theirs.entries[0].detail.logTail, "BROKEN exists")
     const all = await sm.ok("get_land_status", { all: true })
     assert.lengthOf(all.entries, 2)
     assert.deepStrictEqual(all.running, [])

@@ -21,6 +21,7 @@ import type { DbFailure } from "../platform/Database.js"
 import { Git } from "../platform/Git.js"
 import { Processes } from "../platform/Processes.js"
 import { SandboxRuns } from "../sandboxes/SandboxRuns.js"
+import { SessionFiles } from "../sessions/SessionFiles.js"
 import { SessionStore } from "../sessions/SessionStore.js"
 import { Worktrees } from "../sessions/Worktrees.js"
 import { type Deps, resolveSpec } from "./candidates.js"
@@ -92,6 +93,7 @@ export const make = Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const executor = yield* CommandExecutor.CommandExecutor
+  const sessionFiles = yield* SessionFiles
   const pauseAt = yield* Config.option(Config.string("PARALLEL_CC_LAND_PAUSE_AT")).pipe(Effect.orElseSucceed(() => Option.none()))
   const pauseFile = yield* Config.option(Config.string("PARALLEL_CC_LAND_PAUSE_FILE")).pipe(Effect.orElseSucceed(() => Option.none()))
   const values = config.values
@@ -188,7 +190,15 @@ export const make = Effect.gen(function*() {
       return yield* store.get(entryId)
     })
 
-  const kit: Kit = { git, store, worktrees, processes, values, fs, path, executor, dirs, pause, gitFailed, repoOf, contexts }
+  // A session whose branch landed or came back hears it on its agent's next tool call (once per entry).
+  const notify = (e: LandEntry, text: string) =>
+    e.sessionId === null
+      ? Effect.void
+      : sessionFiles.addNotice(e.sessionId as SessionId, { key: `land:${e.entryId}`, text }).pipe(
+        Effect.catchAll((err) => Effect.logWarning(`could not tell session ${e.sessionId} about ${e.name}`, err)),
+        Effect.asVoid
+      )
+  const kit: Kit = { git, store, worktrees, processes, values, fs, path, executor, dirs, pause, notify, gitFailed, repoOf, contexts }
   const run = (req: RunRequest, onEvent?: (e: LandEvent) => Effect.Effect<void>) => runLanding(kit, req, onEvent)
 
   return Landing.of({ run, request, status, cancel })

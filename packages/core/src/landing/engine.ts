@@ -92,7 +92,11 @@ const sendBack = (eng: Engine, e: LandEntry, reason: SendBackReason, message: st
       endedAt: yield* now
     })
     yield* eng.emit({ _tag: "SentBack", entryId: e.entryId, name: e.name, reason, message })
-    yield* eng.notify(e, `parallel-cc land sent ${e.name} back from ${eng.target.branch}: ${message}`)
+    yield* eng.notify(
+      e,
+      `parallel-cc land sent your branch ${e.name} back from ${eng.target.branch}: ${message}. Your branch is unchanged; ` +
+        "get_land_status has the details (conflicted files, or the failing test's output). Fix it, commit, and call request_land again."
+    )
   })
 
 const requeue = (eng: Engine, entries: ReadonlyArray<LandEntry>) =>
@@ -208,7 +212,9 @@ const landChain = (eng: Engine, links: ReadonlyArray<Link>, from: string, place:
       to,
       worktree: moved.worktree
     })
-    for (const l of links) yield* eng.notify(l.entry, `parallel-cc land landed ${l.entry.name} in ${eng.target.branch} (${l.commit.slice(0, 12)})`)
+    for (const l of links) {
+      yield* eng.notify(l.entry, `parallel-cc land landed your branch ${l.entry.name} in ${eng.target.branch} (${l.commit.slice(0, 12)}).`)
+    }
     return "done" as BatchOutcome
   }).pipe(Effect.uninterruptible)
 

@@ -49,6 +49,8 @@ export interface Kit {
   readonly executor: CommandExecutor.CommandExecutor
   readonly dirs: { readonly scratch: string; readonly logs: string; readonly work: string }
   readonly pause: (step: string) => Effect.Effect<void>
+  /** Tell a candidate's session what happened (the per-session notice its hooks deliver once). */
+  readonly notify: (e: LandEntry, text: string) => Effect.Effect<void>
   readonly gitFailed: (e: { readonly message: string }) => LandError
   readonly repoOf: (dir: string) => Effect.Effect<string, LandError | InvalidInput>
   readonly contexts: (repo: string) => Effect.Effect<{ readonly deps: Deps; readonly integrateCtx: IntegrateContext }, LandError>
@@ -180,7 +182,7 @@ const runQueue = (
           Effect.mapError((e) => (isLockFailure(e) ? gitFailed(e) : e))
         ) as Effect.Effect<A, E | LandError>,
       pause,
-      notify: () => Effect.void,
+      notify: kit.notify,
       touched,
       stats: { testRuns: 0, testMs: 0 },
       tree: undefined

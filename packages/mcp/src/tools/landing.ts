@@ -9,67 +9,25 @@ import { Effect, Option, Schema } from "effect"
 import { z } from "zod"
 import { Caller } from "../Caller.js"
 import * as Tool from "../Tool.js"
+import { describe, objectOf, zodOf } from "../internal/schemaZod.js"
 import { repoOption } from "./common.js"
 
-const landEntry = z.object({
-  entryId: z.string(),
-  position: z.number().int().describe("Queue order (smaller first)"),
-  repoPath: z.string(),
-  target: z.string().describe("The branch it lands into"),
-  kind: z.enum(["session", "branch", "run"]),
-  name: z.string().describe("The candidate's branch, or `run <id>`"),
-  sessionId: z.string().nullable(),
-  branch: z.string().nullable(),
-  head: z.string().nullable().describe("The candidate's commit when last integrated (or queued)"),
-  strategy: z.enum(["merge", "squash", "rebase"]),
-  testCommand: z.string().nullable().describe("The entry's own test command (null: the land run's)"),
-  requestedBy: z.string(),
-  status: z.enum(["queued", "integrating", "testing", "landing", "landed", "sent_back", "cancelled"]),
-  landedCommit: z.string().nullable(),
-  reason: z.enum(["conflict", "tests_failed", "test_timeout", "candidate_gone", "unrelated"]).nullable()
-    .describe("Why it was sent back"),
-  message: z.string().nullable().describe("What happened, in a sentence"),
-  conflicts: z.array(z.object({ path: z.string(), kind: z.string(), class: z.string().nullable(), note: z.string() }))
-    .describe("Files that conflicted with the target (sent back for a conflict)"),
-  resolutions: z.array(z.object({ path: z.string(), strategy: z.string(), confidence: z.number(), class: z.string().nullable() }))
-    .describe("Conflicts the queue resolved with the conflict engine's auto-applicable suggestions"),
-  warnings: z.array(z.string()),
-  logTail: z.string().nullable().describe("The last lines of the failing test's output"),
-  logPath: z.string().nullable(),
-  testMs: z.number().nullable(),
-  createdAt: z.string(),
-  endedAt: z.string().nullable()
+/** A queue entry as core defines it, with the fields an agent acts on documented. */
+const landEntry = describe(objectOf(Landing.LandEntry), {
+  position: "Queue order (smaller first)",
+  target: "The branch it lands into",
+  name: "The candidate's branch, or `run <id>`",
+  head: "The candidate's commit when last integrated (or queued)",
+  testCommand: "The entry's own test command (null: the land run's)",
+  reason: "Why it was sent back",
+  message: "What happened, in a sentence",
+  detail: "conflicts: files that conflicted with the target, with their class; resolutions: conflicts resolved " +
+    "with the conflict engine's auto-applicable suggestions; logTail: the end of the failing test's output",
+  logPath: "The whole test log"
 })
 
-const entryWire = (e: Landing.LandEntryJson): z.input<typeof landEntry> => ({
-  entryId: e.entryId,
-  position: e.position,
-  repoPath: e.repoPath,
-  target: e.target,
-  kind: e.kind,
-  name: e.name,
-  sessionId: e.sessionId,
-  branch: e.branch,
-  head: e.head,
-  strategy: e.strategy,
-  testCommand: e.testCommand,
-  requestedBy: e.requestedBy,
-  status: e.status,
-  landedCommit: e.landedCommit,
-  reason: e.reason,
-  message: e.message,
-  conflicts: [...e.detail.conflicts],
-  resolutions: e.detail.resolutions.map((r) => ({ path: r.path, strategy: r.strategy, confidence: r.confidence, class: r.class })),
-  warnings: [...e.detail.warnings],
-  logTail: e.detail.logTail,
-  logPath: e.logPath,
-  testMs: e.testMs,
-  createdAt: new Date(e.createdAt).toISOString(),
-  endedAt: e.endedAt === null ? null : new Date(e.endedAt).toISOString()
-})
-
-const encodeEntry = Schema.encodeSync(Landing.LandEntry)
-const encode = (e: Landing.LandEntry) => entryWire(encodeEntry(e))
+const entryWire = Schema.encodeSync(Landing.LandEntry)
+const running = objectOf(Landing.LandStatus).shape.running
 
 export const requestLand = Tool.define({
   name: "request_land",
@@ -81,7 +39,7 @@ export const requestLand = Tool.define({
     "given only if it is listed in the config key land.agentTests.",
   input: {
     test: z.string().min(1).max(2000).optional().describe("A test command listed in land.agentTests (default: the land run's)"),
-    strategy: z.enum(["merge", "squash", "rebase"]).optional().describe("Merge commit (default: land.strategy), one squashed commit, or your commits replayed"),
+    strategy: zodOf(Landing.Strategy).optional().describe("Merge commit (default: land.strategy), one squashed commit, or your commits replayed"),
     into: z.string().min(1).max(200).optional().describe("The target branch")
   },
   output: {
@@ -96,7 +54,7 @@ export const requestLand = Tool.define({
       const entry = yield* landing.request({ sessionId: me.session.sessionId, test: input.test, strategy: input.strategy, into: input.into })
       const queue = yield* landing.status({ repo: entry.repoPath, target: entry.target, limit: 500 })
       const ahead = queue.entries.filter((e) => e.status === "queued" && e.position < entry.position).length
-      return { entry: encode(entry), ahead }
+      return { entry: entryWire(entry), ahead }
     }),
   summarize: (o) => `${o.entry.name} is ${o.entry.status} for ${o.entry.target} (${o.ahead} waiting before it)`
 })
@@ -115,7 +73,7 @@ export const getLandStatus = Tool.define({
   },
   output: {
     entries: z.array(landEntry),
-    running: z.array(z.object({ runId: z.string(), repoPath: z.string(), target: z.string(), pid: z.number().int() }))
+    running
   },
   readOnly: true,
   handler: (input) =>
@@ -131,7 +89,7 @@ export const getLandStatus = Tool.define({
         sessionId: Option.getOrUndefined(me),
         limit: input.limit ?? 20
       })
-      return { entries: status.entries.map(entryWire), running: [...status.running] }
+      return { entries: [...status.entries], running: [...status.running] }
     }),
   summarize: (o) => {
     const last = o.entries[o.entries.length - 1]
