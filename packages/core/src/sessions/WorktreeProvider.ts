@@ -23,6 +23,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { Context, Duration, Effect, Layer, Option, Schema } from "effect"
 import type { SessionId } from "../Domain.js"
 import { InvalidInput } from "../Errors.js"
+import { AppConfig } from "../platform/AppConfig.js"
 import { Git, type GitError } from "../platform/Git.js"
 import { Processes } from "../platform/Processes.js"
 import { type Failure, type Registered, type Released, Sessions } from "./Sessions.js"
@@ -103,6 +104,7 @@ export class WorktreeProvider extends Context.Tag("@parallel-cc/core/WorktreePro
 
 export const make = Effect.gen(function*() {
   const sessions = yield* Sessions
+  const config = yield* AppConfig
   const store = yield* SessionStore
   const git = yield* Git
   const worktrees = yield* Worktrees
@@ -228,7 +230,31 @@ export const make = Effect.gen(function*() {
       } satisfies Removed
     }).pipe(Effect.withSpan("WorktreeProvider.remove"))
 
+  /**
+   * One watcher per Claude Code process, however many worktrees it asks for: `<dataDir>/live/watch-<pid>`
+   * names the watcher (created exclusively; taken over when its watcher is gone). False: another one watches.
+   */
+  const claimWatch = (pid: number) =>
+    Effect.gen(function*() {
+      const dir = path.join(config.dataDir, "live")
+      const file = path.join(dir, `watch-${pid}`)
+      yield* fs.makeDirectory(dir, { recursive: true, mode: 0o700 }).pipe(Effect.ignore)
+      const take = fs.writeFileString(file, String(process.pid), { flag: "wx", mode: 0o600 }).pipe(Effect.isSuccess)
+      if (yield* take) return Option.some(file)
+      const holder = Number((yield* fs.readFileString(file).pipe(Effect.orElseSucceed(() => ""))).trim())
+      if (Number.isInteger(holder) && holder > 0 && (yield* processes.probe(holder))._tag === "Running") return Option.none<string>()
+      yield* fs.remove(file, { force: true }).pipe(Effect.ignore)
+      return (yield* take) ? Option.some(file) : Option.none<string>()
+    })
+
   const watch = (pid: number, options: { readonly interval?: Duration.DurationInput } = {}) =>
+    Effect.gen(function*() {
+      const claimed = yield* claimWatch(pid)
+      if (Option.isNone(claimed)) return [] as ReadonlyArray<Released>
+      return yield* watchClaimed(pid, options).pipe(Effect.ensuring(fs.remove(claimed.value, { force: true }).pipe(Effect.ignore)))
+    })
+
+  const watchClaimed = (pid: number, options: { readonly interval?: Duration.DurationInput }) =>
     Effect.gen(function*() {
       const first = yield* processes.probe(pid)
       const startTime = first._tag === "Running" ? first.startTime : null
