@@ -43,6 +43,10 @@ export const requesterPid = (env: Readonly<Record<string, string | undefined>>, 
 }
 
 const readStdin = Effect.async<string, UsageError>((resume) => {
+  if (process.stdin.isTTY === true) {
+    resume(Effect.fail(new UsageError({ message: "worktree-hook reads Claude Code's hook payload (JSON) on stdin; it is run by Claude Code (see `install --hooks`)" })))
+    return
+  }
   const chunks: Array<Buffer> = []
   process.stdin.on("data", (c: Buffer) => chunks.push(c))
   process.stdin.once("end", () => resume(Effect.succeed(Buffer.concat(chunks).toString("utf8"))))
