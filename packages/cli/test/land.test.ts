@@ -4,7 +4,7 @@
  * runs at once, and sandboxed runs' results.
  */
 import { Cli, ScriptedAgent, TempDir, TempRepo } from "@parallel-cc/testkit"
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, assert, describe, it } from "vitest"
@@ -237,5 +237,35 @@ describe("parallel-cc land: candidates and output", () => {
     assert.include(dirty.stderr, "main is checked out at")
     assert.include(dirty.stderr, "README.md")
     assert.strictEqual(fs.readFileSync(path.join(t.repo.root, "README.md"), "utf8"), "# dirty\n")
+  })
+})
+
+const hasTmux = spawnSync("tmux", ["-V"]).status === 0
+
+describe("parallel-cc land on a terminal", () => {
+  it.skipIf(!hasTmux)("shows a live view of the candidates (tmux), then the report [skipped: tmux not installed]", async () => {
+    const t = setup()
+    t.branch("ok-1", "o1.txt")
+    t.branch("broken", "BROKEN")
+    t.branch("ok-2", "o2.txt")
+    const done = path.join(t.base, "done")
+    const session = `pcc-land-${process.pid}`
+    const envArgs = Object.entries(t.env).flatMap(([k, v]) => ["-e", `${k}=${v}`])
+    const script = `cd '${t.repo.root}' && '${process.execPath}' '${Cli.binPath}' land ok-1 broken ok-2 --test 'node check.mjs'; echo $? > '${done}'; exec cat`
+    const r = spawnSync("tmux", ["new-session", "-d", "-s", session, "-x", "120", "-y", "40", ...envArgs, "sh", "-c", script])
+    assert.strictEqual(r.status, 0, String(r.stderr))
+    try {
+      const screen = () => spawnSync("tmux", ["capture-pane", "-p", "-t", session], { encoding: "utf8" }).stdout
+      await until("the live view", () => /Landing into main:/.test(screen()))
+      await until("the run to end", () => fs.existsSync(done) && fs.readFileSync(done, "utf8").trim() !== "")
+      const text = screen()
+      assert.strictEqual(fs.readFileSync(done, "utf8").trim(), "1")
+      assert.match(text, /✓ ok-1 {2}landed/)
+      assert.match(text, /✗ broken {2}sent back: tests_failed/)
+      assert.match(text, /Landed 2 of 3 into main/)
+      assert.include(text, "BROKEN is here")
+    } finally {
+      spawnSync("tmux", ["kill-session", "-t", session])
+    }
   })
 })
