@@ -33,6 +33,13 @@ const short = (sha: string | null | undefined) => (sha === null || sha === undef
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`
 const indent = (text: string, prefix = "      | ") => text.split("\n").map((l) => prefix + l).join("\n")
 
+/** The part of a failing test's output worth showing: from its first error-looking line, at most 20 lines. */
+const failureLines = (tail: string): string => {
+  const all = tail.split("\n")
+  const first = all.findIndex((l) => /error|fail|✗|×|assert/i.test(l))
+  return all.slice(first >= 0 ? first : Math.max(0, all.length - 20)).slice(0, 20).join("\n")
+}
+
 /** The lines of one entry in the report. */
 const entryLines = (e: Entry): Array<string> => {
   const who = e.kind === "run" ? "" : e.sessionId !== null ? `  [session ${e.sessionId}]` : ""
@@ -48,7 +55,7 @@ const entryLines = (e: Entry): Array<string> => {
     lines.push(`  ✗ ${e.name}  sent back: ${e.message ?? e.reason}${who}`)
     for (const c of e.detail.conflicts) lines.push(`      conflict: ${c.path} (${c.kind}${c.class !== null ? `, ${c.class}` : ""}) — ${c.note}`)
     if (e.logPath !== null) lines.push(`      log: ${e.logPath}`)
-    if (e.detail.logTail !== null) lines.push(indent(e.detail.logTail.split("\n").slice(-12).join("\n")))
+    if (e.detail.logTail !== null) lines.push(indent(failureLines(e.detail.logTail)))
   } else lines.push(`  · ${e.name}  ${e.status}${who}`)
   for (const r of e.detail.resolutions) {
     lines.push(`      resolved ${r.path}: ${r.strategy} (confidence ${r.confidence.toFixed(2)}${r.class !== null ? `, ${r.class}` : ""})`)

@@ -18,6 +18,7 @@ export const keptLines = (sessionId: string, k: Sessions.KeptWorktree, indent = 
   if (k.branch !== null) {
     steps.push(`git -C ${shq(k.repoPath)} merge ${shq(k.branch)}${k.baseBranch ? `   # into ${k.baseBranch}` : ""}`)
     steps.push("then `parallel-cc cleanup` removes the merged worktree and its branch")
+    if (k.uniqueCommits > 0) steps.push(`or, tested first: parallel-cc land ${shq(k.branch)}   # the test-gated queue`)
   }
   if (steps.length > 0) lines.push(`${indent}  to keep it:    ${steps.join(`\n${pad}`)}`)
   lines.push(`${indent}  to discard it: parallel-cc release --session-id ${sessionId} --force`)

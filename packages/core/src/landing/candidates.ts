@@ -219,7 +219,9 @@ export const discover = (d: Deps, repo: string, targetBranch: string, targetTip:
     const skipped: Array<Skipped> = []
     const sessions = yield* d.sessions.list({ repoPath: repo, status: "all", mode: "local" })
     const seen = new Set<string>()
-    for (const s of [...sessions].reverse()) {
+    // In the order the sessions finished (a merge queue takes work in the order it was done).
+    const finished = [...sessions].sort((a, b) => (a.endedAt ?? a.createdAt).getTime() - (b.endedAt ?? b.createdAt).getTime())
+    for (const s of finished) {
       if (s.branch === null || s.isMainRepo || s.branch === targetBranch || seen.has(s.branch)) continue
       seen.add(s.branch)
       const c = yield* fromSession(d, repo, targetTip, s, s.sessionId).pipe(

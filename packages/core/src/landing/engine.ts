@@ -149,7 +149,9 @@ const testAt = (eng: Engine, links: ReadonlyArray<Link>, line: string) =>
       env: {
         PARALLEL_CC_LAND: "1",
         PARALLEL_CC_LAND_TARGET: eng.target.branch,
-        PARALLEL_CC_LAND_CANDIDATES: links.map((l) => l.entry.name).join(" ")
+        PARALLEL_CC_LAND_CANDIDATES: links.map((l) => l.entry.name).join(" "),
+        // npm's "new version available" banner is noise in a test log.
+        npm_config_update_notifier: "false"
       },
       onStart: (pid) =>
         eng.processes.probe(pid).pipe(
