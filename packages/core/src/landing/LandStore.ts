@@ -91,6 +91,8 @@ export class LandStore extends Context.Tag("@parallel-cc/core/LandStore")<LandSt
   readonly list: (filter: EntryFilter) => Effect.Effect<ReadonlyArray<LandEntry>, DbFailure>
   /** Change fields of entries; returns nothing (read them back with `list`). */
   readonly update: (entryIds: ReadonlyArray<string>, patch: EntryPatch) => Effect.Effect<void, DbFailure>
+  /** Several changes in one transaction (one write to the store instead of one per entry). */
+  readonly updateEach: (changes: ReadonlyArray<readonly [entryId: string, patch: EntryPatch]>) => Effect.Effect<void, DbFailure>
   /** Cancel a waiting entry; false when it is no longer waiting. */
   readonly cancel: (entryId: string) => Effect.Effect<boolean, DbFailure>
   /**
@@ -250,6 +252,14 @@ export const make = Effect.gen(function*() {
       yield* db.orFail(sql`UPDATE land_entries SET ${sql.update(set)} WHERE id IN ${sql.in(entryIds)}`)
     })
 
+  const updateEach = (changes: ReadonlyArray<readonly [string, EntryPatch]>) =>
+    changes.length === 0
+      ? Effect.void
+      : db.immediate(Effect.forEach(changes, ([id, patch]) => {
+        const set = patchColumns(patch)
+        return Object.keys(set).length === 0 ? Effect.void : sql`UPDATE land_entries SET ${sql.update(set)} WHERE id = ${id}`.pipe(Effect.asVoid)
+      }, { discard: true }))
+
   const cancel = (entryId: string) =>
     db.immediate(Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
@@ -354,7 +364,7 @@ export const make = Effect.gen(function*() {
       )
     )
 
-  return LandStore.of({ enqueue, get, list, update, cancel, tryLease, releaseLease, updateRun, leases, runningRuns })
+  return LandStore.of({ enqueue, get, list, update, updateEach, cancel, tryLease, releaseLease, updateRun, leases, runningRuns })
 })
 
 /** LandStore over the Database. */

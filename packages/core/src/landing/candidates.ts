@@ -103,7 +103,10 @@ const fromSession = (d: Deps, repo: string, targetTip: string, s: Session, spec:
       return yield* new LandError({ reason: "UnknownCandidate", detail: `the branch ${s.branch} of session ${s.sessionId} no longer exists` })
     }
     const warnings: Array<string> = []
-    if (opts.quick !== true && (yield* exists(d, s.worktreePath))) {
+    // An ended session's worktree was inspected at its release (keptReason says what it held): look again
+    // only when that found uncommitted work, or the agent may still be writing.
+    const look = s.status === "active" || s.keptReason === null || /uncommitted|untracked/.test(s.keptReason)
+    if (opts.quick !== true && look && (yield* exists(d, s.worktreePath))) {
       const work = yield* uncommitted(d, s.worktreePath)
       const n = work.changes.length + work.untracked.length
       if (n > 0) {
@@ -218,21 +221,28 @@ export const discover = (d: Deps, repo: string, targetBranch: string, targetTip:
     const found: Array<Candidate> = []
     const skipped: Array<Skipped> = []
     const sessions = yield* d.sessions.list({ repoPath: repo, status: "all", mode: "local" })
-    const seen = new Set<string>()
     // In the order the sessions finished (a merge queue takes work in the order it was done).
-    const finished = [...sessions].sort((a, b) => (a.endedAt ?? a.createdAt).getTime() - (b.endedAt ?? b.createdAt).getTime())
-    for (const s of finished) {
-      if (s.branch === null || s.isMainRepo || s.branch === targetBranch || seen.has(s.branch)) continue
-      seen.add(s.branch)
-      const c = yield* fromSession(d, repo, targetTip, s, s.sessionId).pipe(
-        Effect.catchIf((e) => e._tag === "LandError" && e.reason === "UnknownCandidate", () => Effect.succeed(null))
-      )
-      if (c === null || c.ahead === 0) continue
-      if (s.status === "active") {
-        skipped.push({ name: c.name, reason: `session ${s.sessionId} is still active (name it to land its commits anyway)` })
+    const finished = [...sessions]
+      .filter((s) => s.branch !== null && !s.isMainRepo && s.branch !== targetBranch)
+      .sort((a, b) => (a.endedAt ?? a.createdAt).getTime() - (b.endedAt ?? b.createdAt).getTime())
+    const seen = new Set<string>()
+    const unique = finished.filter((s) => !seen.has(s.branch!) && (seen.add(s.branch!), true))
+    const looked = yield* Effect.forEach(
+      unique,
+      (s) =>
+        fromSession(d, repo, targetTip, s, s.sessionId).pipe(
+          Effect.map((c) => ({ s, c })),
+          Effect.catchIf((e) => e._tag === "LandError" && e.reason === "UnknownCandidate", () => Effect.succeed(null))
+        ),
+      { concurrency: 4 }
+    )
+    for (const x of looked) {
+      if (x === null || x.c.ahead === 0) continue
+      if (x.s.status === "active") {
+        skipped.push({ name: x.c.name, reason: `session ${x.s.sessionId} is still active (name it to land its commits anyway)` })
         continue
       }
-      found.push(c)
+      found.push(x.c)
     }
     const runs = yield* d.runs.list({ repoPath: repo, limit: 500 })
     for (const r of [...runs].reverse()) {

@@ -181,9 +181,7 @@ const testAt = (eng: Engine, links: ReadonlyArray<Link>, line: string) =>
 const landChain = (eng: Engine, links: ReadonlyArray<Link>, from: string, place: TargetPlace, test: Tested | null) =>
   Effect.gen(function*() {
     const to = links[links.length - 1]!.commit
-    for (const l of links) {
-      yield* eng.store.update([l.entry.entryId], { status: "landing", plannedCommit: l.commit, targetBefore: from, head: l.candidate.head })
-    }
+    yield* eng.store.updateEach(links.map((l) => [l.entry.entryId, { status: "landing", plannedCommit: l.commit, targetBefore: from, head: l.candidate.head }] as const))
     yield* eng.pause("before-update")
     const moved = yield* moveTarget(eng.git, eng.repo, eng.target, place, from, to).pipe(
       Effect.tapError(() => requeue(eng, links.map((l) => l.entry)))
@@ -195,17 +193,15 @@ const landChain = (eng: Engine, links: ReadonlyArray<Link>, from: string, place:
     }
     yield* eng.pause("after-update")
     const at = yield* now
-    for (const l of links) {
-      yield* eng.store.update([l.entry.entryId], {
-        status: "landed",
+    yield* eng.store.updateEach(links.map((l) => [l.entry.entryId, {
+        status: "landed" as const,
         landedCommit: l.commit,
         message: `landed in ${eng.target.branch} as ${l.commit.slice(0, 12)}`,
         detail: withDetail(l.entry, { resolutions: l.resolutions, batchSize: links.length, warnings: [...new Set([...l.entry.detail.warnings, ...l.candidate.warnings])] }),
         logPath: test?.logPath ?? null,
         testMs: test?.durationMs ?? null,
         endedAt: at
-      })
-    }
+      }] as const))
     yield* eng.emit({
       _tag: "Landed",
       entryIds: links.map((l) => l.entry.entryId),
@@ -262,13 +258,16 @@ const buildChain = (eng: Engine, entries: ReadonlyArray<LandEntry>, from: string
   Effect.gen(function*() {
     const links: Array<Link> = []
     let tip = from
-    for (const e of entries) {
-      const c = yield* refresh(eng.deps, eng.repo, from, e).pipe(Effect.either)
+    let tipTree: string | undefined
+    // Looking at each candidate again needs no chain: done for all at once, then the chain one by one.
+    const fresh = yield* Effect.forEach(entries, (e) => Effect.either(refresh(eng.deps, eng.repo, from, e)), { concurrency: 4 })
+    for (const [i, e] of entries.entries()) {
+      const c = fresh[i]!
       if (c._tag === "Left") {
         yield* sendBack(eng, e, "candidate_gone", c.left.message, {})
         continue
       }
-      const r = yield* integrate(eng.integrateCtx, tip, { head: c.right.head, name: e.name, sessionId: e.sessionId }, e.strategy, eng.target.branch)
+      const r = yield* integrate(eng.integrateCtx, tip, { head: c.right.head, name: e.name, sessionId: e.sessionId }, e.strategy, eng.target.branch, tipTree)
       switch (r._tag) {
         case "Empty": {
           yield* eng.store.update([e.entryId], {
@@ -296,6 +295,7 @@ const buildChain = (eng: Engine, entries: ReadonlyArray<LandEntry>, from: string
           yield* eng.store.update([e.entryId], { head: c.right.head })
           links.push({ entry: e, candidate: c.right, commit: r.commit, resolutions: r.resolutions })
           tip = r.commit
+          tipTree = r.tree
           yield* eng.emit({ _tag: "Integrated", entryId: e.entryId, name: e.name, commit: r.commit, resolutions: r.resolutions })
       }
     }
@@ -308,10 +308,8 @@ const processBatch = (eng: Engine, entries: ReadonlyArray<LandEntry>, place: Tar
   Effect.gen(function*() {
     const from = yield* tipOf(eng.git, eng.repo, eng.target.ref)
     const at = yield* now
-    for (const e of entries) {
-      eng.touched.add(e.entryId)
-      yield* eng.store.update([e.entryId], { status: "integrating", runId: eng.runId, attempts: e.attempts + 1, startedAt: e.startedAt?.getTime() ?? at })
-    }
+    for (const e of entries) eng.touched.add(e.entryId)
+    yield* eng.store.updateEach(entries.map((e) => [e.entryId, { status: "integrating", runId: eng.runId, attempts: e.attempts + 1, startedAt: e.startedAt?.getTime() ?? at }] as const))
     const line = eng.testLineFor(entries[0]!)
     // The private worktree is checked out while the chain is integrated (each costs about as much as the other).
     const preparing = line !== null && eng.tree === undefined ? yield* Effect.fork(treeAt(eng, from)) : null

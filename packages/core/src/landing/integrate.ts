@@ -37,7 +37,13 @@ export interface Candidate {
 }
 
 export type Integration =
-  | { readonly _tag: "Clean"; readonly commit: string; readonly resolutions: ReadonlyArray<Resolution> }
+  | {
+    readonly _tag: "Clean"
+    readonly commit: string
+    /** The commit's tree, when known without asking git again. */
+    readonly tree?: string | undefined
+    readonly resolutions: ReadonlyArray<Resolution>
+  }
   /** Nothing to add: the target already has the candidate's changes. */
   | { readonly _tag: "Empty" }
   | { readonly _tag: "Conflict"; readonly files: ReadonlyArray<ConflictFile>; readonly resolutions: ReadonlyArray<Resolution> }
@@ -201,25 +207,28 @@ const rebase = (ctx: Context, onto: string, candidate: Candidate) =>
       cur = yield* commitTree(ctx, merged.tree, [cur], c.message, c)
       curTree = merged.tree
     }
-    return cur === onto ? { _tag: "Empty" } satisfies Integration : { _tag: "Clean", commit: cur, resolutions } satisfies Integration
+    return cur === onto ? { _tag: "Empty" } satisfies Integration : { _tag: "Clean", commit: cur, tree: curTree, resolutions } satisfies Integration
   })
 
-/** Put `candidate` onto `onto` with `strategy`; `target` names the branch in commit messages. */
-export const integrate = (ctx: Context, onto: string, candidate: Candidate, strategy: Strategy, target: string) =>
+/**
+ * Put `candidate` onto `onto` with `strategy`; `target` names the branch in commit messages. `ontoTree`, when
+ * known (the previous link of a chain), saves asking git for it.
+ */
+export const integrate = (ctx: Context, onto: string, candidate: Candidate, strategy: Strategy, target: string, ontoTree?: string) =>
   Effect.gen(function*() {
     if (strategy === "rebase") return yield* rebase(ctx, onto, candidate)
     const merged = yield* mergeTrees(ctx, onto, candidate.head, candidate, null)
     if (merged._tag !== "Tree") return merged satisfies Integration
-    if (merged.tree === (yield* treeOf(ctx, onto))) return { _tag: "Empty" } satisfies Integration
+    if (merged.tree === (ontoTree ?? (yield* treeOf(ctx, onto)))) return { _tag: "Empty" } satisfies Integration
     if (strategy === "merge") {
       const message = `Merge ${candidate.name} into ${target}\n\nLanded by parallel-cc land.\n`
       const commit = yield* commitTree(ctx, merged.tree, [onto, candidate.head], message)
-      return { _tag: "Clean", commit, resolutions: merged.resolutions } satisfies Integration
+      return { _tag: "Clean", commit, tree: merged.tree, resolutions: merged.resolutions } satisfies Integration
     }
     const commits = yield* commitsOf(ctx, onto, candidate.head)
     const tip = commits[commits.length - 1]
     const commit = yield* commitTree(ctx, merged.tree, [onto], squashMessage(candidate, target, commits), tip)
-    return { _tag: "Clean", commit, resolutions: merged.resolutions } satisfies Integration
+    return { _tag: "Clean", commit, tree: merged.tree, resolutions: merged.resolutions } satisfies Integration
   })
 
 /**
