@@ -94,6 +94,23 @@ describe("E2BProvider (through the e2b contract double)", () => {
       assert.include(events.filter((e) => e._tag === "AgentOutput").map((e) => (e as { line: string }).line), "tool Write: src/health.ts")
     }))
 
+  it.scopedLive("--network: on by default (the VM's own network); off is no internet access; allow denies all but the allowed hosts", () =>
+    Effect.gen(function*() {
+      const w = yield* world
+      const p = w.process()
+      yield* Effect.addFinalizer(() => Effect.sync(p.double.dispose))
+      const script = ScriptedAgent.prompt("net", { actions: [{ write: "n.txt", content: "n\n" }] })
+      for (const network of [undefined, "off", "allow"] as const) {
+        const r = yield* runIn(p.layer, (s) => s.run(request(w, script, { network, allowHosts: network === "allow" ? ["registry.example.org:8443"] : undefined })))
+        assert.strictEqual(r.run.status, "succeeded", r.run.error ?? "")
+      }
+      assert.deepStrictEqual(p.double.networks, [
+        { allowInternetAccess: undefined, network: undefined },
+        { allowInternetAccess: false, network: undefined },
+        { allowInternetAccess: undefined, network: { denyOut: ["0.0.0.0/0"], allowOut: ["registry.example.org"] } }
+      ])
+    }))
+
   it.scopedLive("--keep: status, download and kill reconnect to the VM by id from another process", () =>
     Effect.gen(function*() {
       const w = yield* world

@@ -20,7 +20,7 @@ const planFor = (outputDir: string): Plan => ({
   retryDelayMs: 0,
   options: {
     provider: null, agent: null, template: null, timeoutMs: null, authMethod: null, gitUser: null, gitEmail: null,
-    branch: null, useTemplate: null, budgetUsd: null, gitLive: null
+    branch: null, useTemplate: null, budgetUsd: null, gitLive: null, network: null, allowHosts: []
   },
   run: {},
   gitLive: undefined,

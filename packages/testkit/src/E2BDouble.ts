@@ -107,6 +107,7 @@ export const make = (options: Options) => {
   fs.mkdirSync(root, { recursive: true })
   const key = options.apiKey ?? apiKey
   const calls: Array<string> = []
+  const networks: Array<{ allowInternetAccess?: boolean | undefined; network?: { allowOut?: Array<string>; denyOut?: Array<string> } | undefined }> = []
   const timers = new Set<NodeJS.Timeout>()
 
   const failed: Record<string, number> = {}
@@ -280,8 +281,17 @@ export const make = (options: Options) => {
 
   let counter = 0
   const Sandbox = {
-    create: async (template: string, opts: { apiKey: string; timeoutMs: number; envs?: Record<string, string>; metadata?: Record<string, string> }) => {
+    create: async (template: string, opts: {
+      apiKey: string
+      timeoutMs: number
+      envs?: Record<string, string>
+      metadata?: Record<string, string>
+      allowInternetAccess?: boolean
+      network?: { allowOut?: Array<string>; denyOut?: Array<string> }
+    }) => {
       calls.push("Sandbox.create")
+      // The network options are recorded, not enforced: the double has no network of its own to filter.
+      networks.push({ allowInternetAccess: opts.allowInternetAccess, network: opts.network })
       checkKey(opts.apiKey, "create")
       if (options.fail?.create !== undefined && shouldFail("create")) throw failure(options.fail.create, "create")
       const id = `i${Date.now().toString(36)}${process.pid.toString(36)}${(counter++).toString(36)}`
@@ -349,6 +359,8 @@ export const make = (options: Options) => {
     CommandExitError,
     /** Names of the calls received, in order. */
     calls,
+    /** The network options of each `Sandbox.create`, in order. */
+    networks,
     /** Ids of the sandboxes that exist now. */
     alive: (): Array<string> =>
       fs.readdirSync(root).filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -5)).filter((id) => alive(id)),

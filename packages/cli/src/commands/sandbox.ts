@@ -107,6 +107,8 @@ interface MultiFlags {
   readonly confirmSshKey: boolean
   readonly npmToken: Option.Option<string>
   readonly npmRegistry: Option.Option<string>
+  readonly network: Option.Option<"on" | "off" | "allow">
+  readonly allowHost: ReadonlyArray<string>
   readonly template: Option.Option<string>
   readonly useTemplate: Option.Option<string>
   readonly budget: Option.Option<number>
@@ -163,7 +165,9 @@ const multiRun = (o: MultiFlags, host: Sandboxes.HostContext) =>
       sshKey: Option.getOrUndefined(o.sshKey),
       sshKeyConfirmed: o.confirmSshKey,
       npmToken,
-      npmRegistry: Option.getOrUndefined(o.npmRegistry)
+      npmRegistry: Option.getOrUndefined(o.npmRegistry),
+      network: Option.getOrUndefined(o.network),
+      allowHosts: o.allowHost.length > 0 ? o.allowHost : undefined
     }
     const scheduling = {
       maxConcurrent: Option.getOrUndefined(o.maxConcurrent),
@@ -217,6 +221,14 @@ const runCommand = Command.make(
     confirmSshKey: Options.boolean("confirm-ssh-key").pipe(Options.withDescription("Accept giving the agent --ssh-key without asking (required when not on a terminal)")),
     npmToken: optText("npm-token", "An npm token for the agent's .npmrc (- reads it from stdin, which keeps it out of the process list)"),
     npmRegistry: optText("npm-registry", "The npm registry URL for the token (default https://registry.npmjs.org/)"),
+    network: Options.choice("network", ["on", "off", "allow"]).pipe(
+      Options.withDescription("What the agent may reach: allow (its model API, the repository's package registries and --allow-host; the rest refused and listed), on (everything) or off (nothing); default config sandbox.network (local: allow, e2b: on)"),
+      Options.optional
+    ),
+    allowHost: Options.text("allow-host").pipe(
+      Options.withDescription("With --network allow: one more host the agent may reach, HOST, HOST:PORT or *.DOMAIN (repeatable)"),
+      Options.repeated
+    ),
     template: optText("template", "The provider's template or image"),
     useTemplate: optText("use-template", "A managed template: setup commands and environment (see `parallel-cc templates list`)"),
     budget: Options.float("budget").pipe(
@@ -311,6 +323,8 @@ const runCommand = Command.make(
           sshKeyConfirmed: confirmed,
           npmToken,
           npmRegistry: Option.getOrUndefined(o.npmRegistry),
+          network: Option.getOrUndefined(o.network),
+          allowHosts: o.allowHost.length > 0 ? o.allowHost : undefined,
           template: Option.getOrUndefined(o.template),
           useTemplate: Option.getOrUndefined(o.useTemplate),
           budgetUsd: Option.getOrUndefined(o.budget),
@@ -342,7 +356,9 @@ const runCommand = Command.make(
           commit: result.commit,
           pullRequestUrl: result.pullRequestUrl,
           gitLiveError: result.gitLiveError,
-          warnings: result.warnings
+          warnings: result.warnings,
+          network: result.network,
+          refusedHosts: result.refusedHosts
         })
       } else {
         const lines = [`Run ${r.sessionId}: ${resultLine(r)}`]
@@ -362,6 +378,9 @@ const runCommand = Command.make(
           }
           if (result.pullRequestUrl !== null) lines.push(`Pull request: ${result.pullRequestUrl}`)
           for (const x of result.refused) lines.push(`Refused ${x.path}: ${x.reason}`)
+        }
+        if (result.refusedHosts.length > 0) {
+          lines.push(`Network refused (allow with --allow-host): ${result.refusedHosts.map((h) => `${h.host}:${h.port}${h.count > 1 ? ` ×${h.count}` : ""}`).join(", ")}`)
         }
         lines.push(`Log: parallel-cc sandbox logs --session-id ${r.sessionId}`)
         yield* print(lines.join("\n"))

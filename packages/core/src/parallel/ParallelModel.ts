@@ -84,6 +84,9 @@ export interface TaskRunOptions {
   readonly sshKeyConfirmed?: boolean | undefined
   readonly npmToken?: RunRequest["npmToken"]
   readonly npmRegistry?: string | undefined
+  /** What each task's agent may reach (see `RunRequest.network`). */
+  readonly network?: RunRequest["network"]
+  readonly allowHosts?: ReadonlyArray<string> | undefined
 }
 
 /** How a run is scheduled. Everything optional falls back to configuration. */

@@ -31,6 +31,8 @@ export const requestFor = (plan: Plan, spec: TaskSpec, agentSlot?: RunRequest["a
   sshKeyConfirmed: plan.run.sshKeyConfirmed,
   npmToken: plan.run.npmToken,
   npmRegistry: plan.run.npmRegistry,
+  network: plan.run.network,
+  allowHosts: plan.run.allowHosts,
   gitLive: plan.gitLive !== undefined,
   targetBranch: plan.gitLive?.targetBranch,
   // The run warns once about other sessions (its own tasks are sessions too): every task goes ahead.
@@ -70,7 +72,9 @@ export const optionsJson = (run: TaskRunOptions, gitLive: GitLiveOptions | undef
   branch: run.branch ?? null,
   useTemplate: run.useTemplate ?? null,
   budgetUsd: run.budgetUsd ?? null,
-  gitLive: gitLive !== undefined ? { targetBranch: gitLive.targetBranch ?? null } : null
+  gitLive: gitLive !== undefined ? { targetBranch: gitLive.targetBranch ?? null } : null,
+  network: run.network ?? null,
+  allowHosts: [...(run.allowHosts ?? [])]
 })
 
 /** The run options an earlier run recorded, for `--resume` (its flags win over them). */
@@ -84,7 +88,9 @@ export const storedOptions = (o: Summary.RunOptionsJson): TaskRunOptions => ({
   gitEmail: o.gitEmail ?? undefined,
   branch: o.branch === "auto" ? "auto" : undefined,
   useTemplate: o.useTemplate ?? undefined,
-  budgetUsd: o.budgetUsd ?? undefined
+  budgetUsd: o.budgetUsd ?? undefined,
+  network: o.network ?? undefined,
+  allowHosts: o.allowHosts.length > 0 ? o.allowHosts : undefined
 })
 
 /** The tasks of an earlier run, for `--resume`: those that succeeded are kept; the others start afresh. */

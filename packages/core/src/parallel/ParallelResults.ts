@@ -55,7 +55,8 @@ export const placeholder = (s: TaskState): Summary.TaskResultJson => ({
   patch: null,
   log: null,
   files: null,
-  fromEarlierRun: false
+  fromEarlierRun: false,
+  refusedHosts: []
 })
 
 /** The summary of the run so far (`ended`: it is over). */
@@ -229,7 +230,8 @@ export const make = (deps: {
         gitLiveError: s.result?.gitLiveError ?? null,
         patch: copied.patch,
         log: copied.log,
-        files: copied.files
+        files: copied.files,
+        refusedHosts: s.result?.refusedHosts ?? []
       }
       yield* NodeFs.writeAtomic(path.join(dir, "result.json"), JSON.stringify(result, null, 2) + "\n", fileMode)
       return result

@@ -340,7 +340,9 @@ export const runParallel = (
       sshKey: input.sshKey,
       sshKeyConfirmed: input.sshKeyConfirmed,
       npmToken: input.npmToken,
-      npmRegistry: input.npmRegistry
+      npmRegistry: input.npmRegistry,
+      network: input.network,
+      allowHosts: input.allowHosts
     }
     const scheduling: Scheduling = {
       maxConcurrent: input.maxConcurrent,

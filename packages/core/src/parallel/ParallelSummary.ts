@@ -68,7 +68,12 @@ export const TaskResult = Schema.Struct({
   log: Schema.NullOr(Schema.String),
   files: Schema.NullOr(Schema.String),
   /** Kept from an earlier invocation by `--resume` (it had succeeded). */
-  fromEarlierRun: Schema.Boolean
+  fromEarlierRun: Schema.Boolean,
+  /** Hosts the network policy refused to the agent (`allow` mode). Absent from summaries written before it existed. */
+  refusedHosts: Schema.optionalWith(
+    Schema.Array(Schema.Struct({ host: Schema.String, port: Schema.Number, reason: Schema.String, count: Schema.Number })),
+    { default: () => [] }
+  )
 })
 export type TaskResultJson = typeof TaskResult.Type
 
@@ -84,7 +89,10 @@ export const RunOptions = Schema.Struct({
   branch: Schema.NullOr(Schema.String),
   useTemplate: Schema.NullOr(Schema.String),
   budgetUsd: Schema.NullOr(Schema.Number),
-  gitLive: Schema.NullOr(Schema.Struct({ targetBranch: Schema.NullOr(Schema.String) }))
+  gitLive: Schema.NullOr(Schema.Struct({ targetBranch: Schema.NullOr(Schema.String) })),
+  /** `--network` and `--allow-host` (absent from summaries written before they existed). */
+  network: Schema.optionalWith(Schema.NullOr(Schema.Literal("on", "off", "allow")), { default: () => null }),
+  allowHosts: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
 })
 export type RunOptionsJson = typeof RunOptions.Type
 

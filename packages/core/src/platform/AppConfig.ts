@@ -181,9 +181,25 @@ export const Keys = {
     default: "auto",
     allowed: "auto, bwrap or process"
   }),
+  "sandbox.network": def<"auto" | "on" | "off" | "allow">({
+    key: "sandbox.network",
+    description: "What a sandboxed agent may reach: allow (only its model API, the repository's package registries and sandbox.allowHosts, through a filtering proxy; the rest refused and reported), on (everything), off (nothing), auto (allow for the local provider, on for e2b)",
+    kind: "string",
+    schema: Schema.Literal("auto", "on", "off", "allow"),
+    default: "auto",
+    allowed: "auto, allow, on or off"
+  }),
+  "sandbox.allowHosts": def({
+    key: "sandbox.allowHosts",
+    description: "Hosts a sandboxed agent may reach in allow mode besides the defaults: HOST, HOST:PORT or *.DOMAIN (without a port: 80 and 443)",
+    kind: "json",
+    schema: Schema.Array(Schema.String.pipe(Schema.pattern(/^(\*\.)?[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/))),
+    default: [] as ReadonlyArray<string>,
+    allowed: "a JSON array of hosts, e.g. [\"registry.example.com\", \"*.internal.example:8443\"]"
+  }),
   "sandbox.local.network": def({
     key: "sandbox.local.network",
-    description: "Whether an agent under bubblewrap may use the network (agents need it to reach their model API)",
+    description: "Older switch for the local provider's network (true: on, false: off); used only when sandbox.network is auto and this key is set",
     kind: "json",
     schema: Schema.Boolean,
     default: true,

@@ -26,6 +26,8 @@ export interface RunResult {
   /** The commit made on the branch when `branch` was given. */
   readonly commit: string | null
   readonly warnings: ReadonlyArray<string>
+  /** Hosts the network policy refused to the agent (`allow` mode). */
+  readonly refusedHosts: ReadonlyArray<{ readonly host: string; readonly port: number; readonly reason: string; readonly count: number }>
 }
 export interface SandboxStatus {
   readonly run: SandboxRun
@@ -62,6 +64,8 @@ const SandboxRunInput = strict({
   gitUser: opt(Text),
   gitEmail: opt(Text),
   authMethod: opt(Schema.Literal("api-key", "oauth")),
+  network: opt(Schema.Literal("on", "off", "allow")),
+  allowHosts: opt(Schema.Array(Text)),
   env: opt(Schema.Record({ key: Schema.String, value: Schema.UndefinedOr(Schema.String) }))
 })
 const RunIdInput = strict({ sessionId: Text })
@@ -99,6 +103,10 @@ export interface SandboxApi {
       readonly template?: string
       /** A managed template (`templates list`): its setup commands and environment. */
       readonly useTemplate?: string
+      /** What the agent may reach: allow (its model API, the repository's registries and `allowHosts`), on or off. */
+      readonly network?: "on" | "off" | "allow"
+      /** Hosts the agent may reach in allow mode besides the defaults: `HOST`, `HOST:PORT`, `*.DOMAIN`. */
+      readonly allowHosts?: ReadonlyArray<string>
       /** The most this run may cost in US dollars (agent + sandbox time); lowered to what the daily/weekly/monthly budgets left. */
       readonly budgetUsd?: number
       /** Hard limit (default: config `sandbox.timeoutMinutes`). */
@@ -136,7 +144,8 @@ export const makeSandbox = (f: Facade): SandboxApi => {
     worktreePath: r.worktreePath,
     branch: r.branch,
     commit: r.commit,
-    warnings: r.warnings
+    warnings: r.warnings,
+    refusedHosts: r.refusedHosts
   })
 
   return {
@@ -163,6 +172,8 @@ export const makeSandbox = (f: Facade): SandboxApi => {
               gitUser: i.gitUser,
               gitEmail: i.gitEmail,
               authMethod: i.authMethod,
+              network: i.network,
+              allowHosts: i.allowHosts,
               host: host(i.env)
             },
             onEvent !== undefined ? (e) => Effect.sync(() => onEvent(e)) : undefined

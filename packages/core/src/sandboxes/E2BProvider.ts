@@ -16,6 +16,7 @@
 import { Effect, Option, Queue, Stream } from "effect"
 import * as path from "node:path"
 import * as NodeFs from "../platform/nodeFs.js"
+import type { EgressPolicy } from "./EgressPolicy.js"
 import {
   type AgentProcess,
   type Changes,
@@ -89,6 +90,8 @@ export interface E2BModule {
       readonly timeoutMs: number
       readonly envs?: Record<string, string>
       readonly metadata?: Record<string, string>
+      readonly allowInternetAccess?: boolean
+      readonly network?: { readonly allowOut?: Array<string>; readonly denyOut?: Array<string> }
     }): Promise<E2BSandbox>
     connect(sandboxId: string, opts: E2BConnection): Promise<E2BSandbox>
     kill(sandboxId: string, opts: E2BConnection): Promise<boolean>
@@ -358,6 +361,18 @@ const wrap = (raw: E2BSandbox, paths: Paths, template: string, executables: Read
 }
 
 
+/**
+ * The egress policy as the SDK's options: `off` is no internet access; `allow` denies all outbound traffic
+ * but the allowed hosts (E2B filters by name or address, without ports); `on` (or none) leaves the VM's
+ * network as E2B gives it.
+ */
+export const networkOptions = (policy: EgressPolicy | undefined) => {
+  if (policy === undefined || policy.mode === "on") return {}
+  if (policy.mode === "off") return { allowInternetAccess: false }
+  const hosts = [...new Set(policy.allow.map((h) => h.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1")))]
+  return { network: { denyOut: ["0.0.0.0/0"], allowOut: hosts } }
+}
+
 /** The e2b provider for one caller (whose environment carries E2B_API_KEY). */
 export const provider = (load: () => Promise<E2BModule>, context: ProviderContext): SandboxProvider => {
   const apiKey = context.env.E2B_API_KEY ?? ""
@@ -393,7 +408,8 @@ export const provider = (load: () => Promise<E2BModule>, context: ProviderContex
           apiKey,
           timeoutMs: options.timeoutMs,
           envs: { ...options.env },
-          metadata: { ...options.metadata, [marker]: "1", "parallel-cc-run": options.runId }
+          metadata: { ...options.metadata, [marker]: "1", "parallel-cc-run": options.runId },
+          ...networkOptions(options.network)
         }), "CreateFailed")
       const paths = pathsFor(yield* homeOf(raw))
       const executables = options.hostExecutables ?? []

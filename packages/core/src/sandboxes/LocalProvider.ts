@@ -28,6 +28,7 @@ import * as Proc from "../platform/proc.js"
 import * as Bwrap from "./local/bwrap.js"
 import * as LocalSandbox from "./local/sandbox.js"
 import * as State from "./local/state.js"
+import type { EgressPolicy } from "./EgressPolicy.js"
 import {
   type CreateOptions,
   type Isolation,
@@ -40,6 +41,14 @@ import {
 
 /** Directory name prefix of local sandboxes. */
 export const dirPrefix = "parallel-cc-sbx-"
+
+/** What the network policy lets through, as the isolation's description says it. */
+export const networkText = (egress: EgressPolicy): string =>
+  egress.mode === "on"
+    ? "network on"
+    : egress.mode === "off"
+    ? "network off"
+    : `network only to ${egress.allow.length} allowed host${egress.allow.length === 1 ? "" : "s"}, through a filtering proxy`
 
 const fail = (reason: SandboxError["reason"], detail: string, sandboxId?: string, cause?: unknown) =>
   new SandboxError({ reason, provider: "local", detail, ...(sandboxId !== undefined ? { sandboxId } : {}), ...(cause !== undefined ? { cause } : {}) })
@@ -66,7 +75,7 @@ export const make = Effect.gen(function*() {
     (dir) =>
       Effect.gen(function*() {
         for (const sub of ["work", "home", "tmp"]) yield* NodeFs.makeDirectory(path.join(dir, sub)).pipe(Effect.orDie)
-        const plan = { dir, work: path.join(dir, "work"), etc: yield* etc, readOnly: [], network: false, cwd: Bwrap.inside.work }
+        const plan = { dir, work: path.join(dir, "work"), etc: yield* etc, readOnly: [], network: "off" as const, cwd: Bwrap.inside.work }
         const r = yield* exec(["bwrap", ...Bwrap.args(plan), "--", "/usr/bin/env", "true"], {
           env: { PATH: Bwrap.defaultPath },
           clearEnv: true
@@ -80,11 +89,18 @@ export const make = Effect.gen(function*() {
     (dir) => LocalSandbox.removeTree(dir).pipe(Effect.ignore)
   )
 
-  const bwrapIsolation = (net: boolean): Isolation => ({
+  const bwrapIsolation = (egress: EgressPolicy): Isolation => ({
     kind: "bwrap",
     isolated: true,
-    description: `bubblewrap: read-only system, writable copy of the work tree only, no access to your home; network ${net ? "on" : "off"}`
+    description: `bubblewrap: read-only system, writable copy of the work tree only, no access to your home; ${networkText(egress)}`
   })
+
+  /** The policy of a sandbox created without one: config `sandbox.network` (auto: allow), or the older on/off switch. */
+  const defaultEgress = (): EgressPolicy => {
+    const setting = config.values["sandbox.network"]
+    if (setting === "auto" && config.sources["sandbox.local.network"] !== "default") return { mode: network ? "on" : "off", allow: [] }
+    return { mode: setting === "auto" ? "allow" : setting, allow: config.values["sandbox.allowHosts"] }
+  }
 
   const probe = yield* Effect.cached(Effect.gen(function*() {
     if (setting === "process") {
@@ -95,7 +111,7 @@ export const make = Effect.gen(function*() {
       } satisfies Isolation
     }
     const b = yield* probeBwrap
-    if (b.ok) return bwrapIsolation(network)
+    if (b.ok) return bwrapIsolation(defaultEgress())
     if (setting === "bwrap") return yield* fail("Unavailable", `${b.why} (sandbox.local.isolation is bwrap)`)
     return {
       kind: "process",
@@ -115,7 +131,9 @@ export const make = Effect.gen(function*() {
 
   const create = (options: CreateOptions) =>
     Effect.gen(function*() {
-      const isolation = yield* probe
+      const probed = yield* probe
+      const egress = options.network ?? defaultEgress()
+      const isolation = probed.kind === "bwrap" ? bwrapIsolation(egress) : probed
       const safeRun = options.runId.replace(/[^A-Za-z0-9]/g, "").slice(0, 32)
       const dir = yield* Effect.gen(function*() {
         yield* NodeFs.makeDirectory(root, { recursive: true, mode: 0o777 })
@@ -129,7 +147,8 @@ export const make = Effect.gen(function*() {
           createdAt: Date.now(),
           hostExecutables: [...(options.hostExecutables ?? [])],
           protect: [config.dataDir, ...(options.protect ?? [])],
-          network
+          network: egress.mode === "on",
+          egress
         })
         return d
       }).pipe(Effect.mapError((e) => fail("CreateFailed", `in ${root}: ${e.message}`, undefined, e)))

@@ -12,6 +12,8 @@ import * as Agents from "./AgentAdapters.js"
 import { InvalidInput } from "../Errors.js"
 import * as Redact from "../platform/redact.js"
 import * as Credentials from "./Credentials.js"
+import * as Egress from "./EgressPolicy.js"
+import * as NodeFs from "../platform/nodeFs.js"
 import type { RunDeps } from "./RunDeps.js"
 import { autoBranchName, type HostContext, type RunRequest, SandboxRunError } from "./RunModel.js"
 import { memo } from "./runCache.js"
@@ -127,6 +129,39 @@ const agentFor = (req: RunRequest, providerName: ProviderName, setting: string) 
     return agent
   })
 
+/**
+ * The run's egress policy: the request's mode, else config `sandbox.network` (`auto`: `allow` for the
+ * local provider — or the older `sandbox.local.network` when it is set —, `on` for e2b); in `allow` mode
+ * the defaults for its agent and repository plus config `sandbox.allowHosts` and `--allow-host`.
+ */
+const networkFor = (
+  deps: RunDeps,
+  req: RunRequest,
+  providerName: ProviderName,
+  agent: Agents.Agent,
+  repoPath: string,
+  npmRegistry: string | undefined
+) =>
+  Effect.gen(function*() {
+    const values = deps.config.values
+    const setting = req.network ?? values["sandbox.network"]
+    const legacy = deps.config.sources["sandbox.local.network"] !== "default" ? (values["sandbox.local.network"] ? "on" : "off") : "allow"
+    const mode: Egress.NetworkMode = setting !== "auto" ? setting : providerName === "local" ? legacy : "on"
+    const given = [...values["sandbox.allowHosts"], ...(req.allowHosts ?? [])]
+    for (const h of req.allowHosts ?? []) {
+      const r = Egress.parseHost(h)
+      if (r._tag === "Left") return yield* new InvalidInput({ field: "--allow-host", detail: r.left })
+    }
+    if (mode !== "allow") {
+      if ((req.allowHosts ?? []).length > 0) return yield* new InvalidInput({ field: "--allow-host", detail: `goes with --network allow (this run's network is ${mode})` })
+      return { mode, allow: given }
+    }
+    const topLevel = yield* memo(req.cache, `toplevelfiles\0${repoPath}`, NodeFs.readDirectory(repoPath).pipe(Effect.orElseSucceed((): Array<string> => [])))
+    const npmrc = yield* NodeFs.readText(path.join(repoPath, ".npmrc")).pipe(Effect.orElseSucceed(() => ""))
+    const defaults = Egress.defaults({ agent: agent.kind, env: req.host.env, topLevel, npmrc, npmRegistry })
+    return { mode, allow: [...new Set([...defaults, ...given])] }
+  })
+
 /** Everything that can be checked before anything is created. */
 export const prepare = (deps: RunDeps, req: RunRequest) =>
   Effect.gen(function*() {
@@ -148,6 +183,7 @@ export const prepare = (deps: RunDeps, req: RunRequest) =>
     const creds = req.dryRun === true ? Credentials.none : yield* Credentials.credentialsFor(agent, req.authMethod, host)
     const ssh = req.sshKey !== undefined ? yield* Credentials.sshKeyFor(req.sshKey, req.sshKeyConfirmed === true, host) : undefined
     const npm = yield* Credentials.npmSettingsFor(req.npmToken, req.npmRegistry)
+    const network = yield* networkFor(deps, req, providerName, agent, repoPath, req.npmRegistry !== undefined ? npm.registry : undefined)
     const timeoutMs = req.timeoutMs ?? Math.round(deps.config.values["sandbox.timeoutMinutes"] * 60_000)
     const baseCommit = yield* deps.git.revParse(repoPath, "HEAD").pipe(
       Effect.mapError(() => new SandboxRunError({ reason: "NoCommit", detail: repoPath }))
@@ -186,6 +222,7 @@ export const prepare = (deps: RunDeps, req: RunRequest) =>
       budget,
       ratePerMs: rate / 3_600_000,
       isolation,
+      network,
       redact
     }
   })

@@ -12,7 +12,8 @@ import type { DbFailure } from "../platform/Database.js"
 import type { InvalidInput } from "../Errors.js"
 import type { Applied, FileSyncError } from "./FileSync.js"
 import type { GitError } from "../platform/Git.js"
-import type { ChangeList, Isolation, ProviderName, SandboxError, SandboxNotFound, SandboxState } from "./SandboxProvider.js"
+import type { NetworkMode } from "./EgressPolicy.js"
+import type { ChangeList, Isolation, ProviderName, RefusedHost, SandboxError, SandboxNotFound, SandboxState } from "./SandboxProvider.js"
 import type { RunStatus, SandboxRun, SandboxRunNotFound } from "./SandboxRuns.js"
 import type { RunCache } from "./runCache.js"
 import type * as Templates from "./Templates.js"
@@ -66,6 +67,14 @@ export interface RunRequest {
    * results local for review instead (no branch, no push). Without it the run warns and goes on.
    */
   readonly confirmGitLive?: ((message: string) => Effect.Effect<boolean>) | undefined
+  /**
+   * What the agent may reach: `allow` (its model API, the repository's package registries and `allowHosts`,
+   * through a filtering proxy; everything else refused and reported), `on` or `off`. Default: config
+   * `sandbox.network` (`auto`: `allow` for the local provider, `on` for e2b).
+   */
+  readonly network?: NetworkMode | undefined
+  /** Hosts the agent may reach in `allow` mode besides the defaults (`HOST`, `HOST:PORT`, `*.DOMAIN`). */
+  readonly allowHosts?: ReadonlyArray<string> | undefined
   /** Shared by runs started together (see `makeRunCache`): repository facts are asked of git once. */
   readonly cache?: RunCache | undefined
   /**
@@ -124,6 +133,9 @@ export interface RunResult {
   /** Why pushing or opening the pull request failed (the commit is in the worktree and branch either way). */
   readonly gitLiveError: string | null
   readonly warnings: ReadonlyArray<string>
+  /** The network policy of the run, and the hosts it refused (`allow` mode on the local provider). */
+  readonly network: { readonly mode: NetworkMode; readonly allow: ReadonlyArray<string> }
+  readonly refusedHosts: ReadonlyArray<RefusedHost>
 }
 
 /** A run could not be started, or its results could not be handled. */

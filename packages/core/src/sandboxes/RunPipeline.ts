@@ -20,7 +20,7 @@ import * as RunChanges from "./RunChanges.js"
 import { prepare, type Prepared } from "./RunChecks.js"
 import type { RunDeps } from "./RunDeps.js"
 import { type Collected, type RunEvent, type RunResult, SandboxRunError } from "./RunModel.js"
-import type { Sandbox } from "./SandboxProvider.js"
+import type { Isolation, RefusedHost, Sandbox } from "./SandboxProvider.js"
 import type { RunPatch, RunStatus } from "./SandboxRuns.js"
 
 /** A started run: its id and files, and how it reports. */
@@ -28,6 +28,10 @@ interface Run extends Hooks {
   readonly id: SessionId
   readonly files: RunArtifacts.RunDir
   readonly warnings: Array<string>
+  /** What the egress policy refused, read before the sandbox goes. */
+  readonly refused: Array<RefusedHost>
+  /** The isolation of the run's sandbox, once it exists. */
+  isolation: Isolation | undefined
 }
 
 /** The session (a worktree is planned, made only when there are changes) and the run's reporting. */
@@ -51,7 +55,7 @@ const begin = (deps: RunDeps, p: Prepared, onEvent: (event: RunEvent) => Effect.
     const warnings: Array<string> = []
     const warn = (message: string) =>
       Effect.zipRight(Effect.sync(() => warnings.push(message)), Effect.zipRight(log(`warning: ${message}`), emit({ _tag: "Warning", message })))
-    return { id, files, log, event, emit, warn, warnings, redact: p.redact } satisfies Run
+    return { id, files, log, event, emit, warn, warnings, refused: [], isolation: undefined, redact: p.redact } satisfies Run
   })
 
 /** The run's directory and record. */
@@ -99,7 +103,8 @@ const openSandbox = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.Sand
       metadata: { "parallel-cc-session": run.id, "parallel-cc-repo": path.basename(p.repoPath) },
       // The agent's own executable: visible read-only under bubblewrap, copied into a VM for a custom agent.
       hostExecutables: p.agent.hostPath !== undefined && (p.providerName === "local" || p.agent.kind === "custom") ? [p.agent.hostPath] : [],
-      protect: [p.host.homeDir, p.repoPath]
+      protect: [p.host.homeDir, p.repoPath],
+      network: p.network
     }).pipe(
       Effect.tap((sb) => deps.runs.update(run.id, { sandboxId: sb.id, isolation: sb.isolation.kind, sandboxState: "running" })),
       Effect.tap(() => Effect.map(Clock.currentTimeMillis, (t) => void (time.start = t)))
@@ -113,6 +118,35 @@ const openSandbox = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.Sand
       ).pipe(Effect.catchAllCause((c) => run.log(`could not release the sandbox: ${String(c)}`)))
   )
 }
+
+/**
+ * Say what the network policy is and where it is not enforced; and read what it refused before the sandbox
+ * goes (a finalizer registered after the sandbox's, so it runs first).
+ */
+const networkNotes = (p: Prepared, run: Run, sandbox: Sandbox) =>
+  Effect.gen(function*() {
+    const { allow, mode } = p.network
+    yield* run.log(`network: ${mode}${mode === "allow" ? ` (${allow.join(", ")})` : ""}`)
+    if (mode !== "on" && !sandbox.isolation.isolated) {
+      yield* run.warn(`--network ${mode} is not enforced: the agent is not isolated (install bubblewrap)`)
+    } else if (mode === "allow" && p.providerName !== "local") {
+      yield* run.warn(`the ${p.providerName} provider applies the allow list itself; refused hosts are not reported`)
+    }
+    if (mode === "allow" && p.ssh !== undefined) yield* run.warn("git over SSH does not go through the egress proxy: use --network on with --ssh-key")
+    const read = sandbox.refusedHosts
+    if (read === undefined) return
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        const refused = yield* read
+        run.refused.splice(0, run.refused.length, ...refused)
+        for (const r of refused) yield* run.log(`network: refused ${r.host}:${r.port}${r.count > 1 ? ` (${r.count} times)` : ""}: ${r.reason}`)
+        if (refused.length > 0) {
+          const hosts = refused.map((r) => `${r.host}:${r.port}`)
+          yield* run.warn(`the network policy refused ${hosts.slice(0, 5).join(", ")}${hosts.length > 5 ? ", …" : ""} (allow a host with --allow-host HOST[:PORT])`)
+        }
+      })
+    )
+  })
 
 /** A dry run: the sandbox must hold exactly the listed files. */
 const verifyDryRun = (run: Run, sandbox: Sandbox, listed: ReadonlyArray<string>) =>
@@ -155,9 +189,11 @@ const body = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.SandboxTime
     }
 
     const sandbox = yield* openSandbox(deps, p, run, time)
+    run.isolation = sandbox.isolation
     yield* run.log(`sandbox ${sandbox.id} (${sandbox.isolation.description})`)
     yield* run.emit({ _tag: "SandboxReady", sandboxId: sandbox.id, isolation: sandbox.isolation })
     if (!sandbox.isolation.isolated) yield* run.warn(`the agent is not isolated: ${sandbox.isolation.description}`)
+    yield* networkNotes(p, run, sandbox)
     const uploaded = archive === undefined && sandbox.uploadTree !== undefined
       ? yield* sandbox.uploadTree(p.repoPath, listed.files, { excludes: listed.excludes })
       : yield* sandbox.upload(archive ?? (yield* deps.fileSync.archive(listed)), { excludes: listed.excludes })
@@ -306,7 +342,7 @@ export const run = (deps: RunDeps, req: Parameters<typeof prepare>[1], onEvent: 
     const c = result.collected
     return {
       run: final,
-      isolation: p.isolation,
+      isolation: r.isolation ?? p.isolation,
       changes: c?.changes ?? { added: [], modified: [], deleted: [] },
       refused: c?.refused ?? [],
       worktreePath: c?.worktreePath ?? null,
@@ -314,6 +350,8 @@ export const run = (deps: RunDeps, req: Parameters<typeof prepare>[1], onEvent: 
       commit: c?.commit ?? null,
       pullRequestUrl: result.pr?.url ?? null,
       gitLiveError: result.pr?.error ?? null,
-      warnings: r.warnings
+      warnings: r.warnings,
+      network: p.network,
+      refusedHosts: r.refused
     } satisfies RunResult
   })

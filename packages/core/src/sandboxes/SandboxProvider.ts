@@ -10,6 +10,7 @@
  */
 import type { Scope, Stream } from "effect"
 import { Context, Effect, Schema } from "effect"
+import type { EgressPolicy } from "./EgressPolicy.js"
 
 /** The providers parallel-cc knows. */
 export const ProviderName = Schema.Literal("local", "e2b")
@@ -113,6 +114,16 @@ export interface CreateOptions {
    * mounts for the executables: the user's home directory, the repository.
    */
   readonly protect?: ReadonlyArray<string> | undefined
+  /** What the agent may reach (see `EgressPolicy`); the provider's own default when undefined. */
+  readonly network?: EgressPolicy | undefined
+}
+
+/** A host the egress policy refused, how often, and why. */
+export interface RefusedHost {
+  readonly host: string
+  readonly port: number
+  readonly reason: string
+  readonly count: number
 }
 
 /** A process to run in a sandbox: an argument array (never a shell line), its environment and stdin. */
@@ -219,6 +230,8 @@ export interface Sandbox {
   readonly start: (command: SandboxCommand) => Effect.Effect<AgentProcess, SandboxError, Scope.Scope>
   /** The changes since `upload`: added, modified, deleted files, and an archive of the first two. */
   readonly changes: Effect.Effect<Changes, SandboxError>
+  /** The hosts the egress policy refused so far (providers that filter the network themselves). */
+  readonly refusedHosts?: Effect.Effect<ReadonlyArray<RefusedHost>> | undefined
 }
 
 /** What `list` reports about a sandbox the provider still has. */

@@ -121,14 +121,20 @@ export interface Plan {
   readonly etc: ReadonlyArray<string>
   /** Host files and package directories to show read-only at their own paths (see {@link agentMounts}). */
   readonly readOnly: ReadonlyArray<string>
-  readonly network: boolean
+  /** `on`: the machine's network; `off`: none; `allow`: none but the egress proxy's socket directory. */
+  readonly network: "on" | "off" | "allow"
+  /** In `allow` mode, the host directory holding the proxy's socket and the bridge (bound read-only). */
+  readonly egressDir?: string | undefined
   readonly cwd: string
 }
+
+/** Where the egress proxy's socket and the bridge are inside the sandbox. */
+export const egressInside = "/run/parallel-cc"
 
 /** The arguments before `--` of the bwrap command of `plan`. */
 export const args = (plan: Plan): Array<string> => {
   const out = ["--die-with-parent", "--new-session", "--unshare-all", "--unshare-user", "--cap-drop", "ALL"]
-  if (plan.network) out.push("--share-net")
+  if (plan.network === "on") out.push("--share-net")
   for (const d of systemDirs) out.push("--ro-bind-try", d, d)
   out.push(...etcArgs(plan.etc))
   out.push("--proc", "/proc", "--dev", "/dev")
@@ -136,6 +142,7 @@ export const args = (plan: Plan): Array<string> => {
   out.push("--bind", plan.work, inside.work)
   out.push("--bind", path.join(plan.dir, "home"), inside.home)
   for (const p of plan.readOnly) out.push("--ro-bind", p, p)
+  if (plan.network === "allow" && plan.egressDir !== undefined) out.push("--ro-bind", plan.egressDir, egressInside)
   out.push("--remount-ro", "/")
   out.push("--chdir", plan.cwd)
   return out

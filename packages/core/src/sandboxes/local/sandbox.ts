@@ -8,7 +8,7 @@
  */
 import type { CommandExecutor } from "@effect/platform"
 import { CommandExecutor as Executor } from "@effect/platform"
-import { Effect, Option, Stream } from "effect"
+import { Effect, Either, Option, Stream } from "effect"
 import * as path from "node:path"
 import { start as startProcess } from "../../platform/exec.js"
 import type { Git } from "../../platform/Git.js"
@@ -23,8 +23,10 @@ import {
   SandboxError,
   type SecretFile
 } from "../SandboxProvider.js"
+import * as Egress from "../EgressPolicy.js"
 import * as Baseline from "./baseline.js"
 import * as Bwrap from "./bwrap.js"
+import * as EgressProxy from "./egress.js"
 import * as State from "./state.js"
 
 export interface LocalDeps {
@@ -40,6 +42,17 @@ const fail = (reason: SandboxError["reason"], detail: string, sandboxId: string,
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
+/** The host directory of a sandbox's egress proxy (its socket, the bridge, the refusals). */
+export const egressDir = (dir: string) => path.join(dir, "egress")
+
+const proxyUrl = `http://127.0.0.1:${EgressProxy.proxyPort}`
+
+/** The ports of allowed loopback hosts, which the bridge opens inside the sandbox. */
+const loopbackPorts = (allow: ReadonlyArray<string>): Array<string> => {
+  const rules = Either.getOrElse(Egress.parseAll(allow), () => [] as ReadonlyArray<Egress.HostRule>)
+  return [...new Set(rules.filter((r) => Egress.isLoopback(r) && r.port !== undefined).map((r) => String(r.port)))]
+}
+
 /** The argv, environment and host working directory of `command` in the sandbox `dir`. */
 export const spawnSpec = (deps: Pick<LocalDeps, "etc">, dir: string, state: State.State, command: SandboxCommand) =>
   Effect.gen(function*() {
@@ -54,10 +67,52 @@ export const spawnSpec = (deps: Pick<LocalDeps, "etc">, dir: string, state: Stat
       TMPDIR: bw ? Bwrap.inside.tmp : path.join(dir, "tmp")
     }
     if (!bw) return { argv: [...command.argv] as [string, ...Array<string>], env, cwd }
-    const readOnly = yield* Bwrap.agentMounts(state.hostExecutables, env.PATH ?? Bwrap.defaultPath, state.protect ?? [])
-    const plan = { dir, work: path.join(dir, "work"), etc: yield* deps.etc, readOnly, network: state.network, cwd }
-    const argv: [string, ...Array<string>] = ["bwrap", ...Bwrap.args(plan), "--", ...command.argv]
+    const egress = State.egressOf(state)
+    const bridged = egress.mode === "allow"
+    // The bridge runs with the node that runs parallel-cc: the one program of ours in the sandbox.
+    const executables = bridged ? [...state.hostExecutables, process.execPath] : state.hostExecutables
+    const readOnly = yield* Bwrap.agentMounts(executables, env.PATH ?? Bwrap.defaultPath, state.protect ?? [])
+    const plan = { dir, work: path.join(dir, "work"), etc: yield* deps.etc, readOnly, network: egress.mode, egressDir: egressDir(dir), cwd }
+    if (bridged) {
+      for (const name of ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]) env[name] = proxyUrl
+      for (const name of ["NO_PROXY", "no_proxy"]) env[name] = "localhost,127.0.0.1,::1"
+      delete env.ALL_PROXY
+      delete env.all_proxy
+    }
+    const node = yield* NodeFs.realPath(process.execPath).pipe(Effect.orElseSucceed(() => process.execPath))
+    const inner: ReadonlyArray<string> = bridged
+      ? [
+        node,
+        `${Bwrap.egressInside}/bridge.cjs`,
+        `${Bwrap.egressInside}/proxy.sock`,
+        String(EgressProxy.proxyPort),
+        ...loopbackPorts(egress.allow),
+        "--",
+        ...command.argv
+      ]
+      : command.argv
+    const argv: [string, ...Array<string>] = ["bwrap", ...Bwrap.args(plan), "--", ...inner]
     return { argv, env, cwd: path.join(dir, "work") }
+  })
+
+/**
+ * For a command under bubblewrap in `allow` mode: the egress proxy on the host for as long as the scope
+ * lasts, and the bridge script beside its socket.
+ */
+const serveEgress = (dir: string, state: State.State) =>
+  Effect.gen(function*() {
+    const egress = State.egressOf(state)
+    if (state.isolation.kind !== "bwrap" || egress.mode !== "allow") return
+    const rules = yield* Either.match(Egress.parseAll(egress.allow), {
+      onLeft: (why) => Effect.fail(fail("CommandFailed", `the egress policy: ${why}`, dir)),
+      onRight: Effect.succeed
+    })
+    const eg = egressDir(dir)
+    yield* Effect.gen(function*() {
+      yield* NodeFs.makeDirectory(eg, { recursive: true, mode: 0o755 })
+      yield* NodeFs.writeFile(path.join(eg, "bridge.cjs"), EgressProxy.bridgeScript, { mode: 0o644 })
+      yield* EgressProxy.serve(path.join(eg, "proxy.sock"), rules)
+    }).pipe(Effect.mapError((e) => fail("CommandFailed", `starting the egress proxy: ${e.message}`, dir, e)))
   })
 
 const lines = (s: Stream.Stream<Uint8Array, unknown>, dir: string) =>
@@ -158,6 +213,7 @@ export const at = (deps: LocalDeps, dir: string, state: State.State): Sandbox =>
   const startIn = (command: SandboxCommand) =>
     Effect.gen(function*() {
       const cur = Option.getOrElse(yield* State.read(dir), () => state)
+      yield* serveEgress(dir, cur)
       const spec = yield* spawnSpec(deps, dir, cur, command)
       const proc = yield* startProcess(spec.argv, { cwd: spec.cwd, env: spec.env, clearEnv: true, stdin: command.stdin ?? "" }).pipe(
         Effect.provideService(Executor.CommandExecutor, deps.executor),
@@ -225,6 +281,7 @@ export const at = (deps: LocalDeps, dir: string, state: State.State): Sandbox =>
     upload,
     uploadTree,
     listFiles: listFilesIn(work, id),
+    refusedHosts: EgressProxy.refusals(egressDir(dir)),
     writeSecretFiles,
     removeSecretFiles,
     exec: execIn,

@@ -8,6 +8,7 @@
 import { Effect, Option } from "effect"
 import * as path from "node:path"
 import * as NodeFs from "../../platform/nodeFs.js"
+import type { EgressPolicy } from "../EgressPolicy.js"
 import type { Isolation } from "../SandboxProvider.js"
 
 export interface State {
@@ -18,7 +19,10 @@ export interface State {
   readonly hostExecutables: ReadonlyArray<string>
   /** Host paths no mount may contain (the user's home, the repository, the data directory). */
   readonly protect?: ReadonlyArray<string> | undefined
+  /** Sandboxes of earlier versions: the network on or off. */
   readonly network: boolean
+  /** What the agent may reach; when absent, `network` says. */
+  readonly egress?: EgressPolicy | undefined
   /** Sandboxes uploaded by earlier versions record the baseline as a tree; now the baseline index is the record. */
   readonly baselineTree?: string | undefined
   /** Set once the upload is complete and `meta/baseline.index` describes it. */
@@ -50,3 +54,6 @@ export const update = (dir: string, patch: Partial<State>): Effect.Effect<void> 
 /** Whether a probe's start time is the one recorded (a recording of an earlier version holds the bare ticks). */
 export const sameStart = (recorded: string | null | undefined, probed: string | null): boolean =>
   recorded === undefined || recorded === null || probed === null || probed === recorded || probed.endsWith(`:${recorded}`)
+
+/** The egress policy of a sandbox (older sandboxes recorded only on or off). */
+export const egressOf = (state: State): EgressPolicy => state.egress ?? { mode: state.network ? "on" : "off", allow: [] }
