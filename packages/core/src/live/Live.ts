@@ -13,6 +13,7 @@ import * as Doctor from "../setup/Doctor.js"
 import * as Git from "../platform/Git.js"
 import * as Installer from "../setup/Installer.js"
 import * as Landing from "../landing/Landing.js"
+import * as LiveOverlaps from "./LiveOverlaps.js"
 import * as LiveSessions from "./LiveSessions.js"
 import * as MergeWatcher from "../coordination/MergeWatcher.js"
 import * as SandboxRuns from "../sandboxes/SandboxRuns.js"
@@ -24,7 +25,7 @@ export const layerNoMigrate = LiveSessions.layerNoMigrate
 /** Every service, over the migrated store. */
 export const layer = Layer.mergeAll(MergeWatcher.layer, Landing.layer.pipe(Layer.provide(SandboxRuns.layer))).pipe(
   Layer.provideMerge(Conflicts.layer),
-  Layer.provideMerge(LiveSessions.layer)
+  Layer.provideMerge(LiveOverlaps.layer)
 )
 
 /** Everything {@link layer} provides. */
