@@ -1,10 +1,11 @@
 import { NodePath } from "@effect/platform-node"
 import { Path } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { AppConfig, ClaimsLedger, Database, type Domain, Sessions, SessionStore } from "@parallel-cc/core"
+import { AppConfig, ClaimsLedger, Database, type Domain, SessionFiles, Sessions, SessionStore } from "@parallel-cc/core"
 import { TempDir, TempRepo, TestConfig } from "@parallel-cc/testkit"
 import { Effect, Either, TestClock } from "effect"
 import { spawn } from "node:child_process"
+import * as fs from "node:fs"
 import * as path from "node:path"
 
 const posix = Effect.runSync(Path.Path.pipe(Effect.provide(NodePath.layer)))
@@ -259,6 +260,61 @@ describe("ClaimsLedger", () => {
         assert.deepStrictEqual((yield* ledger.list()).map((c) => [c.sessionId, c.filePath]), [[main.sessionId, "d.ts"]])
         const dead = yield* db.sql<{ release_reason: string }>`SELECT release_reason FROM file_claims WHERE session_id = ${doomed.sessionId}`
         assert.deepStrictEqual(dead.map((r) => r.release_reason), ["session-ended"])
+      }))
+    }))
+
+  it.scopedLive("paths resolve through symbolic links; a link leading outside the repository is refused like an outside path", () =>
+    Effect.gen(function*() {
+      const { repo, run } = yield* setup
+      const outside = TempDir.makeSync("pcc-outside-")
+      fs.mkdirSync(path.join(repo.root, "src"))
+      fs.writeFileSync(path.join(repo.root, "src", "cart.ts"), "x\n")
+      fs.symlinkSync("src", path.join(repo.root, "alias"))
+      fs.symlinkSync(outside, path.join(repo.root, "escape"))
+      fs.symlinkSync(path.join(outside, "nothing-here"), path.join(repo.root, "dangling"))
+      fs.symlinkSync(".git", path.join(repo.root, "gitlink"))
+      repo.commitAll("links")
+      yield* run(Effect.gen(function*() {
+        const sessions = yield* Sessions.Sessions
+        const ledger = yield* ClaimsLedger.ClaimsLedger
+        const s = (yield* sessions.register({ repo: repo.root, pid: process.pid })).session
+        const a = yield* acquire(s.sessionId, "alias/cart.ts", "EXCLUSIVE")
+        assert.strictEqual(a.claim.filePath, "src/cart.ts", "a link inside the repository leads to its target")
+        assert.strictEqual((yield* ledger.normalize({ repoPath: repo.root }, path.join(repo.root, "alias", "new.ts"))), "src/new.ts")
+        for (const bad of ["escape/x.ts", "escape", "dangling", "dangling/deeper.ts"]) {
+          const e = yield* Effect.flip(acquire(s.sessionId, bad, "INTENT"))
+          assert.strictEqual(e._tag, "ClaimError", bad)
+          assert.strictEqual((e as ClaimsLedger.ClaimError).reason, "OutsideRepo", bad)
+          assert.include(e.message, "outside the repository")
+        }
+        const git = yield* Effect.flip(acquire(s.sessionId, "gitlink/config", "INTENT"))
+        assert.strictEqual((git as ClaimsLedger.ClaimError).reason, "InvalidPath")
+      }))
+      TempDir.removeSync(outside)
+    }))
+
+  it.scopedLive("an EXCLUSIVE claim is published in its session's directory for the other sessions' hooks, and withdrawn", () =>
+    Effect.gen(function*() {
+      const { repo, run } = yield* setup
+      yield* run(Effect.gen(function*() {
+        const sessions = yield* Sessions.Sessions
+        const files = yield* SessionFiles.SessionFiles
+        const s = (yield* sessions.register({ repo: repo.root, pid: process.pid })).session
+        const published = path.join(files.dir(s.sessionId), "claims", "src", "cart.ts")
+        const c = yield* acquire(s.sessionId, "src/cart.ts", "EXCLUSIVE", { reason: "rewriting totals", ttlMinutes: 30 })
+        assert.strictEqual(Math.round(fs.statSync(published).mtimeMs / 1000), Math.round(c.claim.expiresAt.getTime() / 1000), "mtime = expiry")
+        const text = fs.readFileSync(published, "utf8")
+        assert.include(text, `session ${s.sessionId}`)
+        assert.include(text, "rewriting totals")
+        assert.include(text, `parallel-cc unclaim src/cart.ts --session ${s.sessionId}`)
+        yield* acquire(s.sessionId, "src/cart.ts", "INTENT")
+        assert.isFalse(fs.existsSync(published), "a downgrade withdraws it")
+        yield* acquire(s.sessionId, "src/cart.ts", "EXCLUSIVE")
+        yield* Effect.flatMap(ClaimsLedger.ClaimsLedger, (l) => l.release(s.sessionId, "src/cart.ts"))
+        assert.isFalse(fs.existsSync(published), "a release withdraws it")
+        yield* acquire(s.sessionId, "src/cart.ts", "EXCLUSIVE")
+        yield* Effect.flatMap(ClaimsLedger.ClaimsLedger, (l) => l.releaseSession(s.sessionId, "released"))
+        assert.isFalse(fs.existsSync(published))
       }))
     }))
 })

@@ -16,16 +16,23 @@
  *
  * Paths are normalized to the repository root: relative paths are taken from the root
  * (`./a/../b.ts` is `b.ts`), absolute paths may point into the repository or into the session's worktree
- * (the same file in another checkout), and anything outside, the root itself, or `.git` is refused.
+ * (the same file in another checkout), and anything outside, the root itself, or `.git` is refused. Paths are
+ * resolved through symbolic links in the session's checkout: a link inside the repository leads to its
+ * target's path, and a path under a link that leads outside the repository is refused like any outside path.
+ *
+ * An EXCLUSIVE claim is also published in the session's directory (`claims/<path>`, see SessionFiles), where
+ * the session hook of every other live session of the repository reads it before a file is written and
+ * refuses the write.
  *
  * @since 0.1.0
  */
-import { Path } from "@effect/platform"
-import { Clock, Context, Effect, Either, Layer, Schema } from "effect"
+import { FileSystem, Path } from "@effect/platform"
+import { Clock, Context, Effect, Either, Layer, Option, Schema } from "effect"
 import { AppConfig } from "../platform/AppConfig.js"
 import { Database, type DbFailure, decodeRows } from "../platform/Database.js"
 import { type Session, SessionId } from "../Domain.js"
 import { SessionNotFound } from "../Errors.js"
+import { SessionFiles } from "../sessions/SessionFiles.js"
 import { SessionStore } from "../sessions/SessionStore.js"
 
 /** How a session means to use a file. */
@@ -290,6 +297,8 @@ export const make = Effect.gen(function*() {
   const db = yield* Database
   const config = yield* AppConfig
   const store = yield* SessionStore
+  const files = yield* SessionFiles
+  const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const sql = db.sql
   const defaultTtl = config.values["claims.ttlMinutes"]
@@ -303,8 +312,61 @@ export const make = Effect.gen(function*() {
 
   const activeWhere = (now: number) => sql`c.released_at IS NULL AND c.expires_at > ${now} AND s.status = 'active'`
 
+  /**
+   * `rel` (already normalized lexically) resolved through the symbolic links of the checkout `root`: the
+   * path of what it names inside the repository, or OutsideRepo when a link leads outside.
+   */
+  const resolveLinks = (roots: { readonly repoPath: string; readonly worktreePath?: string | undefined }, input: string, rel: string) =>
+    Effect.gen(function*() {
+      const root = roots.worktreePath ?? roots.repoPath
+      const realRoot = yield* fs.realPath(root).pipe(Effect.orElseSucceed(() => root))
+      const parts = rel.split("/")
+      let resolved: string | undefined
+      for (let i = parts.length; i > 0 && resolved === undefined; i--) {
+        const at = path.join(root, ...parts.slice(0, i))
+        const real = yield* fs.realPath(at).pipe(Effect.option)
+        if (Option.isSome(real)) resolved = path.join(real.value, ...parts.slice(i))
+        else {
+          // A dangling link: judge it by where it points.
+          const target = yield* fs.readLink(at).pipe(Effect.option)
+          if (Option.isSome(target)) {
+            const parent = yield* fs.realPath(path.dirname(at)).pipe(Effect.orElseSucceed(() => path.dirname(at)))
+            resolved = path.join(path.resolve(parent, target.value), ...parts.slice(i))
+          }
+        }
+      }
+      if (resolved === undefined) return rel
+      const out = path.relative(realRoot, resolved)
+      const fail = (reason: "OutsideRepo" | "InvalidPath", detail: string) =>
+        Effect.fail(new ClaimError({ reason, path: input, repoPath: roots.repoPath, detail }))
+      if (out === "" || out === ".." || out.startsWith("../") || path.isAbsolute(out)) {
+        return yield* fail("OutsideRepo", `it leads through a symbolic link to ${resolved}`)
+      }
+      if (out === ".git" || out.startsWith(".git/")) return yield* fail("InvalidPath", "it leads through a symbolic link into .git")
+      return out
+    })
+
   const normalize = (roots: { readonly repoPath: string; readonly worktreePath?: string | undefined }, input: string) =>
-    Either.match(normalizePath(path, roots, input), { onLeft: Effect.fail, onRight: Effect.succeed })
+    Either.match(normalizePath(path, roots, input), {
+      onLeft: Effect.fail,
+      onRight: (rel) => resolveLinks(roots, input, rel)
+    })
+
+  /** The text the session hook refuses a write with, while `c` holds the file EXCLUSIVE. */
+  const refusal = (c: Claim) =>
+    `${c.filePath} is claimed EXCLUSIVE by parallel-cc session ${c.sessionId}` +
+    `${c.branch !== null ? ` (branch ${c.branch}, in ${c.worktreePath})` : ` (in ${c.worktreePath})`} until ` +
+    `${c.expiresAt.toISOString()}${c.reason !== null ? ` — "${c.reason}"` : ""}. Do not change it; coordinate instead: work on ` +
+    `other files, or ask the person running the agents. The claim ends when that session releases it ` +
+    `(\`parallel-cc unclaim ${c.filePath} --session ${c.sessionId}\`), when the session ends, or when it expires.`
+
+  /** Publish (or withdraw) a claim in its session's directory, for the other sessions' hooks. */
+  const publish = (c: Claim) =>
+    (c.mode === "EXCLUSIVE" && c.releasedAt === null
+      ? files.setClaim(c.sessionId, c.filePath, { expiresAt: c.expiresAt, refusal: refusal(c) })
+      : files.clearClaim(c.sessionId, c.filePath)).pipe(
+        Effect.catchAll((e) => Effect.logWarning(`could not publish the claim on ${c.filePath} to other sessions: ${e.message}`))
+      )
 
   const rootsOf = (s: Session) => ({ repoPath: s.repoPath, worktreePath: s.worktreePath })
 
@@ -397,7 +459,7 @@ export const make = Effect.gen(function*() {
         })
       }`)
       return { claim: yield* byId(id), change: "acquired", others } satisfies Acquired
-    })).pipe(Effect.withSpan("ClaimsLedger.acquire"))
+    })).pipe(Effect.tap((a) => publish(a.claim)), Effect.withSpan("ClaimsLedger.acquire"))
 
   const release = (sessionId: SessionId, input: string) =>
     db.immediate(Effect.gen(function*() {
@@ -412,7 +474,7 @@ export const make = Effect.gen(function*() {
       const id = ended[0]?.id
       if (id === undefined) return yield* new ClaimNotFound({ sessionId, filePath })
       return yield* byId(id)
-    })).pipe(Effect.withSpan("ClaimsLedger.release"))
+    })).pipe(Effect.tap(publish), Effect.withSpan("ClaimsLedger.release"))
 
   const releaseSession = (sessionId: SessionId, reason: ReleaseReason = "session-ended") =>
     db.immediate(Effect.gen(function*() {
@@ -427,7 +489,7 @@ export const make = Effect.gen(function*() {
         WHERE session_id = ${sessionId} AND released_at IS NULL`)
       if (ended.length === 0) return [] as ReadonlyArray<Claim>
       return yield* rows(sql`${selectClaims} WHERE ${sql.in("c.id", ended.map((r) => r.id))} ORDER BY c.created_at, c.id`)
-    })).pipe(Effect.withSpan("ClaimsLedger.releaseSession"))
+    })).pipe(Effect.tap((cs) => Effect.forEach(cs, publish, { discard: true })), Effect.withSpan("ClaimsLedger.releaseSession"))
 
   const list = (filter: ListFilter = {}) =>
     Effect.gen(function*() {
