@@ -15,6 +15,7 @@ import { heartbeat } from "./commands/heartbeat.js"
 import * as Mcp from "./commands/mcp.js"
 import { mergeStatus, watchMerges } from "./commands/merges.js"
 import { migrate } from "./commands/migrate.js"
+import { claimCommand, overlapsCommand, unclaimCommand, watchSessionCommand } from "./commands/overlaps.js"
 import { register } from "./commands/register.js"
 import { release } from "./commands/release.js"
 import { sandboxCommand } from "./commands/sandbox.js"
@@ -86,7 +87,7 @@ const mcpCommand = Command.make("mcp").pipe(
 
 const watchCommand = Command.make("watch").pipe(
   Command.withDescription("Long-running watchers"),
-  Command.withSubcommands([fromDef(watchMerges)])
+  Command.withSubcommands([fromDef(watchMerges), watchSessionCommand as Command.Command<string, CliServices, unknown, unknown>])
 )
 
 const mergeCommand = Command.make("merge").pipe(
@@ -120,6 +121,9 @@ export const subcommands: ReadonlyArray<Command.Command<string, CliServices, unk
   configCommand as Command.Command<string, CliServices, unknown, unknown>,
   fromDef(migrate),
   fromDef(claims),
+  claimCommand as Command.Command<string, CliServices, unknown, unknown>,
+  unclaimCommand as Command.Command<string, CliServices, unknown, unknown>,
+  overlapsCommand as Command.Command<string, CliServices, unknown, unknown>,
   fromDef(conflicts),
   fromDef(suggestions),
   landCommand as Command.Command<string, CliServices, unknown, unknown>,

@@ -13,8 +13,8 @@
  * starts children in a new process group (detached), and an interactive agent outside the terminal's
  * foreground process group is stopped (SIGTTIN) as soon as it reads the terminal.
  */
-import { AppConfig, Git, LiveSessions, Sessions } from "@parallel-cc/core"
-import { Cause, Effect, Exit, Layer, Logger, LogLevel, ManagedRuntime, Option } from "effect"
+import { AppConfig, Git, LiveOverlaps, LiveSessions, Sessions, SessionWatcher } from "@parallel-cc/core"
+import { Cause, Effect, Exit, Fiber, Layer, Logger, LogLevel, ManagedRuntime, Option } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -162,7 +162,7 @@ export const run = async (options: WrapperOptions): Promise<number> => {
   }
 
   // Phase 2: register, run the agent in the session's directory, release.
-  const core = ManagedRuntime.make(configured(LiveSessions.layer, layers).pipe(Layer.provide(logging)))
+  const core = ManagedRuntime.make(configured(LiveOverlaps.layer, layers).pipe(Layer.provide(logging)))
   try {
     const reg = await core.runPromiseExit(
       Effect.flatMap(Sessions.Sessions, (s) => s.register({ repo: cwd, pid: process.pid }))
@@ -195,7 +195,11 @@ export const run = async (options: WrapperOptions): Promise<number> => {
         const attached = await core.runPromiseExit(Effect.flatMap(Sessions.Sessions, (s) => s.attach(sessionId, child!.pid!)))
         if (Exit.isFailure(attached) && verbose) say(name, `note: session stays with the wrapper's pid: ${errorText(attached.cause, verbose)}`)
       }
+      // While the agent runs, its watcher keeps the session's changed files and overlaps current (any agent:
+      // it watches the worktree; with the session hook it also sees edits as they are made).
+      const watcher = core.runFork(Effect.flatMap(SessionWatcher.SessionWatcher, (w) => w.watch(sessionId)))
       result = await running
+      await core.runPromise(Fiber.interrupt(watcher)).catch(() => undefined)
     }
     if (result.error !== undefined) say(name, `error: ${result.error}`)
 
