@@ -92,9 +92,9 @@ describe("overlaps", () => {
 
   it("overlaps (scanning now) finds sessions registered without a wrapper; --repo and --session filter", async () => {
     const w = world()
-    const reg = (n: number) => json(w, ["register", "--repo", w.repo.root, "--pid", String(process.pid)]) as { sessionId: string; worktreePath: string }
-    const a = reg(1)
-    const b = reg(2)
+    const reg = () => json(w, ["register", "--repo", w.repo.root, "--pid", String(process.pid)]) as { sessionId: string; worktreePath: string }
+    const a = reg()
+    const b = reg()
     fs.appendFileSync(path.join(a.worktreePath, "README.md"), "a\n")
     fs.appendFileSync(path.join(b.worktreePath, "README.md"), "b\n")
     assert.deepStrictEqual(json(w, ["overlaps", "--cached"]).overlaps, [], "nothing scanned yet")
@@ -102,6 +102,10 @@ describe("overlaps", () => {
     assert.lengthOf(now, 1)
     assert.strictEqual(now[0].filePath, "README.md")
     assert.lengthOf(json(w, ["overlaps", "--session", a.sessionId, "--cached"]).overlaps, 1)
+    // A column of status.
+    const st = cli(w, ["status"]).stdout
+    assert.include(st, "OVERLAPS")
+    assert.strictEqual(st.split("\n").filter((l) => l.includes("1 file, 1 conflict")).length, 2, st)
     const other = TempRepo.makeSync(TempDir.makeSync())
     dirs.push(path.dirname(other.root))
     assert.deepStrictEqual(json(w, ["overlaps", "--repo", other.root]).overlaps, [])

@@ -1,4 +1,4 @@
-import { Domain, Sessions } from "@parallel-cc/core"
+import { Domain, OverlapStore, Sessions } from "@parallel-cc/core"
 import { Clock, Effect, Option, Schema } from "effect"
 import { defineCommand } from "../internal/Command.js"
 import { withSessions } from "../internal/Env.js"
@@ -34,11 +34,23 @@ export const status = defineCommand({
       }
       for (const r of report.released) yield* note(releasedLines(r).join("\n"))
       const now = yield* Clock.currentTimeMillis
+      // Live overlaps as the sessions' watchers last saw them (`parallel-cc overlaps` scans now).
+      const overlaps = yield* Effect.flatMap(OverlapStore.OverlapStore, (o) => o.list({ repoPath })).pipe(
+        Effect.provide(OverlapStore.layer),
+        Effect.orElseSucceed(() => [] as ReadonlyArray<OverlapStore.Overlap>)
+      )
+      const overlapOf = (id: string) => {
+        const mine = overlaps.filter((o) => o.sessionA === id || o.sessionB === id)
+        if (mine.length === 0) return "-"
+        const files = new Set(mine.map((o) => o.filePath)).size
+        const conflicts = mine.filter((o) => o.conflict === true).length
+        return `${files} file${files === 1 ? "" : "s"}${conflicts > 0 ? `, ${conflicts} conflict${conflicts === 1 ? "" : "s"}` : ""}`
+      }
       const out: Array<string> = []
       if (report.sessions.length === 0) out.push("No active sessions.")
       else {
         out.push(table(
-          ["SESSION", "PID", "KIND", "BRANCH", "AGE", "HEARTBEAT", "LIVENESS", "PORTS", "DIRECTORY"],
+          ["SESSION", "PID", "KIND", "BRANCH", "AGE", "HEARTBEAT", "LIVENESS", "OVERLAPS", "PORTS", "DIRECTORY"],
           report.sessions.map(({ lastHeartbeat, liveness, session: s }) => [
             s.sessionId,
             String(s.pid),
@@ -47,6 +59,7 @@ export const status = defineCommand({
             age(s.createdAt, now),
             `${age(lastHeartbeat, now)} ago`,
             liveness.state,
+            overlapOf(s.sessionId),
             s.portBase !== null ? String(s.portBase) : "-",
             s.worktreePath
           ])
