@@ -21,7 +21,7 @@ describe("MCP server (stdio, real client)", () => {
     const server = await w.connect(w.repo.root)
     const { tools } = await server.client.listTools()
     const names = tools.map((t) => t.name)
-    // The original tool's 14, plus the sandboxed-run tools.
+    // The original tool's 14, plus the sandboxed-run tools and get_overlaps.
     assert.sameMembers(names, [
       "get_parallel_status",
       "get_my_session",
@@ -33,6 +33,7 @@ describe("MCP server (stdio, real client)", () => {
       "claim_file",
       "release_file",
       "list_file_claims",
+      "get_overlaps",
       "detect_advanced_conflicts",
       "get_auto_fix_suggestions",
       "apply_auto_fix",

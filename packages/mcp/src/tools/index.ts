@@ -8,6 +8,7 @@ import * as Claims from "./claims.js"
 import * as ConflictTools from "./conflicts.js"
 import * as LandingTools from "./landing.js"
 import * as Merges from "./merges.js"
+import * as OverlapTools from "./overlaps.js"
 import * as Sandbox from "./sandbox.js"
 import * as Status from "./status.js"
 
@@ -15,6 +16,7 @@ export const groups: ReadonlyArray<ReadonlyArray<AnyTool>> = [
   Status.tools,
   Merges.tools,
   Claims.tools,
+  OverlapTools.tools,
   ConflictTools.tools,
   LandingTools.tools,
   Sandbox.tools

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { ClaimsLedger, Domain, MergeWatcher } from "@parallel-cc/core"
+import { ClaimsLedger, Domain, MergeWatcher, OverlapStore } from "@parallel-cc/core"
 import { Schema } from "effect"
 import { describe, objectOf, zodOf } from "../internal/schemaZod.js"
 
@@ -59,3 +59,12 @@ export const subscription = describe(objectOf(MergeWatcher.Subscription), {
 })
 export type SubscriptionWire = typeof MergeWatcher.Subscription.Encoded
 export const subscriptionWire: (s: MergeWatcher.Subscription) => SubscriptionWire = Schema.encodeSync(MergeWatcher.Subscription)
+
+export const overlap = describe(objectOf(OverlapStore.Overlap), {
+  filePath: "Relative to the repository root",
+  level: "file: different parts; hunk: the same or adjacent lines; symbol: the same functions or members",
+  symbols: "Symbols both sessions changed",
+  conflict: "Whether merging the two sessions' work conflicts on the file (git merge-tree); null: not known yet"
+})
+export type OverlapWire = OverlapStore.OverlapJson
+export const overlapWire: (o: OverlapStore.Overlap) => OverlapWire = Schema.encodeSync(OverlapStore.Overlap)

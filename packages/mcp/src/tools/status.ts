@@ -3,13 +3,13 @@
  *
  * @since 0.1.0
  */
-import { ClaimsLedger, SessionStore } from "@parallel-cc/core"
+import { ClaimsLedger, Overlaps, SessionStore } from "@parallel-cc/core"
 import { Effect, Option } from "effect"
 import { z } from "zod"
 import { Caller } from "../Caller.js"
 import * as Tool from "../Tool.js"
 import { repoOption } from "./common.js"
-import { claim, claimWire, session, sessionWire } from "./shapes.js"
+import { claim, claimWire, overlap, overlapWire, session, sessionWire } from "./shapes.js"
 
 export const getParallelStatus = Tool.define({
   name: "get_parallel_status",
@@ -59,14 +59,16 @@ export const getMySession = Tool.define({
   name: "get_my_session",
   title: "My session",
   description: "The caller's own parallel-cc session (from PARALLEL_CC_SESSION_ID, else the worktree that " +
-    "contains the server's working directory): its id, directory, branch, and how many other sessions " +
-    "work on the same repository.",
+    "contains the server's working directory): its id, directory, branch, how many other sessions " +
+    "work on the same repository, your claims, and the files another live session changes too (as last scanned; " +
+    "get_overlaps scans now).",
   input: {},
   output: {
     session,
     resolvedBy: z.enum(["env", "cwd"]).describe("How the session was found"),
     otherSessions: z.number().int().describe("Other active sessions of the same repository"),
-    claims: z.array(claim).describe("Your active file claims")
+    claims: z.array(claim).describe("Your active file claims"),
+    overlaps: z.array(overlap).describe("Files you and another live session both change")
   },
   readOnly: true,
   handler: () =>
@@ -76,17 +78,20 @@ export const getMySession = Tool.define({
       const me = yield* caller.session
       const all = yield* store.list({ repoPath: me.session.repoPath, status: "active" })
       const claims = yield* Effect.flatMap(ClaimsLedger.ClaimsLedger, (l) => l.list({ sessionId: me.session.sessionId }))
+      const overlaps = yield* Effect.flatMap(Overlaps.Overlaps, (o) => o.list({ sessionId: me.session.sessionId }))
       return {
         session: sessionWire(me.session),
         resolvedBy: me.resolvedBy,
         otherSessions: all.filter((s) => s.sessionId !== me.session.sessionId).length,
-        claims: claims.map(claimWire)
+        claims: claims.map(claimWire),
+        overlaps: overlaps.map(overlapWire)
       }
     }),
   summarize: (o) =>
     `You are session ${o.session.sessionId} in ${o.session.worktreePath}` +
     (o.session.branch !== null ? ` on branch ${o.session.branch}` : "") +
-    `; ${o.otherSessions} other session${o.otherSessions === 1 ? "" : "s"} on this repository`
+    `; ${o.otherSessions} other session${o.otherSessions === 1 ? "" : "s"} on this repository` +
+    (o.overlaps.length > 0 ? `; ${o.overlaps.length} file${o.overlaps.length === 1 ? "" : "s"} overlap with other sessions` : "")
 })
 
 export const tools: ReadonlyArray<Tool.AnyTool> = [getParallelStatus, getMySession]
