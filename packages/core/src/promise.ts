@@ -33,6 +33,7 @@ import { type ClaimsApi, makeClaims } from "./promise/claims.js"
 import { type ConflictsApi, makeConflicts } from "./promise/conflicts.js"
 import { type LandApi, makeLand } from "./promise/land.js"
 import { makeMerges, type MergesApi } from "./promise/merges.js"
+import { makeOverlaps, type OverlapsApi } from "./promise/overlaps.js"
 import { makeParallel, type ParallelApi, type ParallelRunInput, type ParallelRunOptions, type ParallelRunSummary } from "./promise/parallel.js"
 import { type CallOptions, type ClientInfo, type ClientOptions, makeFacade } from "./promise/runtime.js"
 import { makeSandbox, type SandboxApi } from "./promise/sandbox.js"
@@ -62,6 +63,7 @@ export type {
 } from "./promise/conflicts.js"
 export type { LandApi, LandEntry, LandEvent, LandReport, LandRunInput, LandRunOptions, LandStatus } from "./promise/land.js"
 export type { BranchStatus, MergeEvent, MergesApi, PollReport, Subscription, SubscribeResult } from "./promise/merges.js"
+export type { ChangedFile, Overlap, OverlapsApi } from "./promise/overlaps.js"
 export type {
   ParallelApi,
   ParallelEvent,
@@ -109,6 +111,7 @@ export interface Client {
   readonly claims: ClaimsApi
   readonly merges: MergesApi
   readonly conflicts: ConflictsApi
+  readonly overlaps: OverlapsApi
   readonly sandbox: SandboxApi
   readonly parallel: ParallelApi
   /** The test-gated landing queue. */
@@ -144,6 +147,7 @@ export const createClient = (options: ClientOptions = {}): Client => {
     claims: makeClaims(f),
     merges: makeMerges(f),
     conflicts: makeConflicts(f),
+    overlaps: makeOverlaps(f),
     sandbox: makeSandbox(f),
     parallel: makeParallel(f),
     land: makeLand(f),

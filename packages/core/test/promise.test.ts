@@ -132,6 +132,30 @@ describe("Promise facade (@parallel-cc/core/promise)", () => {
     }
   })
 
+  it("overlaps.list scans live sessions and reports overlapping files; overlaps.changes lists a session's files", async () => {
+    const base = tempDir()
+    const repo = TempRepo.makeSync(base, { files: { "a.txt": "one\ntwo\n" } })
+    const client = createClient({ dataDir: path.join(base, "data"), homeDir: base })
+    try {
+      const a = await client.sessions.register({ repoPath: repo.root, pid: process.pid })
+      const b = await client.sessions.register({ repoPath: repo.root, pid: process.pid })
+      fs.writeFileSync(path.join(a.worktreePath, "a.txt"), "ONE\ntwo\n")
+      fs.writeFileSync(path.join(b.worktreePath, "a.txt"), "one\nTWO\n")
+      assert.deepStrictEqual(await client.overlaps.list({ repoPath: repo.root, refresh: false }), [])
+      const [o] = await client.overlaps.list({ repoPath: repo.root })
+      assert.strictEqual(o!.filePath, "a.txt")
+      assert.strictEqual(o!.level, "hunk")
+      assert.isTrue(o!.conflict)
+      assert.strictEqual(typeof o!.firstSeen, "string")
+      assert.deepStrictEqual((await client.overlaps.changes({ sessionId: b.sessionId })).map((c) => [c.filePath, c.status]), [["a.txt", "modified"]])
+      const bad = await rejection(client.overlaps.list({ sessionId: "NOT AN ID" }))
+      assert.instanceOf(bad, InvalidInput)
+      assert.strictEqual((bad as InvalidInput).field, "overlaps.list.sessionId")
+    } finally {
+      await client.close()
+    }
+  })
+
   it("previews a conflict and reads merge state, in plain JSON", async () => {
     const base = tempDir()
     const repo = ConflictRepo.makeSync(base, {
