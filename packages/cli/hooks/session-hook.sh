@@ -22,6 +22,23 @@
 # makes `>` an atomic create, which marks a notice as delivered exactly once even when hooks run at once.
 # Redirections sit inside `{ …; } 2>/dev/null`.
 ev=${1:-}
+# Outside claude-parallel (Claude Code's own worktrees, made by `parallel-cc worktree-hook`), the session's
+# variables are in the marker file of the worktree's git admin directory, found from the working directory.
+if [ -z "${PARALLEL_CC_SESSION_DIR:-}" ] && [ -f "${PWD:-.}/.git" ]; then
+  g=
+  { IFS= read -r g < "$PWD/.git"; } 2>/dev/null
+  case $g in
+    'gitdir: '/*)
+      while IFS= read -r l; do
+        case $l in
+          PARALLEL_CC_SESSION_DIR=/*) PARALLEL_CC_SESSION_DIR=${l#*=} ;;
+          PARALLEL_CC_WORKTREE=/*) PARALLEL_CC_WORKTREE=${l#*=} ;;
+          PARALLEL_CC_HEARTBEAT_FILE=/*) PARALLEL_CC_HEARTBEAT_FILE=${l#*=} ;;
+        esac
+      done 2>/dev/null < "${g#gitdir: }/parallel-cc-session"
+      ;;
+  esac
+fi
 # The heartbeat (as heartbeat.sh does): also for sessions registered before session directories existed.
 if [ "$ev" = post ] && [ -n "${PARALLEL_CC_HEARTBEAT_FILE:-}" ] && [ -f "$PARALLEL_CC_HEARTBEAT_FILE" ]; then
   { echo >| "$PARALLEL_CC_HEARTBEAT_FILE"; } 2>/dev/null

@@ -257,4 +257,35 @@ describe("session-hook.sh", () => {
     assert.isFalse(fs.existsSync(path.join(w.dir(w.a), "edits")))
     assert.strictEqual(read(path.join(w.dir(w.a), "state")), "starting\n", "nothing recorded, not even the state")
   })
+
+  it("outside claude-parallel, finds the session through the marker of its worktree's git directory (Claude Code's own worktrees)", async () => {
+    const w = world()
+    await w.setup()
+    const gitDir = path.join(w.base, "admin")
+    fs.mkdirSync(gitDir)
+    fs.writeFileSync(path.join(w.worktree, ".git"), `gitdir: ${gitDir}\n`)
+    fs.writeFileSync(path.join(gitDir, "parallel-cc-session"), [
+      `PARALLEL_CC_SESSION_ID=${w.a}`,
+      `PARALLEL_CC_WORKTREE=${w.worktree}`,
+      `PARALLEL_CC_HEARTBEAT_FILE=${w.heartbeat}`,
+      `PARALLEL_CC_SESSION_DIR=${w.dir(w.a)}`
+    ].join("\n") + "\n")
+    const run = (arg: SessionHooks.SessionHookArg, input: string, cwd: string) =>
+      spawnSync("/bin/sh", ["-c", SessionHooks.sessionHookCommand(Cli.sessionHookPath, arg)], { env: { PATH: w.env.PATH }, input, cwd, encoding: "utf8" })
+    await w.files((s) => s.setClaim(w.b, "x.ts", { expiresAt: new Date(Date.now() + 60_000), refusal: "held by b" }))
+    const denied = run("pre-edit", payload(w, "Write", { file_path: path.join(w.worktree, "x.ts"), content: "" }), w.worktree)
+    assert.strictEqual(JSON.parse(denied.stdout).hookSpecificOutput.permissionDecisionReason, "held by b")
+    run("stop", "{}", w.worktree)
+    assert.strictEqual(read(path.join(w.dir(w.a), "state")), "idle\n")
+    fs.utimesSync(w.heartbeat, new Date(0), new Date(0))
+    run("post", "{}", w.worktree)
+    assert.isAbove(fs.statSync(w.heartbeat).mtimeMs, 0)
+    // Anywhere else (a main checkout: .git is a directory; no .git at all) nothing happens.
+    fs.mkdirSync(path.join(w.base, "plain", ".git"), { recursive: true })
+    for (const cwd of [path.join(w.base, "plain"), w.base]) {
+      const r = run("stop", "{}", cwd)
+      assert.deepStrictEqual([r.status, r.stdout, r.stderr], [0, "", ""])
+    }
+    assert.strictEqual(read(path.join(w.dir(w.a), "state")), "working\n", "still the state the last tool call in the worktree set")
+  })
 })

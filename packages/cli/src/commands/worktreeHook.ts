@@ -5,12 +5,12 @@
  * the session when the Claude Code process exits; for WorktreeRemove releases the worktree's session under
  * the never-lose-work rule and exits 1 (Claude Code then keeps and reports it) when it holds work.
  */
-import { WorktreeProvider } from "@parallel-cc/core"
+import { SessionStore, SessionWatcher, WorktreeProvider } from "@parallel-cc/core"
 import { Data, Effect, Option } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import { defineCommand } from "../internal/Command.js"
-import { Layers, withSessions } from "../internal/Env.js"
+import { Layers, withOverlaps, withSessions } from "../internal/Env.js"
 import { note, print, UsageError } from "../internal/Output.js"
 import { keptLines } from "../internal/Render.js"
 
@@ -66,6 +66,29 @@ const startWatcher = (pid: number, env: Readonly<Record<string, string | undefin
     child.unref()
   })
 
+/**
+ * The detached watcher: until `pid` exits (then its sessions are released), each of its sessions also has a
+ * SessionWatcher keeping its changed files and overlaps current, as claude-parallel does for its agent.
+ */
+const watchRequester = (pid: number) =>
+  withOverlaps(Effect.gen(function*() {
+    const provider = yield* WorktreeProvider.WorktreeProvider
+    const store = yield* SessionStore.SessionStore
+    const watcher = yield* SessionWatcher.SessionWatcher
+    const watched = new Set<string>()
+    const follow = Effect.gen(function*() {
+      for (;;) {
+        for (const s of yield* store.findActiveByPid(pid)) {
+          if (watched.has(s.sessionId)) continue
+          watched.add(s.sessionId)
+          yield* Effect.forkScoped(watcher.watch(s.sessionId))
+        }
+        yield* Effect.sleep("2 seconds")
+      }
+    })
+    yield* Effect.raceFirst(provider.watch(pid), follow.pipe(Effect.orElse(() => Effect.never))).pipe(Effect.scoped)
+  }))
+
 export const worktreeHook = defineCommand({
   name: "worktree-hook",
   description:
@@ -79,12 +102,8 @@ export const worktreeHook = defineCommand({
     }
   },
   handler: (opts) =>
-    withSessions(Effect.gen(function*() {
+    Option.isSome(opts.watch) ? watchRequester(opts.watch.value) : withSessions(Effect.gen(function*() {
       const provider = yield* WorktreeProvider.WorktreeProvider
-      if (Option.isSome(opts.watch)) {
-        yield* provider.watch(opts.watch.value)
-        return
-      }
       const layers = yield* Layers
       const input = yield* provider.parse(yield* readStdin)
       if (input.hook_event_name === "WorktreeRemove") {

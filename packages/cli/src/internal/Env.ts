@@ -2,7 +2,7 @@
  * What command handlers run with: the core layers, built lazily so that `--help`, `--version` and
  * `config` never open the database, and a handler can choose the layer it needs.
  */
-import { AppConfig, Host, Installer, Live, LiveSessions } from "@parallel-cc/core"
+import { AppConfig, Host, Installer, Live, LiveOverlaps, LiveSessions } from "@parallel-cc/core"
 import { type ConfigProvider, Context, Effect, Layer } from "effect"
 import * as path from "node:path"
 
@@ -85,6 +85,15 @@ export const withSessions = <A, E, R>(
   Effect.flatMap(
     Layers,
     (l) => Effect.provide(effect, configured(LiveSessions.layer, l) as Layer.Layer<LiveSessions.Services, unknown>)
+  )
+
+/** Run `effect` with the sessions part plus overlap detection and the session watcher (no merges, conflicts, sandboxes). */
+export const withOverlaps = <A, E, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, unknown, Exclude<R, LiveOverlaps.Services> | Layers> =>
+  Effect.flatMap(
+    Layers,
+    (l) => Effect.provide(effect, configured(LiveOverlaps.layer, l) as Layer.Layer<LiveOverlaps.Services, unknown>)
   )
 
 /** Run `effect` with configuration only. */
