@@ -17,6 +17,7 @@ import { mergeStatus, watchMerges } from "./commands/merges.js"
 import { migrate } from "./commands/migrate.js"
 import { claimCommand, overlapsCommand, unclaimCommand, watchSessionCommand } from "./commands/overlaps.js"
 import { register } from "./commands/register.js"
+import { diffCommand, discardCommand, openCommand } from "./commands/review.js"
 import { release } from "./commands/release.js"
 import { sandboxCommand } from "./commands/sandbox.js"
 import { budgetCommand, templatesCommand } from "./commands/templates.js"
@@ -117,6 +118,9 @@ export const subcommands: ReadonlyArray<Command.Command<string, CliServices, unk
   fromDef(heartbeat),
   fromDef(cleanup),
   fromDef(worktreeHook),
+  diffCommand as Command.Command<string, CliServices, unknown, unknown>,
+  openCommand as Command.Command<string, CliServices, unknown, unknown>,
+  discardCommand as Command.Command<string, CliServices, unknown, unknown>,
   claudeCommand as Command.Command<string, CliServices, unknown, unknown>,
   configCommand as Command.Command<string, CliServices, unknown, unknown>,
   fromDef(migrate),

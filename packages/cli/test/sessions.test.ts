@@ -276,7 +276,8 @@ describe("release and cleanup never lose work", () => {
       assert.include(r.stdout, "kept")
       assert.include(r.stdout, s.worktreePath)
       assert.include(r.stdout, `git -C ${w.repo.root} merge ${s.branch}`)
-      assert.include(r.stdout, `parallel-cc release --session-id ${s.sessionId} --force`)
+      assert.include(r.stdout, `parallel-cc discard ${s.sessionId} --force`)
+      assert.include(r.stdout, `claude-parallel --session ${s.sessionId}`)
       assert.isTrue(fs.existsSync(s.worktreePath))
     }
     const rj = Cli.json(cli(w, ["release", "--session-id", unmerged.sessionId, "--json"]))

@@ -50,7 +50,11 @@ export class Session extends Schema.Class<Session>("Session")({
   keptReason: NullByDefault(Schema.String),
   /** The commit a worktree session started from, and the repository's branch at that time. */
   baseCommit: NullByDefault(Schema.String),
-  baseBranch: NullByDefault(Schema.String)
+  baseBranch: NullByDefault(Schema.String),
+  /** The name given with `--name` (branch `parallel/NAME`, folder `NAME`); null for an unnamed session. */
+  name: NullByDefault(Schema.String),
+  /** The session this one was started for (a Claude Code subagent's worktree, say); shown nested under it. */
+  parentId: NullByDefault(Schema.String)
 }) {}
 
 /** Whether a session's process still runs: `dead` (gone or pid reused) and `stale` sessions get released. */
@@ -68,6 +72,55 @@ export type Liveness = typeof Liveness.Type
 export const SessionJson = Schema.encodedSchema(Session)
 export type SessionJson = typeof SessionJson.Type
 
+/** A commit that removing a worktree (and deleting its branch) throws away, with the command that restores it. */
+export const DiscardedCommit = Schema.Struct({
+  sha: Schema.String,
+  subject: Schema.String,
+  /** The branch it was only on; null for a commit at a detached HEAD. */
+  branch: Schema.NullOr(Schema.String),
+  /** e.g. `git -C /repo branch parallel/x 1a2b3c…` (works until git's garbage collection prunes it). */
+  restore: Schema.String
+})
+export type DiscardedCommit = typeof DiscardedCommit.Type
+
+/** A repository inside a worktree: a nested clone (its whole history is in the worktree) or a submodule. */
+export const NestedRepository = Schema.Struct({
+  /** Relative to the worktree. */
+  path: Schema.String,
+  kind: Schema.Literal("repository", "submodule"),
+  /** Commits that no remote of it has (for a nested repository without remotes: all of them). */
+  commits: Schema.Number,
+  /** Uncommitted changes and untracked files in it. */
+  changes: Schema.Number,
+  detail: Schema.String
+})
+export type NestedRepository = typeof NestedRepository.Type
+
+/**
+ * Work that removing a worktree (and deleting its branch) throws away. Paths are relative to the worktree;
+ * an ignored directory is listed once with a trailing `/`. Regenerable build output (`worktree.regenerable`)
+ * and byte-identical copies of the repository's own files are not work and are not listed.
+ */
+export const Discarded = Schema.Struct({
+  /** Tracked files with staged or unstaged changes. */
+  uncommitted: Schema.Array(Schema.String),
+  /** Untracked files that are not ignored. */
+  untracked: Schema.Array(Schema.String),
+  /** Ignored files and directories that are not regenerable build output. */
+  ignored: Schema.Array(Schema.String),
+  /** Commits on no other branch, tag or remote. */
+  commits: Schema.Array(DiscardedCommit),
+  nested: Schema.Array(NestedRepository)
+})
+export type Discarded = typeof Discarded.Type
+
+export const noDiscard: Discarded = { uncommitted: [], untracked: [], ignored: [], commits: [], nested: [] }
+
+/** Whether nothing would be thrown away. */
+export const isNothingDiscarded = (d: Discarded): boolean =>
+  d.uncommitted.length === 0 && d.untracked.length === 0 && d.ignored.length === 0 && d.commits.length === 0 &&
+  d.nested.length === 0
+
 /** What `register --json` prints. For the main session `worktreePath` is the repository itself. */
 export const Registration = Schema.Struct({
   sessionId: SessionId,
@@ -75,7 +128,12 @@ export const Registration = Schema.Struct({
   worktreePath: Schema.String,
   worktreeName: Schema.NullOr(Schema.String),
   branch: Schema.NullOr(Schema.String),
-  repoPath: Schema.String
+  repoPath: Schema.String,
+  name: Schema.NullOr(Schema.String),
+  /** The commit the session started from (null in a repository without commits). */
+  baseCommit: Schema.NullOr(Schema.String),
+  /** True when `--session` re-entered a worktree kept earlier. */
+  reentered: Schema.Boolean
 })
 export type Registration = typeof Registration.Type
 

@@ -65,7 +65,10 @@ export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError"
         return `unknown config key "${this.key}"${this.allowed ? `; known keys: ${this.allowed}` : ""}`
       case "InvalidValue":
         return `invalid value for config key "${this.key}"${this.detail ? ` (${this.detail})` : ""}` +
-          `${this.allowed ? `; allowed: ${this.allowed}` : ""}`
+          `${this.allowed ? `; allowed: ${this.allowed}` : ""}` +
+          (this.detail?.startsWith("config file") === true
+            ? `; fix it with \`parallel-cc config set ${this.key} VALUE\` or \`parallel-cc config unset ${this.key}\``
+            : "")
       case "FileInvalid":
         return `config file ${this.path} is not valid${this.detail ? `: ${this.detail}` : ""}; ` +
           `fix it by hand or remove it (it was left untouched)`
@@ -80,11 +83,72 @@ export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError"
 /** No session matches the given id or pid. */
 export class SessionNotFound extends Schema.TaggedError<SessionNotFound>()("SessionNotFound", {
   sessionId: Schema.optional(Schema.String),
-  pid: Schema.optional(Schema.Number)
+  pid: Schema.optional(Schema.Number),
+  /** A session id, name or branch that matched no session. */
+  ref: Schema.optional(Schema.String)
 }) {
   override get message(): string {
+    if (this.ref !== undefined) {
+      return `no session has the id, name or branch ${JSON.stringify(this.ref)}; list sessions with \`parallel-cc status\``
+    }
     const what = this.sessionId !== undefined ? `id ${this.sessionId}` : `pid ${this.pid}`
     return `no active session with ${what}; list sessions with \`parallel-cc status\``
+  }
+}
+
+/**
+ * A session request that conflicts with the sessions that exist: a name in use, the repository held by
+ * another session when `--no-worktree` was asked for, a session to re-enter or discard that is still running
+ * or has no worktree, work that `discard` would lose without `--force`, a name that matches several sessions.
+ */
+export class SessionConflict extends Schema.TaggedError<SessionConflict>()("SessionConflict", {
+  reason: Schema.Literal("NameTaken", "RepositoryInUse", "StillRunning", "NoWorktree", "BeingReleased", "WouldLoseWork", "Ambiguous"),
+  /** The session, name or branch the request was about. */
+  subject: Schema.String,
+  detail: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    const d = this.detail !== undefined && this.detail !== "" ? ` (${this.detail})` : ""
+    switch (this.reason) {
+      case "NameTaken":
+        return `the session name ${JSON.stringify(this.subject)} is taken${d}; choose another --name, or re-enter that ` +
+          `session with \`claude-parallel --session ${this.subject}\``
+      case "RepositoryInUse":
+        return `the repository ${this.subject} is in use by another session${d}; without --no-worktree this session ` +
+          "gets its own worktree"
+      case "StillRunning":
+        return `session ${this.subject} is still running${d}; end its agent first`
+      case "NoWorktree":
+        return `session ${this.subject} has no worktree${d}`
+      case "BeingReleased":
+        return `session ${this.subject} is being released by another process right now${d}; try again in a moment, ` +
+          "or run `parallel-cc cleanup` if that process is gone"
+      case "WouldLoseWork":
+        return `discarding session ${this.subject} would lose work${d}; look at it with \`parallel-cc diff ${this.subject}\`, ` +
+          `or throw it away with \`parallel-cc discard ${this.subject} --force\``
+      case "Ambiguous":
+        return `${JSON.stringify(this.subject)} matches several sessions${d}; use a session id`
+    }
+  }
+}
+
+/**
+ * A `worktree.setup` command failed while `worktree.setupFailure` is `stop`: the agent is not started and the
+ * new worktree is removed (it held nothing but the setup's own output).
+ */
+export class SetupFailed extends Schema.TaggedError<SetupFailed>()("SetupFailed", {
+  argv: Schema.Array(Schema.String),
+  exitCode: Schema.NullOr(Schema.Number),
+  /** The command's last lines of output. */
+  output: Schema.String,
+  /** The file with its whole output. */
+  log: Schema.NullOr(Schema.String)
+}) {
+  override get message(): string {
+    const what = this.exitCode === null ? "could not start" : `exited with code ${this.exitCode}`
+    return `worktree.setup command ${JSON.stringify(this.argv)} ${what}; the agent was not started and the new worktree ` +
+      `was removed${this.log !== null ? ` (whole output in ${this.log})` : ""}. Fix the command ` +
+      "(`parallel-cc config set worktree.setup …`), or set worktree.setupFailure to continue"
   }
 }
 

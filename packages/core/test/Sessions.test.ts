@@ -116,7 +116,8 @@ describe("Sessions", () => {
       const marker = `require("fs").writeFileSync("setup-ran.txt", process.env.PARALLEL_CC_SESSION_ID + " " + process.env.PARALLEL_CC_PORT_BASE)`
       const { repo, run } = yield* setup({
         PARALLEL_CC_WORKTREE_COPY: JSON.stringify([".env*", "config/*.local.json", "../outside", "missing-*"]),
-        PARALLEL_CC_WORKTREE_SETUP: JSON.stringify([[process.execPath, "-e", marker], [process.execPath, "-e", "process.exit(4)"]])
+        PARALLEL_CC_WORKTREE_SETUP: JSON.stringify([[process.execPath, "-e", marker], [process.execPath, "-e", "process.exit(4)"]]),
+        PARALLEL_CC_WORKTREE_SETUP_FAILURE: "continue"
       })
       repo.write(".env", "SECRET=1\n")
       repo.write(".env.local", "LOCAL=1\n")

@@ -7,7 +7,7 @@ import * as path from "node:path"
 
 const setup = Effect.gen(function*() {
   const base = yield* TempDir.make()
-  const repo = TempRepo.makeSync(base, { files: { "README.md": "# r\n", ".gitignore": "ignored/\n.env\n" } })
+  const repo = TempRepo.makeSync(base, { files: { "README.md": "# r\n", ".gitignore": "ignored/\n.env\ndist/\n*.pyc\n" } })
   const data = path.join(base, "data")
   return { repo, data, wtRoot: `${repo.root}-worktrees` }
 })
@@ -32,16 +32,131 @@ describe("Worktrees", () => {
         assert.strictEqual(list.length, 2)
         assert.isTrue(list[0]!.isMain)
         assert.strictEqual(list[1]!.branch, "feature/w1")
-        fs.mkdirSync(path.join(wtPath, "ignored"))
-        fs.writeFileSync(path.join(wtPath, "ignored", "build.out"), "x")
+        // Regenerable build output (worktree.regenerable) is not work.
+        fs.mkdirSync(path.join(wtPath, "dist"))
+        fs.writeFileSync(path.join(wtPath, "dist", "build.out"), "x")
+        fs.mkdirSync(path.join(wtPath, "src", "__pycache__"), { recursive: true })
+        fs.writeFileSync(path.join(wtPath, "src", "__pycache__", "m.pyc"), "x")
         const insp = yield* w.inspect({ repoPath: repo.root, path: wtPath, branch: "feature/w1" })
         assert.isTrue(insp.lossless, insp.summary)
         assert.strictEqual(insp.summary, "clean")
+        assert.sameMembers([...insp.regenerable], ["dist/", "src/__pycache__/m.pyc"])
         const r = yield* w.remove({ repoPath: repo.root, path: wtPath, branch: "feature/w1" })
         assert.strictEqual(r.outcome, "removed")
         assert.strictEqual(r.branch?.outcome, "deleted")
         assert.isFalse(fs.existsSync(wtPath))
         assert.notInclude(branches(repo), "feature/w1")
+      }))
+    }))
+
+  it.scopedLive("ignored files that are not build output keep the worktree; copies of the repository's own do not", () =>
+    Effect.gen(function*() {
+      const { data, repo, wtRoot } = yield* setup
+      repo.write(".env", "TOKEN=1\n")
+      yield* withWorktrees(data, Effect.gen(function*() {
+        const w = yield* Worktrees.Worktrees
+        const p = path.join(wtRoot, "env")
+        const req = { repoPath: repo.root, path: p, branch: "env", copiesFrom: repo.root }
+        yield* w.create({ repoPath: repo.root, path: p, branch: "env" })
+        fs.copyFileSync(path.join(repo.root, ".env"), path.join(p, ".env"))
+        fs.mkdirSync(path.join(p, "ignored", "deep"), { recursive: true })
+        fs.copyFileSync(path.join(repo.root, ".env"), path.join(p, "ignored", "deep", "x"))
+        const copy = yield* w.inspect(req)
+        // The copied .env is the repository's own; ignored/ is not in the repository: work.
+        assert.deepStrictEqual(copy.discarded.ignored, ["ignored/"])
+        fs.rmSync(path.join(p, "ignored"), { recursive: true })
+        assert.isTrue((yield* w.inspect(req)).lossless)
+        // The agent wrote its own .env: a normal release keeps the worktree and says why.
+        fs.writeFileSync(path.join(p, ".env"), "TOKEN=2\n")
+        const r = yield* w.remove(req)
+        assert.strictEqual(r.outcome, "kept")
+        assert.include(r.detail, "1 ignored file that is not build output (.env)")
+        assert.deepStrictEqual(r.inspection.discarded.ignored, [".env"])
+        assert.strictEqual(fs.readFileSync(path.join(p, ".env"), "utf8"), "TOKEN=2\n")
+        // Patterns are configurable per request (and by worktree.regenerable).
+        const lenient = yield* w.remove({ ...req, regenerable: [".env"] })
+        assert.strictEqual(lenient.outcome, "removed")
+      }))
+    }))
+
+  it.scopedLive("discarded lists exactly what a forced removal throws away; the branch is called merged only when it is", () =>
+    Effect.gen(function*() {
+      const { data, repo, wtRoot } = yield* setup
+      const base = repo.git(["rev-parse", "HEAD"]).trim()
+      yield* withWorktrees(data, Effect.gen(function*() {
+        const w = yield* Worktrees.Worktrees
+        const p = path.join(wtRoot, "all")
+        yield* w.create({ repoPath: repo.root, path: p, branch: "all" })
+        repo.write("feature.txt", "f\n", p)
+        const tip = repo.commitAll("feature work", p)
+        fs.appendFileSync(path.join(p, "README.md"), "edit\n")
+        repo.write("new/file.ts", "export {}\n", p)
+        repo.write(".env", "MINE=1\n", p)
+        repo.write("dist/out.js", "x\n", p)
+        const nested = path.join(p, "vendor", "lib")
+        fs.mkdirSync(nested, { recursive: true })
+        repo.git(["init", "-q", "-b", "main"], nested)
+        repo.write("a.txt", "a\n", nested)
+        repo.commitAll("nested history", nested)
+        const req = { repoPath: repo.root, path: p, branch: "all", copiesFrom: repo.root, base }
+        const insp = yield* w.inspect(req)
+        assert.isFalse(insp.lossless)
+        assert.deepStrictEqual(insp.discarded.uncommitted, ["README.md"])
+        assert.deepStrictEqual(insp.discarded.untracked, ["new/file.ts"])
+        assert.deepStrictEqual(insp.discarded.ignored, [".env"])
+        assert.deepStrictEqual(insp.regenerable, ["dist/"])
+        assert.deepStrictEqual(insp.discarded.nested.map((n) => [n.path, n.kind, n.commits]), [["vendor/lib", "repository", 1]])
+        assert.deepStrictEqual(insp.discarded.commits.map((c) => [c.sha, c.subject, c.branch]), [[tip, "feature work", "all"]])
+        assert.strictEqual(insp.discarded.commits[0]!.restore, `git -C ${repo.root} branch all ${tip}`)
+        const r = yield* w.remove({ ...req, force: true })
+        assert.strictEqual(r.outcome, "removed")
+        assert.strictEqual(r.branch?.why, "forced")
+        assert.notInclude(r.branch?.detail ?? "", "merged")
+        // The restore command brings the branch back.
+        repo.git(["branch", "all", tip])
+        assert.include(branches(repo), "all")
+
+        // Forced with only uncommitted work: the branch had no commits of its own — not "merged".
+        const q = path.join(wtRoot, "dirty")
+        yield* w.create({ repoPath: repo.root, path: q, branch: "dirty" })
+        fs.appendFileSync(path.join(q, "README.md"), "x\n")
+        const d = yield* w.remove({ repoPath: repo.root, path: q, branch: "dirty", base, force: true })
+        assert.strictEqual(d.branch?.why, "no-commits")
+        assert.notInclude(d.branch!.detail, "merged")
+        assert.deepStrictEqual(d.inspection.discarded.uncommitted, ["README.md"])
+
+        // Really merged: the word is used.
+        const m = path.join(wtRoot, "m")
+        yield* w.create({ repoPath: repo.root, path: m, branch: "m" })
+        repo.write("m.txt", "m\n", m)
+        repo.commitAll("m", m)
+        repo.git(["merge", "-q", "--no-ff", "-m", "merge m", "m"])
+        const merged = yield* w.remove({ repoPath: repo.root, path: m, branch: "m", base })
+        assert.strictEqual(merged.branch?.why, "merged")
+        assert.strictEqual(merged.branch?.detail, "merged into main")
+      }))
+    }))
+
+  it.scopedLive("a changed submodule is listed as nested work", () =>
+    Effect.gen(function*() {
+      const { data, repo, wtRoot } = yield* setup
+      const sub = TempRepo.makeSync(path.join(repo.base, "subsrc"), { files: { "lib.txt": "1\n" } })
+      repo.git(["-c", "protocol.file.allow=always", "submodule", "add", "-q", sub.root, "lib"])
+      repo.commitAll("add submodule")
+      yield* withWorktrees(data, Effect.gen(function*() {
+        const w = yield* Worktrees.Worktrees
+        const p = path.join(wtRoot, "sub")
+        yield* w.create({ repoPath: repo.root, path: p, branch: "sub" })
+        repo.git(["-c", "protocol.file.allow=always", "submodule", "update", "--init", "-q"], p)
+        const req = { repoPath: repo.root, path: p, branch: "sub", copiesFrom: repo.root }
+        // A clean submodule is not work, and git's refusal to remove worktrees with submodules is handled.
+        assert.isTrue((yield* w.inspect(req)).lossless)
+        fs.appendFileSync(path.join(p, "lib", "lib.txt"), "2\n")
+        const insp = yield* w.inspect(req)
+        assert.deepStrictEqual(insp.discarded.nested.map((n) => [n.path, n.kind, n.changes]), [["lib", "submodule", 1]])
+        assert.strictEqual((yield* w.remove(req)).outcome, "kept")
+        fs.writeFileSync(path.join(p, "lib", "lib.txt"), "1\n")
+        assert.strictEqual((yield* w.remove(req)).outcome, "removed")
       }))
     }))
 

@@ -1,6 +1,6 @@
 import { AppConfig } from "@parallel-cc/core"
 import { Effect } from "effect"
-import { withConfig } from "../internal/Env.js"
+import { withConfig, withPlatform } from "../internal/Env.js"
 import { print, printJson, table } from "../internal/Output.js"
 
 const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v))
@@ -16,19 +16,19 @@ export const get = (key: string, json: boolean) =>
     yield* print(show(value))
   }))
 
-/** `config set KEY VALUE`: validate and store in the config file. */
+/** `config set KEY VALUE`: validate and store in the config file (works even when the file holds a bad value). */
 export const set = (key: string, text: string, json: boolean) =>
-  withConfig(Effect.gen(function*() {
-    const config = yield* AppConfig.AppConfig
+  withPlatform(Effect.gen(function*() {
+    const config = yield* AppConfig.locate
     const value = yield* AppConfig.setValue(config.configFile, key, text)
     if (json) return yield* printJson({ key, value, file: config.configFile })
     yield* print(`${key} = ${show(value)} (saved in ${config.configFile})`)
   }))
 
-/** `config unset KEY`: remove a key from the config file. */
+/** `config unset KEY`: remove a key from the config file (works even when the file holds a bad value). */
 export const unset = (key: string, json: boolean) =>
-  withConfig(Effect.gen(function*() {
-    const config = yield* AppConfig.AppConfig
+  withPlatform(Effect.gen(function*() {
+    const config = yield* AppConfig.locate
     yield* AppConfig.unsetValue(config.configFile, key)
     if (json) return yield* printJson({ key, file: config.configFile })
     yield* print(`${key} removed from ${config.configFile}`)

@@ -25,16 +25,21 @@ export const release = defineCommand({
   spec: {
     sessionId: { kind: "text", optional: true, description: "The session to release" },
     pid: { kind: "integer", optional: true, description: "Release every active session of this process" },
-    force: { kind: "boolean", description: "Remove the worktree even with uncommitted or unmerged work, and delete its branch" },
-    json: { kind: "boolean", description: "Print one JSON document: {\"released\": [...]}" }
+    force: {
+      kind: "boolean",
+      description: "Remove the worktree even with uncommitted or unmerged work, and delete its branch; lists what is thrown away"
+    },
+    dryRun: { kind: "boolean", description: "Show what would happen (with --force: what would be thrown away); change nothing" },
+    json: { kind: "boolean", description: "Print one JSON document: {\"released\": [...]}, each with \"discarded\"" }
   },
   handler: (opts) =>
     withSessions(Effect.gen(function*() {
       const sel = yield* selector(opts)
       const sessions = yield* Sessions.Sessions
-      const released = yield* sessions.release(sel, { force: opts.force })
-      if (opts.json) return yield* printJson({ released })
+      const released = yield* sessions.release(sel, { force: opts.force, dryRun: opts.dryRun })
+      if (opts.json) return yield* printJson({ dryRun: opts.dryRun, released })
       if (released.length === 0) return yield* print("Nothing to release.")
-      for (const r of released) yield* print(releasedLines(r).join("\n"))
+      for (const r of released) yield* print(releasedLines(r, { dryRun: opts.dryRun }).join("\n"))
+      if (opts.dryRun) yield* print("Dry run: nothing was changed.")
     }))
 })

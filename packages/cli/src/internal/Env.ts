@@ -102,6 +102,12 @@ export const withConfig = <A, E, R>(
 ): Effect.Effect<A, unknown, Exclude<R, Layer.Layer.Success<typeof LiveSessions.configLayer>> | Layers> =>
   Effect.flatMap(Layers, (l) => Effect.provide(effect, configured(LiveSessions.configLayer, l)))
 
+/** Run `effect` with the platform and this process's ConfigProvider only (no key is decoded). */
+export const withPlatform = <A, E, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, unknown, Exclude<R, Layer.Layer.Success<typeof LiveSessions.Platform>> | Layers> =>
+  Effect.flatMap(Layers, (l) => Effect.provide(effect, configured(LiveSessions.Platform, l)))
+
 /** Run `effect` with the store opened as found on disk (no automatic migration). */
 export const withStoreAsIs = <A, E, R>(
   effect: Effect.Effect<A, E, R>

@@ -1,16 +1,23 @@
 /**
  * Human text for session results: what was released, and for a kept worktree where it is, what work it
- * holds, and the exact commands to merge or remove it.
+ * holds, and the exact commands to merge, re-enter or remove it; for a forced removal, exactly what was
+ * thrown away.
  */
-import type { Sessions } from "@parallel-cc/core"
+import type { Domain, Sessions } from "@parallel-cc/core"
 
 /** Quote for a POSIX shell only when needed, so hints can be pasted as they are. */
 export const shq = (s: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
 
+/** How to work in a kept worktree again. */
+export const reenterCommand = (ref: string, agent = "claude"): string =>
+  `claude-parallel --session ${shq(ref)}${/(^|\/)claude$/.test(agent) ? " --continue" : ""}`
+
 /** Lines explaining a kept worktree and what to do with it. */
 export const keptLines = (sessionId: string, k: Sessions.KeptWorktree, indent = "  "): Array<string> => {
   const pad = `${indent}                 `
+  const ref = k.name ?? sessionId
   const lines = [`${indent}worktree kept: ${k.path}${k.branch ? ` (branch ${k.branch})` : ""}`, `${indent}  it holds:      ${k.detail}`]
+  lines.push(`${indent}  to go on:      ${reenterCommand(ref)}`)
   const steps: Array<string> = []
   if (k.changeCount > 0 || k.untrackedCount > 0) {
     steps.push(`cd ${shq(k.path)} && git add -A && git commit -m "…"`)
@@ -21,15 +28,39 @@ export const keptLines = (sessionId: string, k: Sessions.KeptWorktree, indent = 
     if (k.uniqueCommits > 0) steps.push(`or, tested first: parallel-cc land ${shq(k.branch)}   # the test-gated queue`)
   }
   if (steps.length > 0) lines.push(`${indent}  to keep it:    ${steps.join(`\n${pad}`)}`)
-  lines.push(`${indent}  to discard it: parallel-cc release --session-id ${sessionId} --force`)
+  lines.push(`${indent}  to look at it: parallel-cc diff ${shq(ref)}`)
+  lines.push(`${indent}  to discard it: parallel-cc discard ${shq(ref)} --force`)
   return lines
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
+
+const listed = (paths: ReadonlyArray<string>, max = 10) =>
+  paths.slice(0, max).join(", ") + (paths.length > max ? `, … (${paths.length - max} more; --json lists all)` : "")
+
+/** Every item of a `discarded` report, one kind per line (empty when nothing is thrown away). */
+export const discardedLines = (d: Domain.Discarded, indent = "  "): Array<string> => {
+  const out: Array<string> = []
+  if (d.uncommitted.length > 0) out.push(`${indent}${plural(d.uncommitted.length, "uncommitted change")}: ${listed(d.uncommitted)}`)
+  if (d.untracked.length > 0) out.push(`${indent}${plural(d.untracked.length, "untracked file")}: ${listed(d.untracked)}`)
+  if (d.ignored.length > 0) out.push(`${indent}${plural(d.ignored.length, "ignored file")} (not build output): ${listed(d.ignored)}`)
+  for (const n of d.nested) out.push(`${indent}${n.kind === "repository" ? "nested repository" : "submodule"} ${n.path}: ${n.detail}`)
+  const byRestore = new Map<string, Array<Domain.DiscardedCommit>>()
+  for (const c of d.commits) byRestore.set(c.restore, [...(byRestore.get(c.restore) ?? []), c])
+  for (const [restore, commits] of byRestore) {
+    const where = commits[0]!.branch !== null ? `only on ${commits[0]!.branch}` : "at a detached HEAD"
+    out.push(`${indent}${plural(commits.length, "commit")} ${where} (restore: ${restore}):`)
+    for (const c of commits.slice(0, 10)) out.push(`${indent}  ${c.sha.slice(0, 12)} ${c.subject}`)
+    if (commits.length > 10) out.push(`${indent}  … ${commits.length - 10} more`)
+  }
+  return out
 }
 
 const branchNote = (r: Sessions.Released): string => {
   const b = r.branchOutcome
   if (b === null || b.outcome === "absent") return ""
   if (b.outcome === "deleted") {
-    return b.detail.includes("forced") && b.tip !== null
+    return b.why === "forced" && b.tip !== null
       ? `; branch ${b.name} deleted (was ${b.tip.slice(0, 12)}; \`git branch ${b.name} ${b.tip.slice(0, 12)}\` restores it)`
       : `; branch ${b.name} deleted (${b.detail})`
   }
@@ -39,17 +70,20 @@ const branchNote = (r: Sessions.Released): string => {
 /** One released (or, in a dry run, to-be-released) session as text. */
 export const releasedLines = (r: Sessions.Released, options: { readonly dryRun?: boolean } = {}): Array<string> => {
   const dry = options.dryRun === true
-  const why = r.liveness !== null ? ` (${r.liveness.detail})` : ""
+  const why = r.liveness !== null ? ` (${r.liveness.detail}${r.interrupted ? "; its registration never finished" : ""})` : ""
+  const who = r.name !== null ? `${r.sessionId} (${r.name})` : r.sessionId
   const head = r.previouslyReleased
-    ? `Session ${r.sessionId} (released earlier)`
-    : `Session ${r.sessionId}${why} ${dry ? "would be released" : "released"}`
+    ? `Session ${who} (released earlier)`
+    : `Session ${who}${why} ${dry ? "would be released" : "released"}`
+  const lost = r.discarded !== null ? discardedLines(r.discarded, "    ") : []
+  const lostHead = lost.length > 0 ? [`  ${dry ? "would throw away" : "thrown away"}:`, ...lost] : []
   switch (r.worktree) {
     case "main":
       return [`${head}; it worked in the repository itself.`]
     case "removed":
-      return [`${head}; worktree ${r.worktreePath} ${dry ? "would be removed" : "removed"}${branchNote(r)}.`]
+      return [`${head}; worktree ${r.worktreePath} ${dry ? "would be removed" : "removed"}${branchNote(r)}.`, ...lostHead]
     case "missing":
-      return [`${head}; its worktree ${r.worktreePath} was already gone${branchNote(r)}.`]
+      return [`${head}; its worktree ${r.worktreePath} was already gone${branchNote(r)}.`, ...lostHead]
     case "kept":
       return [`${head}; its worktree is kept because removing it would lose work:`, ...keptLines(r.sessionId, r.kept!)]
   }

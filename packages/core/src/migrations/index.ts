@@ -11,6 +11,7 @@ import m0008 from "./0008_parallel_runs.js"
 import m0009 from "./0009_legacy_import.js"
 import m0010 from "./0010_landing.js"
 import m0011 from "./0011_overlaps.js"
+import m0012 from "./0012_session_names.js"
 
 /**
  * Forward-only schema migrations, keyed `<id>_<name>` for the @effect/sql Migrator. Add new ones at the end
@@ -27,5 +28,6 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "8_parallel_runs": m0008,
   "9_legacy_import": m0009,
   "10_landing": m0010,
-  "11_overlaps": m0011
+  "11_overlaps": m0011,
+  "12_session_names": m0012
 }

@@ -32,6 +32,66 @@ const IntRange = (min: number, max: number) =>
 
 const NonEmptyArgv = Schema.Array(Schema.String).pipe(Schema.minItems(1))
 
+// eslint-disable-next-line no-control-regex
+const controlChars = /[\u0000-\u001f\u007f]/
+
+/**
+ * A directory given in configuration: absolute, or empty for the default. A relative path would mean a
+ * different place from every directory a command starts in, so it is refused where it is set.
+ */
+const AbsoluteDirOrEmpty = Schema.String.pipe(
+  Schema.filter((s) =>
+    s === "" ||
+    (s.startsWith("/") && !controlChars.test(s) && !s.split("/").includes("..")) ||
+    `must be an absolute path without '..' or control characters (got ${JSON.stringify(s)}); for example "$HOME/worktrees" written out as /home/you/worktrees`
+  )
+)
+
+/** How an agent option takes its value, for finding the first argument that is not an option. */
+export const OptionArity = Schema.Literal("value", "optional", "variadic")
+
+/** The invocations of one agent that are not agent sessions (run directly by claude-parallel). */
+export const PassThroughRule = Schema.Struct({
+  /** A first argument (not an option or an option's value) that names one of these runs directly. */
+  subcommands: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  /** Any of these options (before `--`) runs directly, e.g. --version, --help. */
+  flags: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  /** Options that take a value, so that their value is not taken for a subcommand. */
+  options: Schema.optionalWith(Schema.Record({ key: Schema.String, value: OptionArity }), { default: () => ({}) })
+})
+export type PassThroughRule = typeof PassThroughRule.Type
+
+export const PassThroughTable = Schema.Record({ key: Schema.String, value: PassThroughRule })
+export type PassThroughTable = typeof PassThroughTable.Type
+
+/** Ignored output that a release may delete with a worktree: dependencies, build output, caches. */
+export const DEFAULT_REGENERABLE: ReadonlyArray<string> = [
+  "node_modules/",
+  "dist/",
+  "build/",
+  ".next/",
+  ".nuxt/",
+  ".svelte-kit/",
+  ".turbo/",
+  ".vite/",
+  ".parcel-cache/",
+  ".cache/",
+  "coverage/",
+  ".nyc_output/",
+  "*.tsbuildinfo",
+  ".eslintcache",
+  "__pycache__/",
+  "*.pyc",
+  ".pytest_cache/",
+  ".mypy_cache/",
+  ".ruff_cache/",
+  ".tox/",
+  ".venv/",
+  "target/",
+  ".gradle/",
+  ".DS_Store"
+]
+
 /**
  * Every configuration key. Dotted keys are nested objects in config.json (`{"worktree":{"prefix":"x"}}`)
  * and `PARALLEL_CC_` + CONSTANT_CASE in the environment (`PARALLEL_CC_WORKTREE_PREFIX`).
@@ -97,9 +157,41 @@ export const Keys = {
     key: "worktree.root",
     description: "Directory for session worktrees; empty means a sibling folder <repo>-worktrees",
     kind: "string",
-    schema: Schema.String,
+    schema: AbsoluteDirOrEmpty,
     default: "",
-    allowed: "an absolute directory path, or empty"
+    allowed: "an absolute directory path (starting with /), or empty"
+  }),
+  "worktree.always": def({
+    key: "worktree.always",
+    description: "Give every session its own worktree, the first one included, so no agent works in your own checkout",
+    kind: "json",
+    schema: Schema.Boolean,
+    default: false,
+    allowed: "true or false"
+  }),
+  "worktree.setupFailure": def<"stop" | "continue">({
+    key: "worktree.setupFailure",
+    description: "When a worktree.setup command fails: stop (the agent is not started, the new worktree is removed) or continue",
+    kind: "string",
+    schema: Schema.Literal("stop", "continue"),
+    default: "stop",
+    allowed: "stop or continue"
+  }),
+  "worktree.regenerable": def({
+    key: "worktree.regenerable",
+    description: "Ignored files a release may delete with a worktree (build output, dependencies, caches); any other ignored file keeps it",
+    kind: "json",
+    schema: Schema.Array(Schema.NonEmptyTrimmedString),
+    default: DEFAULT_REGENERABLE,
+    allowed: "a JSON array of gitignore-style patterns: \"dir/\" (a directory at any depth), \"*.ext\" (a name at any depth), \"a/b/\" (from the top)"
+  }),
+  "agents.passThrough": def({
+    key: "agents.passThrough",
+    description: "Per agent (by command name): the invocations claude-parallel runs directly, with no session; merged over the built-in table for claude, codex and gemini",
+    kind: "json",
+    schema: PassThroughTable,
+    default: {} as PassThroughTable,
+    allowed: "a JSON object {\"<agent>\": {\"subcommands\": [...], \"flags\": [...], \"options\": {\"--model\": \"value\"}}}; option kinds: value, optional, variadic"
   }),
   "worktree.prefix": def({
     key: "worktree.prefix",
@@ -485,8 +577,12 @@ const writeFileAtomic = (file: string, json: Record<string, unknown>) =>
 const readRaw = (key: string) =>
   Config.option(Config.string(envName(key))).pipe(Effect.orElseSucceed(() => Option.none<string>()))
 
-/** Resolve every key from the installed ConfigProvider and the config file. */
-export const make = Effect.gen(function*() {
+/**
+ * Where the data directory, the store and the config file are, from the installed ConfigProvider alone —
+ * without decoding any key, so that `config set` and `config unset` can repair a config file holding a value
+ * that this version refuses.
+ */
+export const locate = Effect.gen(function*() {
   const path = yield* Path.Path
   const dataDir = yield* readRaw("dataDir").pipe(
     Effect.flatMap(Option.match({ onNone: () => Effect.fail(undefined), onSome: Effect.succeed })),
@@ -496,7 +592,13 @@ export const make = Effect.gen(function*() {
   )
   const dbPathOpt = yield* readRaw("dbPath")
   const dbPath = Option.getOrElse(Option.filter(dbPathOpt, (p) => p !== ""), () => path.join(dataDir, "coordinator.db"))
-  const configFile = path.join(dataDir, "config.json")
+  return { dataDir, dbPath, configFile: path.join(dataDir, "config.json") }
+})
+
+/** Resolve every key from the installed ConfigProvider and the config file. */
+export const make = Effect.gen(function*() {
+  const path = yield* Path.Path
+  const { configFile, dataDir, dbPath } = yield* locate
   const file = yield* readFile(configFile)
   for (const k of leafKeys(file)) {
     if (!isKeyName(k)) yield* Effect.logWarning(`ignoring unknown key "${k}" in ${configFile}`)

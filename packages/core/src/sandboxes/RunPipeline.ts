@@ -45,7 +45,8 @@ const begin = (deps: RunDeps, p: Prepared, onEvent: (event: RunEvent) => Effect.
       mode: "sandbox",
       forceWorktree: true,
       planWorktree: planWorktree(deps.config.values, p.repoPath)
-    })
+      // A worktree without a name cannot conflict with another session.
+    }).pipe(Effect.catchTag("SessionConflict", (e) => Effect.die(e)))
     const id = session.sessionId
     const dir = path.join(deps.runsDir, id)
     const files = { dir, logPath: path.join(dir, "run.log"), eventsPath: path.join(dir, "events.jsonl") }

@@ -8,7 +8,7 @@ import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import { AppConfig } from "../platform/AppConfig.js"
 import { Database, type DbFailure } from "../platform/Database.js"
 import { makeSessionId, ReleaseReason, Session, SessionId, SessionMode, SessionStatus } from "../Domain.js"
-import { SessionNotFound } from "../Errors.js"
+import { SessionConflict, SessionNotFound } from "../Errors.js"
 
 /** Where a non-main session's worktree will live, decided from its id before anything is created. */
 export interface WorktreePlan {
@@ -17,15 +17,26 @@ export interface WorktreePlan {
   readonly branch: string
 }
 
+/** The branch of a session named NAME. */
+export const namedBranch = (name: string): string => `parallel/${name}`
+
 /**
- * The default plan: `<worktree.root or <repo>-worktrees>/<prefix><id>` on a new branch `<prefix><id>`.
+ * The default plan: `<worktree.root or <repo>-worktrees>/<prefix><id>` on a new branch `<prefix><id>`; a
+ * named session gets the folder `NAME` on the branch `parallel/NAME`.
  */
-export const planWorktree = (values: AppConfig["Type"]["values"], repoPath: string) => (id: SessionId): WorktreePlan => {
+export const planWorktree = (values: AppConfig["Type"]["values"], repoPath: string) =>
+(id: SessionId, sessionName?: string | null): WorktreePlan => {
   const prefix = values["worktree.prefix"]
-  const root = values["worktree.root"] !== "" ? values["worktree.root"] : `${repoPath}-worktrees`
+  const root = (values["worktree.root"] !== "" ? values["worktree.root"] : `${repoPath}-worktrees`).replace(/\/+$/, "")
+  if (sessionName !== undefined && sessionName !== null) {
+    return { path: `${root}/${sessionName}`, name: sessionName, branch: namedBranch(sessionName) }
+  }
   const name = `${prefix}${id}`
-  return { path: `${root.replace(/\/+$/, "")}/${name}`, name, branch: name }
+  return { path: `${root}/${name}`, name, branch: name }
 }
+
+/** Where a session works: always its own worktree, never (the repository itself or nothing), or auto. */
+export type WorktreeChoice = "always" | "never" | "auto"
 
 /** `kept_reason` of a worktree session between the start and the end of its release. */
 export const RELEASE_IN_PROGRESS = "release in progress"
@@ -38,9 +49,21 @@ export interface RegisterRequest {
   readonly pidStartTime: string | null
   readonly mode?: SessionMode | undefined
   /** Plan the worktree of a non-main session; called inside the transaction, must not do I/O. */
-  readonly planWorktree: (id: SessionId) => WorktreePlan
+  readonly planWorktree: (id: SessionId, name?: string | null) => WorktreePlan
   /** Force a worktree even when no main session exists (sandbox runs never take the repo itself). */
   readonly forceWorktree?: boolean | undefined
+  /**
+   * `always`: a worktree even when the repository is free; `never`: the repository itself, refused
+   * (`RepositoryInUse`) when another session has it; `auto` (default): the repository when free.
+   * `forceWorktree: true` means `always`.
+   */
+  readonly worktree?: WorktreeChoice | undefined
+  /** The session's name (already validated); refused (`NameTaken`) when a session of the repository that is
+   * active or whose worktree is kept has it. */
+  readonly name?: string | null | undefined
+  readonly parentId?: SessionId | null | undefined
+  /** Insert the row as not ready yet (`register` is still creating its worktree); see `SessionStore.markReady`. */
+  readonly registering?: boolean | undefined
   /** The commit a worktree starts from and the repository's branch at that moment (for merge hints). */
   readonly baseCommit?: string | null | undefined
   readonly baseBranch?: string | null | undefined
@@ -54,7 +77,25 @@ export interface ListFilter {
 
 export class SessionStore extends Context.Tag("@parallel-cc/core/SessionStore")<SessionStore, {
   /** Atomically register a session: the first active session of a repo gets the repo, the rest a worktree. */
-  readonly register: (req: RegisterRequest) => Effect.Effect<Session, DbFailure>
+  readonly register: (req: RegisterRequest) => Effect.Effect<Session, DbFailure | SessionConflict>
+  /** The registration finished: the session belongs to `pid` from now on. */
+  readonly markReady: (id: SessionId, pid: number, pidStartTime: string | null) => Effect.Effect<Session, SessionNotFound | DbFailure>
+  /**
+   * Make a released session whose worktree was kept active again (re-entry): it belongs to `pid`, gets a
+   * port block, and is not ready until {@link markReady}. Refused while another process releases it, or when
+   * it is active.
+   */
+  readonly reactivate: (
+    id: SessionId,
+    pid: number,
+    pidStartTime: string | null
+  ) => Effect.Effect<Session, SessionNotFound | SessionConflict | DbFailure>
+  /** Undo {@link reactivate}: the session is released again with its earlier state. */
+  readonly restoreReleased: (previous: Session) => Effect.Effect<void, DbFailure>
+  /** Ids of active sessions whose registration has not finished (see `markReady`). */
+  readonly unfinished: Effect.Effect<ReadonlySet<string>, DbFailure>
+  /** Sessions whose id, name or branch is `ref`, newest first. */
+  readonly findByRef: (ref: string) => Effect.Effect<ReadonlyArray<Session>, DbFailure>
   readonly get: (id: SessionId) => Effect.Effect<Session, SessionNotFound | DbFailure>
   readonly findActiveByPid: (pid: number) => Effect.Effect<ReadonlyArray<Session>, DbFailure>
   readonly list: (filter?: ListFilter) => Effect.Effect<ReadonlyArray<Session>, DbFailure>
@@ -69,7 +110,15 @@ export class SessionStore extends Context.Tag("@parallel-cc/core/SessionStore")<
    * session is marked "kept" until its worktree has been dealt with ({@link setKept}), so a crash in between
    * leaves a record that `cleanup` picks up.
    */
-  readonly beginRelease: (id: SessionId, reason: ReleaseReason) => Effect.Effect<Option.Option<Session>, DbFailure>
+  readonly beginRelease: (
+    id: SessionId,
+    reason: ReleaseReason
+  ) => Effect.Effect<Option.Option<{ readonly session: Session; readonly interrupted: boolean }>, DbFailure>
+  /**
+   * Take a released session's kept worktree for another look (cleanup, discard): atomically marks it
+   * "release in progress" when its kept reason is still `keptReason`; false when someone else took it.
+   */
+  readonly claimKept: (id: SessionId, keptReason: string) => Effect.Effect<boolean, DbFailure>
   /** Record that a released session's worktree is kept (with why), or gone (null). */
   readonly setKept: (id: SessionId, keptReason: string | null) => Effect.Effect<void, DbFailure>
   /** Released sessions whose worktree was kept because it holds work. */
@@ -109,7 +158,9 @@ export const SessionRow = Schema.transform(
     release_reason: Schema.optionalWith(Schema.NullOr(ReleaseReason), { default: () => null }),
     kept_reason: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
     base_commit: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
-    base_branch: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null })
+    base_branch: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
+    name: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
+    parent_id: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null })
   }),
   Schema.typeSchema(Session),
   {
@@ -133,7 +184,9 @@ export const SessionRow = Schema.transform(
         releaseReason: r.release_reason,
         keptReason: r.kept_reason,
         baseCommit: r.base_commit,
-        baseBranch: r.base_branch
+        baseBranch: r.base_branch,
+        name: r.name,
+        parentId: r.parent_id
       }),
     encode: (s) => ({
       id: s.sessionId,
@@ -153,7 +206,9 @@ export const SessionRow = Schema.transform(
       release_reason: s.releaseReason,
       kept_reason: s.keptReason,
       base_commit: s.baseCommit,
-      base_branch: s.baseBranch
+      base_branch: s.baseBranch,
+      name: s.name,
+      parent_id: s.parentId
     })
   }
 )
@@ -180,6 +235,24 @@ export const make = Effect.gen(function*() {
       )
     )
 
+  /** The lowest free port block among the given active sessions. */
+  const freeBlock = (active: ReadonlyArray<Session>) => {
+    const used = new Set(active.map((s) => s.portBase))
+    let block = 0
+    while (used.has(portBase + block * blockSize) && portBase + (block + 1) * blockSize <= 65_535) block++
+    return portBase + block * blockSize
+  }
+
+  /** Another session of the repository that holds `name` (active, or released with its worktree kept). */
+  const nameHolder = (repoPath: string, name: string, except: string | null) =>
+    rows(
+      sql`SELECT * FROM sessions WHERE repo_path = ${repoPath} AND name = ${name}
+            AND (status = 'active' OR kept_reason IS NOT NULL) AND id != ${except ?? ""}`
+    ).pipe(Effect.map((r) => Option.fromNullable(r[0])))
+
+  const holderDetail = (s: Session) =>
+    s.status === "active" ? `session ${s.sessionId} uses it (pid ${s.pid})` : `session ${s.sessionId} ended and its worktree ${s.worktreePath} is kept`
+
   const register = (req: RegisterRequest) =>
     db.immediate(Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
@@ -187,11 +260,20 @@ export const make = Effect.gen(function*() {
       const active = yield* rows(
         sql`SELECT * FROM sessions WHERE repo_path = ${req.repoPath} AND status = 'active'`
       )
-      const isMain = req.forceWorktree !== true && !active.some((s) => s.isMainRepo)
-      const plan = isMain ? undefined : req.planWorktree(id)
-      const used = new Set(active.map((s) => s.portBase))
-      let block = 0
-      while (used.has(portBase + block * blockSize) && portBase + (block + 1) * blockSize <= 65_535) block++
+      const choice = req.worktree ?? (req.forceWorktree === true ? "always" : "auto")
+      const main = active.find((s) => s.isMainRepo)
+      if (choice === "never" && main !== undefined) {
+        return yield* new SessionConflict({ reason: "RepositoryInUse", subject: req.repoPath, detail: `session ${main.sessionId}, pid ${main.pid}` })
+      }
+      const name = req.name ?? null
+      if (name !== null) {
+        const holder = yield* nameHolder(req.repoPath, name, null)
+        if (Option.isSome(holder)) {
+          return yield* new SessionConflict({ reason: "NameTaken", subject: name, detail: holderDetail(holder.value) })
+        }
+      }
+      const isMain = choice === "never" || (choice === "auto" && main === undefined)
+      const plan = isMain ? undefined : req.planWorktree(id, name)
       yield* sql`INSERT INTO sessions ${
         sql.insert({
           id,
@@ -207,13 +289,58 @@ export const make = Effect.gen(function*() {
           created_at: now,
           last_heartbeat: now,
           ended_at: null,
-          port_base: portBase + block * blockSize,
+          port_base: freeBlock(active),
           base_commit: req.baseCommit ?? null,
-          base_branch: req.baseBranch ?? null
+          base_branch: req.baseBranch ?? null,
+          name,
+          parent_id: req.parentId ?? null,
+          ready: req.registering === true ? 0 : 1
         })
       }`
       return yield* byId(id)
     })).pipe(Effect.catchTag("SessionNotFound", (e) => Effect.die(e)), Effect.withSpan("SessionStore.register"))
+
+  const markReady = (id: SessionId, pid: number, pidStartTime: string | null) =>
+    db.orFail(
+      sql`UPDATE sessions SET ready = 1, pid = ${pid}, pid_start_time = ${pidStartTime}
+          WHERE id = ${id} AND status = 'active' RETURNING id`
+    ).pipe(Effect.flatMap((r) => r.length === 0 ? Effect.fail(new SessionNotFound({ sessionId: id })) : byId(id)))
+
+  const reactivate = (id: SessionId, pid: number, pidStartTime: string | null) =>
+    db.immediate(Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const s = yield* byId(id)
+      if (s.status === "active") {
+        return yield* new SessionConflict({ reason: "StillRunning", subject: s.name ?? s.sessionId, detail: `pid ${s.pid}` })
+      }
+      if (s.keptReason === RELEASE_IN_PROGRESS) {
+        return yield* new SessionConflict({ reason: "BeingReleased", subject: s.name ?? s.sessionId })
+      }
+      if (s.name !== null) {
+        const holder = yield* nameHolder(s.repoPath, s.name, s.sessionId)
+        if (Option.isSome(holder)) {
+          return yield* new SessionConflict({ reason: "NameTaken", subject: s.name, detail: holderDetail(holder.value) })
+        }
+      }
+      const active = yield* rows(sql`SELECT * FROM sessions WHERE repo_path = ${s.repoPath} AND status = 'active'`)
+      const sameBranch = active.find((a) => a.branch !== null && a.branch === s.branch)
+      if (sameBranch !== undefined) {
+        return yield* new SessionConflict({ reason: "NameTaken", subject: s.branch!, detail: holderDetail(sameBranch) })
+      }
+      yield* sql`UPDATE sessions SET status = 'active', pid = ${pid}, pid_start_time = ${pidStartTime}, ended_at = NULL,
+                   release_reason = NULL, kept_reason = NULL, ready = 0, last_heartbeat = ${now},
+                   port_base = ${freeBlock(active)}
+                 WHERE id = ${id} AND status = 'released'`
+      return yield* byId(id)
+    })).pipe(Effect.withSpan("SessionStore.reactivate"))
+
+  const restoreReleased = (p: Session) =>
+    db.orFail(
+      sql`UPDATE sessions SET status = 'released', ended_at = ${p.endedAt?.getTime() ?? null},
+            release_reason = ${p.releaseReason}, kept_reason = ${p.keptReason}, ready = 1, pid = ${p.pid},
+            pid_start_time = ${p.pidStartTime}, port_base = ${p.portBase}
+          WHERE id = ${p.sessionId}`
+    ).pipe(Effect.asVoid)
 
   const list = (filter: ListFilter = {}) => {
     const status = filter.status ?? "active"
@@ -254,13 +381,22 @@ export const make = Effect.gen(function*() {
   const beginRelease = (id: SessionId, reason: ReleaseReason) =>
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      const r = yield* rows(
+      const raw = yield* db.orFail(
         sql`UPDATE sessions SET status = 'released', ended_at = ${now}, release_reason = ${reason},
               kept_reason = CASE WHEN is_main = 1 THEN NULL ELSE ${RELEASE_IN_PROGRESS} END
             WHERE id = ${id} AND status = 'active' RETURNING *`
       )
-      return Option.fromNullable(r[0])
+      const r = yield* Effect.orDie(decodeRows(raw))
+      const first = r[0]
+      if (first === undefined) return Option.none()
+      return Option.some({ session: first, interrupted: (raw[0] as { ready?: number }).ready === 0 })
     })
+
+  const claimKept = (id: SessionId, keptReason: string) =>
+    db.orFail(
+      sql`UPDATE sessions SET kept_reason = ${RELEASE_IN_PROGRESS}
+          WHERE id = ${id} AND status = 'released' AND kept_reason = ${keptReason} RETURNING id`
+    ).pipe(Effect.map((r) => r.length > 0))
 
   const setKept = (id: SessionId, keptReason: string | null) =>
     db.orFail(sql`UPDATE sessions SET kept_reason = ${keptReason} WHERE id = ${id} AND status = 'released'`).pipe(
@@ -277,6 +413,15 @@ export const make = Effect.gen(function*() {
 
   return SessionStore.of({
     register,
+    markReady,
+    reactivate,
+    restoreReleased,
+    unfinished: db.orFail(sql<{ id: string }>`SELECT id FROM sessions WHERE status = 'active' AND ready = 0`).pipe(
+      Effect.map((r) => new Set(r.map((x) => x.id)))
+    ),
+    findByRef: (ref) =>
+      rows(sql`SELECT * FROM sessions WHERE id = ${ref} OR name = ${ref} OR branch = ${ref} ORDER BY created_at DESC, id`),
+    claimKept,
     get: byId,
     findActiveByPid: (pid) => rows(sql`SELECT * FROM sessions WHERE pid = ${pid} AND status = 'active'`),
     list,

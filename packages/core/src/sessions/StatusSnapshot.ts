@@ -63,6 +63,8 @@ interface Row {
   readonly kept_reason: string | null
   readonly base_commit: string | null
   readonly base_branch: string | null
+  readonly name: string | null
+  readonly parent_id: string | null
 }
 
 /** Same marker as `SessionStore.RELEASE_IN_PROGRESS` (a test keeps them equal). */
@@ -96,7 +98,9 @@ const entry = (r: Row, lastHeartbeat: number): SessionEntry => ({
   releaseReason: releaseReasonOf(r.release_reason),
   keptReason: r.kept_reason,
   baseCommit: r.base_commit,
-  baseBranch: r.base_branch
+  baseBranch: r.base_branch,
+  name: r.name,
+  parentId: r.parent_id
 })
 
 let bootId: string | undefined

@@ -20,6 +20,7 @@ import { Database, type DbFailure, decodeRows } from "../platform/Database.js"
 import { InvalidInput } from "../Errors.js"
 import { Git, type GitError } from "../platform/Git.js"
 import { Processes } from "../platform/Processes.js"
+import { type Inspection, type InspectRequest, makeInspector } from "./worktreeInspect.js"
 
 /** A worktree operation failed; the message says what to do. */
 export class WorktreeError extends Schema.TaggedError<WorktreeError>()("WorktreeError", {
@@ -92,46 +93,7 @@ export interface Created {
   readonly head: string
 }
 
-export interface InspectRequest {
-  readonly repoPath: string
-  readonly path: string
-  /** A branch whose commits must not be lost (the session's own branch). */
-  readonly branch?: string | null | undefined
-  /**
-   * Untracked files identical to the file at the same path in this directory are copies (for example the
-   * `.env` files copied in by `worktree.copy`), not work; they do not keep the worktree.
-   */
-  readonly copiesFrom?: string | undefined
-}
-
-/** Everything in a worktree that removing it (and its branch) could lose. */
-export interface Inspection {
-  readonly path: string
-  readonly exists: boolean
-  /** The directory is the top level of a linked worktree of this repository. */
-  readonly isWorktree: boolean
-  readonly head: string | null
-  /** The branch checked out in the worktree (null when detached or unknown). */
-  readonly headBranch: string | null
-  /** Tracked files with staged or unstaged changes (at most 20 listed). */
-  readonly changes: ReadonlyArray<string>
-  readonly changeCount: number
-  /** Untracked files that are not ignored and are not copies (at most 20 listed). */
-  readonly untracked: ReadonlyArray<string>
-  readonly untrackedCount: number
-  /** Untracked files that are byte-identical copies of the repository's own. */
-  readonly copies: number
-  /** Commits at a detached HEAD that no branch, tag or remote contains. */
-  readonly detachedCommits: number
-  readonly branch: string | null
-  readonly branchTip: string | null
-  /** Commits on `branch` that no other branch, tag or remote contains. */
-  readonly uniqueCommits: number
-  /** Removing the worktree and its branch would lose nothing. */
-  readonly lossless: boolean
-  /** "2 uncommitted changes, 1 untracked file, 3 commits only on branch x", or "clean". */
-  readonly summary: string
-}
+export type { Inspection, InspectRequest } from "./worktreeInspect.js"
 
 export interface RemoveRequest extends InspectRequest {
   /** Remove even when work would be lost, and delete the branch even when unmerged. */
@@ -141,6 +103,12 @@ export interface RemoveRequest extends InspectRequest {
 export interface BranchOutcome {
   readonly name: string
   readonly outcome: "deleted" | "kept" | "absent"
+  /**
+   * Why it could be deleted: `no-commits` (still at its base, or behind it), `merged` (another local branch
+   * contains its tip), `elsewhere` (a remote or tag has its commits), `forced` (it had commits on no other
+   * branch). Null when kept or absent.
+   */
+  readonly why: "no-commits" | "merged" | "elsewhere" | "forced" | null
   /** The tip before deletion (to recover a force-deleted branch: `git branch <name> <tip>`). */
   readonly tip: string | null
   readonly detail: string
@@ -223,24 +191,6 @@ export const parseStatus = (out: string): { readonly changes: Array<string>; rea
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
 
-const summarize = (i: Omit<Inspection, "summary" | "lossless">, lossless: boolean): string => {
-  if (!i.exists) {
-    return i.uniqueCommits > 0
-      ? `directory gone; ${plural(i.uniqueCommits, "commit")} only on branch ${i.branch}`
-      : "directory gone"
-  }
-  if (!i.isWorktree) return "not a git worktree of this repository"
-  const parts: Array<string> = []
-  if (i.changeCount > 0) parts.push(plural(i.changeCount, "uncommitted change"))
-  if (i.untrackedCount > 0) parts.push(plural(i.untrackedCount, "untracked file"))
-  if (i.detachedCommits > 0) parts.push(`${plural(i.detachedCommits, "commit")} at a detached HEAD on no branch`)
-  if (i.uniqueCommits > 0) parts.push(`${plural(i.uniqueCommits, "commit")} only on branch ${i.branch}`)
-  return lossless || parts.length === 0 ? "clean" : parts.join(", ")
-}
-
-const LIST_MAX = 20
-const COPY_CHECK_MAX = 200
-const COPY_SIZE_MAX = 1 << 20
 const LOCK_WAIT = Duration.minutes(5)
 
 const LockRow = Schema.Struct({ owner: Schema.String, pid: Schema.Number, pid_start_time: Schema.NullOr(Schema.String) })
@@ -255,6 +205,7 @@ export const make = Effect.gen(function*() {
 
   const realpath = (p: string) => fs.realPath(p).pipe(Effect.orElseSucceed(() => pathApi.resolve(p)))
   const exists = (p: string) => fs.exists(p).pipe(Effect.orElseSucceed(() => false))
+  const { deletable, inspect, requireAbsolute } = yield* makeInspector
 
   // ---- the per-repository lock ----------------------------------------------------------------------
   const semaphores = new Map<string, Effect.Semaphore>()
@@ -348,11 +299,6 @@ export const make = Effect.gen(function*() {
   const listUnlocked = (repoPath: string) =>
     git.run(repoPath, ["worktree", "list", "--porcelain", "-z"]).pipe(Effect.map((r) => parseWorktreeList(r.stdout)))
 
-  const requireAbsolute = (p: string) =>
-    pathApi.isAbsolute(p) && !p.split(/[\\/]/).includes("..")
-      ? Effect.succeed(pathApi.normalize(p))
-      : Effect.fail(new InvalidInput({ field: "worktree path", detail: `${JSON.stringify(p)} must be an absolute path without '..'` }))
-
   // ---- create ------------------------------------------------------------------------------------------
   const create = (req: CreateRequest) =>
     Effect.gen(function*() {
@@ -391,143 +337,39 @@ export const make = Effect.gen(function*() {
       return { path, branch, head } satisfies Created
     }).pipe(Effect.withSpan("Worktrees.create", { attributes: { path: req.path, branch: req.branch } }))
 
-  // ---- inspect -----------------------------------------------------------------------------------------
-  const sameBytes = (a: string, b: string) =>
-    Effect.gen(function*() {
-      const [sa, sb] = yield* Effect.all([fs.stat(a), fs.stat(b)])
-      if (sa.type !== "File" || sb.type !== "File" || sa.size !== sb.size || Number(sa.size) > COPY_SIZE_MAX) return false
-      const [ba, bb] = yield* Effect.all([fs.readFile(a), fs.readFile(b)])
-      return Buffer.compare(Buffer.from(ba), Buffer.from(bb)) === 0
-    }).pipe(Effect.orElseSucceed(() => false))
-
-  // A `worktree.share` symlink (`node_modules -> <repo>/node_modules`) is a share, not work.
-  const sharedLink = (link: string, target: string) =>
-    fs.readLink(link).pipe(Effect.map((t) => t.replace(/\/+$/, "") === target), Effect.orElseSucceed(() => false))
-
-  /** Commits in the worktree's submodules that no branch of their remote has (lost with the worktree). */
-  const submoduleCommits = (path: string) =>
-    Effect.gen(function*() {
-      if (!(yield* exists(pathApi.join(path, ".gitmodules")))) return 0
-      const r = yield* git.run(path, ["submodule", "foreach", "--quiet", "--recursive", "git rev-list --count --branches --not --remotes"], {
-        env: { GIT_OPTIONAL_LOCKS: "0" },
-        okExitCodes: [0, 1, 128]
-      })
-      return r.stdout.split("\n").reduce((n, l) => n + (Number(l.trim()) || 0), 0)
-    }).pipe(Effect.orElseSucceed(() => 0))
-
-  const branchState = (repoPath: string, branch: string | null | undefined) =>
-    Effect.gen(function*() {
-      if (branch === null || branch === undefined) return { tip: null, unique: 0 }
-      yield* git.checkBranchName(branch)
-      const tip = yield* git.run(repoPath, ["rev-parse", "-q", "--verify", `refs/heads/${branch}`], { okExitCodes: [0, 1] })
-      if (tip.exitCode !== 0) return { tip: null, unique: 0 }
-      const sha = tip.stdout.trim()
-      const count = yield* git.run(repoPath, [
-        "rev-list",
-        "--count",
-        sha,
-        "--not",
-        `--exclude=${branch}`,
-        "--branches",
-        "--remotes",
-        "--tags"
-      ])
-      return { tip: sha, unique: Number(count.stdout.trim()) || 0 }
-    })
-
-  const inspect = (req: InspectRequest) =>
-    Effect.gen(function*() {
-      const path = yield* requireAbsolute(req.path)
-      const { tip, unique } = yield* branchState(req.repoPath, req.branch)
-      const base: Omit<Inspection, "summary" | "lossless"> = {
-        path,
-        exists: false,
-        isWorktree: false,
-        head: null,
-        headBranch: null,
-        changes: [],
-        changeCount: 0,
-        untracked: [],
-        untrackedCount: 0,
-        copies: 0,
-        detachedCommits: 0,
-        branch: req.branch ?? null,
-        branchTip: tip,
-        uniqueCommits: unique
-      }
-      const finish = (i: typeof base, lossless: boolean): Inspection => ({ ...i, lossless, summary: summarize(i, lossless) })
-      if (!(yield* exists(path))) return finish(base, unique === 0)
-      const withDir = { ...base, exists: true }
-      // Read-only: no index refresh, no lock files (GIT_OPTIONAL_LOCKS=0), so an agent's git is never disturbed.
-      const noLocks = { env: { GIT_OPTIONAL_LOCKS: "0" } }
-      const where = yield* git.run(path, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir"], {
-        ...noLocks,
-        okExitCodes: [0, 128]
-      })
-      const [top, common] = where.stdout.trim().split("\n")
-      const repoCommon = yield* git.run(req.repoPath, ["rev-parse", "--path-format=absolute", "--git-common-dir"])
-      const isWorktree = where.exitCode === 0 && top !== undefined && common !== undefined &&
-        (yield* realpath(top)) === (yield* realpath(path)) &&
-        (yield* realpath(common)) === (yield* realpath(repoCommon.stdout.trim()))
-      if (!isWorktree) return finish(withDir, false)
-      const status = yield* git.run(path, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=none"], noLocks)
-      const { changes, untracked } = parseStatus(status.stdout)
-      let copies = 0
-      const work: Array<string> = []
-      for (const [i, file] of untracked.entries()) {
-        const copy = req.copiesFrom !== undefined && i < COPY_CHECK_MAX &&
-          ((yield* sameBytes(pathApi.join(path, file), pathApi.join(req.copiesFrom, file))) ||
-            (yield* sharedLink(pathApi.join(path, file), pathApi.join(req.copiesFrom, file))))
-        if (copy) copies++
-        else work.push(file)
-      }
-      const headRef = yield* git.run(path, ["symbolic-ref", "-q", "--short", "HEAD"], { ...noLocks, okExitCodes: [0, 1] })
-      const head = yield* git.run(path, ["rev-parse", "-q", "--verify", "HEAD"], { ...noLocks, okExitCodes: [0, 1] })
-      const headSha = head.exitCode === 0 ? head.stdout.trim() : null
-      const headBranch = headRef.exitCode === 0 ? headRef.stdout.trim() : null
-      let detachedCommits = 0
-      if (headBranch === null && headSha !== null) {
-        const c = yield* git.run(path, ["rev-list", "--count", headSha, "--not", "--branches", "--remotes", "--tags"], noLocks)
-        detachedCommits = Number(c.stdout.trim()) || 0
-      }
-      const full = {
-        ...withDir,
-        isWorktree: true,
-        head: headSha,
-        headBranch,
-        changes: changes.slice(0, LIST_MAX),
-        changeCount: changes.length,
-        untracked: work.slice(0, LIST_MAX),
-        untrackedCount: work.length,
-        copies,
-        detachedCommits
-      }
-      return finish(full, changes.length === 0 && work.length === 0 && detachedCommits === 0 && unique === 0)
-    }).pipe(Effect.withSpan("Worktrees.inspect", { attributes: { path: req.path } }))
-
   // ---- remove ------------------------------------------------------------------------------------------
-  const deleteBranch = (repoPath: string, insp: Inspection, force: boolean) =>
+  const deleteBranch = (
+    repoPath: string,
+    insp: Inspection,
+    force: boolean,
+    base: string | null | undefined,
+    target: string | null | undefined
+  ) =>
     Effect.gen(function*() {
       const name = insp.branch
       if (name === null) return null
-      if (insp.branchTip === null) return { name, outcome: "absent", tip: null, detail: "no such branch" } satisfies BranchOutcome
+      if (insp.branchTip === null) return { name, outcome: "absent", why: null, tip: null, detail: "no such branch" } satisfies BranchOutcome
       const elsewhere = (yield* listUnlocked(repoPath)).find((w) => w.branch === name)
       if (elsewhere !== undefined) {
-        return { name, outcome: "kept", tip: insp.branchTip, detail: `checked out at ${elsewhere.path}` } satisfies BranchOutcome
+        return { name, outcome: "kept", why: null, tip: insp.branchTip, detail: `checked out at ${elsewhere.path}` } satisfies BranchOutcome
       }
       if (insp.uniqueCommits > 0 && !force) {
         return {
           name,
           outcome: "kept",
+          why: null,
           tip: insp.branchTip,
           detail: `${plural(insp.uniqueCommits, "commit")} not on any other branch`
         } satisfies BranchOutcome
       }
+      const reason = insp.uniqueCommits > 0
+        ? { why: "forced" as const, detail: `deleted with ${plural(insp.uniqueCommits, "commit")} on no other branch (forced)` }
+        : yield* deletable(repoPath, name, insp.branchTip, base, target)
       // Compare-and-delete: if a commit landed on the branch since the inspection, nothing is deleted.
       const r = yield* git.run(repoPath, ["update-ref", "-d", `refs/heads/${name}`, insp.branchTip], { okExitCodes: [0, 1, 128] })
       return r.exitCode === 0
-        ? { name, outcome: "deleted", tip: insp.branchTip, detail: insp.uniqueCommits > 0 ? "deleted unmerged (forced)" : "fully merged" } satisfies BranchOutcome
-        : { name, outcome: "kept", tip: insp.branchTip, detail: `git refused: ${r.stderr.trim()}` } satisfies BranchOutcome
+        ? { name, outcome: "deleted", ...reason, tip: insp.branchTip } satisfies BranchOutcome
+        : { name, outcome: "kept", why: null, tip: insp.branchTip, detail: `git refused: ${r.stderr.trim()}` } satisfies BranchOutcome
     })
 
   const remove = (req: RemoveRequest) =>
@@ -541,7 +383,7 @@ export const make = Effect.gen(function*() {
       const insp = yield* inspect({ ...req, path })
       if (!insp.exists) {
         yield* git.run(req.repoPath, ["worktree", "prune"])
-        const branch = yield* deleteBranch(req.repoPath, insp, force)
+        const branch = yield* deleteBranch(req.repoPath, insp, force, req.base, req.target)
         return { outcome: "missing", inspection: insp, branch, detail: insp.summary } satisfies RemoveResult
       }
       if (!insp.isWorktree) {
@@ -551,29 +393,20 @@ export const make = Effect.gen(function*() {
         return { outcome: "kept", inspection: insp, branch: null, detail: insp.summary } satisfies RemoveResult
       }
       // Without force, git itself refuses a worktree that got dirty since the inspection; copies of the
-      // repository's own untracked files are the one thing we let it delete (single --force).
-      const args = force
-        ? ["worktree", "remove", "--force", "--force", "--", path]
-        : insp.copies > 0
-        ? ["worktree", "remove", "--force", "--", path]
-        : ["worktree", "remove", "--", path]
-      // Changes in submodules show in `git status`; commits only in a submodule's own branches do not.
-      const subCommits = force ? 0 : yield* submoduleCommits(path)
-      if (subCommits > 0) {
-        const detail = `${plural(subCommits, "commit")} only in its submodules`
-        return { outcome: "kept", inspection: { ...insp, lossless: false, summary: detail }, branch: null, detail } satisfies RemoveResult
-      }
-      let r = yield* git.run(req.repoPath, args, { okExitCodes: [0, 128, 255] })
-      if (r.exitCode !== 0 && !force && /containing submodules/.test(r.stderr)) {
-        // git never removes a worktree with submodules unforced; the checks above found no work in them.
-        r = yield* git.run(req.repoPath, ["worktree", "remove", "--force", "--", path], { okExitCodes: [0, 128, 255] })
-      }
+      // repository's own untracked files are the one thing we let it delete (single --force), and a worktree
+      // with (clean) submodules, which git refuses to remove without it.
+      const attempt = (single: boolean) =>
+        git.run(req.repoPath, ["worktree", "remove", ...(force ? ["--force", "--force"] : single ? ["--force"] : []), "--", path], {
+          okExitCodes: [0, 128, 255]
+        })
+      let r = yield* attempt(insp.copies > 0)
+      if (r.exitCode !== 0 && !force && insp.copies === 0 && /submodule/.test(r.stderr)) r = yield* attempt(true)
       if (r.exitCode !== 0) {
         const detail = `git refused to remove it: ${r.stderr.trim().split("\n").slice(-1)[0] ?? ""}`
         if (force) return yield* new WorktreeError({ reason: "GitFailed", path, detail })
         return { outcome: "kept", inspection: insp, branch: null, detail } satisfies RemoveResult
       }
-      const branch = yield* deleteBranch(req.repoPath, insp, force)
+      const branch = yield* deleteBranch(req.repoPath, insp, force, req.base, req.target)
       return { outcome: "removed", inspection: insp, branch, detail: insp.summary } satisfies RemoveResult
     })).pipe(Effect.withSpan("Worktrees.remove", { attributes: { path: req.path, force: req.force === true } }))
 

@@ -1,11 +1,13 @@
 /**
  * Per-worktree setup: copy files matched by `worktree.copy` globs from the repository into a new worktree
  * (files git does not carry, such as `.env`), then run the `worktree.setup` commands there, each as an
- * argument array (no shell). Setup never fails a registration: problems come back as warnings.
+ * argument array (no shell). Their output is streamed line by line to the caller (`onOutput`) and written to
+ * a log; a failing command stops the setup (the caller decides what that means: `worktree.setupFailure`)
+ * unless `continueOnFailure`. Copy problems are warnings.
  */
 import { CommandExecutor, FileSystem, Path } from "@effect/platform"
-import { Effect } from "effect"
-import { exec } from "../platform/exec.js"
+import { Effect, Stream } from "effect"
+import { start } from "../platform/exec.js"
 
 export interface SetupCommandResult {
   readonly argv: ReadonlyArray<string>
@@ -20,9 +22,21 @@ export interface SetupReport {
   readonly copied: ReadonlyArray<string>
   readonly commands: ReadonlyArray<SetupCommandResult>
   readonly warnings: ReadonlyArray<string>
+  /** The first command that failed (the later ones did not run unless the setup continues on failure). */
+  readonly failed: SetupCommandResult | null
+  /** The file with the commands' whole output (null when no command ran). */
+  readonly log: string | null
 }
 
-export const emptySetup: SetupReport = { copied: [], commands: [], warnings: [] }
+export const emptySetup: SetupReport = { copied: [], commands: [], warnings: [], failed: null, log: null }
+
+/** Progress of the setup commands, for a caller that shows it as it happens. */
+export type SetupEvent =
+  | { readonly _tag: "Start"; readonly argv: ReadonlyArray<string> }
+  | { readonly _tag: "Output"; readonly argv: ReadonlyArray<string>; readonly stream: "stdout" | "stderr"; readonly line: string }
+  | { readonly _tag: "Exit"; readonly argv: ReadonlyArray<string>; readonly exitCode: number | null; readonly ok: boolean }
+
+export type SetupListener = (event: SetupEvent) => Effect.Effect<void>
 
 const MAX_MATCHES = 1000
 // `**` does not descend into these: git's own data and dependency trees that setup commands rebuild.
@@ -139,31 +153,89 @@ export const copyMatches = (from: string, to: string, patterns: ReadonlyArray<st
     return { copied, warnings }
   })
 
-const tail = (text: string, lines = 5) => text.trim().split("\n").slice(-lines).join("\n")
+const TAIL_LINES = 20
 
-/** Run each command in `cwd` with `env` added; stops at nothing, reports each. */
+/** Run one command, streaming its lines to `emit` and `log`; resolves with its exit code and last lines. */
+const runOne = (
+  argv: readonly [string, ...Array<string>],
+  cwd: string,
+  env: Readonly<Record<string, string>>,
+  emit: SetupListener,
+  log: (line: string) => Effect.Effect<void>
+) =>
+  Effect.scoped(Effect.gen(function*() {
+    const proc = yield* start(argv, { cwd, env })
+    const last: Array<string> = []
+    const pump = (stream: "stdout" | "stderr", s: Stream.Stream<Uint8Array, unknown>) =>
+      s.pipe(
+        Stream.decodeText(),
+        Stream.splitLines,
+        Stream.runForEach((line) =>
+          Effect.gen(function*() {
+            last.push(line)
+            if (last.length > TAIL_LINES) last.shift()
+            yield* log(`${stream === "stderr" ? "! " : "  "}${line}`)
+            yield* emit({ _tag: "Output", argv, stream, line })
+          })
+        ),
+        Effect.ignore
+      )
+    const [, , exitCode] = yield* Effect.all([pump("stdout", proc.stdout), pump("stderr", proc.stderr), proc.exitCode], {
+      concurrency: "unbounded"
+    })
+    return { exitCode: Number(exitCode), output: last.join("\n") }
+  }))
+
+/**
+ * Run each command in `cwd` with `env` added, in order; stops at the first failure unless
+ * `continueOnFailure`. Every line goes to `onOutput` and to the log file `log` (when given).
+ */
 export const runCommands = (
   cwd: string,
   commands: ReadonlyArray<ReadonlyArray<string>>,
-  env: Readonly<Record<string, string>>
+  env: Readonly<Record<string, string>>,
+  options: {
+    readonly onOutput?: SetupListener | undefined
+    readonly log?: string | undefined
+    readonly continueOnFailure?: boolean | undefined
+  } = {}
 ) =>
   Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const emit: SetupListener = (e) => options.onOutput !== undefined ? options.onOutput(e).pipe(Effect.catchAllCause(() => Effect.void)) : Effect.void
     const results: Array<SetupCommandResult> = []
     const warnings: Array<string> = []
+    let failed: SetupCommandResult | null = null
+    const logFile = options.log
+    if (logFile !== undefined && commands.length > 0) {
+      yield* fs.makeDirectory(path.dirname(logFile), { recursive: true, mode: 0o700 }).pipe(Effect.ignore)
+      yield* fs.writeFileString(logFile, "", { mode: 0o600 }).pipe(Effect.ignore)
+    }
+    const log = (line: string) =>
+      logFile === undefined ? Effect.void : fs.writeFileString(logFile, line + "\n", { flag: "a", mode: 0o600 }).pipe(Effect.ignore)
     for (const argv of commands) {
       if (argv.length === 0) continue
-      const r = yield* exec(argv as [string, ...Array<string>], { cwd, env }).pipe(Effect.either)
-      if (r._tag === "Left") {
-        results.push({ argv, exitCode: null, ok: false, output: r.left.message })
-        warnings.push(`setup command ${JSON.stringify(argv)} could not start: ${r.left.message}`)
-        continue
-      }
-      const ok = r.right.exitCode === 0
-      const output = tail(r.right.stderr !== "" ? r.right.stderr : r.right.stdout)
-      results.push({ argv, exitCode: r.right.exitCode, ok, output })
-      if (!ok) warnings.push(`setup command ${JSON.stringify(argv)} exited ${r.right.exitCode}${output ? `: ${output}` : ""}`)
+      yield* emit({ _tag: "Start", argv })
+      yield* log(`$ ${JSON.stringify(argv)}`)
+      const r = yield* runOne(argv as [string, ...Array<string>], cwd, env, emit, log).pipe(Effect.either)
+      const result: SetupCommandResult = r._tag === "Left"
+        ? { argv, exitCode: null, ok: false, output: String((r.left as { message?: unknown }).message ?? r.left) }
+        : { argv, exitCode: r.right.exitCode, ok: r.right.exitCode === 0, output: r.right.output }
+      results.push(result)
+      yield* log(result.exitCode === null ? `could not start: ${result.output}` : `exit ${result.exitCode}`)
+      yield* emit({ _tag: "Exit", argv, exitCode: result.exitCode, ok: result.ok })
+      if (result.ok) continue
+      failed ??= result
+      const tail = result.output.split("\n").slice(-5).join("\n")
+      warnings.push(
+        result.exitCode === null
+          ? `setup command ${JSON.stringify(argv)} could not start: ${result.output}`
+          : `setup command ${JSON.stringify(argv)} exited ${result.exitCode}${tail ? `: ${tail}` : ""}`
+      )
+      if (options.continueOnFailure !== true) break
     }
-    return { commands: results, warnings }
+    return { commands: results, warnings, failed, log: results.length > 0 ? logFile ?? null : null }
   })
 
 /** The whole setup of a new worktree. */
@@ -173,9 +245,19 @@ export const setupWorktree = (options: {
   readonly copy: ReadonlyArray<string>
   readonly commands: ReadonlyArray<ReadonlyArray<string>>
   readonly env: Readonly<Record<string, string>>
+  readonly onOutput?: SetupListener | undefined
+  /** Where to keep the commands' output. */
+  readonly log?: string | undefined
+  readonly continueOnFailure?: boolean | undefined
 }): Effect.Effect<SetupReport, never, FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor> =>
   Effect.gen(function*() {
     const copy = yield* copyMatches(options.repoPath, options.worktreePath, options.copy)
-    const cmds = yield* runCommands(options.worktreePath, options.commands, options.env)
-    return { copied: copy.copied, commands: cmds.commands, warnings: [...copy.warnings, ...cmds.warnings] }
+    const cmds = yield* runCommands(options.worktreePath, options.commands, options.env, options)
+    return {
+      copied: copy.copied,
+      commands: cmds.commands,
+      warnings: [...copy.warnings, ...cmds.warnings],
+      failed: cmds.failed,
+      log: cmds.log
+    }
   })
