@@ -41,7 +41,17 @@ describe("parallel-cc CLI", () => {
     const reg = Cli.runSync(["register", "--repo", repo.root, "--pid", String(process.pid), "--json"], { env: envFor(data) })
     assert.strictEqual(reg.code, 0, reg.stderr)
     const registration = Cli.json(reg)
-    assert.deepStrictEqual(Object.keys(registration).sort(), ["branch", "isMainRepo", "repoPath", "sessionId", "worktreeName", "worktreePath"])
+    assert.deepStrictEqual(Object.keys(registration).sort(), [
+      "baseCommit",
+      "branch",
+      "isMainRepo",
+      "name",
+      "reentered",
+      "repoPath",
+      "sessionId",
+      "worktreeName",
+      "worktreePath"
+    ])
     assert.isTrue(registration.isMainRepo)
     assert.strictEqual(registration.worktreePath, repo.root)
 

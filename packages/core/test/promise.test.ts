@@ -48,12 +48,26 @@ describe("Promise facade (@parallel-cc/core/promise)", () => {
       const first = await client.sessions.register({ repoPath: repo.root, pid: process.pid })
       const second = await client.sessions.register({ repoPath: path.join(repo.root, "."), pid: process.pid })
       // Exactly the fields of `register --json`.
-      assert.deepStrictEqual(Object.keys(first).sort(), ["branch", "isMainRepo", "repoPath", "sessionId", "worktreeName", "worktreePath"])
+      assert.deepStrictEqual(Object.keys(first).sort(), [
+        "baseCommit",
+        "branch",
+        "isMainRepo",
+        "name",
+        "reentered",
+        "repoPath",
+        "sessionId",
+        "worktreeName",
+        "worktreePath"
+      ])
       assert.isTrue(first.isMainRepo)
       assert.strictEqual(first.worktreePath, repo.root)
       assert.isFalse(second.isMainRepo)
       assert.isTrue(fs.existsSync(second.worktreePath))
       assert.match(second.branch ?? "", /^parallel-/)
+      const named = await client.sessions.register({ repoPath: repo.root, pid: process.pid, name: "from-js", base: "main" })
+      assert.strictEqual(named.branch, "parallel/from-js")
+      assert.strictEqual(named.name, "from-js")
+      await client.sessions.release({ sessionId: named.sessionId })
 
       const listed = await client.sessions.list({ repoPath: repo.root })
       assert.deepStrictEqual(listed.map((s) => s.sessionId).sort(), [first.sessionId, second.sessionId].sort())

@@ -197,7 +197,8 @@ describe("new worktrees of real repositories", () => {
       repo.git(["checkout", "-q", "--detach", "HEAD~1"], sub)
       const released = yield* run(Effect.flatMap(Sessions.Sessions, (s) => s.release({ sessionId: b.session.sessionId })))
       assert.strictEqual(released[0]!.worktree, "kept")
-      assert.include(released[0]!.kept!.detail, "1 commit only in its submodules")
+      assert.include(released[0]!.kept!.detail, "a submodule libs/lib (1 commit on none of its remotes)")
+      assert.deepStrictEqual(released[0]!.kept!.discarded!.nested.map((n) => [n.path, n.kind, n.commits]), [["libs/lib", "submodule", 1]])
       assert.isTrue(fs.existsSync(sub))
     }))
 

@@ -33,7 +33,15 @@ export interface StatusReport {
 export type Released = Sessions.Released
 export type CleanupReport = Sessions.CleanupReport
 
-const RegisterInput = strict({ repoPath: Text, pid: Pid, forceWorktree: opt(Schema.Boolean) })
+const RegisterInput = strict({
+  repoPath: Text,
+  pid: Pid,
+  forceWorktree: opt(Schema.Boolean),
+  worktree: opt(Schema.Literal("always", "never", "auto")),
+  name: opt(Text),
+  base: opt(Text),
+  parent: opt(Text)
+})
 const ListInput = strict({ repoPath: opt(Text), mode: opt(Domain.SessionMode) })
 const StatusInput = strict({ repoPath: opt(Text), sandboxOnly: opt(Schema.Boolean) })
 const GetInput = strict({ sessionId: Domain.SessionId })
@@ -57,7 +65,19 @@ export interface SessionsApi {
    * repository itself, every other one in a new worktree on a new branch. Resolves to `register --json`.
    */
   readonly register: (
-    input: { readonly repoPath: string; readonly pid: number; readonly forceWorktree?: boolean },
+    input: {
+      readonly repoPath: string
+      readonly pid: number
+      readonly forceWorktree?: boolean
+      /** `always` (its own worktree), `never` (the repository itself, refused when taken) or `auto`. */
+      readonly worktree?: "always" | "never" | "auto"
+      /** Branch `parallel/NAME`, folder `NAME` (refused while taken). */
+      readonly name?: string
+      /** The commit, branch or tag the worktree starts from. */
+      readonly base?: string
+      /** The session this one works for. */
+      readonly parent?: string
+    },
     options?: CallOptions
   ) => Promise<Registration>
   /** The active sessions (of one repository, or all), with liveness; dead ones are released first. */
@@ -103,7 +123,15 @@ export const makeSessions = (f: Facade): SessionsApi => {
   return {
     register: method("sessions.register", RegisterInput, (input) =>
       Effect.flatMap(Sessions.Sessions, (s) =>
-        s.register({ repo: abs(input.repoPath), pid: input.pid, forceWorktree: input.forceWorktree })).pipe(
+        s.register({
+          repo: abs(input.repoPath),
+          pid: input.pid,
+          forceWorktree: input.forceWorktree,
+          worktree: input.worktree,
+          name: input.name,
+          base: input.base,
+          parent: input.parent
+        })).pipe(
           Effect.map((r) => encodeRegistration(r.registration))
         )),
     list: method("sessions.list", ListInput, (input) =>
