@@ -186,6 +186,12 @@ describe("Landing: strategies, conflicts, bad input", () => {
       const busy = yield* t.land({ candidates: ["x"] }).pipe(Effect.flip)
       assert.strictEqual(busy._tag === "LandError" && busy.reason, "RepositoryBusy")
       t.repo.git(["merge", "--abort"])
+      // A rebase stopped on a conflict: HEAD is detached, and the rebase is what the error names.
+      assert.notStrictEqual(Git.gitTry(t.repo.root, ["rebase", "clash"], t.repo.env).status, 0)
+      const rebasing = yield* t.land({ candidates: ["x"] }).pipe(Effect.flip)
+      assert.strictEqual(rebasing._tag === "LandError" && rebasing.reason, "RepositoryBusy")
+      assert.include(rebasing.message, "in the middle of a rebase of main")
+      t.repo.git(["rebase", "--abort"])
 
       t.repo.write("src/a.ts", "export const a = 'uncommitted'\n")
       const dirty = yield* t.land({ candidates: ["x"] }).pipe(Effect.flip)

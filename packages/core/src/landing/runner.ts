@@ -17,7 +17,7 @@ import type { Context as IntegrateContext } from "./integrate.js"
 import { LandEntry, LandError, type LandEvent, type LandReport, type Skipped, type Strategy } from "./LandDomain.js"
 import { type LandStore, type NewEntry, newId } from "./LandStore.js"
 import { planQueue } from "./plan.js"
-import { checkQuiet, resolveTarget, type Target, tipOf } from "./target.js"
+import { checkQuiet, checkRepoQuiet, resolveTarget, type Target, tipOf } from "./target.js"
 
 export interface RunRequest {
   /** Any directory of the repository. */
@@ -205,6 +205,7 @@ export const runLanding = (kit: Kit, req: RunRequest, onEvent: (e: LandEvent) =>
     const { contexts, fs, git, path, repoOf, store, values } = kit
     const started = yield* Clock.currentTimeMillis
     const repo = yield* repoOf(req.repo)
+    yield* checkRepoQuiet(git, fs, path, repo)
     const target = yield* resolveTarget(git, repo, req.into)
     const place = yield* checkQuiet(git, fs, path, repo, target)
     const testLine = req.test !== undefined ? yield* checkTest(req.test) : values["land.test"] !== "" ? yield* checkTest(values["land.test"]) : null

@@ -92,6 +92,18 @@ const inProgress = (git: GitApi, fs: FileSystem.FileSystem, path: Path.Path, wor
     return null
   })
 
+/** Refuse when the repository's own work tree is in the middle of a merge, rebase, cherry-pick or revert. */
+export const checkRepoQuiet = (git: GitApi, fs: FileSystem.FileSystem, path: Path.Path, repo: string) =>
+  Effect.gen(function*() {
+    const busy = yield* inProgress(git, fs, path, repo)
+    if (busy !== null) {
+      return yield* new LandError({
+        reason: "RepositoryBusy",
+        detail: `${repo} is in the middle of ${busy.what}${busy.headName !== "" ? ` of ${busy.headName.replace(/^refs\/heads\//, "")}` : ""}`
+      })
+    }
+  })
+
 export interface TargetPlace {
   /** The work tree that has the target checked out, if any. */
   readonly checkedOut: WorktreeInfo | null
