@@ -214,7 +214,8 @@ export const refresh = (d: Deps, repo: string, targetTip: string, c: { readonly 
 
 /**
  * Every finished candidate of `repo`: ended sessions whose branch has commits the target lacks, and sandboxed
- * runs that succeeded with a result. Active sessions and empty ones are reported as skipped.
+ * runs that succeeded with a result. Active sessions, and runs whose branch went to a pull request, are
+ * reported as skipped.
  */
 export const discover = (d: Deps, repo: string, targetBranch: string, targetTip: string) =>
   Effect.gen(function*() {
@@ -247,6 +248,10 @@ export const discover = (d: Deps, repo: string, targetBranch: string, targetTip:
     const runs = yield* d.runs.list({ repoPath: repo, limit: 500 })
     for (const r of [...runs].reverse()) {
       if (r.status !== "succeeded" || (r.branch === null && r.worktreePath === null)) continue
+      if (r.pullRequestUrl !== null) {
+        skipped.push({ name: `run ${r.sessionId}`, reason: `its branch went to a pull request (${r.pullRequestUrl}); name it to land it here anyway` })
+        continue
+      }
       if (r.branch !== null && (seen.has(r.branch) || r.branch === targetBranch)) continue
       const c = yield* fromRun(d, repo, targetTip, r, r.sessionId).pipe(Effect.option)
       if (Option.isSome(c) && c.value.ahead !== 0) found.push(c.value)
