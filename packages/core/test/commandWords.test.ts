@@ -3,7 +3,7 @@ import { splitWords } from "../src/landing/commandWords.js"
 
 describe("commandWords.splitWords (a test command as words, never given to a shell)", () => {
   it("splits like a shell: quotes, escapes, runs of blanks", () => {
-    const ok = (line: string, argv: ReadonlyArray<string>) => assert.deepStrictEqual(splitWords(line), { argv }, line)
+    const ok = (line: string, argv: readonly [string, ...Array<string>]) => assert.deepStrictEqual(splitWords(line), { argv }, line)
     ok("npm test", ["npm", "test"])
     ok("  npm   run  test:unit -- --run ", ["npm", "run", "test:unit", "--", "--run"])
     ok(`vitest run -t 'adds two numbers'`, ["vitest", "run", "-t", "adds two numbers"])
