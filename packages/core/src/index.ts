@@ -7,6 +7,7 @@
  * @module @parallel-cc/core
  */
 export * as AgentAdapters from "./sandboxes/AgentAdapters.js"
+export * as AgentArgs from "./sessions/AgentArgs.js"
 export * as AppConfig from "./platform/AppConfig.js"
 export * as ClaimsLedger from "./coordination/ClaimsLedger.js"
 export * as Conflicts from "./coordination/Conflicts.js"

@@ -4,9 +4,33 @@ import { defineCommand } from "../internal/Command.js"
 import { withSessions } from "../internal/Env.js"
 import { age, note, print, printJson, table } from "../internal/Output.js"
 import { resolveDir } from "../internal/Paths.js"
-import { releasedLines } from "../internal/Render.js"
+import { reenterCommand, releasedLines } from "../internal/Render.js"
 
 const encodeSession = Schema.encodeSync(Domain.Session)
+
+/** Sessions in display order: each one followed by the sessions started for it (subagents), indented. */
+export const nested = (views: ReadonlyArray<Sessions.SessionView>) => {
+  const ids = new Set<string>(views.map((v) => v.session.sessionId))
+  const children = new Map<string, Array<Sessions.SessionView>>()
+  const roots: Array<Sessions.SessionView> = []
+  for (const v of views) {
+    const p = v.session.parentId
+    if (p !== null && ids.has(p) && p !== v.session.sessionId) children.set(p, [...(children.get(p) ?? []), v])
+    else roots.push(v)
+  }
+  const out: Array<{ readonly depth: number; readonly view: Sessions.SessionView }> = []
+  const seen = new Set<string>()
+  const walk = (v: Sessions.SessionView, depth: number) => {
+    if (seen.has(v.session.sessionId)) return
+    seen.add(v.session.sessionId)
+    out.push({ depth, view: v })
+    for (const c of children.get(v.session.sessionId) ?? []) walk(c, depth + 1)
+  }
+  for (const r of roots) walk(r, 0)
+  // A cycle of parents (impossible through register) still shows every session.
+  for (const v of views) walk(v, 0)
+  return out
+}
 
 export const status = defineCommand({
   name: "status",
@@ -51,8 +75,8 @@ export const status = defineCommand({
       else {
         out.push(table(
           ["SESSION", "PID", "KIND", "BRANCH", "AGE", "HEARTBEAT", "LIVENESS", "OVERLAPS", "PORTS", "DIRECTORY"],
-          report.sessions.map(({ lastHeartbeat, liveness, session: s }) => [
-            s.sessionId,
+          nested(report.sessions).map(({ depth, view: { lastHeartbeat, liveness, session: s } }) => [
+            `${depth > 0 ? `${"  ".repeat(depth - 1)}└ ` : ""}${s.sessionId}${s.name !== null ? ` (${s.name})` : ""}`,
             String(s.pid),
             s.mode === "sandbox" ? "sandbox" : s.isMainRepo ? "main" : "worktree",
             s.branch ?? "-",
@@ -68,14 +92,16 @@ export const status = defineCommand({
       if (report.kept.length > 0) {
         out.push(
           "",
-          "Worktrees kept with work in them (merge, then `parallel-cc cleanup`; or `parallel-cc release --session-id ID --force`):",
+          "Worktrees kept with work in them (go on with the command shown; look with `parallel-cc diff SESSION`; " +
+            "merge, then `parallel-cc cleanup`; or throw away with `parallel-cc discard SESSION --force`):",
           table(
-            ["SESSION", "BRANCH", "ENDED", "WORK", "DIRECTORY"],
+            ["SESSION", "BRANCH", "ENDED", "WORK", "GO ON WITH", "DIRECTORY"],
             report.kept.map((s) => [
-              s.sessionId,
+              `${s.sessionId}${s.name !== null ? ` (${s.name})` : ""}`,
               s.branch ?? "-",
               s.endedAt !== null ? `${age(s.endedAt, now)} ago` : "-",
               s.keptReason ?? "",
+              s.mode === "sandbox" ? `parallel-cc open ${s.sessionId}` : reenterCommand(s.name ?? s.sessionId),
               s.worktreePath
             ])
           )
