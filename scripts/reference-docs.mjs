@@ -70,7 +70,7 @@ if (only.has("cli")) {
 # CLI reference
 
 Every \`parallel-cc\` command with its options, as \`parallel-cc <command> --help\` prints them.
-\`claude-parallel [agent args…]\` is the same as \`parallel-cc claude -- [agent args…]\`.
+\`claude-parallel [options] [--] [agent args…]\` is the same as \`parallel-cc claude [options] [--] [agent args…]\`.
 
 Global flags, accepted before or after the command: \`--db FILE\` (the database file; default
 \`<dataDir>/coordinator.db\`), \`--verbose\` (diagnostics on stderr; also \`PARALLEL_CC_DEBUG=1\`),

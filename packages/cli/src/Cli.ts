@@ -103,10 +103,35 @@ const claudeCommand = Command.make("claude", {
     Options.optional,
     Options.withDescription("Agent command (default: config `agent`, PARALLEL_CC_AGENT, else claude)")
   ),
-  args: Args.text({ name: "agent args" }).pipe(Args.repeated, Args.withDescription("Passed to the agent unchanged (after --)"))
+  name: Options.text("name").pipe(
+    Options.optional,
+    Options.withDescription("Name the session: branch parallel/NAME in the worktree folder NAME (refused while taken)")
+  ),
+  base: Options.text("base").pipe(Options.optional, Options.withDescription("Start the worktree from this branch, tag or commit")),
+  worktree: Options.boolean("worktree").pipe(
+    Options.withDescription("Give this session its own worktree even when the repository is free (`--worktree NAME` also names it)")
+  ),
+  noWorktree: Options.boolean("no-worktree").pipe(
+    Options.withDescription("Work in the repository itself; refused when another session has it")
+  ),
+  session: Options.text("session").pipe(
+    Options.optional,
+    Options.withDescription("Re-enter a kept worktree (id, name or branch) and run the agent there: --session feat-x --resume ID")
+  ),
+  requireRepo: Options.boolean("require-repo").pipe(
+    Options.withDescription("Refuse to run outside a git repository (default: run the agent without a session, with a note)")
+  ),
+  args: Args.text({ name: "agent args" }).pipe(
+    Args.repeated,
+    Args.withDescription(
+      "Passed to the agent unchanged (after the options above; `--` ends them). Invocations that are not sessions " +
+        "(claude --version, claude mcp …, claude doctor; config agents.passThrough) run the agent directly, with no session"
+    )
+  )
 }, () => Effect.void).pipe(
   Command.withDescription(
-    "Run an agent in a session, like claude-parallel: the repo for the first session, a new worktree for the others; released on exit"
+    "Run an agent in a session, like claude-parallel: the repo for the first session (or a worktree: --worktree, " +
+      "worktree.always), a new worktree for the others; released on exit"
   )
 )
 
