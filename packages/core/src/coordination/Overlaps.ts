@@ -36,6 +36,8 @@ export interface ScanResult {
   /** False when the session's work had not changed since its last scan (nothing was recomputed). */
   readonly changed: boolean
   readonly files: number
+  /** The changed files (repository-relative). */
+  readonly paths: ReadonlyArray<string>
   /** Overlaps seen for the first time by this scan. */
   readonly opened: ReadonlyArray<Overlap>
   /** Overlaps that started to conflict with this scan. */
@@ -219,12 +221,13 @@ export const make = Effect.gen(function*() {
   const scan = (sessionId: SessionId, options: { readonly force?: boolean } = {}) =>
     Effect.gen(function*() {
       const s = yield* sessions.get(sessionId)
-      const none: ScanResult = { sessionId, changed: false, files: 0, opened: [], nowConflicting: [] }
+      const none: ScanResult = { sessionId, changed: false, files: 0, paths: [], opened: [], nowConflicting: [] }
       if (s.status !== "active") return none
       const fresh = yield* refreshOne(s, options.force === true)
       if (Option.isNone(fresh)) return none
       const recorded = yield* pairUp(fresh.value, yield* peersOf(s))
-      return { sessionId, changed: true, files: fresh.value.changes.length, opened: recorded.opened, nowConflicting: recorded.nowConflicting }
+      const paths = fresh.value.changes.map((c) => c.filePath)
+      return { sessionId, changed: true, files: paths.length, paths, opened: recorded.opened, nowConflicting: recorded.nowConflicting }
     }).pipe(Effect.withSpan("Overlaps.scan", { attributes: { sessionId } }))
 
   const scanRepo = (repoPath: string) =>
@@ -240,7 +243,8 @@ export const make = Effect.gen(function*() {
         // Each pair once: with the sessions after this one.
         const later = list.slice(i + 1).map((x) => x.sessionId)
         const recorded = yield* pairUp(f.value, later)
-        out.push({ sessionId: f.value.session.sessionId, changed: true, files: f.value.changes.length, opened: recorded.opened, nowConflicting: recorded.nowConflicting })
+        const paths = f.value.changes.map((c) => c.filePath)
+        out.push({ sessionId: f.value.session.sessionId, changed: true, files: paths.length, paths, opened: recorded.opened, nowConflicting: recorded.nowConflicting })
       }
       return out
     }).pipe(Effect.withSpan("Overlaps.scanRepo"))

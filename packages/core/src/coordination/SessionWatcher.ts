@@ -93,14 +93,24 @@ export const make = Effect.gen(function*() {
       const wake = yield* Queue.sliding<void>(1)
       const signal = Queue.offer(wake, undefined).pipe(Effect.asVoid)
       const watchers = new Map<string, Fiber.RuntimeFiber<void>>()
+      const sessionDir = files.dir(sessionId)
+      // More directories than `max`: only the session directory is watched (the hook's journal; the poll covers
+      // the worktree), and a change in a new folder does not list the worktree's folders again.
+      let overflow = false
+      // In the session directory only the hook's journal counts: the rest is written by scans themselves
+      // (the temporary index) and by other sessions (notices), and must not start another scan.
       const follow = (dir: string) =>
-        Stream.runForEach(fs.watch(dir), () => signal).pipe(
+        Stream.runForEach(
+          dir === sessionDir ? Stream.filter(fs.watch(dir), (e) => path.basename(e.path) === "edits") : fs.watch(dir),
+          () => signal
+        ).pipe(
           Effect.catchAllCause((c) => Effect.logDebug(`stopped watching ${dir}: ${Cause.pretty(c)}`)),
           Effect.forkScoped
         )
       const rewatch = Effect.gen(function*() {
         const dirs = yield* directoriesOf(worktree, max).pipe(Effect.orElseSucceed(() => Option.some([worktree])))
-        const want = new Set([...Option.getOrElse(dirs, () => [] as ReadonlyArray<string>), files.dir(sessionId)])
+        overflow = Option.isNone(dirs)
+        const want = new Set([...Option.getOrElse(dirs, () => [] as ReadonlyArray<string>), sessionDir])
         for (const [d, f] of watchers) if (!want.has(d)) {
           yield* Fiber.interrupt(f)
           watchers.delete(d)
@@ -125,7 +135,8 @@ export const make = Effect.gen(function*() {
         if (r._tag === "Left") yield* Effect.logWarning(`overlap scan of ${sessionId} failed: ${r.left.message}`)
         else {
           options.onScan?.({ files: r.right.files, opened: r.right.opened.length })
-          if (r.right.changed) yield* rewatch
+          // A file in a folder not watched yet (a new folder): watch the worktree's folders again.
+          if (r.right.changed && !overflow && r.right.paths.some((p) => !watchers.has(path.dirname(path.join(worktree, p))))) yield* rewatch
         }
       }
     }).pipe(
