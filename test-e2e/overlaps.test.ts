@@ -55,7 +55,7 @@ describe("live overlaps and the write guard, with the real Claude Code", () => {
     installAll(w)
     const claimed = deferred()
     const bDone = deferred()
-    const seen: { aSession?: string; bFile?: string; bCwd?: string } = {}
+    const seen: { aSession?: string | undefined; bFile?: string; bCwd?: string } = {}
     w.api.script("a", [
       Reply.mcp("claim_file", { path: "src/cart.ts", mode: "EXCLUSIVE", reason: "rewriting the totals" }),
       Reply.dynamic(async (req) => {
@@ -88,7 +88,7 @@ describe("live overlaps and the write guard, with the real Claude Code", () => {
     assert.strictEqual(b.code, 0, b.stderr)
     assert.isString(seen.aSession)
     const [refused] = w.api.toolResults("b")
-    assert.isTrue(refused?.is_error, refused?.text)
+    assert.isTrue(refused?.is_error, JSON.stringify(w.api.turns("b").map((t) => t.body?.messages?.at(-1))))
     assert.include(refused!.text, `claimed EXCLUSIVE by parallel-cc session ${seen.aSession}`)
     assert.include(refused!.text, "rewriting the totals")
     assert.include(refused!.text, `parallel-cc unclaim src/cart.ts --session ${seen.aSession}`)
@@ -103,7 +103,7 @@ describe("live overlaps and the write guard, with the real Claude Code", () => {
     installAll(w)
     const aEdited = deferred()
     const recorded = deferred()
-    const ids: { a?: string; b?: string } = {}
+    const ids: { a?: string | undefined; b?: string | undefined } = {}
     let aCwd = ""
     w.api.script("a", [
       Reply.dynamic((req) => {

@@ -27,7 +27,7 @@ describe("agent state from the session hook, with the real Claude Code", () => {
     const stateNow = () => fs.readFileSync(path.join(dir, "state"), "utf8").trim()
     w.api.script("s", [
       Reply.dynamic(() => {
-        const s = status(w).sessions[0]
+        const s = status(w).sessions[0]!
         dir = path.join(w.dataDir, "live", s.sessionId)
         seen.push(stateNow())
         return Reply.bash("true")

@@ -177,8 +177,10 @@ const textOf = (content: unknown): string => {
 /** The tool results a request carries (in its last user message). */
 export const toolResultsOf = (request: RecordedRequest): Array<ToolResult> => {
   const messages: Array<any> = request.body?.messages ?? []
-  const last = messages[messages.length - 1]
-  if (!last || last.role !== "user" || !Array.isArray(last.content)) return []
+  // The last user message: Claude Code may append a `system` message after it (e.g. "MCP servers are still
+  // connecting" when a server is slow to start).
+  const last = messages.findLast((m: any) => m?.role === "user")
+  if (!last || !Array.isArray(last.content)) return []
   return last.content
     .filter((b: any) => b?.type === "tool_result")
     .map((b: any) => ({ tool_use_id: b.tool_use_id, content: b.content, is_error: b.is_error, text: textOf(b.content) }))
