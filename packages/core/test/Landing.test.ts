@@ -280,6 +280,101 @@ describe("Landing: strategies, conflicts, bad input", () => {
     }))
 })
 
+describe("Landing: the test worktree is set up like a session's", () => {
+  /** Installs "dependencies": node_modules/dep/index.js holds package-lock.json's content; "bad" fails. */
+  const install = (counter: string) =>
+    [
+      process.execPath,
+      "-e",
+      "const fs = require('node:fs'); const lock = fs.readFileSync('package-lock.json', 'utf8').trim();" +
+      ` fs.appendFileSync(${JSON.stringify(counter)}, lock + '\\n');` +
+      " if (lock === 'bad') { console.error('npm ERR! cannot install bad'); process.exit(3) }" +
+      " fs.mkdirSync('node_modules/dep', { recursive: true }); fs.writeFileSync('node_modules/dep/index.js', lock)"
+    ]
+  const checkEnv = "import fs from 'node:fs'\n" +
+    "const has = (f) => fs.existsSync(f)\n" +
+    "const dep = has('node_modules/dep/index.js') ? fs.readFileSync('node_modules/dep/index.js', 'utf8') : 'missing'\n" +
+    "const lock = fs.readFileSync('package-lock.json', 'utf8').trim()\n" +
+    "console.log(`env=${has('.env')} include=${has('secrets.local')} local=${has('local.json')} dep=${dep} lock=${lock}`)\n" +
+    "if (dep !== lock || !has('.env') || !has('secrets.local') || !has('local.json')) process.exit(1)\n"
+
+  it.scopedLive(".worktreeinclude, worktree.share, worktree.copy and worktree.setup; changed dependencies installed again, never into the main checkout's", () =>
+    Effect.gen(function*() {
+      const base = yield* TempDir.make("pcc-land-setup-")
+      const counter = path.join(base, "installs")
+      const t = yield* setup({
+        PARALLEL_CC_LAND_TEST: "node check-env.mjs",
+        PARALLEL_CC_WORKTREE_SHARE: JSON.stringify(["node_modules"]),
+        PARALLEL_CC_WORKTREE_SHARE_MODE: "symlink",
+        PARALLEL_CC_WORKTREE_COPY: JSON.stringify([".env", "local.json"]),
+        PARALLEL_CC_WORKTREE_SETUP: JSON.stringify([install(counter)])
+      })
+      // A trailing slash: the shared folder, a symlink in the test worktree, is not ignored there.
+      t.repo.write(".gitignore", "node_modules/\n.env\nsecrets.local\n")
+      t.repo.write(".worktreeinclude", "secrets.local\n")
+      t.repo.write("package-lock.json", "v1\n")
+      t.repo.write("check-env.mjs", checkEnv)
+      t.repo.commitAll("dependencies and their check")
+      t.repo.write("node_modules/dep/index.js", "v1")
+      t.repo.write(".env", "KEY=1\n")
+      t.repo.write("secrets.local", "s\n")
+      t.repo.write("local.json", "{}\n") // untracked and not ignored: kept across checkouts all the same
+      const mainDep = path.join(t.repo.root, "node_modules", "dep", "index.js")
+      const installs = () => (fs.existsSync(counter) ? fs.readFileSync(counter, "utf8").trim().split("\n") : [])
+      const warnings = (events: ReadonlyArray<Landing.LandEvent>) =>
+        events.flatMap((e) => (e._tag === "Warning" ? [e.message] : []))
+
+      // Same lockfile: the main checkout's node_modules is shared, nothing installed.
+      t.branch("plain", { "p.txt": "p\n" })
+      const a = yield* t.land({ candidates: ["plain"] })
+      assert.strictEqual(a.landed, 1, JSON.stringify(a.entries))
+      assert.include(fs.readFileSync(a.entries[0]!.logPath!, "utf8"), "env=true include=true local=true dep=v1 lock=v1")
+      assert.deepStrictEqual(installs(), [])
+
+      // A candidate changes the lockfile: the batch's tree installs again (the shared folder taken out first).
+      t.branch("plain-2", { "p2.txt": "p2\n" })
+      t.branch("deps", { "package-lock.json": "v2\n" })
+      const events: Array<Landing.LandEvent> = []
+      const b = yield* t.land({ candidates: ["plain-2", "deps"] }, events)
+      assert.strictEqual(b.landed, 2, JSON.stringify(b.entries))
+      assert.strictEqual(b.tests.runs, 1)
+      assert.include(fs.readFileSync(b.entries[1]!.logPath!, "utf8"), "dep=v2 lock=v2")
+      assert.deepStrictEqual(installs(), ["v2"])
+      assert.isTrue(warnings(events).some((w) => w.startsWith("package-lock.json changed: worktree.setup ran again")), warnings(events).join("\n"))
+      assert.strictEqual(fs.readFileSync(mainDep, "utf8"), "v1")
+
+      // An install that fails sends the candidate back with what failed; main and its node_modules stay.
+      const before = t.tip()
+      t.branch("bad-deps", { "package-lock.json": "bad\n" })
+      const c = yield* t.land({ candidates: ["bad-deps"] })
+      assert.strictEqual(c.sentBack, 1)
+      assert.strictEqual(c.entries[0]!.reason, "tests_failed")
+      assert.include(c.entries[0]!.message!, "failed (exit 3) after package-lock.json changed")
+      assert.include(c.entries[0]!.detail.logTail!, "npm ERR! cannot install bad")
+      assert.include(fs.readFileSync(c.entries[0]!.logPath!, "utf8"), "npm ERR! cannot install bad")
+      assert.strictEqual(t.tip(), before)
+      assert.strictEqual(fs.readFileSync(mainDep, "utf8"), "v1")
+      assert.deepStrictEqual(fs.readdirSync(path.join(t.dataDir, "land", "work")), [])
+    }))
+
+  it.scopedLive("a setup that cannot work on the target itself stops the run with SetupFailed; nothing moves, the queue is kept", () =>
+    Effect.gen(function*() {
+      // worktree.share names a folder the main checkout lacks, and no worktree.setup would install it.
+      const t = yield* setup({ PARALLEL_CC_WORKTREE_SHARE: JSON.stringify(["node_modules"]) })
+      t.repo.write("package.json", "{}\n")
+      t.repo.commitAll("a package")
+      t.branch("x", { "x.txt": "x\n" })
+      const before = t.tip()
+      const err = yield* t.land({ candidates: ["x"] }).pipe(Effect.flip)
+      assert.strictEqual(err._tag === "LandError" && err.reason, "SetupFailed")
+      assert.include(err.message, "worktree.share lists node_modules")
+      assert.strictEqual(t.tip(), before)
+      const queue = yield* t.run(Effect.flatMap(Landing.Landing, (l) => l.status({ repo: t.repo.root })))
+      assert.deepStrictEqual(queue.entries.map((e: Landing.LandEntryJson) => [e.name, e.status]), [["x", "queued"]])
+      assert.deepStrictEqual(fs.readdirSync(path.join(t.dataDir, "land", "work")), [])
+    }))
+})
+
 describe("Landing: integration on git objects", () => {
   it.scopedLive("a conflict whose resolution is marked autoApply is written into the merged tree, with its confidence reported", () =>
     Effect.gen(function*() {

@@ -220,6 +220,7 @@ export class LandError extends Schema.TaggedError<LandError>()("LandError", {
     "TestNotAllowed",
     "NoSessionBranch",
     "NothingToLand",
+    "SetupFailed",
     "GitFailed"
   ),
   detail: Schema.String
@@ -239,6 +240,8 @@ export class LandError extends Schema.TaggedError<LandError>()("LandError", {
       TestNotAllowed: "only test commands listed in the config key land.agentTests may be requested; leave test out to use land.test",
       NoSessionBranch: "your session works in the repository itself; only a session on its own branch can ask to land",
       NothingToLand: "name sessions, branches or runs, or use --all",
+      SetupFailed:
+        "the test worktree is set up like a session's (.worktreeinclude, worktree.share, worktree.copy, worktree.setup); fix that (parallel-cc config), then run land again — nothing was moved and the queue is kept",
       GitFailed: "run the git command by hand to see what it says"
     }[this.reason]
     return `${this.detail} (${hint})`

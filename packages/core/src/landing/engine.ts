@@ -15,12 +15,14 @@ import { Clock, Duration, Effect, Fiber, Scope } from "effect"
 import type { DbFailure } from "../platform/Database.js"
 import type { Git } from "../platform/Git.js"
 import type { Processes } from "../platform/Processes.js"
+import type { ShareMode } from "../sessions/sharedFolders.js"
 import { type Candidate, type Deps, refresh } from "./candidates.js"
 import { type Context as IntegrateContext, integrate } from "./integrate.js"
 import { type EntryDetail, LandError, type LandEntry, type LandEvent, type Resolution, type SendBackReason } from "./LandDomain.js"
 import type { LandStore } from "./LandStore.js"
 import { checkClean, checkQuiet, moveTarget, type Target, type TargetPlace, tipOf } from "./target.js"
-import { removeTestTree, runTest, type TestOutcome, type TestTree, testTree } from "./testRun.js"
+import { runTest, type TestOutcome } from "./testRun.js"
+import { type Reinstall, removeTestTree, type TestTree, testTree } from "./testTree.js"
 
 type GitApi = Git["Type"]
 
@@ -47,6 +49,8 @@ export interface Engine {
   readonly logsDir: string
   readonly copy: ReadonlyArray<string>
   readonly setupCommands: ReadonlyArray<ReadonlyArray<string>>
+  readonly share: ReadonlyArray<string>
+  readonly shareMode: ShareMode
   readonly withLock: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E | LandError>
   /** Test hook: stop at a named step until a signal file appears. */
   readonly pause: (step: string) => Effect.Effect<void>
@@ -70,6 +74,8 @@ interface Tested extends TestOutcome {
   readonly logPath: string
   /** How many candidates the tested commit held. */
   readonly size: number
+  /** Installing the changed dependencies failed (the test did not run): what failed. */
+  readonly setupFailure: string | null
 }
 
 type BatchOutcome = "done" | "target-moved"
@@ -116,6 +122,9 @@ const treeAt = (eng: Engine, commit: string) =>
           commit,
           copy: eng.copy,
           setupCommands: eng.setupCommands,
+          share: eng.share,
+          shareMode: eng.shareMode,
+          setupLog: eng.path.join(eng.logsDir, `${eng.runId}-setup`),
           withLock: eng.withLock
         }).pipe(
           Effect.provideService(CommandExecutor.CommandExecutor, eng.executor),
@@ -124,11 +133,63 @@ const treeAt = (eng: Engine, commit: string) =>
         ),
         eng.scope
       )
-      for (const w of eng.tree.setup.warnings) yield* eng.emit({ _tag: "Warning", message: `landing worktree setup: ${w}` })
+      for (const w of [...eng.tree.prepared.notes, ...eng.tree.setup.warnings]) {
+        yield* eng.emit({ _tag: "Warning", message: `landing worktree setup: ${w}` })
+      }
     }
-    yield* eng.tree.checkout(commit)
-    return eng.tree
+    const reinstall = yield* eng.tree.checkout(commit)
+    if (reinstall !== null) yield* eng.emit({ _tag: "Warning", message: reinstallNote(reinstall) })
+    return { tree: eng.tree, reinstall }
   })
+
+const reinstallNote = (r: Reinstall) => {
+  const files = r.changed.join(", ")
+  if (!r.ran) return `${files} changed and no worktree.setup command installs dependencies: the test runs with the shared ones`
+  if (r.failed === null) return `${files} changed: worktree.setup ran again in the landing worktree (${(r.durationMs / 1000).toFixed(1)}s)`
+  return `${files} changed and worktree.setup failed: ${JSON.stringify(r.failed.argv)} ` +
+    `${r.failed.exitCode === null ? "could not start" : `exited ${r.failed.exitCode}`}${r.log !== null ? ` (log ${r.log})` : ""}`
+}
+
+/** Run the batch's test command in the tree at `tip`. */
+const runBatchTest = (eng: Engine, tree: TestTree, tip: string, links: ReadonlyArray<Link>, line: string, logPath: string) =>
+  runTest({
+    argv: eng.argvOf(line),
+    cwd: tree.path,
+    logPath,
+    header: `$ ${line}\n# in ${tree.path} at ${tip}: ${links.map((l) => l.entry.name).join(", ")} on ${eng.target.branch}`,
+    timeout: eng.timeout,
+    env: {
+      PARALLEL_CC_LAND: "1",
+      PARALLEL_CC_LAND_TARGET: eng.target.branch,
+      PARALLEL_CC_LAND_CANDIDATES: links.map((l) => l.entry.name).join(" "),
+      // npm's "new version available" banner is noise in a test log.
+      npm_config_update_notifier: "false"
+    },
+    onStart: (pid) =>
+      eng.processes.probe(pid).pipe(
+        Effect.flatMap((p) => eng.store.updateRun(eng.runId, { testPid: pid, testPidStart: p._tag === "Running" ? p.startTime : null })),
+        Effect.ignore
+      )
+  }).pipe(
+    Effect.provideService(CommandExecutor.CommandExecutor, eng.executor),
+    Effect.provideService(FileSystem.FileSystem, eng.fs)
+  )
+
+/** A batch whose changed dependencies could not be installed fails without running its test. */
+const setupFailed = (r: Reinstall, failed: NonNullable<Reinstall["failed"]>, logPath: string) => {
+  const what = `worktree.setup ${JSON.stringify(failed.argv)} ${
+    failed.exitCode === null ? "could not start" : `failed (exit ${failed.exitCode})`
+  } after ${r.changed.join(", ")} changed`
+  return {
+    passed: false,
+    timedOut: false,
+    exitCode: failed.exitCode,
+    durationMs: r.durationMs,
+    tail: `${what}:\n${failed.output}`,
+    logPath: r.log ?? logPath,
+    setupFailure: what
+  }
+}
 
 /** Test `commit` (the tip of `links`) with the batch's command. */
 const testAt = (eng: Engine, links: ReadonlyArray<Link>, line: string) =>
@@ -136,32 +197,13 @@ const testAt = (eng: Engine, links: ReadonlyArray<Link>, line: string) =>
     const tip = links[links.length - 1]!.commit
     const ids = links.map((l) => l.entry.entryId)
     yield* eng.store.update(ids, { status: "testing" })
-    const tree = yield* treeAt(eng, tip)
+    const { reinstall, tree } = yield* treeAt(eng, tip)
     eng.stats.testRuns++
     const logPath = eng.path.join(eng.logsDir, `${eng.runId}-${eng.stats.testRuns}.log`)
     yield* eng.emit({ _tag: "TestStarted", entryIds: ids, commit: tip, command: line })
-    const outcome = yield* runTest({
-      argv: eng.argvOf(line),
-      cwd: tree.path,
-      logPath,
-      header: `$ ${line}\n# in ${tree.path} at ${tip}: ${links.map((l) => l.entry.name).join(", ")} on ${eng.target.branch}`,
-      timeout: eng.timeout,
-      env: {
-        PARALLEL_CC_LAND: "1",
-        PARALLEL_CC_LAND_TARGET: eng.target.branch,
-        PARALLEL_CC_LAND_CANDIDATES: links.map((l) => l.entry.name).join(" "),
-        // npm's "new version available" banner is noise in a test log.
-        npm_config_update_notifier: "false"
-      },
-      onStart: (pid) =>
-        eng.processes.probe(pid).pipe(
-          Effect.flatMap((p) => eng.store.updateRun(eng.runId, { testPid: pid, testPidStart: p._tag === "Running" ? p.startTime : null })),
-          Effect.ignore
-        )
-    }).pipe(
-      Effect.provideService(CommandExecutor.CommandExecutor, eng.executor),
-      Effect.provideService(FileSystem.FileSystem, eng.fs)
-    )
+    const outcome = reinstall !== null && reinstall.failed !== null
+      ? setupFailed(reinstall, reinstall.failed, logPath)
+      : { ...(yield* runBatchTest(eng, tree, tip, links, line, logPath)), logPath, setupFailure: null }
     yield* eng.store.updateRun(eng.runId, { testPid: null, testPidStart: null }).pipe(Effect.ignore)
     eng.stats.testMs += outcome.durationMs
     yield* eng.emit({
@@ -171,10 +213,10 @@ const testAt = (eng: Engine, links: ReadonlyArray<Link>, line: string) =>
       timedOut: outcome.timedOut,
       exitCode: outcome.exitCode,
       durationMs: outcome.durationMs,
-      logPath
+      logPath: outcome.logPath
     })
     yield* eng.pause("tested")
-    return { ...outcome, logPath, size: links.length } satisfies Tested
+    return { ...outcome, size: links.length } satisfies Tested
   })
 
 /** Move the target from `from` to the tip of `links`; all of them land, or none. */
@@ -193,15 +235,20 @@ const landChain = (eng: Engine, links: ReadonlyArray<Link>, from: string, place:
     }
     yield* eng.pause("after-update")
     const at = yield* now
-    yield* eng.store.updateEach(links.map((l) => [l.entry.entryId, {
-        status: "landed" as const,
-        landedCommit: l.commit,
-        message: `landed in ${eng.target.branch} as ${l.commit.slice(0, 12)}`,
-        detail: withDetail(l.entry, { resolutions: l.resolutions, batchSize: links.length, warnings: [...new Set([...l.entry.detail.warnings, ...l.candidate.warnings])] }),
-        logPath: test?.logPath ?? null,
-        testMs: test?.durationMs ?? null,
-        endedAt: at
-      }] as const))
+    const landed = (l: Link) => ({
+      status: "landed" as const,
+      landedCommit: l.commit,
+      message: `landed in ${eng.target.branch} as ${l.commit.slice(0, 12)}`,
+      detail: withDetail(l.entry, {
+        resolutions: l.resolutions,
+        batchSize: links.length,
+        warnings: [...new Set([...l.entry.detail.warnings, ...l.candidate.warnings])]
+      }),
+      logPath: test?.logPath ?? null,
+      testMs: test?.durationMs ?? null,
+      endedAt: at
+    })
+    yield* eng.store.updateEach(links.map((l) => [l.entry.entryId, landed(l)] as const))
     yield* eng.emit({
       _tag: "Landed",
       entryIds: links.map((l) => l.entry.entryId),
@@ -217,7 +264,9 @@ const landChain = (eng: Engine, links: ReadonlyArray<Link>, from: string, place:
   }).pipe(Effect.uninterruptible)
 
 const testFailure = (t: Tested, line: string): { readonly reason: SendBackReason; readonly message: string } =>
-  t.timedOut
+  t.setupFailure !== null
+    ? { reason: "tests_failed", message: t.setupFailure }
+    : t.timedOut
     ? { reason: "test_timeout", message: `\`${line}\` did not finish within ${Duration.format(Duration.millis(t.durationMs))} and was stopped` }
     : { reason: "tests_failed", message: `\`${line}\` failed${t.exitCode !== null ? ` (exit ${t.exitCode})` : ""}` }
 

@@ -177,6 +177,8 @@ const runQueue = (
       logsDir: dirs.logs,
       copy: values["worktree.copy"],
       setupCommands: values["worktree.setup"],
+      share: values["worktree.share"],
+      shareMode: values["worktree.shareMode"],
       withLock: <A, E>(effect: Effect.Effect<A, E>) =>
         worktrees.withLock(repo)(effect).pipe(
           Effect.mapError((e) => (isLockFailure(e) ? gitFailed(e) : e))

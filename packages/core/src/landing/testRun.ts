@@ -1,78 +1,10 @@
 /**
- * Where the landing queue runs tests: a private, detached worktree of the repository (under the data
- * directory, never one of the user's), prepared like a session's worktree (`worktree.copy`,
- * `worktree.setup`), moved from commit to commit, and removed when the run ends. The test command runs
- * there with a timeout (its process group is stopped: SIGTERM, then SIGKILL), its output kept in a log.
+ * The landing queue's test command, run in the private test worktree (`testTree`) with a timeout (its
+ * process group is stopped: SIGTERM, then SIGKILL), its output kept in a log.
  */
-import { type CommandExecutor, FileSystem, type Path } from "@effect/platform"
-import { Duration, Effect, Option, type Scope, Stream } from "effect"
-import type { Git } from "../platform/Git.js"
+import { FileSystem } from "@effect/platform"
+import { Duration, Effect, Option, Stream } from "effect"
 import { start } from "../platform/exec.js"
-import { setupWorktree, type SetupReport } from "../sessions/worktreeSetup.js"
-import { LandError } from "./LandDomain.js"
-
-type GitApi = Git["Type"]
-
-export interface TestTree {
-  readonly path: string
-  readonly setup: SetupReport
-  /** Put the tree at `commit` (tracked files reset, untracked files left by earlier tests removed; ignored ones kept). */
-  readonly checkout: (commit: string) => Effect.Effect<void, LandError>
-}
-
-export interface TestTreeOptions {
-  readonly git: GitApi
-  readonly repo: string
-  readonly path: string
-  readonly commit: string
-  readonly copy: ReadonlyArray<string>
-  readonly setupCommands: ReadonlyArray<ReadonlyArray<string>>
-  /** Runs `git worktree add/remove` under the repository's worktree lock. */
-  readonly withLock: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E | LandError>
-}
-
-const gitFailed = (e: { readonly message: string }) => new LandError({ reason: "GitFailed", detail: e.message })
-
-/** Remove a worktree of the queue (force: it holds nothing but a checkout and test output) and its directory. */
-export const removeTestTree = (git: GitApi, fs: FileSystem.FileSystem, repo: string, path: string, withLock: TestTreeOptions["withLock"]) =>
-  withLock(
-    git.run(repo, ["worktree", "remove", "--force", "--force", "--", path], { okExitCodes: [0, 128] }).pipe(
-      Effect.zipRight(fs.remove(path, { recursive: true }).pipe(Effect.ignore)),
-      Effect.zipRight(git.run(repo, ["worktree", "prune"])),
-      Effect.mapError(gitFailed)
-    )
-  ).pipe(Effect.catchAll((e) => Effect.logWarning(`could not remove the landing worktree ${path}`, e)))
-
-/** A private worktree for tests, removed when the scope closes. */
-export const testTree = (options: TestTreeOptions) =>
-  Effect.gen(function*() {
-    const { git, path, repo } = options
-    const fs = yield* FileSystem.FileSystem
-    yield* Effect.acquireRelease(
-      options.withLock(
-        git.run(repo, ["worktree", "add", "--detach", "--", path, options.commit]).pipe(Effect.mapError(gitFailed))
-      ),
-      () => removeTestTree(git, fs, repo, path, options.withLock)
-    )
-    const setup = yield* setupWorktree({
-      repoPath: repo,
-      worktreePath: path,
-      copy: options.copy,
-      commands: options.setupCommands,
-      env: { PARALLEL_CC_LAND: "1" }
-    })
-    let at = options.commit
-    const checkout = (commit: string) =>
-      commit === at
-        ? Effect.void
-        : git.run(path, ["checkout", "-q", "--detach", "-f", commit]).pipe(
-          Effect.zipRight(git.run(path, ["clean", "-fdq"])),
-          Effect.tap(() => Effect.sync(() => (at = commit))),
-          Effect.asVoid,
-          Effect.mapError(gitFailed)
-        )
-    return { path, setup, checkout } satisfies TestTree
-  })
 
 export interface TestOutcome {
   readonly passed: boolean
@@ -152,5 +84,3 @@ export const runTest = (req: TestRequest) =>
       Effect.succeed({ passed: false, timedOut: false, exitCode: null, durationMs: 0, tail: `the test could not run: ${e.message}` } satisfies TestOutcome)
     )
   )
-
-export type Requirements = FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor | Scope.Scope

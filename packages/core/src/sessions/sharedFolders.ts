@@ -38,6 +38,14 @@ const ECOSYSTEMS: Record<string, { readonly lockfiles: ReadonlyArray<string>; re
   ".bundle": { lockfiles: ["Gemfile.lock"], manifests: ["Gemfile"] }
 }
 
+/**
+ * Every file name that decides a dependency folder's contents (lockfiles and manifests of all the
+ * ecosystems above): a checkout that changes one of them needs its dependencies installed again.
+ */
+export const DEPENDENCY_FILES: ReadonlySet<string> = new Set(
+  Object.values(ECOSYSTEMS).flatMap((e) => [...e.lockfiles, ...e.manifests])
+)
+
 /** A `worktree.share` entry that cannot be shared, and nothing else would provide it. */
 export class ShareError extends Schema.TaggedError<ShareError>()("ShareError", {
   reason: Schema.Literal("InvalidEntry", "Tracked", "Missing"),
