@@ -146,4 +146,45 @@ describe("overlaps", () => {
     assert.include(again.stderr, "no active claim")
     for (const s of [a, b]) cli(w, ["release", "--session-id", s.sessionId, "--force"])
   })
+  it("watch session: one line once the session's work is known; a restarted watcher publishes its changes again and repairs missing peer links", async () => {
+    const w = world()
+    const reg = () => json(w, ["register", "--repo", w.repo.root, "--pid", String(process.pid)]) as { sessionId: string; worktreePath: string }
+    const a = reg()
+    const b = reg()
+    fs.appendFileSync(path.join(a.worktreePath, "README.md"), "a\n")
+    fs.writeFileSync(path.join(a.worktreePath, "notes.md"), "new\n")
+    const live = (id: string, ...rest: Array<string>) => path.join(w.data, "live", id, ...rest)
+    const watch = (id: string) => {
+      const child = spawn(process.execPath, [Cli.binPath, "watch", "session", id, "--poll", "2"], { env: w.env, stdio: ["ignore", "pipe", "pipe"] })
+      children.push(child)
+      let out = ""
+      child.stdout!.setEncoding("utf8").on("data", (d) => (out += d))
+      child.stderr!.resume()
+      return { child, out: () => out }
+    }
+    const stop = (c: ChildProcess) => new Promise<void>((resolve) => {
+      c.on("close", () => resolve())
+      c.kill("SIGTERM")
+    })
+    const first = watch(a.sessionId)
+    const line = await until("the watcher's first line", () => first.out().split("\n").find((l) => l.startsWith("watching")))
+    assert.strictEqual(line, `watching session ${a.sessionId}: 2 changed files; stops when the session ends`)
+    // Published for b's hook when the line came.
+    assert.isTrue(fs.existsSync(live(a.sessionId, "changes", "README.md")))
+    assert.isTrue(fs.existsSync(live(a.sessionId, "changes", "notes.md")))
+    await stop(first.child)
+    // A change published by another process and gone meanwhile, and a peer link lost (two sessions that
+    // registered at the same instant can miss each other).
+    fs.rmSync(live(a.sessionId, "changes", "notes.md"))
+    fs.rmSync(live(a.sessionId, "peers", b.sessionId))
+    const second = watch(a.sessionId)
+    await until("the second watcher's first line", () => second.out().includes("2 changed files") || undefined)
+    assert.isTrue(fs.existsSync(live(a.sessionId, "changes", "notes.md")), "republished although a's work did not change")
+    assert.strictEqual(fs.readlinkSync(live(a.sessionId, "peers", b.sessionId)), path.join("..", "..", b.sessionId))
+    // It stops by itself when the session ends.
+    const ended = new Promise<number | null>((resolve) => second.child.on("close", (code) => resolve(code)))
+    cli(w, ["release", "--session-id", a.sessionId, "--force"])
+    assert.strictEqual(await ended, 0)
+    cli(w, ["release", "--session-id", b.sessionId, "--force"])
+  })
 })

@@ -4,7 +4,7 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import { ClaimsLedger, Domain, Errors, Git, Overlaps, OverlapStore, SessionStore, SessionWatcher } from "@parallel-cc/core"
-import { Clock, Effect, Option, Schema } from "effect"
+import { Clock, Deferred, Effect, Exit, Fiber, Option, Schema } from "effect"
 import * as path from "node:path"
 import { Layers, withCore } from "../internal/Env.js"
 import { print, printJson, table } from "../internal/Output.js"
@@ -147,7 +147,18 @@ export const watchSessionCommand = Command.make("session", {
     const id = yield* decodeSessionId(opts.session, "session")
     const s = yield* Effect.flatMap(SessionStore.SessionStore, (st) => st.get(id))
     if (s.status !== "active") return yield* new Errors.InvalidInput({ field: "session", detail: `session ${id} has ended` })
-    yield* Effect.flatMap(SessionWatcher.SessionWatcher, (w) => w.watch(id, { pollMs: Math.max(1, opts.poll) * 1000 }))
+    const firstScan = yield* Deferred.make<number>()
+    const watcher = yield* Effect.flatMap(SessionWatcher.SessionWatcher, (w) =>
+      w.watch(id, {
+        pollMs: Math.max(1, opts.poll) * 1000,
+        onScan: (r) => (r.first ? Deferred.unsafeDone(firstScan, Exit.succeed(r.files)) : undefined)
+      })).pipe(Effect.fork)
+    // One line once the session's work is known (scripts can wait for it); then quiet until the session ends.
+    const files = yield* Effect.raceFirst(Deferred.await(firstScan).pipe(Effect.option), Fiber.await(watcher).pipe(Effect.as(Option.none<number>())))
+    if (Option.isSome(files)) {
+      yield* print(`watching session ${id}: ${files.value} changed file${files.value === 1 ? "" : "s"}; stops when the session ends`)
+    }
+    yield* Fiber.join(watcher)
   }))).pipe(
   Command.withDescription(
     "Keep a session's changed files and overlaps current until it ends (claude-parallel does this itself; for sessions without it)"

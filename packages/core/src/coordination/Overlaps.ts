@@ -15,7 +15,7 @@
  * @since 0.2.0
  */
 import { CommandExecutor, FileSystem, Path } from "@effect/platform"
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Either, Layer } from "effect"
 import type { Session, SessionId } from "../Domain.js"
 import type { SessionNotFound } from "../Errors.js"
 import type { DbFailure } from "../platform/Database.js"
@@ -36,7 +36,7 @@ export interface ScanResult {
   /** False when the session's work had not changed since its last scan (nothing was recomputed). */
   readonly changed: boolean
   readonly files: number
-  /** The changed files (repository-relative). */
+  /** The session's changed files (repository-relative; as last saved when `changed` is false). */
   readonly paths: ReadonlyArray<string>
   /** Overlaps seen for the first time by this scan. */
   readonly opened: ReadonlyArray<Overlap>
@@ -45,8 +45,12 @@ export interface ScanResult {
 }
 
 export class Overlaps extends Context.Tag("@parallel-cc/core/Overlaps")<Overlaps, {
-  /** Scan one active session (a no-op for a session that is not active); `force` recomputes its pairs. */
-  readonly scan: (sessionId: SessionId, options?: { readonly force?: boolean }) => Effect.Effect<ScanResult, ScanFailure>
+  /**
+   * Scan one active session (a no-op for a session that is not active); `force` recomputes its pairs;
+   * `republish` publishes all its changed files to its peers' hooks again, even when its work is unchanged
+   * (a watcher starting afresh).
+   */
+  readonly scan: (sessionId: SessionId, options?: ScanOptions) => Effect.Effect<ScanResult, ScanFailure>
   /** Scan every active session of a repository, each pair computed once. */
   readonly scanRepo: (repoPath: string) => Effect.Effect<ReadonlyArray<ScanResult>, GitError | DbFailure>
   /** Open overlaps between live sessions; `refresh` scans their repositories first. */
@@ -58,6 +62,11 @@ export class Overlaps extends Context.Tag("@parallel-cc/core/Overlaps")<Overlaps
   /** The files live sessions changed, as last scanned. */
   readonly changes: (filter: { readonly repoPath?: string; readonly sessionId?: SessionId }) => Effect.Effect<ReadonlyArray<ChangedFile>, DbFailure>
 }>() {}
+
+export interface ScanOptions {
+  readonly force?: boolean | undefined
+  readonly republish?: boolean | undefined
+}
 
 const whoOf = (s: Session): Who => ({ sessionId: s.sessionId, branch: s.branch, worktreePath: s.worktreePath })
 
@@ -173,13 +182,22 @@ export const make = Effect.gen(function*() {
       }
     })
 
-  /** Snapshot, analyse and save one session; None when its work is unchanged since its last scan. */
-  const refreshOne = (s: Session, force: boolean) =>
+  /**
+   * Snapshot, analyse and save one session: Right with what was found, or Left with its changed files as
+   * last saved when its work is unchanged since its last scan (nothing recomputed).
+   */
+  const refreshOne = (s: Session, options: ScanOptions) =>
     Effect.gen(function*() {
       const snap = yield* snapshotOf(s)
       const last = (yield* store.scans(s.repoPath)).find((x) => x.sessionId === s.sessionId)
-      if (!force && last !== undefined && last.snapshot === snap.commit) return Option.none()
-      const before = yield* store.changes({ sessionId: s.sessionId })
+      const stored = yield* store.changes({ sessionId: s.sessionId })
+      // Republishing: from an empty `changes/` folder, every file is published again.
+      if (options.republish === true) yield* files.clearChanges(s.sessionId)
+      const before = options.republish === true ? [] : stored
+      if (options.force !== true && last !== undefined && last.snapshot === snap.commit) {
+        if (options.republish === true) yield* publish(s, before, stored)
+        return Either.left(stored.map((c) => c.filePath))
+      }
       const changes = yield* analyse(s, snap)
       yield* store.saveScan({
         sessionId: s.sessionId,
@@ -191,7 +209,7 @@ export const make = Effect.gen(function*() {
         scannedAt: new Date()
       }, changes)
       yield* publish(s, before, changes)
-      return Option.some({ session: s, snapshot: snap.commit, changes })
+      return Either.right({ session: s, snapshot: snap.commit, changes })
     })
 
   /** Compute and record `me`'s pairs with the given peers (by id), from their current scans. */
@@ -218,15 +236,15 @@ export const make = Effect.gen(function*() {
   const peersOf = (s: Session) =>
     Effect.map(sessions.list({ repoPath: s.repoPath }), (all) => all.filter((p) => p.sessionId !== s.sessionId).map((p) => p.sessionId))
 
-  const scan = (sessionId: SessionId, options: { readonly force?: boolean } = {}) =>
+  const scan = (sessionId: SessionId, options: ScanOptions = {}) =>
     Effect.gen(function*() {
       const s = yield* sessions.get(sessionId)
       const none: ScanResult = { sessionId, changed: false, files: 0, paths: [], opened: [], nowConflicting: [] }
       if (s.status !== "active") return none
-      const fresh = yield* refreshOne(s, options.force === true)
-      if (Option.isNone(fresh)) return none
-      const recorded = yield* pairUp(fresh.value, yield* peersOf(s))
-      const paths = fresh.value.changes.map((c) => c.filePath)
+      const fresh = yield* refreshOne(s, options)
+      if (Either.isLeft(fresh)) return { ...none, files: fresh.left.length, paths: fresh.left }
+      const recorded = yield* pairUp(fresh.right, yield* peersOf(s))
+      const paths = fresh.right.changes.map((c) => c.filePath)
       return { sessionId, changed: true, files: paths.length, paths, opened: recorded.opened, nowConflicting: recorded.nowConflicting }
     }).pipe(Effect.withSpan("Overlaps.scan", { attributes: { sessionId } }))
 
@@ -236,15 +254,15 @@ export const make = Effect.gen(function*() {
       const ok = yield* Effect.forEach(live, (s) =>
         fs.exists(s.worktreePath).pipe(Effect.orElseSucceed(() => false), Effect.map((e) => (e ? [s] : []))))
       const list = ok.flat()
-      const fresh = yield* Effect.forEach(list, (s) => refreshOne(s, true), { concurrency: 2 })
+      const fresh = yield* Effect.forEach(list, (s) => refreshOne(s, { force: true }), { concurrency: 2 })
       const out: Array<ScanResult> = []
       for (const [i, f] of fresh.entries()) {
-        if (Option.isNone(f)) continue
+        if (Either.isLeft(f)) continue
         // Each pair once: with the sessions after this one.
         const later = list.slice(i + 1).map((x) => x.sessionId)
-        const recorded = yield* pairUp(f.value, later)
-        const paths = f.value.changes.map((c) => c.filePath)
-        out.push({ sessionId: f.value.session.sessionId, changed: true, files: paths.length, paths, opened: recorded.opened, nowConflicting: recorded.nowConflicting })
+        const recorded = yield* pairUp(f.right, later)
+        const paths = f.right.changes.map((c) => c.filePath)
+        out.push({ sessionId: f.right.session.sessionId, changed: true, files: paths.length, paths, opened: recorded.opened, nowConflicting: recorded.nowConflicting })
       }
       return out
     }).pipe(Effect.withSpan("Overlaps.scanRepo"))

@@ -7,14 +7,17 @@
  * Triggers: a change in any directory of the worktree that git tracks or would track (one `fs.watch` per
  * directory, none in ignored ones such as `node_modules`), in the worktree's git directory (commits,
  * checkouts), or in the session directory (the hook's `edits` journal), debounced; and a slow poll as a
- * safety net. Each trigger: the journal's new files get an INTENT claim of the session (the "I am editing
- * this" that needs no cooperation from the agent), then `Overlaps.scan`. It stops when the session ends.
+ * safety net. Each trigger: the session's `peers/` links are checked against the live sessions of the
+ * repository (two sessions registering at once may miss each other), the journal's new files get an INTENT
+ * claim of the session (the "I am editing this" that needs no cooperation from the agent), then
+ * `Overlaps.scan` (the first one publishes all the session's changes to its peers' hooks again). It stops
+ * when the session ends.
  *
  * @since 0.2.0
  */
 import { FileSystem, Path } from "@effect/platform"
 import { Cause, Context, Duration, Effect, Fiber, Layer, Option, Queue, Stream } from "effect"
-import type { SessionId } from "../Domain.js"
+import type { Session, SessionId } from "../Domain.js"
 import { Git } from "../platform/Git.js"
 import { SessionFiles } from "../sessions/SessionFiles.js"
 import { SessionStore } from "../sessions/SessionStore.js"
@@ -28,8 +31,8 @@ export interface WatchOptions {
   readonly pollMs?: number | undefined
   /** At most this many directories are watched; a bigger worktree relies on the poll. */
   readonly maxDirectories?: number | undefined
-  /** Called after each scan (tests, benchmarks). */
-  readonly onScan?: ((r: { readonly files: number; readonly opened: number }) => void) | undefined
+  /** Called after each scan (`first`: the watcher's first; tests, benchmarks, `watch session`). */
+  readonly onScan?: ((r: { readonly files: number; readonly opened: number; readonly first: boolean }) => void) | undefined
 }
 
 export class SessionWatcher extends Context.Tag("@parallel-cc/core/SessionWatcher")<SessionWatcher, {
@@ -61,6 +64,13 @@ export const make = Effect.gen(function*() {
       }
       return r.offset
     }).pipe(Effect.catchAll((e) => Effect.logWarning(`could not read the edits of ${sessionId}: ${e.message}`).pipe(Effect.as(offset))))
+
+  /** Make the session's `peers/` link exactly the repository's other live sessions. */
+  const repairPeers = (s: Session) =>
+    sessions.list({ repoPath: s.repoPath }).pipe(
+      Effect.flatMap((all) => files.setPeers(s.sessionId, all.map((p) => p.sessionId).filter((p) => p !== s.sessionId))),
+      Effect.catchAll((e) => Effect.logDebug(`could not check the peers of ${s.sessionId}: ${e.message}`))
+    )
 
   /** The directories to watch: the worktree's git-visible ones (from the index and untracked files). */
   const directoriesOf = (worktree: string, max: number) =>
@@ -117,24 +127,27 @@ export const make = Effect.gen(function*() {
         }
         for (const d of want) if (!watchers.has(d)) watchers.set(d, yield* follow(d))
       })
-      yield* files.clearChanges(sessionId)
       yield* rewatch
       let offset = 0
       let first = true
+      // Until a scan succeeded, each scan publishes all the session's changes again.
+      let published = false
       while (true) {
         if (!first) {
           const woke = yield* Queue.take(wake).pipe(Effect.timeout(poll), Effect.option)
           if (Option.isSome(woke)) yield* Effect.sleep(debounce)
           yield* Queue.takeAll(wake)
         }
-        first = false
         const now = yield* sessions.get(sessionId).pipe(Effect.option)
+        first = false
         if (Option.isNone(now) || now.value.status !== "active") return
+        yield* repairPeers(session)
         offset = yield* claimEdits(sessionId, offset)
-        const r = yield* overlaps.scan(sessionId).pipe(Effect.either)
+        const r = yield* overlaps.scan(sessionId, { republish: !published }).pipe(Effect.either)
         if (r._tag === "Left") yield* Effect.logWarning(`overlap scan of ${sessionId} failed: ${r.left.message}`)
         else {
-          options.onScan?.({ files: r.right.files, opened: r.right.opened.length })
+          options.onScan?.({ files: r.right.files, opened: r.right.opened.length, first: !published })
+          published = true
           // A file in a folder not watched yet (a new folder): watch the worktree's folders again.
           if (r.right.changed && !overflow && r.right.paths.some((p) => !watchers.has(path.dirname(path.join(worktree, p))))) yield* rewatch
         }
