@@ -81,7 +81,9 @@ describe("parallel-cc as Claude Code's worktree provider (the real binary)", () 
     const s = during!.sessions[0]!
     assert.strictEqual(s.worktreePath, wt)
     assert.isFalse(s.isMainRepo)
-    assert.isTrue(wt.startsWith(`${w.repo.root}-worktrees${path.sep}`), wt)
+    // Claude Code's name is the session's name, as `claude-parallel --name feature-x` gives it.
+    assert.strictEqual(wt, path.join(`${w.repo.root}-worktrees`, "feature-x"))
+    assert.deepStrictEqual([s.name, s.branch], ["feature-x", "parallel/feature-x"])
     assert.strictEqual(w.repo.git(["rev-parse", "--abbrev-ref", "HEAD"], wt).trim(), s.branch)
     // The session hook found the session through the worktree's marker (Claude Code gave it none of our env).
     assert.strictEqual(state, "working")
@@ -176,9 +178,11 @@ describe("parallel-cc as Claude Code's worktree provider (the real binary)", () 
     const w = await world()
     installHooks(w)
     let during: ReturnType<typeof status> | undefined
+    let duringText = ""
     w.api.script("sub", [
       Reply.dynamic(() => {
         during = status(w)
+        duringText = pcc(w, ["status"]).stdout
         return Reply.bash("pwd")
       }),
       Reply.text("sub done")
@@ -199,6 +203,11 @@ describe("parallel-cc as Claude Code's worktree provider (the real binary)", () 
     const sub = during!.sessions.find((s) => s.worktreePath !== leadDir)!
     assert.ok(lead && sub, JSON.stringify({ leadDir, during }))
     assert.strictEqual(lead.pid, sub.pid)
+    assert.deepStrictEqual([lead.name, lead.branch, lead.parentId], ["lead", "parallel/lead", null])
+    // The subagent's session is the lead's child, started from the lead's branch, and `status` nests it.
+    assert.strictEqual(sub.parentId, lead.sessionId)
+    assert.strictEqual(sub.baseBranch, "parallel/lead")
+    assert.match(duringText, new RegExp(`\\n\\s*└ ${sub.sessionId}`))
     // The subagent's worktree says which session it belongs to and whose child it is (hooks read this).
     const gitDir = fs.readFileSync(path.join(sub.worktreePath, ".git"), "utf8").replace(/^gitdir:\s*/, "").trim()
     const markerText = fs.readFileSync(path.join(gitDir, "parallel-cc-session"), "utf8")

@@ -27,6 +27,7 @@ import { AppConfig } from "../platform/AppConfig.js"
 import { Git, type GitError } from "../platform/Git.js"
 import { Processes } from "../platform/Processes.js"
 import { type Failure, type Registered, type Released, Sessions } from "./Sessions.js"
+import { checkSessionName } from "./sessionRegister.js"
 import { SessionStore } from "./SessionStore.js"
 import { Worktrees } from "./Worktrees.js"
 
@@ -170,12 +171,52 @@ export const make = Effect.gen(function*() {
           Effect.mapError((e) => e._tag === "InvalidInput" ? new InvalidInput({ field: "worktree name", detail: e.detail }) : e)
         )
       }
-      const parents = yield* store.findActiveByPid(context.pid)
-      const parent = parents.find((s) => s.repoPath === repo) ?? parents[0]
-      const registered = yield* sessions.register({ repo, pid: context.pid, forceWorktree: true })
-      yield* writeMarker(registered.session.worktreePath, registered, parent?.sessionId ?? null)
-      return { path: registered.session.worktreePath, registered, parent: parent?.sessionId ?? null } satisfies Created
+      // The session of the requesting process in this repository (a subagent's worktree is its child).
+      const parent = (yield* store.findActiveByPid(context.pid)).find((s) => s.repoPath === repo)
+      const sessionName = name === undefined ? undefined : yield* asSessionName(name)
+      const kept = sessionName === undefined
+        ? undefined
+        : (yield* store.listKept({ repoPath: repo })).find((s) => s.name === sessionName && !s.isMainRepo)
+      const registered = kept !== undefined
+        // `claude -w feature-x` again after its worktree was kept: back into it, like `--session feature-x`.
+        ? yield* sessions.reenter({ session: kept.sessionId, pid: context.pid, repo })
+        : yield* sessions.register({
+          repo,
+          pid: context.pid,
+          worktree: "always",
+          name: sessionName,
+          base: input.base_commit ?? input.base_ref ?? (parent !== undefined && dir !== repo ? yield* headOf(dir) : undefined),
+          parent: parent?.sessionId
+        })
+      const parentId = parent !== undefined && parent.sessionId !== registered.session.sessionId ? parent.sessionId : null
+      yield* writeMarker(registered.session.worktreePath, registered, parentId)
+      return { path: registered.session.worktreePath, registered, parent: parentId } satisfies Created
     }).pipe(Effect.withSpan("WorktreeProvider.create"))
+
+  /**
+   * Claude Code's worktree name as a session name (branch `parallel/NAME`, folder `NAME`, as `--name`
+   * gives): a `/` becomes `-`; a name that still is not a session name keeps parallel-cc's own naming.
+   */
+  const asSessionName = (name: string) =>
+    checkSessionName(name.replaceAll("/", "-")).pipe(
+      Effect.tapError((e) => Effect.logDebug(`worktree name ${name}: ${e.message}; parallel-cc's own naming instead`)),
+      Effect.option,
+      Effect.map(Option.getOrUndefined)
+    )
+
+  /**
+   * Where a request from inside a linked worktree (a subagent of a `claude -w` session) starts: that
+   * worktree's branch (so its work merges back there), else its commit.
+   */
+  const headOf = (dir: string) =>
+    git.run(dir, ["rev-parse", "--symbolic-full-name", "HEAD", "HEAD"], { okExitCodes: [0, 128] }).pipe(
+      Effect.map((r) => {
+        const [ref, sha] = r.stdout.trim().split("\n")
+        if (r.exitCode !== 0) return undefined
+        return ref?.startsWith("refs/heads/") ? ref.slice("refs/heads/".length) : sha
+      }),
+      Effect.orElseSucceed(() => undefined)
+    )
 
   const samePath = (a: string, b: string) =>
     Effect.gen(function*() {
