@@ -19,13 +19,14 @@ import { claimCommand, overlapsCommand, unclaimCommand, watchSessionCommand } fr
 import { register } from "./commands/register.js"
 import { diffCommand, discardCommand, openCommand } from "./commands/review.js"
 import { release } from "./commands/release.js"
-import { sandboxCommand } from "./commands/sandbox.js"
+import { runHelp, sandboxCommand } from "./commands/sandbox.js"
 import { budgetCommand, templatesCommand } from "./commands/templates.js"
 import { status } from "./commands/status.js"
 import { suggestions } from "./commands/suggestions.js"
 import { worktreeHook } from "./commands/worktreeHook.js"
-import type { CommandDef } from "./internal/Command.js"
+import { type CommandDef, runDef } from "./internal/Command.js"
 import type { CliServices } from "./internal/Env.js"
+import type { HelpLayouts } from "./internal/HelpText.js"
 import { flagName, type OptSpec, type Spec } from "./internal/Spec.js"
 
 declare const PCC_VERSION: string
@@ -46,7 +47,7 @@ const toOption = (key: string, opt: OptSpec): Options.Options<unknown> => {
 /** An @effect/cli command from a shared definition. */
 export const fromDef = <S extends Spec>(def: CommandDef<S>) => {
   const config = Object.fromEntries(Object.entries(def.spec).map(([k, o]) => [k, toOption(k, o)]))
-  return Command.make(def.name, config, (opts) => def.handler(opts as never)).pipe(
+  return Command.make(def.name, config, (opts) => runDef(def, opts as never)).pipe(
     Command.withDescription(def.description)
   ) as Command.Command<string, CliServices, unknown, unknown>
 }
@@ -167,12 +168,19 @@ export const subcommands: ReadonlyArray<Command.Command<string, CliServices, unk
 ]
 
 export const root = Command.make("parallel-cc").pipe(
-  Command.withDescription(
-    "Run many AI coding agents on one git repository at once. Global flags: --db FILE (database file; " +
-      "default <dataDir>/coordinator.db, dataDir from PARALLEL_CC_DATA_DIR or ~/.parallel-cc), --verbose."
-  ),
+  Command.withDescription("Run many AI coding agents on one git repository at once, each in its own session."),
   Command.withSubcommands(subcommands as [Command.Command<string, CliServices, unknown, unknown>])
 )
 
 export const cli: (args: ReadonlyArray<string>) => Effect.Effect<void, unknown, CliServices | import("@effect/cli/CliApp").CliApp.Environment> =
   Command.run(root, { name: "parallel-cc", version: typeof PCC_VERSION === "string" ? PCC_VERSION : "0.0.0-dev" })
+
+/** How some commands' `--help` is laid out beyond what the tree says (see internal/HelpText.ts). */
+export const helpLayouts: HelpLayouts = {
+  "sandbox run": runHelp,
+  // `migrate --version N` is the documented spelling; @effect/cli reserves --version, so the edge rewrites it.
+  migrate: { renames: { "--target-version": "--version" } }
+}
+
+/** The version this build reports. */
+export const version = typeof PCC_VERSION === "string" ? PCC_VERSION : "0.0.0-dev"

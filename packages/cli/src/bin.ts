@@ -4,8 +4,11 @@
 import { Command } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect, Option } from "effect"
-import { cli, root } from "./Cli.js"
+import { cli, helpLayouts, root, version } from "./Cli.js"
+import { tree } from "./internal/CommandTree.js"
+import { render, terminal } from "./internal/HelpText.js"
 import { extractGlobals, run } from "./internal/Main.js"
+import { check } from "./internal/Preflight.js"
 import { mainSubcommand } from "./wrapper.js"
 
 export const main = (argv: ReadonlyArray<string>): void => {
@@ -23,6 +26,17 @@ export const main = (argv: ReadonlyArray<string>): void => {
     return
   }
   const args = rewriteMigrateVersion(rewriteDeprecated(globals.args, (line) => process.stderr.write(line + "\n")))
+  const verdict = check(tree(root), args, "parallel-cc")
+  if (verdict._tag === "Help") {
+    const { color, width } = terminal(process.stdout, process.env)
+    process.stdout.write(render(verdict.command, { program: "parallel-cc", width, color, layouts: helpLayouts, version }))
+    return
+  }
+  if (verdict._tag === "Error") {
+    process.stderr.write(`parallel-cc: error: ${verdict.message}\n${verdict.hint !== undefined ? `${verdict.hint}\n` : ""}`)
+    process.exitCode = 2
+    return
+  }
   run(cli(["node", "parallel-cc", ...args]).pipe(Effect.asVoid), globals, NodeContext.layer)
 }
 

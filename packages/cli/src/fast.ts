@@ -12,7 +12,7 @@ import { register } from "./commands/register.js"
 import { release } from "./commands/release.js"
 import { status } from "./commands/status.js"
 import { worktreeHook } from "./commands/worktreeHook.js"
-import type { CommandDef } from "./internal/Command.js"
+import { type CommandDef, runDef } from "./internal/Command.js"
 import { extractGlobals, run } from "./internal/Main.js"
 import { parseFast, type Spec } from "./internal/Spec.js"
 
@@ -36,6 +36,6 @@ export const main = (argv: ReadonlyArray<string>): boolean => {
   if (def === undefined) return false
   const parsed = parseFast(def.spec, rest)
   if (Option.isNone(parsed)) return false
-  run(def.handler(parsed.value), globals.value, platform)
+  run(runDef(def, parsed.value), globals.value, platform)
   return true
 }

@@ -1,4 +1,4 @@
-import { ClaimsLedger, Domain, Errors, Git } from "@parallel-cc/core"
+import { ClaimsLedger, Domain, Git } from "@parallel-cc/core"
 import { Clock, Effect, Option, Schema } from "effect"
 import { defineCommand } from "../internal/Command.js"
 import { Layers, withCore } from "../internal/Env.js"
@@ -17,7 +17,13 @@ export const claims = defineCommand({
   description: "List active file claims (EXCLUSIVE, SHARED, INTENT): file, holder session and branch, expiry",
   spec: {
     repo: { kind: "text", optional: true, description: "Only claims in the repository at this path" },
-    session: { kind: "text", optional: true, description: "Only claims of this session id" },
+    session: {
+      kind: "text",
+      optional: true,
+      schema: Domain.SessionId,
+      expected: "a session id (6 to 32 lowercase letters and digits)",
+      description: "Only claims of this session id"
+    },
     file: {
       kind: "text",
       optional: true,
@@ -31,12 +37,7 @@ export const claims = defineCommand({
       const git = yield* Git.Git
       const { cwd } = yield* Layers
       const repoPath = Option.isSome(opts.repo) ? yield* resolveDir(opts.repo.value).pipe(Effect.flatMap(git.mainRoot)) : undefined
-      const session = Option.getOrUndefined(opts.session)
-      const sessionId = session !== undefined
-        ? yield* Schema.decodeUnknown(Domain.SessionId)(session).pipe(
-          Effect.mapError(() => new Errors.InvalidInput({ field: "--session", detail: `${session} is not a session id` }))
-        )
-        : undefined
+      const sessionId = Option.getOrUndefined(opts.session)
       let filePath: string | undefined
       if (Option.isSome(opts.file)) {
         const file = opts.file.value

@@ -1,30 +1,35 @@
-import { Conflicts, Errors } from "@parallel-cc/core"
+import { Conflicts } from "@parallel-cc/core"
 import { Clock, Effect, Option, Schema } from "effect"
 import { defineCommand } from "../internal/Command.js"
 import { withCore } from "../internal/Env.js"
 import { age, print, printJson, table } from "../internal/Output.js"
 import { resolveDir } from "../internal/Paths.js"
 
-const decodeType = Schema.decodeUnknown(Conflicts.ConflictType)
+/** A conflict class, in any case (`trivial` is TRIVIAL). */
+const ConflictTypeArg = Schema.transform(Schema.String, Conflicts.ConflictType, {
+  strict: false,
+  decode: (s) => s.toUpperCase(),
+  encode: (s) => s
+})
 
 export const conflicts = defineCommand({
   name: "conflicts",
   description: "List recorded conflicts with their class and severity (open ones, or --resolved ones)",
   spec: {
-    type: { kind: "text", optional: true, description: "Only this class: TRIVIAL, CONCURRENT_EDIT, STRUCTURAL or SEMANTIC" },
+    type: {
+      kind: "text",
+      optional: true,
+      schema: ConflictTypeArg,
+      expected: `one of ${Conflicts.ConflictType.literals.join(", ")}`,
+      description: `Only this class: ${Conflicts.ConflictType.literals.join(", ")}`
+    },
     resolved: { kind: "boolean", description: "Show resolved conflicts instead of open ones" },
     repo: { kind: "text", optional: true, description: "Only conflicts of the repository at this path" },
     json: { kind: "boolean", description: "Print one JSON document: {\"conflicts\": [...]}" }
   },
   handler: (opts) =>
     withCore(Effect.gen(function*() {
-      const type = Option.isSome(opts.type)
-        ? yield* decodeType(opts.type.value.toUpperCase()).pipe(
-          Effect.mapError(() =>
-            new Errors.InvalidInput({ field: "--type", detail: `${JSON.stringify(opts.type)} is not one of TRIVIAL, CONCURRENT_EDIT, STRUCTURAL, SEMANTIC` })
-          )
-        )
-        : undefined
+      const type = Option.getOrUndefined(opts.type)
       const repo = Option.isSome(opts.repo) ? yield* resolveDir(opts.repo.value) : undefined
       const service = yield* Conflicts.Conflicts
       const list = yield* service.history({ type, resolved: opts.resolved, repo })

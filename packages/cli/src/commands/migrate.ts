@@ -36,7 +36,7 @@ export const migrate = defineCommand({
     targetVersion: {
       kind: "integer",
       optional: true,
-      description: "Target schema version, forward only (also accepted as `migrate --version N`)"
+      description: "The schema version to bring the database to, forward only (default: the latest)"
     },
     json: { kind: "boolean", description: "Print the result as JSON" }
   },

@@ -8,6 +8,7 @@ import { ParallelRunner, Sandboxes, SandboxRuns } from "@parallel-cc/core"
 import { Clock, Console, Effect, Either, Option, Redacted, Schema, Stream } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import type { HelpLayout } from "../internal/HelpText.js"
 import { hostContext, withSandboxes } from "../internal/Sandbox.js"
 import { age, print, printJson, table } from "../internal/Output.js"
 import { runMulti } from "./parallel.js"
@@ -198,6 +199,31 @@ const multiRun = (o: MultiFlags, host: Sandboxes.HostContext) =>
       { json: o.json, terminal }
     )
   })
+
+/**
+ * How `sandbox run --help` presents its two forms — one task, or `--multi` — and its options by concern.
+ * A new option belongs in one of these groups (one not named here is listed under "Other options").
+ */
+export const runHelp: HelpLayout = {
+  usages: [
+    "[options] (--prompt TEXT | --prompt-file FILE)",
+    "--multi [options] (--task TEXT... | --task-file FILE | --resume DIR)"
+  ],
+  groups: [
+    { title: "One task", options: ["--prompt", "--prompt-file", "--keep", "--dry-run"] },
+    {
+      title: "Many tasks (--multi)",
+      options: ["--multi", "--task", "--task-file", "--resume", "--max-concurrent", "--fail-fast", "--retries", "--output-dir"]
+    },
+    {
+      title: "Where and how the agent runs",
+      options: ["--repo", "--provider", "--agent", "--template", "--use-template", "--timeout", "--budget", "--auth-method"]
+    },
+    { title: "Where the results go", options: ["--branch", "--git-live", "--target-branch", "--git-user", "--git-email"] },
+    { title: "Credentials for the agent", options: ["--ssh-key", "--confirm-ssh-key", "--npm-token", "--npm-registry"] },
+    { title: "Output", options: ["--json"] }
+  ]
+}
 
 const runCommand = Command.make(
   "run",

@@ -1,5 +1,5 @@
-import { Conflicts, Errors } from "@parallel-cc/core"
-import { Effect, Option } from "effect"
+import { Conflicts } from "@parallel-cc/core"
+import { Effect, Option, Schema } from "effect"
 import { defineCommand } from "../internal/Command.js"
 import { withCore } from "../internal/Env.js"
 import { print, printJson, table } from "../internal/Output.js"
@@ -9,21 +9,20 @@ export const suggestions = defineCommand({
   name: "suggestions",
   description: "List proposed conflict resolutions with their strategy and confidence (open ones, or --applied ones)",
   spec: {
-    minConfidence: { kind: "text", optional: true, description: "Only suggestions with at least this confidence (0 to 1)" },
+    minConfidence: {
+      kind: "text",
+      optional: true,
+      schema: Schema.NumberFromString.pipe(Schema.between(0, 1)),
+      expected: "a number from 0 to 1",
+      description: "Only suggestions with at least this confidence (0 to 1)"
+    },
     applied: { kind: "boolean", description: "Show applied suggestions instead of open ones" },
     repo: { kind: "text", optional: true, description: "Only suggestions for the repository at this path" },
     json: { kind: "boolean", description: "Print one JSON document: {\"suggestions\": [...]} (with the resolved files and diffs)" }
   },
   handler: (opts) =>
     withCore(Effect.gen(function*() {
-      let minConfidence: number | undefined
-      if (Option.isSome(opts.minConfidence)) {
-        const x = Number(opts.minConfidence.value)
-        if (opts.minConfidence.value.trim() === "" || !Number.isFinite(x) || x < 0 || x > 1) {
-          return yield* new Errors.InvalidInput({ field: "--min-confidence", detail: `${JSON.stringify(opts.minConfidence.value)} is not a number from 0 to 1` })
-        }
-        minConfidence = x
-      }
+      const minConfidence = Option.getOrUndefined(opts.minConfidence)
       const repo = Option.isSome(opts.repo) ? yield* resolveDir(opts.repo.value) : undefined
       const service = yield* Conflicts.Conflicts
       const list = yield* service.suggestions({ minConfidence, applied: opts.applied, repo })

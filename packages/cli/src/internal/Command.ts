@@ -1,9 +1,9 @@
 /**
  * A command definition that both the full CLI and the fast path understand.
  */
-import type { Effect } from "effect"
+import { Effect } from "effect"
 import type { CliServices } from "./Env.js"
-import type { Parsed, Spec } from "./Spec.js"
+import { decodeOptions, type Parsed, type Raw, type Spec } from "./Spec.js"
 
 export interface CommandDef<S extends Spec> {
   readonly name: string
@@ -13,3 +13,7 @@ export interface CommandDef<S extends Spec> {
 }
 
 export const defineCommand = <S extends Spec>(def: CommandDef<S>): CommandDef<S> => def
+
+/** Run `def` on options as parsed: those with a Schema are decoded first. */
+export const runDef = <S extends Spec>(def: CommandDef<S>, raw: Raw<S>): Effect.Effect<void, unknown, CliServices> =>
+  Effect.flatMap(decodeOptions(def.spec, raw), def.handler)

@@ -3,9 +3,10 @@
  * rendering and exit codes (0 ok, 1 domain error, 2 usage error, 70 internal error, 130 interrupted).
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Effect, Exit, Layer, Logger, LogLevel, Option } from "effect"
+import { Cause, Effect, Exit, Layer, Logger, LogLevel, Option, Predicate } from "effect"
 import * as os from "node:os"
 import { Layers, makeLayers } from "./Env.js"
+import { UsageError } from "./Output.js"
 
 export interface Globals {
   readonly args: ReadonlyArray<string>
@@ -38,41 +39,21 @@ export const extractGlobals = (args: ReadonlyArray<string>): Option.Option<Globa
   return Option.some({ args: rest, dbPath, verbose })
 }
 
-const errorMessage = (e: unknown): string => {
-  if (e !== null && typeof e === "object" && "message" in e && typeof (e as any).message === "string") {
-    return (e as any).message
-  }
-  return String(e)
-}
+/**
+ * How a run can end, by the kind of error that ended it, and the exit code of each: a usage error (one
+ * @effect/cli reported while parsing — it has printed it with the relevant help — or a handler's
+ * {@link UsageError}), a typed failure (core's errors and the commands' own: a `_tag` and a message that
+ * says what to do), an interruption, or a defect (a bug: the details only with --verbose).
+ */
+export type Ending =
+  | { readonly _tag: "Usage"; readonly message: string | undefined }
+  | { readonly _tag: "Failure"; readonly message: string }
+  | { readonly _tag: "Interrupted" }
+  | { readonly _tag: "Defect" }
 
-/** Exit code for a failed run, printing what the user needs on stderr. */
-const report = (cause: Cause.Cause<unknown>, verbose: boolean): Effect.Effect<number> =>
-  Effect.sync(() => {
-    if (Cause.isInterruptedOnly(cause)) {
-      process.stderr.write("parallel-cc: interrupted\n")
-      return 130
-    }
-    const failure = Cause.failureOption(cause)
-    if (Option.isSome(failure)) {
-      const e = failure.value as { _tag?: string }
-      // @effect/cli has already printed its usage error with the relevant help.
-      if (e !== null && typeof e === "object" && typeof e._tag === "string" && isValidationError(e)) return 2
-      if (e !== null && typeof e === "object" && e._tag === "UsageError") {
-        process.stderr.write(`parallel-cc: error: ${errorMessage(e)}\n`)
-        return 2
-      }
-      process.stderr.write(`parallel-cc: error: ${errorMessage(e)}\n`)
-      if (verbose) process.stderr.write(Cause.pretty(cause) + "\n")
-      return 1
-    }
-    process.stderr.write(
-      verbose
-        ? `parallel-cc: internal error\n${Cause.pretty(cause)}\n`
-        : "parallel-cc: internal error (run again with --verbose or PARALLEL_CC_DEBUG=1 for details)\n"
-    )
-    return 70
-  })
+export const exitCodes: { readonly [K in Ending["_tag"]]: number } = { Usage: 2, Failure: 1, Interrupted: 130, Defect: 70 }
 
+/** The errors @effect/cli reports while parsing (its `ValidationError` cases), recognised without loading it. */
 const validationTags = new Set([
   "CommandMismatch",
   "CorrectedFlag",
@@ -86,8 +67,58 @@ const validationTags = new Set([
   "NoBuiltInMatch",
   "UnclusteredFlag"
 ])
-const isValidationError = (e: { _tag?: string }) =>
-  "error" in e && e._tag !== undefined && validationTags.has(e._tag)
+interface ValidationErrorLike {
+  readonly _tag: string
+  readonly error: unknown
+}
+const isValidationError = (e: unknown): e is ValidationErrorLike =>
+  Predicate.hasProperty(e, "_tag") && Predicate.hasProperty(e, "error") && typeof e._tag === "string" && validationTags.has(e._tag)
+
+/** A typed error: a tag and a message (Schema.TaggedError, Data.TaggedError). */
+interface TypedError {
+  readonly _tag: string
+  readonly message: string
+}
+const isTypedError = (e: unknown): e is TypedError =>
+  Predicate.hasProperty(e, "_tag") && Predicate.hasProperty(e, "message") && typeof e._tag === "string" &&
+  typeof e.message === "string"
+
+/** What ended a failed run. */
+export const ending = (cause: Cause.Cause<unknown>): Ending => {
+  if (Cause.isInterruptedOnly(cause)) return { _tag: "Interrupted" }
+  const failure = Cause.failureOption(cause)
+  if (Option.isNone(failure)) return { _tag: "Defect" }
+  const e = failure.value
+  if (isValidationError(e)) return { _tag: "Usage", message: undefined }
+  if (e instanceof UsageError) return { _tag: "Usage", message: e.message }
+  if (isTypedError(e)) return { _tag: "Failure", message: e.message }
+  return { _tag: "Failure", message: String(e) }
+}
+
+/** Exit code for a failed run, printing what the user needs on stderr. */
+const report = (cause: Cause.Cause<unknown>, verbose: boolean): Effect.Effect<number> =>
+  Effect.sync(() => {
+    const end = ending(cause)
+    switch (end._tag) {
+      case "Interrupted":
+        process.stderr.write("parallel-cc: interrupted\n")
+        break
+      case "Usage":
+        if (end.message !== undefined) process.stderr.write(`parallel-cc: error: ${end.message}\n`)
+        break
+      case "Failure":
+        process.stderr.write(`parallel-cc: error: ${end.message}\n`)
+        if (verbose) process.stderr.write(Cause.pretty(cause) + "\n")
+        break
+      case "Defect":
+        process.stderr.write(
+          verbose
+            ? `parallel-cc: internal error\n${Cause.pretty(cause)}\n`
+            : "parallel-cc: internal error (run again with --verbose or PARALLEL_CC_DEBUG=1 for details)\n"
+        )
+    }
+    return exitCodes[end._tag]
+  })
 
 /** Run a CLI program with the edge's services, logging and exit code handling. Never returns. */
 export const run = <E, R>(
