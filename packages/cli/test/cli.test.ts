@@ -126,13 +126,15 @@ describe("parallel-cc CLI", () => {
     assert.strictEqual(back.stdout, "")
   })
 
-  it("32 simultaneous registers from separate processes: exactly one main, 31 distinct real worktrees, zero errors", async () => {
+  // 32 CLI processes and 31 worktree checkouts at once: about a minute on a loaded 2-core machine, so it gets
+  // five, and each process may wait up to four for the store's lock.
+  it("32 simultaneous registers from separate processes: exactly one main, 31 distinct real worktrees, zero errors", { timeout: 300_000 }, async () => {
     const data = tmp()
     const repo = TempRepo.makeSync(tmp())
     const results = await Promise.all(
       Array.from({ length: 32 }, () =>
         Cli.run(["register", "--repo", repo.root, "--pid", String(process.pid), "--json"], {
-          env: envFor(data, { PARALLEL_CC_DB_BUSY_TIMEOUT_MS: "60000" })
+          env: envFor(data, { PARALLEL_CC_DB_BUSY_TIMEOUT_MS: "240000" })
         }))
     )
     const failures = results.filter((r) => r.code !== 0)

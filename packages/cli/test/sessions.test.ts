@@ -118,7 +118,10 @@ describe("claude-parallel", () => {
     fs.mkdirSync(path.join(w.repo.root, "sub"))
     w.repo.write("sub/x.txt", "x\n")
     w.repo.commitAll("sub")
-    const a = wrap(w, ["-p", "first"], { env: script({ actions: [{ env: path.join(w.out, "a.json") }, { sleep: 2500 }] }) })
+    // The first agent runs until the second has started and recorded where it works (no timing involved).
+    const a = wrap(w, ["-p", "first"], {
+      env: script({ actions: [{ env: path.join(w.out, "a.json") }, { waitFor: path.join(w.out, "b.cwd"), timeoutMs: 240_000 }] })
+    })
     await until("the first session", () => (statusJson(w).sessions.length === 1 ? true : undefined))
     const b = wrap(w, ["-p", "second", "--model", "x"], {
       cwd: path.join(w.repo.root, "sub"),
