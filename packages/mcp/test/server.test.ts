@@ -92,6 +92,25 @@ describe("MCP server (stdio, real client)", () => {
     assert.deepStrictEqual(status.sessions.filter((s: any) => s.isYou).map((s: any) => s.sessionId), [second.sessionId])
   })
 
+  it("the heartbeat it reports is the one status shows: the hook's heartbeat file, not the time of registration", async () => {
+    const w = make()
+    w.register()
+    const s = w.register()
+    // What the heartbeat hook does on every tool call: rewrite the session's heartbeat file.
+    const file = path.join(w.dataDir, "heartbeats", s.sessionId)
+    assert.isTrue(fs.existsSync(file), file)
+    const later = new Date(Date.now() + 90_000)
+    fs.utimesSync(file, later, later)
+    const shown = Cli.json(w.cli(["status", "--json"])).sessions.find((x: any) => x.sessionId === s.sessionId)
+    assert.strictEqual(shown.lastHeartbeat, later.toISOString())
+    const server = await w.connect(s.worktreePath)
+    const mine = await server.ok("get_my_session")
+    assert.notStrictEqual(mine.session.lastHeartbeat, mine.session.createdAt)
+    assert.strictEqual(mine.session.lastHeartbeat, shown.lastHeartbeat)
+    const all = await server.ok("get_parallel_status")
+    assert.strictEqual(all.sessions.find((x: any) => x.sessionId === s.sessionId).lastHeartbeat, shown.lastHeartbeat)
+  })
+
   it("answers bad calls with tool errors and keeps serving", async () => {
     const w = make()
     const outside = TempDir.makeSync()

@@ -3,13 +3,22 @@
  *
  * @since 0.1.0
  */
-import { ClaimsLedger, Overlaps, SessionStore } from "@parallel-cc/core"
+import { ClaimsLedger, type Domain, Overlaps, Sessions, SessionStore } from "@parallel-cc/core"
 import { Effect, Option } from "effect"
 import { z } from "zod"
 import { Caller } from "../Caller.js"
 import * as Tool from "../Tool.js"
 import { repoOption } from "./common.js"
 import { claim, claimWire, overlap, overlapWire, session, sessionWire } from "./shapes.js"
+
+/**
+ * A session as `parallel-cc status` shows it: its last heartbeat is the newest of the store's and the
+ * heartbeat file's (the session hook touches the file on every tool call; the row keeps its creation time).
+ */
+const shown = (s: Domain.Session) =>
+  Effect.flatMap(Sessions.Sessions, (sessions) => sessions.liveness(s)).pipe(
+    Effect.map((v) => sessionWire({ ...s, lastHeartbeat: v.lastHeartbeat }))
+  )
 
 export const getParallelStatus = Tool.define({
   name: "get_parallel_status",
@@ -39,11 +48,12 @@ export const getParallelStatus = Tool.define({
       const sessions = yield* store.list({ repoPath: Option.getOrUndefined(repo), status: "active" })
       const claims = yield* Effect.flatMap(ClaimsLedger.ClaimsLedger, (l) => l.list({ repoPath: Option.getOrUndefined(repo) }))
       const you = Option.map(me, (m) => m.session.sessionId).pipe(Option.getOrNull)
+      const wire = yield* Effect.forEach(sessions, shown)
       return {
         repoPath: Option.getOrNull(repo),
         you,
-        sessions: sessions.map((s) => ({
-          ...sessionWire(s),
+        sessions: sessions.map((s, i) => ({
+          ...wire[i]!,
           isYou: s.sessionId === you,
           claims: claims.filter((c) => c.sessionId === s.sessionId).length
         })),
@@ -80,7 +90,7 @@ export const getMySession = Tool.define({
       const claims = yield* Effect.flatMap(ClaimsLedger.ClaimsLedger, (l) => l.list({ sessionId: me.session.sessionId }))
       const overlaps = yield* Effect.flatMap(Overlaps.Overlaps, (o) => o.list({ sessionId: me.session.sessionId }))
       return {
-        session: sessionWire(me.session),
+        session: yield* shown(me.session),
         resolvedBy: me.resolvedBy,
         otherSessions: all.filter((s) => s.sessionId !== me.session.sessionId).length,
         claims: claims.map(claimWire),
