@@ -243,7 +243,7 @@ describe("parallel-cc land: candidates and output", () => {
 const hasTmux = spawnSync("tmux", ["-V"]).status === 0
 
 describe("parallel-cc land on a terminal", () => {
-  it.skipIf(!hasTmux)("shows a live view of the candidates (tmux), then the report [skipped: tmux not installed]", async () => {
+  it.skipIf(!hasTmux)(`shows a live view of the candidates (tmux), then the report${hasTmux ? "" : " [skipped: tmux not installed]"}`, async () => {
     const t = setup()
     t.branch("ok-1", "o1.txt")
     t.branch("broken", "BROKEN")

@@ -33,10 +33,13 @@ const short = (sha: string | null | undefined) => (sha === null || sha === undef
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`
 const indent = (text: string, prefix = "      | ") => text.split("\n").map((l) => prefix + l).join("\n")
 
-/** The part of a failing test's output worth showing: from its first error-looking line, at most 20 lines. */
-const failureLines = (tail: string): string => {
+/**
+ * The part of a failing test's output worth showing: from its first error-looking line (a TAP `not ok`
+ * line included, as `node --test` prints), at most 20 lines.
+ */
+export const failureLines = (tail: string): string => {
   const all = tail.split("\n")
-  const first = all.findIndex((l) => /error|fail|✗|×|assert/i.test(l))
+  const first = all.findIndex((l) => /^\s*not ok\b|error|fail|✗|×|assert/i.test(l))
   return all.slice(first >= 0 ? first : Math.max(0, all.length - 20)).slice(0, 20).join("\n")
 }
 
@@ -79,8 +82,35 @@ export const renderReport = (r: Landing.LandReport): string => {
   }
   for (const s of r.skipped) lines.push(`  - ${s.name}  skipped: ${s.reason}`)
   if (r.worktree !== null && r.worktree.moved) lines.push(`The work tree ${r.worktree.path} (${r.target}) was brought forward.`)
+  lines.push(...keptWorktreeHints(r))
   if (r.testCommand === null && r.entries.length > 0) lines.push("No test command (pass --test or set land.test): candidates were landed untested.")
   return lines.join("\n")
+}
+
+/**
+ * Landed sessions keep their worktrees. Merged ones are on the target now, so `cleanup` removes them; a
+ * squashed or rebased one landed as new commits (unless it landed as it was), so its branch still holds
+ * commits of its own.
+ */
+const keptWorktreeHints = (r: Landing.LandReport): Array<string> => {
+  const landed = r.entries.filter((e) => e.status === "landed" && e.kind === "session" && e.worktreePath !== null)
+  const merged = landed.filter((e) => e.strategy === "merge" || e.landedCommit === e.head)
+  const copied = landed.filter((e) => !merged.includes(e))
+  const lines: Array<string> = []
+  if (merged.length > 0) {
+    const one = merged.length === 1
+    lines.push(
+      `The landed session${one ? " keeps its worktree" : "s keep their worktrees"} (${one ? "its" : "their"} commits are on ${r.target} now): ` +
+        `\`parallel-cc cleanup\` removes ${one ? "it" : "them"} once ${one ? "its agent has" : "their agents have"} ended, unless ${one ? "it holds" : "they hold"} uncommitted work.`
+    )
+  }
+  for (const e of copied) {
+    lines.push(
+      `${e.name} landed as new commits (${e.strategy}), so its branch keeps commits of its own: ` +
+        `\`parallel-cc discard ${e.sessionId ?? e.name} --force\` removes its worktree and branch.`
+    )
+  }
+  return lines
 }
 
 const renderPlan = (r: Landing.LandReport): string => {
