@@ -307,10 +307,13 @@ describe("sandbox run (local provider)", { timeout: 180_000 }, () => {
     assert.deepInclude(rec, { status: "timed_out", sandboxState: "kept" })
     assert.isTrue(fs.existsSync(rec.sandboxId))
     assert.isFalse(fs.existsSync(path.join(rec.sandboxId, "home", ".npmrc")), "credentials are removed even from a kept sandbox")
-    assert.isTrue(fs.existsSync(path.join(rec.sandboxId, "work", "a.txt")))
-    // While it exists, download reads the sandbox itself.
+    // The agent worked in the run's own worktree: its partial change is there, kept for review.
+    assert.isFalse(fs.existsSync(path.join(rec.sandboxId, "work")))
+    assert.strictEqual(fs.readFileSync(path.join(rec.worktreePath, "a.txt"), "utf8"), "a\n")
+    // The run has ended, so the worktree holds its settled changes: download gives what was saved.
     const out = path.join(path.dirname(e.data), "dl")
-    assert.strictEqual(Cli.json(cli(e, ["sandbox", "download", "--session-id", rec.sessionId, "--output", out, "--json"])).source, "sandbox")
+    assert.strictEqual(Cli.json(cli(e, ["sandbox", "download", "--session-id", rec.sessionId, "--output", out, "--json"])).source, "saved")
+    assert.strictEqual(fs.readFileSync(path.join(out, "a.txt"), "utf8"), "a\n")
     const k = cli(e, ["sandbox", "kill", "--session-id", rec.sessionId])
     assert.include(k.stdout, "Removed the kept sandbox")
     assert.isFalse(fs.existsSync(rec.sandboxId))

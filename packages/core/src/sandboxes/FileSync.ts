@@ -75,6 +75,11 @@ export class FileSync extends Context.Tag("@parallel-cc/core/FileSync")<FileSync
   readonly excludes: (root: string) => Effect.Effect<string, GitError>
   /** List the work tree of the repository at `root` (its top level): tracked and untracked-not-ignored files. */
   readonly list: (root: string, options?: ListOptions) => Effect.Effect<Listed, GitError>
+  /**
+   * The paths of the work tree at `root` that differ from its HEAD (modified, added, deleted, untracked and
+   * not ignored), as git status sees them: what a fresh worktree of HEAD lacks to equal the listed work tree.
+   */
+  readonly dirty: (root: string) => Effect.Effect<ReadonlyArray<string>, GitError>
   /** One gzipped tar of listed files. */
   readonly archive: (listed: Listed) => Effect.Effect<Uint8Array, FileSyncError>
   /** Pack the work tree of the repository at `root` (its top level). */
@@ -153,6 +158,12 @@ export const make = Effect.gen(function*() {
       return { ...listed, files: files.sort(), skipped, bytes }
     })
 
+  const dirty = (root: string) =>
+    git.run(root, ["--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules=all"]).pipe(
+      Effect.map((r) => [...new Set(r.stdout.split("\0").filter((rec) => rec.length > 3).map((rec) => rec.slice(3).replace(/\/$/, "")))].sort()),
+      Effect.withSpan("FileSync.dirty")
+    )
+
   const archive = (listed: Listed) =>
     Effect.tryPromise({
       try: () => Archive.pack(listed.root, listed.files),
@@ -189,7 +200,7 @@ export const make = Effect.gen(function*() {
       })
     }).pipe(Effect.withSpan("FileSync.apply"))
 
-  return FileSync.of({ excludes, list, archive, pack, apply })
+  return FileSync.of({ excludes, list, dirty, archive, pack, apply })
 })
 
 /** FileSync over Git. */

@@ -89,10 +89,10 @@ export const make = Effect.gen(function*() {
     (dir) => LocalSandbox.removeTree(dir).pipe(Effect.ignore)
   )
 
-  const bwrapIsolation = (egress: EgressPolicy): Isolation => ({
+  const bwrapIsolation = (egress: EgressPolicy, inPlace = false): Isolation => ({
     kind: "bwrap",
     isolated: true,
-    description: `bubblewrap: read-only system, writable copy of the work tree only, no access to your home; ${networkText(egress)}`
+    description: `bubblewrap: read-only system, ${inPlace ? "the run's own worktree" : "a copy of the work tree"} writable and nothing else of yours (not your home, not the repository's git directory); ${networkText(egress)}`
   })
 
   /** The policy of a sandbox created without one: config `sandbox.network` (auto: allow), or the older on/off switch. */
@@ -133,13 +133,20 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const probed = yield* probe
       const egress = options.network ?? defaultEgress()
-      const isolation = probed.kind === "bwrap" ? bwrapIsolation(egress) : probed
+      const inPlace = options.workTree !== undefined
+      const isolation = probed.kind === "bwrap"
+        ? bwrapIsolation(egress, inPlace)
+        : inPlace
+        ? { ...probed, description: probed.description.replace("in a temporary copy", "in the run's worktree") }
+        : probed
       const safeRun = options.runId.replace(/[^A-Za-z0-9]/g, "").slice(0, 32)
       const dir = yield* Effect.gen(function*() {
         yield* NodeFs.makeDirectory(root, { recursive: true, mode: 0o777 })
         const d = yield* NodeFs.realPath(yield* NodeFs.makeTempDirectory(path.join(root, `${dirPrefix}${safeRun}-`)))
         yield* NodeFs.chmod(d, 0o700)
-        for (const sub of ["work", "home", "tmp", "meta"]) yield* NodeFs.makeDirectory(path.join(d, sub), { mode: 0o700 })
+        const workTree = options.workTree !== undefined ? yield* NodeFs.realPath(options.workTree) : undefined
+        for (const sub of [...(workTree === undefined ? ["work"] : []), "home", "tmp", "meta"]) yield* NodeFs.makeDirectory(path.join(d, sub), { mode: 0o700 })
+        if (workTree !== undefined) yield* NodeFs.writeFile(LocalSandbox.emptyFile(d), "", { mode: 0o444 })
         yield* State.write(d, {
           version: 1,
           runId: options.runId,
@@ -148,7 +155,8 @@ export const make = Effect.gen(function*() {
           hostExecutables: [...(options.hostExecutables ?? [])],
           protect: [config.dataDir, ...(options.protect ?? [])],
           network: egress.mode === "on",
-          egress
+          egress,
+          ...(workTree !== undefined ? { workTree } : {})
         })
         return d
       }).pipe(Effect.mapError((e) => fail("CreateFailed", `in ${root}: ${e.message}`, undefined, e)))

@@ -11,6 +11,7 @@ import * as path from "node:path"
 import { AppConfig } from "../platform/AppConfig.js"
 import { Git } from "../platform/Git.js"
 import { Processes } from "../platform/Processes.js"
+import { Sessions } from "../sessions/Sessions.js"
 import { SessionStore } from "../sessions/SessionStore.js"
 import { Worktrees } from "../sessions/Worktrees.js"
 import { FileSync } from "./FileSync.js"
@@ -24,6 +25,8 @@ export interface RunDeps {
   readonly git: Git["Type"]
   readonly runs: SandboxRuns["Type"]
   readonly sessions: SessionStore["Type"]
+  /** Register and release through `Sessions`: a run's session is an ordinary worktree session. */
+  readonly lifecycle: Sessions["Type"]
   readonly providers: SandboxProviders["Type"]
   readonly fileSync: FileSync["Type"]
   readonly templates: Templates["Type"]
@@ -47,6 +50,7 @@ export const make = Effect.gen(function*() {
     git: yield* Git,
     runs,
     sessions: yield* SessionStore,
+    lifecycle: yield* Sessions,
     providers: yield* SandboxProviders,
     fileSync: yield* FileSync,
     templates: yield* Templates,

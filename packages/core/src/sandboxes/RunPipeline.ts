@@ -10,7 +10,6 @@
 import { Cause, Clock, Effect, Exit, Option, Ref } from "effect"
 import * as path from "node:path"
 import type { SessionId } from "../Domain.js"
-import { planWorktree } from "../sessions/SessionStore.js"
 import * as AgentPhase from "./AgentPhase.js"
 import type { Hooks, Supervised } from "./AgentSupervisor.js"
 import { summary } from "./FileSync.js"
@@ -32,21 +31,33 @@ interface Run extends Hooks {
   readonly refused: Array<RefusedHost>
   /** The isolation of the run's sandbox, once it exists. */
   isolation: Isolation | undefined
+  /** The session's worktree: where the changes go (the agent's work tree itself, on this machine). */
+  readonly worktree: string
+  /** The commit the worktree was checked out at. */
+  readonly baseCommit: string
 }
 
 /** The session (a worktree is planned, made only when there are changes) and the run's reporting. */
 const begin = (deps: RunDeps, p: Prepared, onEvent: (event: RunEvent) => Effect.Effect<void>) =>
   Effect.gen(function*() {
     const me = yield* deps.self
-    const session = yield* deps.sessions.register({
-      repoPath: p.repoPath,
+    // An ordinary worktree session: a fresh checkout of the base commit on the run's branch, with nothing
+    // copied in from outside the repository's files (it is the agent's work tree on this machine).
+    const registered = yield* deps.lifecycle.register({
+      repo: p.repoPath,
       pid: me.pid,
-      pidStartTime: me.start,
       mode: "sandbox",
       forceWorktree: true,
-      planWorktree: planWorktree(deps.config.values, p.repoPath)
-      // A worktree without a name cannot conflict with another session.
-    }).pipe(Effect.catchTag("SessionConflict", (e) => Effect.die(e)))
+      branch: p.plan.name,
+      prepare: false
+    }).pipe(
+      Effect.mapError((e) =>
+        e._tag === "DatabaseError" || e._tag === "DatabaseBusy" || e._tag === "GitError" || e._tag === "InvalidInput"
+          ? e
+          : new SandboxRunError({ reason: "WorktreeFailed", detail: e.message })
+      )
+    )
+    const session = registered.session
     const id = session.sessionId
     const dir = path.join(deps.runsDir, id)
     const files = { dir, logPath: path.join(dir, "run.log"), eventsPath: path.join(dir, "events.jsonl") }
@@ -56,7 +67,20 @@ const begin = (deps: RunDeps, p: Prepared, onEvent: (event: RunEvent) => Effect.
     const warnings: Array<string> = []
     const warn = (message: string) =>
       Effect.zipRight(Effect.sync(() => warnings.push(message)), Effect.zipRight(log(`warning: ${message}`), emit({ _tag: "Warning", message })))
-    return { id, files, log, event, emit, warn, warnings, refused: [], isolation: undefined, redact: p.redact } satisfies Run
+    return {
+      id,
+      files,
+      log,
+      event,
+      emit,
+      warn,
+      warnings,
+      refused: [],
+      isolation: undefined,
+      redact: p.redact,
+      worktree: session.worktreePath,
+      baseCommit: session.baseCommit ?? p.baseCommit
+    } satisfies Run
   })
 
 /** The run's directory and record. */
@@ -84,8 +108,8 @@ const record = (deps: RunDeps, p: Prepared, run: Run) =>
       logPath: run.files.logPath,
       eventsPath: run.files.eventsPath
     })
-    yield* deps.runs.update(run.id, { baseCommit: p.baseCommit })
-    yield* run.log(`run ${run.id}: ${p.agent.setting} on the ${p.providerName} provider, repository ${p.repoPath} at ${p.baseCommit.slice(0, 12)}`)
+    yield* deps.runs.update(run.id, { baseCommit: run.baseCommit })
+    yield* run.log(`run ${run.id}: ${p.agent.setting} on the ${p.providerName} provider, repository ${p.repoPath} at ${run.baseCommit.slice(0, 12)}`)
     yield* run.emit({ _tag: "Started", sessionId: run.id, repoPath: p.repoPath, provider: p.providerName, agent: p.agent.setting })
     for (const w of [...p.preWarnings, ...(p.ssh?.warnings ?? [])]) yield* run.warn(w)
   })
@@ -105,7 +129,8 @@ const openSandbox = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.Sand
       // The agent's own executable: visible read-only under bubblewrap, copied into a VM for a custom agent.
       hostExecutables: p.agent.hostPath !== undefined && (p.providerName === "local" || p.agent.kind === "custom") ? [p.agent.hostPath] : [],
       protect: [p.host.homeDir, p.repoPath],
-      network: p.network
+      network: p.network,
+      workTree: run.worktree
     }).pipe(
       Effect.tap((sb) => deps.runs.update(run.id, { sandboxId: sb.id, isolation: sb.isolation.kind, sandboxState: "running" })),
       Effect.tap(() => Effect.map(Clock.currentTimeMillis, (t) => void (time.start = t)))
@@ -147,6 +172,21 @@ const networkNotes = (p: Prepared, run: Run, sandbox: Sandbox) =>
         }
       })
     )
+  })
+
+/** A sandbox that works in the run's worktree: only the repository's differences from the base commit go in. */
+const putInPlace = (
+  deps: RunDeps,
+  p: Prepared,
+  run: Run,
+  prepare: NonNullable<Sandbox["prepareWorkTree"]>,
+  files: number
+) =>
+  Effect.gen(function*() {
+    const dirty = yield* deps.fileSync.dirty(p.repoPath)
+    yield* prepare(p.repoPath, dirty)
+    yield* run.log(`the agent works in the run's worktree ${run.worktree}; ${dirty.length} uncommitted path(s) of the repository put in`)
+    return { files }
   })
 
 /** A dry run: the sandbox must hold exactly the listed files. */
@@ -195,7 +235,9 @@ const body = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.SandboxTime
     yield* run.emit({ _tag: "SandboxReady", sandboxId: sandbox.id, isolation: sandbox.isolation })
     if (!sandbox.isolation.isolated) yield* run.warn(`the agent is not isolated: ${sandbox.isolation.description}`)
     yield* networkNotes(p, run, sandbox)
-    const uploaded = archive === undefined && sandbox.uploadTree !== undefined
+    const uploaded = sandbox.prepareWorkTree !== undefined
+      ? yield* putInPlace(deps, p, run, sandbox.prepareWorkTree, listed.files.length)
+      : archive === undefined && sandbox.uploadTree !== undefined
       ? yield* sandbox.uploadTree(p.repoPath, listed.files, { excludes: listed.excludes })
       : yield* sandbox.upload(archive ?? (yield* deps.fileSync.archive(listed)), { excludes: listed.excludes })
     yield* run.log(`uploaded ${uploaded.files} entries`)
@@ -302,7 +344,12 @@ const settle = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.SandboxTi
   Effect.gen(function*() {
     // The status becomes final last, so whoever waits for it (`sandbox kill`, `logs --follow`) sees the
     // sandbox released and the whole log.
-    yield* deps.sessions.markReleased(run.id).pipe(Effect.ignore)
+    // Released like any session: its worktree goes when it holds nothing (no changes, a dry run), else it is
+    // kept, listed by `status` and looked at again by `cleanup`.
+    yield* deps.lifecycle.release({ sessionId: run.id }).pipe(
+      Effect.tap((released) => Effect.forEach(released, (r) => run.log(`worktree ${r.worktreePath}: ${r.worktree}${r.kept !== null ? ` (${r.kept.detail})` : ""}`))),
+      Effect.catchAll((e) => run.log(`could not release the session: ${e.message}`))
+    )
     const cur = yield* deps.runs.get(run.id).pipe(Effect.option)
     if (Option.isNone(cur)) return
     let status: RunStatus

@@ -74,7 +74,12 @@ export const make = (deps: RunDeps) => {
       let source: DownloadReport["source"] = "saved"
       if (r.sandboxId !== null && r.sandboxState !== "killed") {
         const provider = yield* providers.get(r.provider, { env: host.env })
-        const live = yield* provider.connect(r.sandboxId).pipe(Effect.flatMap((sb) => sb.changes), Effect.option)
+        // A finished run that worked in its worktree in place has settled it: what it saved is its changes.
+        const live = yield* provider.connect(r.sandboxId).pipe(
+          Effect.filterOrFail((sb) => sb.workTree === undefined || isLive(r.status), () => "settled"),
+          Effect.flatMap((sb) => sb.changes),
+          Effect.option
+        )
         if (Option.isSome(live)) {
           changes = live.value
           source = "sandbox"
@@ -124,7 +129,10 @@ export const make = (deps: RunDeps) => {
         endedAt: r.endedAt ?? new Date(now),
         ...(wasLost ? {} : { error: "stopped by `sandbox kill` after its supervising process died" })
       })
-      yield* deps.sessions.markReleased(r.sessionId as SessionId).pipe(Effect.ignore)
+      yield* deps.lifecycle.release({ sessionId: r.sessionId as SessionId }).pipe(
+        Effect.tap((released) => Effect.forEach(released, (x) => log(`worktree ${x.worktreePath}: ${x.worktree}${x.kept !== null ? ` (${x.kept.detail})` : ""}`))),
+        Effect.catchAll((e) => log(`could not release the session: ${e.message}`))
+      )
       yield* log(`finished: ${updated.status}; sandbox ${updated.sandboxState}`)
       return { run: updated, action: "stopped" as const }
     })

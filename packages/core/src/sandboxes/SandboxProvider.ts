@@ -116,6 +116,12 @@ export interface CreateOptions {
   readonly protect?: ReadonlyArray<string> | undefined
   /** What the agent may reach (see `EgressPolicy`); the provider's own default when undefined. */
   readonly network?: EgressPolicy | undefined
+  /**
+   * A directory of the caller's (the run's worktree, a fresh checkout of the base commit) for the agent to
+   * work in, instead of a copy: a provider on this machine that can works there in place
+   * (`Sandbox.workTree` then says so); the others ignore it.
+   */
+  readonly workTree?: string | undefined
 }
 
 /** A host the egress policy refused, how often, and why. */
@@ -230,6 +236,18 @@ export interface Sandbox {
   readonly start: (command: SandboxCommand) => Effect.Effect<AgentProcess, SandboxError, Scope.Scope>
   /** The changes since `upload`: added, modified, deleted files, and an archive of the first two. */
   readonly changes: Effect.Effect<Changes, SandboxError>
+  /** The caller's directory the agent works in (`CreateOptions.workTree`), when the provider took it. */
+  readonly workTree?: string | undefined
+  /**
+   * With `workTree`: put in the differences of the work tree at `root` from the base commit (`dirty`,
+   * from `FileSync.dirty`) and record the baseline — the upload of a sandbox that works in place.
+   */
+  readonly prepareWorkTree?: ((root: string, dirty: ReadonlyArray<string>) => Effect.Effect<UploadResult, SandboxError>) | undefined
+  /**
+   * With `workTree`, after the agent: leave it holding the base commit plus the accepted `changes` (what
+   * was refused, ignored files and the untouched uploaded differences taken out); what else it removed.
+   */
+  readonly settleWorkTree?: ((changes: Changes) => Effect.Effect<ReadonlyArray<{ readonly path: string; readonly reason: string }>, SandboxError>) | undefined
   /** The hosts the egress policy refused so far (providers that filter the network themselves). */
   readonly refusedHosts?: Effect.Effect<ReadonlyArray<RefusedHost>> | undefined
 }

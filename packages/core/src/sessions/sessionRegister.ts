@@ -44,6 +44,14 @@ export interface RegisterOptions {
   readonly parent?: string | undefined
   /** The `worktree.setup` commands' progress, line by line. */
   readonly onSetupOutput?: SetupListener | undefined
+  /** The branch of its worktree, exactly (the caller checked it); default: the planned `<prefix><id>`. */
+  readonly branch?: string | undefined
+  /**
+   * Prepare a new worktree as people's sessions get it (default true): submodules, LFS, sparse checkout,
+   * `.worktreeinclude`, `worktree.share`, `worktree.copy`, `worktree.setup`. A sandboxed run's worktree is
+   * its agent's work tree and must hold nothing from outside the repository's files: false.
+   */
+  readonly prepare?: boolean | undefined
 }
 
 export interface Registered {
@@ -216,6 +224,7 @@ export const makeRegistrar = (releaser: Effect.Effect.Success<typeof makeRelease
           branch: session.branch!,
           startPoint: session.baseCommit
         })
+        if (options.prepare === false) return { setup: emptySetup, prepared: emptyPrepare }
         const prepared = yield* prepareWorktree({
           repoPath: session.repoPath,
           worktreePath: session.worktreePath,
@@ -279,7 +288,9 @@ export const makeRegistrar = (releaser: Effect.Effect.Success<typeof makeRelease
           name,
           parentId,
           registering: true,
-          planWorktree: planWorktree(values, repoPath),
+          planWorktree: options.branch === undefined
+            ? planWorktree(values, repoPath)
+            : (id: SessionId, n?: string | null) => ({ ...planWorktree(values, repoPath)(id, n), branch: options.branch! }),
           baseCommit: start.baseCommit,
           baseBranch: start.baseBranch
         })

@@ -100,39 +100,46 @@ export const parseStatus = (status: string): { added: Array<string>; modified: A
   return { added: added.sort(), modified: modified.sort(), deleted: deleted.sort() }
 }
 
+/** The arguments of the read-only status against a baseline index. */
+export const statusArgs = ["--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules=none"]
+
 /**
- * The copy against the baseline index: tracked entries are "A" against the (empty) HEAD, and their second
- * column says how the copy differs (content compared, not only stat data); "??" is a new file that the
- * copy's .gitignore files and the repository's excludes do not ignore. Read-only on the index. Added and
- * modified files are packed into one archive, read without following any symlink.
+ * The changes of `work` given its status against the baseline: added and modified files are packed into
+ * one archive, read without following any symlink; what cannot be packed, and symlinks that point outside
+ * `work`, are refused.
  */
-export const changes = (run: Git["Type"]["run"], dir: string): Effect.Effect<Changes, SandboxError> =>
+export const changesFrom = (status: string, work: string, sandboxId: string): Effect.Effect<Changes, SandboxError> =>
   Effect.gen(function*() {
-    const status = (yield* git(run, dir, [
-      "--no-optional-locks",
-      "status",
-      "--porcelain=v1",
-      "-z",
-      "--untracked-files=all",
-      "--no-renames",
-      "--ignore-submodules=none"
-    ])).stdout
     const { added, deleted, modified } = parseStatus(status)
-    const work = path.join(dir, "work")
     const collected = yield* Effect.tryPromise({
       try: () => Archive.collect(work, [...added, ...modified]),
-      catch: (e) => fail("DownloadFailed", String(e), dir, e)
+      catch: (e) => fail("DownloadFailed", String(e), sandboxId, e)
     })
+    // Refused here as applying them would refuse them: a sandbox working in place is its own destination.
+    const entries = collected.entries.filter((e) => e.kind !== "symlink" || Archive.symlinkInside(e.path, e.target) !== undefined)
+    const escaping = collected.entries.flatMap((e) =>
+      e.kind === "symlink" && Archive.symlinkInside(e.path, e.target) === undefined
+        ? [{ path: e.path, reason: `symlink to ${JSON.stringify(e.target)} points outside the target directory` }]
+        : []
+    )
     const archive = yield* Effect.tryPromise({
-      try: () => Archive.packEntries(collected.entries),
-      catch: (e) => fail("DownloadFailed", String(e), dir, e)
+      try: () => Archive.packEntries(entries),
+      catch: (e) => fail("DownloadFailed", String(e), sandboxId, e)
     })
-    const packed = new Set(collected.entries.map((e) => e.path))
+    const packed = new Set(entries.map((e) => e.path))
     return {
       archive,
       added: added.filter((p) => packed.has(p)),
       modified: modified.filter((p) => packed.has(p)),
       deleted,
-      refused: collected.refused
+      refused: [...collected.refused, ...escaping]
     }
   })
+
+/**
+ * The copy against the baseline index: tracked entries are "A" against the (empty) HEAD, and their second
+ * column says how the copy differs (content compared, not only stat data); "??" is a new file that the
+ * copy's .gitignore files and the repository's excludes do not ignore. Read-only on the index.
+ */
+export const changes = (run: Git["Type"]["run"], dir: string): Effect.Effect<Changes, SandboxError> =>
+  Effect.flatMap(git(run, dir, statusArgs), (r) => changesFrom(r.stdout, path.join(dir, "work"), dir))

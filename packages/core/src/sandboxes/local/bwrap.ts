@@ -123,6 +123,8 @@ export interface Plan {
   readonly readOnly: ReadonlyArray<string>
   /** `on`: the machine's network; `off`: none; `allow`: none but the egress proxy's socket directory. */
   readonly network: "on" | "off" | "allow"
+  /** An empty file bound over the work tree's `.git` (a worktree's link to the repository's git directory). */
+  readonly maskGit?: string | undefined
   /** In `allow` mode, the host directory holding the proxy's socket and the bridge (bound read-only). */
   readonly egressDir?: string | undefined
   readonly cwd: string
@@ -140,6 +142,7 @@ export const args = (plan: Plan): Array<string> => {
   out.push("--proc", "/proc", "--dev", "/dev")
   out.push("--bind", path.join(plan.dir, "tmp"), inside.tmp)
   out.push("--bind", plan.work, inside.work)
+  if (plan.maskGit !== undefined) out.push("--ro-bind", plan.maskGit, `${inside.work}/.git`)
   out.push("--bind", path.join(plan.dir, "home"), inside.home)
   for (const p of plan.readOnly) out.push("--ro-bind", p, p)
   if (plan.network === "allow" && plan.egressDir !== undefined) out.push("--ro-bind", plan.egressDir, egressInside)

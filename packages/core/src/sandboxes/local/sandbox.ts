@@ -19,6 +19,7 @@ import * as Archive from "../archive.js"
 import {
   type AgentProcess,
   type Sandbox,
+  type Changes,
   type SandboxCommand,
   SandboxError,
   type SecretFile
@@ -28,6 +29,7 @@ import * as Baseline from "./baseline.js"
 import * as Bwrap from "./bwrap.js"
 import * as EgressProxy from "./egress.js"
 import * as State from "./state.js"
+import * as WorkTree from "./workTree.js"
 
 export interface LocalDeps {
   readonly run: Git["Type"]["run"]
@@ -41,6 +43,9 @@ const fail = (reason: SandboxError["reason"], detail: string, sandboxId: string,
   new SandboxError({ reason, provider: "local", detail, sandboxId, ...(cause !== undefined ? { cause } : {}) })
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e))
+
+/** An empty, read-only file of the sandbox, bound over a work tree's `.git`. */
+export const emptyFile = (dir: string) => path.join(dir, "meta", "empty")
 
 /** The host directory of a sandbox's egress proxy (its socket, the bridge, the refusals). */
 export const egressDir = (dir: string) => path.join(dir, "egress")
@@ -57,7 +62,7 @@ const loopbackPorts = (allow: ReadonlyArray<string>): Array<string> => {
 export const spawnSpec = (deps: Pick<LocalDeps, "etc">, dir: string, state: State.State, command: SandboxCommand) =>
   Effect.gen(function*() {
     const bw = state.isolation.kind === "bwrap"
-    const work = bw ? Bwrap.inside.work : path.join(dir, "work")
+    const work = bw ? Bwrap.inside.work : State.workOf(dir, state)
     const cwd = command.cwd ?? work
     const env: Record<string, string> = {
       PATH: Bwrap.defaultPath,
@@ -72,7 +77,16 @@ export const spawnSpec = (deps: Pick<LocalDeps, "etc">, dir: string, state: Stat
     // The bridge runs with the node that runs parallel-cc: the one program of ours in the sandbox.
     const executables = bridged ? [...state.hostExecutables, process.execPath] : state.hostExecutables
     const readOnly = yield* Bwrap.agentMounts(executables, env.PATH ?? Bwrap.defaultPath, state.protect ?? [])
-    const plan = { dir, work: path.join(dir, "work"), etc: yield* deps.etc, readOnly, network: egress.mode, egressDir: egressDir(dir), cwd }
+    const plan = {
+      dir,
+      work: State.workOf(dir, state),
+      maskGit: state.workTree !== undefined ? emptyFile(dir) : undefined,
+      etc: yield* deps.etc,
+      readOnly,
+      network: egress.mode,
+      egressDir: egressDir(dir),
+      cwd
+    }
     if (bridged) {
       for (const name of ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]) env[name] = proxyUrl
       for (const name of ["NO_PROXY", "no_proxy"]) env[name] = "localhost,127.0.0.1,::1"
@@ -92,7 +106,7 @@ export const spawnSpec = (deps: Pick<LocalDeps, "etc">, dir: string, state: Stat
       ]
       : command.argv
     const argv: [string, ...Array<string>] = ["bwrap", ...Bwrap.args(plan), "--", ...inner]
-    return { argv, env, cwd: path.join(dir, "work") }
+    return { argv, env, cwd: State.workOf(dir, state) }
   })
 
 /**
@@ -118,7 +132,7 @@ const serveEgress = (dir: string, state: State.State) =>
 const lines = (s: Stream.Stream<Uint8Array, unknown>, dir: string) =>
   s.pipe(Stream.decodeText(), Stream.splitLines, Stream.mapError((e) => fail("CommandFailed", `reading output: ${String(e)}`, dir, e)))
 
-/** Every file under `work` (relative, sorted): what `--dry-run` compares with the upload. */
+/** Every file under `work` but its `.git` (relative, sorted): what `--dry-run` compares with the upload. */
 const listFilesIn = (work: string, id: string) =>
   Effect.tryPromise({
     try: async () => {
@@ -126,6 +140,7 @@ const listFilesIn = (work: string, id: string) =>
       const walk = async (rel: string): Promise<void> => {
         for (const e of await NodeFs.promises.readdir(path.join(work, rel), { withFileTypes: true })) {
           const r = rel === "" ? e.name : `${rel}/${e.name}`
+          if (rel === "" && e.name === ".git") continue
           if (e.isDirectory()) await walk(r)
           else out.push(r)
         }
@@ -159,7 +174,7 @@ export const removeTree = (dir: string): Effect.Effect<void, NodeFs.FsFailure> =
 /** The sandbox in `dir` with state `state`. */
 export const at = (deps: LocalDeps, dir: string, state: State.State): Sandbox => {
   const bw = state.isolation.kind === "bwrap"
-  const work = path.join(dir, "work")
+  const work = State.workOf(dir, state)
   const home = path.join(dir, "home")
   const id = dir
 
@@ -269,8 +284,21 @@ export const at = (deps: LocalDeps, dir: string, state: State.State): Sandbox =>
     if (Option.isNone(cur) || (cur.value.baseline === undefined && cur.value.baselineTree === undefined)) {
       return yield* fail("DownloadFailed", "nothing was uploaded to this sandbox", id)
     }
-    return yield* Baseline.changes(deps.run, dir)
+    return yield* (cur.value.workTree !== undefined ? WorkTree.changes(deps.run, dir, cur.value.workTree) : Baseline.changes(deps.run, dir))
   })
+
+  const prepareWorkTree = (root: string, dirty: ReadonlyArray<string>) =>
+    Effect.gen(function*() {
+      if (state.workTree === undefined) return yield* fail("Unsupported", "this sandbox works in a copy of its own", id)
+      yield* WorkTree.prepare(deps.run, dir, state.workTree, root, dirty)
+      yield* State.update(dir, { baseline: "worktree" })
+      return { files: dirty.length }
+    })
+
+  const settleWorkTree = (c: Changes) =>
+    state.workTree === undefined
+      ? Effect.fail(fail("Unsupported", "this sandbox works in a copy of its own", id))
+      : WorkTree.settle(deps.run, dir, state.workTree, c)
 
   return {
     provider: "local",
@@ -281,6 +309,9 @@ export const at = (deps: LocalDeps, dir: string, state: State.State): Sandbox =>
     upload,
     uploadTree,
     listFiles: listFilesIn(work, id),
+    workTree: state.workTree,
+    prepareWorkTree: state.workTree !== undefined ? prepareWorkTree : undefined,
+    settleWorkTree: state.workTree !== undefined ? settleWorkTree : undefined,
     refusedHosts: EgressProxy.refusals(egressDir(dir)),
     writeSecretFiles,
     removeSecretFiles,

@@ -26,7 +26,9 @@ export interface State {
   /** Sandboxes uploaded by earlier versions record the baseline as a tree; now the baseline index is the record. */
   readonly baselineTree?: string | undefined
   /** Set once the upload is complete and `meta/baseline.index` describes it. */
-  readonly baseline?: "index" | undefined
+  readonly baseline?: "index" | "worktree" | undefined
+  /** The caller's directory the agent works in, instead of `work/` (see `local/workTree`). */
+  readonly workTree?: string | undefined
   readonly agentPid?: number | undefined
   /** The agent's start time as `Processes.probe` reports it (earlier versions: the bare clock ticks). */
   readonly agentStart?: string | null | undefined
@@ -57,3 +59,6 @@ export const sameStart = (recorded: string | null | undefined, probed: string | 
 
 /** The egress policy of a sandbox (older sandboxes recorded only on or off). */
 export const egressOf = (state: State): EgressPolicy => state.egress ?? { mode: state.network ? "on" : "off", allow: [] }
+
+/** The host directory the agent works in. */
+export const workOf = (dir: string, state: State): string => state.workTree ?? path.join(dir, "work")
