@@ -20,6 +20,8 @@ export interface Listed {
   readonly files: ReadonlyArray<string>
   /** Submodules and other non-file entries git listed but that are not uploaded. */
   readonly skipped: ReadonlyArray<string>
+  /** Initialised submodules whose files are listed with the rest (a fresh worktree would not have them). */
+  readonly submodules?: ReadonlyArray<string> | undefined
   /** Ignore patterns that applied in the repository but do not travel with the files. */
   readonly excludes: string
   /** The size of the files (symlinks count as their target's text). */
@@ -143,6 +145,7 @@ export const make = Effect.gen(function*() {
       if (listed.skipped.length === 0) return listed
       const files = [...listed.files]
       const skipped: Array<string> = []
+      const submodules: Array<string> = []
       let bytes = listed.bytes
       for (const rel of listed.skipped) {
         const sub = path.join(listed.root, rel)
@@ -153,9 +156,10 @@ export const make = Effect.gen(function*() {
         const inner = yield* list(sub, { excludes: "" })
         files.push(...inner.files.map((f) => `${rel}/${f}`))
         skipped.push(...inner.skipped.map((f) => `${rel}/${f}`))
+        submodules.push(rel, ...(inner.submodules ?? []).map((f) => `${rel}/${f}`))
         bytes += inner.bytes
       }
-      return { ...listed, files: files.sort(), skipped, bytes }
+      return { ...listed, files: files.sort(), skipped, submodules, bytes }
     })
 
   const dirty = (root: string) =>

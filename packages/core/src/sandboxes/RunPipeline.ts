@@ -12,14 +12,14 @@ import * as path from "node:path"
 import type { SessionId } from "../Domain.js"
 import * as AgentPhase from "./AgentPhase.js"
 import type { Hooks, Supervised } from "./AgentSupervisor.js"
-import { summary } from "./FileSync.js"
+import { type Listed, summary } from "./FileSync.js"
 import * as PullRequests from "./PullRequests.js"
 import * as RunArtifacts from "./RunArtifacts.js"
 import * as RunChanges from "./RunChanges.js"
 import { prepare, type Prepared } from "./RunChecks.js"
 import type { RunDeps } from "./RunDeps.js"
 import { type Collected, type RunEvent, type RunResult, SandboxRunError } from "./RunModel.js"
-import type { Isolation, RefusedHost, Sandbox } from "./SandboxProvider.js"
+import type { Changes, Isolation, RefusedHost, Sandbox } from "./SandboxProvider.js"
 import type { RunPatch, RunStatus } from "./SandboxRuns.js"
 
 /** A started run: its id and files, and how it reports. */
@@ -115,7 +115,7 @@ const record = (deps: RunDeps, p: Prepared, run: Run) =>
   })
 
 /** The sandbox, as a scoped resource: killed when the scope closes (or kept with `keep`), and recorded so. */
-const openSandbox = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.SandboxTime) => {
+const openSandbox = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.SandboxTime, listed: Listed) => {
   const req = p.request
   const keep = req.keep === true
   return Effect.acquireRelease(
@@ -130,7 +130,9 @@ const openSandbox = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.Sand
       hostExecutables: p.agent.hostPath !== undefined && (p.providerName === "local" || p.agent.kind === "custom") ? [p.agent.hostPath] : [],
       protect: [p.host.homeDir, p.repoPath],
       network: p.network,
-      workTree: run.worktree
+      // The agent may work in the run's worktree itself, unless the upload holds files a fresh checkout
+      // cannot (an initialised submodule's): then it works in a copy, and its changes are applied there.
+      workTree: (listed.submodules ?? []).length === 0 ? run.worktree : undefined
     }).pipe(
       Effect.tap((sb) => deps.runs.update(run.id, { sandboxId: sb.id, isolation: sb.isolation.kind, sandboxState: "running" })),
       Effect.tap(() => Effect.map(Clock.currentTimeMillis, (t) => void (time.start = t)))
@@ -173,6 +175,8 @@ const networkNotes = (p: Prepared, run: Run, sandbox: Sandbox) =>
       })
     )
   })
+
+const noChanges: Changes = { archive: new Uint8Array(0), added: [], modified: [], deleted: [], refused: [] }
 
 /** A sandbox that works in the run's worktree: only the repository's differences from the base commit go in. */
 const putInPlace = (
@@ -229,7 +233,7 @@ const body = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.SandboxTime
       yield* run.warn(`not uploaded (submodules or special files): ${listed.skipped.slice(0, 5).join(", ")}${listed.skipped.length > 5 ? ", …" : ""}`)
     }
 
-    const sandbox = yield* openSandbox(deps, p, run, time)
+    const sandbox = yield* openSandbox(deps, p, run, time, listed)
     run.isolation = sandbox.isolation
     yield* run.log(`sandbox ${sandbox.id} (${sandbox.isolation.description})`)
     yield* run.emit({ _tag: "SandboxReady", sandboxId: sandbox.id, isolation: sandbox.isolation })
@@ -244,7 +248,11 @@ const body = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.SandboxTime
     yield* run.emit({ _tag: "Uploaded", files: uploaded.files })
 
     if (p.request.dryRun === true) {
-      yield* verifyDryRun(run, sandbox, listed.files)
+      // Nothing of the repository's stays in the run's worktree, whatever the check found: it goes at release.
+      const settleDry = sandbox.settleWorkTree?.(noChanges).pipe(
+        Effect.catchAll((e) => run.log(`could not settle the run's worktree: ${e.message}`))
+      ) ?? Effect.void
+      yield* verifyDryRun(run, sandbox, listed.files).pipe(Effect.ensuring(settleDry))
       return { status: "succeeded", error: undefined, collected: undefined, pr: undefined } satisfies BodyResult
     }
 
