@@ -654,3 +654,66 @@ describe("--git-live", { timeout: 180_000 }, () => {
     assert.include(refused.stderr, "no remote named origin")
   })
 })
+
+describe("review worktrees of sandboxed runs are first-class (issue 13 item 4)", { timeout: 180_000 }, () => {
+  const worktreeList = (e: Env) =>
+    git(e.repo.root, ["worktree", "list", "--porcelain"]).split("\n").filter((l) => l.startsWith("worktree ")).map((l) => l.slice(9))
+  const branches = (e: Env) => git(e.repo.root, ["branch", "--format=%(refname:short)"]).trim().split("\n")
+
+  it("status lists a run's kept worktree with the run id and state; cleanup removes it once merged; a run that changed nothing leaves none", () => {
+    const e = setup("process")
+    const idle = run(e, ["--json", "--prompt", ScriptedAgent.prompt("look", { actions: [{ say: "nothing to do" }] })])
+    assert.strictEqual(idle.code, 0, idle.stderr)
+    assert.isNull(Cli.json(idle).worktreePath)
+    assert.deepStrictEqual(worktreeList(e), [e.repo.root])
+    assert.deepStrictEqual(branches(e), ["main"])
+
+    const r = run(e, ["--json", "--prompt", ScriptedAgent.prompt("edit", editScript)])
+    assert.strictEqual(r.code, 0, r.stderr)
+    const doc = Cli.json(r)
+    const id = doc.run.sessionId
+    const text = cli(e, ["status"]).stdout
+    const row = text.split("\n").find((l) => l.startsWith(id))
+    assert.isDefined(row, text)
+    assert.include(row!, "sandbox run (succeeded)")
+    assert.include(row!, doc.worktreePath)
+    const kept = Cli.json(cli(e, ["status", "--json"])).kept
+    assert.deepStrictEqual(kept.map((k: { sessionId: string; mode: string }) => [k.sessionId, k.mode]), [[id, "sandbox"]])
+
+    // Not merged yet: cleanup keeps it and says why.
+    assert.include(cli(e, ["cleanup"]).stdout, "kept")
+    assert.isTrue(fs.existsSync(doc.worktreePath))
+    // Committed and merged: cleanup removes the worktree and its branch.
+    git(doc.worktreePath, ["add", "-A"])
+    spawnSync("git", ["-c", "user.name=T", "-c", "user.email=t@x", "commit", "-qm", "review"], { cwd: doc.worktreePath })
+    spawnSync("git", ["merge", "-q", doc.branch], { cwd: e.repo.root })
+    const c = cli(e, ["cleanup"])
+    assert.strictEqual(c.code, 0, c.stderr)
+    assert.include(c.stdout, `worktree ${doc.worktreePath} removed`)
+    assert.isFalse(fs.existsSync(doc.worktreePath))
+    assert.deepStrictEqual(worktreeList(e), [e.repo.root])
+    assert.deepStrictEqual(branches(e), ["main"])
+    assert.deepStrictEqual(Cli.json(cli(e, ["status", "--json"])).kept, [])
+  })
+
+  it("release --session-id RUN --force removes the run's worktree and branch exactly as it reports, listing the commit it throws away", () => {
+    const e = setup("process")
+    const r = run(e, ["--json", "--branch", "feature/health", "--prompt", ScriptedAgent.prompt("edit", editScript)])
+    assert.strictEqual(r.code, 0, r.stderr)
+    const doc = Cli.json(r)
+    assert.isNotNull(doc.commit)
+    const id = doc.run.sessionId
+    const dry = Cli.json(cli(e, ["release", "--session-id", id, "--force", "--dry-run", "--json"])).released[0]
+    assert.strictEqual(dry.worktree, "removed")
+    assert.isTrue(fs.existsSync(doc.worktreePath), "a dry run changes nothing")
+    const rel = cli(e, ["release", "--session-id", id, "--force", "--json"])
+    assert.strictEqual(rel.code, 0, rel.stderr)
+    const out = Cli.json(rel).released[0]
+    assert.strictEqual(out.worktree, "removed")
+    assert.strictEqual(out.branchOutcome.outcome, "deleted")
+    assert.deepStrictEqual(out.discarded.commits.map((x: { sha: string }) => x.sha), [doc.commit])
+    assert.isFalse(fs.existsSync(doc.worktreePath), "the directory is really gone")
+    assert.deepStrictEqual(worktreeList(e), [e.repo.root], "and git no longer lists it")
+    assert.deepStrictEqual(branches(e), ["main"])
+  })
+})

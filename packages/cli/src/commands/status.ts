@@ -1,4 +1,4 @@
-import { Domain, OverlapStore, Sessions } from "@parallel-cc/core"
+import { Domain, OverlapStore, SandboxRuns, Sessions } from "@parallel-cc/core"
 import { Clock, Effect, Option, Schema } from "effect"
 import { defineCommand } from "../internal/Command.js"
 import { withSessions } from "../internal/Env.js"
@@ -70,6 +70,18 @@ export const status = defineCommand({
         const conflicts = mine.filter((o) => o.conflict === true).length
         return `${files} file${files === 1 ? "" : "s"}${conflicts > 0 ? `, ${conflicts} conflict${conflicts === 1 ? "" : "s"}` : ""}`
       }
+      // A sandboxed run's session is the run (same id): its kind says so, with the run's state.
+      const runIds = [...report.sessions.map((v) => v.session), ...report.kept].filter((s) => s.mode === "sandbox").map((s) => s.sessionId)
+      const runState = new Map<string, string>()
+      if (runIds.length > 0) {
+        yield* Effect.flatMap(SandboxRuns.SandboxRuns, (runs) =>
+          Effect.forEach(runIds, (id) => runs.get(id).pipe(Effect.tap((r) => Effect.sync(() => runState.set(id, r.status))), Effect.ignore))).pipe(
+            Effect.provide(SandboxRuns.layer),
+            Effect.ignore
+          )
+      }
+      const kindOf = (s: Domain.Session) =>
+        s.mode === "sandbox" ? `sandbox run (${runState.get(s.sessionId) ?? "unknown"})` : s.isMainRepo ? "main" : "worktree"
       const out: Array<string> = []
       if (report.sessions.length === 0) out.push("No active sessions.")
       else {
@@ -78,7 +90,7 @@ export const status = defineCommand({
           nested(report.sessions).map(({ depth, view: { lastHeartbeat, liveness, session: s } }) => [
             `${depth > 0 ? `${"  ".repeat(depth - 1)}└ ` : ""}${s.sessionId}${s.name !== null ? ` (${s.name})` : ""}`,
             String(s.pid),
-            s.mode === "sandbox" ? "sandbox" : s.isMainRepo ? "main" : "worktree",
+            kindOf(s),
             s.branch ?? "-",
             age(s.createdAt, now),
             `${age(lastHeartbeat, now)} ago`,
@@ -95,9 +107,10 @@ export const status = defineCommand({
           "Worktrees kept with work in them (go on with the command shown; look with `parallel-cc diff SESSION`; " +
             "merge, then `parallel-cc cleanup`; or throw away with `parallel-cc discard SESSION --force`):",
           table(
-            ["SESSION", "BRANCH", "ENDED", "WORK", "GO ON WITH", "DIRECTORY"],
+            ["SESSION", "KIND", "BRANCH", "ENDED", "WORK", "GO ON WITH", "DIRECTORY"],
             report.kept.map((s) => [
               `${s.sessionId}${s.name !== null ? ` (${s.name})` : ""}`,
+              kindOf(s),
               s.branch ?? "-",
               s.endedAt !== null ? `${age(s.endedAt, now)} ago` : "-",
               s.keptReason ?? "",
