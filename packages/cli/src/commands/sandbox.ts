@@ -59,7 +59,13 @@ const progress = (e: Sandboxes.RunEvent): Effect.Effect<void> =>
       case "Started":
         return w(`sandbox run ${e.sessionId}: ${e.agent} on the ${e.provider} provider (${e.repoPath})`)
       case "Packed":
-        return w(e.compressed ? `  packed ${e.files} files (${kb(e.bytes)} compressed)` : `  copying ${e.files} files (${kb(e.bytes)})`)
+        return w(
+          e.inPlace === true
+            ? `  ${e.files} files, in the run's own worktree (${kb(e.bytes)} of uncommitted changes put in)`
+            : e.compressed
+            ? `  packed ${e.files} files (${kb(e.bytes)} compressed)`
+            : `  copying ${e.files} files (${kb(e.bytes)})`
+        )
       case "SandboxReady":
         return w(`  sandbox: ${e.isolation.description}`)
       case "SetupCommand":

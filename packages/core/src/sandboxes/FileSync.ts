@@ -28,6 +28,24 @@ export interface Listed {
   readonly bytes: number
 }
 
+/** The work tree at a glance (see `FileSync.survey`). */
+export interface Survey {
+  readonly root: string
+  /**
+   * The paths that differ from HEAD — modified, added, deleted, type-changed, untracked and not ignored — as
+   * git status sees them (submodules' own contents aside).
+   */
+  readonly dirty: ReadonlyArray<string>
+  /** How many files `list` would list (tracked ones still there, untracked ones not ignored), submodules aside. */
+  readonly files: number
+  /** The size of the dirty paths that are files or symlinks. */
+  readonly dirtyBytes: number
+  /** Initialised submodules (with a `.git`): `list` uploads their files, a fresh worktree lacks them. */
+  readonly submodules: ReadonlyArray<string>
+  /** Submodules that are not initialised: not part of any upload. */
+  readonly skipped: ReadonlyArray<string>
+}
+
 /** The work tree packed for upload. */
 export interface Packed extends Listed {
   readonly archive: Uint8Array
@@ -78,10 +96,10 @@ export class FileSync extends Context.Tag("@parallel-cc/core/FileSync")<FileSync
   /** List the work tree of the repository at `root` (its top level): tracked and untracked-not-ignored files. */
   readonly list: (root: string, options?: ListOptions) => Effect.Effect<Listed, GitError>
   /**
-   * The paths of the work tree at `root` that differ from its HEAD (modified, added, deleted, untracked and
-   * not ignored), as git status sees them: what a fresh worktree of HEAD lacks to equal the listed work tree.
+   * What a fresh worktree of HEAD lacks to hold the work tree at `root` as `list` would list it — without
+   * reading every file: the paths that differ from HEAD, the file count, and the submodules.
    */
-  readonly dirty: (root: string) => Effect.Effect<ReadonlyArray<string>, GitError>
+  readonly survey: (root: string) => Effect.Effect<Survey, GitError>
   /** One gzipped tar of listed files. */
   readonly archive: (listed: Listed) => Effect.Effect<Uint8Array, FileSyncError>
   /** Pack the work tree of the repository at `root` (its top level). */
@@ -162,11 +180,49 @@ export const make = Effect.gen(function*() {
       return { ...listed, files: files.sort(), skipped, submodules, bytes }
     })
 
-  const dirty = (root: string) =>
-    git.run(root, ["--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules=all"]).pipe(
-      Effect.map((r) => [...new Set(r.stdout.split("\0").filter((rec) => rec.length > 3).map((rec) => rec.slice(3).replace(/\/$/, "")))].sort()),
-      Effect.withSpan("FileSync.dirty")
-    )
+  const survey = (root: string) =>
+    Effect.gen(function*() {
+      // Two git processes at once: the index (mode of each entry: 160000 is a submodule) and the status.
+      const [staged, status] = yield* Effect.all([
+        git.run(root, ["ls-files", "-z", "--stage"]),
+        git.run(root, ["--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules=all"])
+      ], { concurrency: 2 })
+      const gitlinks: Array<string> = []
+      const tracked = new Set<string>()
+      for (const rec of staged.stdout.split("\0")) {
+        const tab = rec.indexOf("\t")
+        if (tab < 0) continue
+        const p = rec.slice(tab + 1)
+        if (rec.startsWith("160000 ")) gitlinks.push(p)
+        else tracked.add(p)
+      }
+      const dirty = new Set<string>()
+      for (const rec of status.stdout.split("\0")) {
+        if (rec.length > 3) dirty.add(rec.slice(3).replace(/\/$/, ""))
+      }
+      const sorted = [...dirty].sort()
+      const stats = yield* lstatAll(root, sorted)
+      let files = tracked.size
+      let dirtyBytes = 0
+      sorted.forEach((p, i) => {
+        const st = stats[i]
+        const isFile = st !== undefined && (st.isFile() || st.isSymbolicLink())
+        // A tracked path that is gone (or a directory now) is not a file of the work tree; an untracked
+        // file is one more (an untracked directory is a nested repository, which is not uploaded).
+        if (isFile) dirtyBytes += st.size
+        if (tracked.has(p) && !isFile) files--
+        else if (!tracked.has(p) && isFile) files++
+      })
+      const inited = yield* lstatAll(root, gitlinks.map((g) => `${g}/.git`))
+      return {
+        root,
+        dirty: sorted,
+        files,
+        dirtyBytes,
+        submodules: gitlinks.filter((_, i) => inited[i] !== undefined),
+        skipped: gitlinks.filter((_, i) => inited[i] === undefined)
+      } satisfies Survey
+    }).pipe(Effect.withSpan("FileSync.survey"))
 
   const archive = (listed: Listed) =>
     Effect.tryPromise({
@@ -204,7 +260,7 @@ export const make = Effect.gen(function*() {
       })
     }).pipe(Effect.withSpan("FileSync.apply"))
 
-  return FileSync.of({ excludes, list, dirty, archive, pack, apply })
+  return FileSync.of({ excludes, list, survey, archive, pack, apply })
 })
 
 /** FileSync over Git. */

@@ -99,6 +99,11 @@ export type RunEvent =
     readonly bytes: number
     /** `bytes` is the size of one compressed archive (remote providers), else of the files copied as they are. */
     readonly compressed: boolean
+    /**
+     * The agent works in the run's worktree (a checkout of the base commit): `files` are its files, `bytes`
+     * the size of the uncommitted changes put in.
+     */
+    readonly inPlace?: boolean | undefined
   }
   | { readonly _tag: "SandboxReady"; readonly sandboxId: string; readonly isolation: Isolation }
   | { readonly _tag: "Uploaded"; readonly files: number }

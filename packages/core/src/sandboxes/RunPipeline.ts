@@ -7,12 +7,13 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Effect, Exit, Option, Ref } from "effect"
+import { Cause, Clock, Effect, Exit, Fiber, Option, Ref } from "effect"
 import * as path from "node:path"
 import type { SessionId } from "../Domain.js"
 import * as AgentPhase from "./AgentPhase.js"
 import type { Hooks, Supervised } from "./AgentSupervisor.js"
-import { type Listed, summary } from "./FileSync.js"
+import type { GitError } from "../platform/Git.js"
+import { type Listed, summary, type Survey } from "./FileSync.js"
 import * as PullRequests from "./PullRequests.js"
 import * as RunArtifacts from "./RunArtifacts.js"
 import * as RunChanges from "./RunChanges.js"
@@ -115,7 +116,7 @@ const record = (deps: RunDeps, p: Prepared, run: Run) =>
   })
 
 /** The sandbox, as a scoped resource: killed when the scope closes (or kept with `keep`), and recorded so. */
-const openSandbox = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.SandboxTime, listed: Listed) => {
+const openSandbox = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.SandboxTime, inPlace: boolean) => {
   const req = p.request
   const keep = req.keep === true
   return Effect.acquireRelease(
@@ -130,9 +131,8 @@ const openSandbox = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.Sand
       hostExecutables: p.agent.hostPath !== undefined && (p.providerName === "local" || p.agent.kind === "custom") ? [p.agent.hostPath] : [],
       protect: [p.host.homeDir, p.repoPath],
       network: p.network,
-      // The agent may work in the run's worktree itself, unless the upload holds files a fresh checkout
-      // cannot (an initialised submodule's): then it works in a copy, and its changes are applied there.
-      workTree: (listed.submodules ?? []).length === 0 ? run.worktree : undefined
+      // The agent may work in the run's worktree itself (see `Upload`).
+      workTree: inPlace ? run.worktree : undefined
     }).pipe(
       Effect.tap((sb) => deps.runs.update(run.id, { sandboxId: sb.id, isolation: sb.isolation.kind, sandboxState: "running" })),
       Effect.tap(() => Effect.map(Clock.currentTimeMillis, (t) => void (time.start = t)))
@@ -178,19 +178,59 @@ const networkNotes = (p: Prepared, run: Run, sandbox: Sandbox) =>
 
 const noChanges: Changes = { archive: new Uint8Array(0), added: [], modified: [], deleted: [], refused: [] }
 
-/** A sandbox that works in the run's worktree: only the repository's differences from the base commit go in. */
-const putInPlace = (
-  deps: RunDeps,
-  p: Prepared,
-  run: Run,
-  prepare: NonNullable<Sandbox["prepareWorkTree"]>,
-  files: number
-) =>
+/**
+ * What goes into the sandbox. `InPlace`: the agent works in the run's worktree (a fresh checkout of the base
+ * commit), so only the repository's differences from that commit go in — nothing is listed or copied file by
+ * file (`listed` only for a dry run, which verifies it). `Copy`: the listed work tree, copied as it is on this
+ * machine or packed as one archive for a remote provider.
+ */
+type Upload =
+  | { readonly _tag: "InPlace"; readonly survey: Survey; readonly listed: Listed | undefined }
+  | { readonly _tag: "Copy"; readonly listed: Listed; readonly archive: Uint8Array | undefined }
+
+const warnSkipped = (run: Run, skipped: ReadonlyArray<string>) =>
+  skipped.length === 0
+    ? Effect.void
+    : run.warn(`not uploaded (submodules or special files): ${skipped.slice(0, 5).join(", ")}${skipped.length > 5 ? ", …" : ""}`)
+
+/** Decide the upload (see {@link Upload}), record its size and say so. */
+const planUpload = (deps: RunDeps, p: Prepared, run: Run, surveyed: Fiber.Fiber<Survey, GitError> | undefined) =>
   Effect.gen(function*() {
-    const dirty = yield* deps.fileSync.dirty(p.repoPath)
-    yield* prepare(p.repoPath, dirty)
-    yield* run.log(`the agent works in the run's worktree ${run.worktree}; ${dirty.length} uncommitted path(s) of the repository put in`)
-    return { files }
+    const survey = surveyed !== undefined ? yield* Fiber.join(surveyed) : undefined
+    // An initialised submodule's files are uploaded with the rest, and a fresh checkout lacks them: a copy.
+    if (survey !== undefined && survey.submodules.length === 0) {
+      const listed = p.request.dryRun === true ? yield* deps.fileSync.list(p.repoPath, { excludes: p.excludes }) : undefined
+      yield* deps.runs.update(run.id, { uploadFiles: survey.files, uploadBytes: survey.dirtyBytes })
+      yield* run.log(`${survey.files} files in the run's worktree; ${survey.dirty.length} uncommitted path(s) (${survey.dirtyBytes} bytes) to put in`)
+      yield* run.emit({ _tag: "Packed", files: survey.files, bytes: survey.dirtyBytes, compressed: false, inPlace: true })
+      yield* warnSkipped(run, survey.skipped)
+      return { _tag: "InPlace", survey, listed } satisfies Upload
+    }
+    const listed = yield* deps.fileSync.list(p.repoPath, { excludes: p.excludes })
+    // A provider on this machine copies the listed files into the sandbox as they are; the others get
+    // them as one compressed archive.
+    const archive = p.provider.name === "local" ? undefined : yield* deps.fileSync.archive(listed)
+    const bytes = archive?.length ?? listed.bytes
+    yield* deps.runs.update(run.id, { uploadFiles: listed.files.length, uploadBytes: bytes })
+    yield* run.log(archive !== undefined ? `packed ${listed.files.length} files (${bytes} bytes compressed)` : `listed ${listed.files.length} files (${bytes} bytes) to copy`)
+    yield* run.emit({ _tag: "Packed", files: listed.files.length, bytes, compressed: archive !== undefined })
+    yield* warnSkipped(run, listed.skipped)
+    return { _tag: "Copy", listed, archive } satisfies Upload
+  })
+
+/** Put the work tree into the sandbox as planned; a provider that did not take the worktree gets a copy. */
+const upload = (deps: RunDeps, p: Prepared, run: Run, sandbox: Sandbox, plan: Upload) =>
+  Effect.gen(function*() {
+    if (plan._tag === "InPlace" && sandbox.prepareWorkTree !== undefined) {
+      yield* sandbox.prepareWorkTree(p.repoPath, plan.survey.dirty)
+      yield* run.log(`the agent works in the run's worktree ${run.worktree}; ${plan.survey.dirty.length} uncommitted path(s) of the repository put in`)
+      return { files: plan.survey.files }
+    }
+    const listed = plan.listed ?? (yield* deps.fileSync.list(p.repoPath, { excludes: p.excludes }))
+    const archive = plan._tag === "Copy" ? plan.archive : undefined
+    return archive === undefined && sandbox.uploadTree !== undefined
+      ? yield* sandbox.uploadTree(p.repoPath, listed.files, { excludes: listed.excludes })
+      : yield* sandbox.upload(archive ?? (yield* deps.fileSync.archive(listed)), { excludes: listed.excludes })
   })
 
 /** A dry run: the sandbox must hold exactly the listed files. */
@@ -218,32 +258,17 @@ interface BodyResult {
 }
 
 /** Sandbox, upload, and (unless a dry run) the agent phase and its changes. */
-const body = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.SandboxTime) =>
+const body = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.SandboxTime, surveyed: Fiber.Fiber<Survey, GitError> | undefined) =>
   Effect.gen(function*() {
     yield* record(deps, p, run)
-    const listed = yield* deps.fileSync.list(p.repoPath, { excludes: p.excludes })
-    // A provider on this machine copies the listed files into the sandbox as they are; the others get
-    // them as one compressed archive.
-    const archive = p.provider.name === "local" ? undefined : yield* deps.fileSync.archive(listed)
-    const bytes = archive?.length ?? listed.bytes
-    yield* deps.runs.update(run.id, { uploadFiles: listed.files.length, uploadBytes: bytes })
-    yield* run.log(archive !== undefined ? `packed ${listed.files.length} files (${bytes} bytes compressed)` : `listed ${listed.files.length} files (${bytes} bytes) to copy`)
-    yield* run.emit({ _tag: "Packed", files: listed.files.length, bytes, compressed: archive !== undefined })
-    if (listed.skipped.length > 0) {
-      yield* run.warn(`not uploaded (submodules or special files): ${listed.skipped.slice(0, 5).join(", ")}${listed.skipped.length > 5 ? ", …" : ""}`)
-    }
-
-    const sandbox = yield* openSandbox(deps, p, run, time, listed)
+    const plan = yield* planUpload(deps, p, run, surveyed)
+    const sandbox = yield* openSandbox(deps, p, run, time, plan._tag === "InPlace")
     run.isolation = sandbox.isolation
     yield* run.log(`sandbox ${sandbox.id} (${sandbox.isolation.description})`)
     yield* run.emit({ _tag: "SandboxReady", sandboxId: sandbox.id, isolation: sandbox.isolation })
     if (!sandbox.isolation.isolated) yield* run.warn(`the agent is not isolated: ${sandbox.isolation.description}`)
     yield* networkNotes(p, run, sandbox)
-    const uploaded = sandbox.prepareWorkTree !== undefined
-      ? yield* putInPlace(deps, p, run, sandbox.prepareWorkTree, listed.files.length)
-      : archive === undefined && sandbox.uploadTree !== undefined
-      ? yield* sandbox.uploadTree(p.repoPath, listed.files, { excludes: listed.excludes })
-      : yield* sandbox.upload(archive ?? (yield* deps.fileSync.archive(listed)), { excludes: listed.excludes })
+    const uploaded = yield* upload(deps, p, run, sandbox, plan)
     yield* run.log(`uploaded ${uploaded.files} entries`)
     yield* run.emit({ _tag: "Uploaded", files: uploaded.files })
 
@@ -252,6 +277,7 @@ const body = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.SandboxTime
       const settleDry = sandbox.settleWorkTree?.(noChanges).pipe(
         Effect.catchAll((e) => run.log(`could not settle the run's worktree: ${e.message}`))
       ) ?? Effect.void
+      const listed = plan.listed ?? (yield* deps.fileSync.list(p.repoPath, { excludes: p.excludes }))
       yield* verifyDryRun(run, sandbox, listed.files).pipe(Effect.ensuring(settleDry))
       return { status: "succeeded", error: undefined, collected: undefined, pr: undefined } satisfies BodyResult
     }
@@ -391,9 +417,12 @@ const settle = (deps: RunDeps, p: Prepared, run: Run, time: AgentPhase.SandboxTi
 export const run = (deps: RunDeps, req: Parameters<typeof prepare>[1], onEvent: (event: RunEvent) => Effect.Effect<void> = () => Effect.void) =>
   Effect.gen(function*() {
     const p = yield* prepare(deps, req)
+    // On this machine the agent may work in the run's worktree: what it lacks is surveyed while the
+    // session's worktree is being checked out (reading the repository, writing only the new worktree).
+    const surveyed = p.provider.name === "local" ? yield* Effect.fork(deps.fileSync.survey(p.repoPath)) : undefined
     const r = yield* begin(deps, p, onEvent)
     const time: AgentPhase.SandboxTime = {}
-    const result = yield* Effect.scoped(body(deps, p, r, time)).pipe(Effect.onExit((exit) => settle(deps, p, r, time, exit)))
+    const result = yield* Effect.scoped(body(deps, p, r, time, surveyed)).pipe(Effect.onExit((exit) => settle(deps, p, r, time, exit)))
     const final = yield* deps.runs.get(r.id).pipe(Effect.orDie)
     const c = result.collected
     return {

@@ -2,8 +2,8 @@
  * A local sandbox that works in the run's own worktree instead of a copy. The worktree is a fresh checkout
  * of the base commit (made by `Sessions.register`, with nothing copied in from outside the repository);
  * {@link prepare} makes it hold what an upload would — the repository's uncommitted and untracked-not-ignored
- * files put in, files deleted there taken out — and records the baseline: a copy of the worktree's own index
- * (stat data included, so nothing is hashed again) updated for those few paths. Under bubblewrap the agent
+ * files put in, files deleted there taken out — and records the baseline: a copy of the worktree's own index,
+ * refreshed once (stat data included, so nothing is hashed again), updated for those few paths. Under bubblewrap the agent
  * sees it at `/workspace`, its `.git` file covered by an empty one: the repository's git directory is
  * never visible.
  *
@@ -104,6 +104,11 @@ const applyDirty = async (root: string, workTree: string, dirty: ReadonlyArray<s
 export const prepare = (run: Git["Type"]["run"], dir: string, workTree: string, root: string, dirty: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const gitDir = (yield* run(workTree, ["rev-parse", "--absolute-git-dir"]).pipe(Effect.mapError((e) => fail("UploadFailed", e.message, dir, e)))).stdout.trim()
+    // A checkout leaves the files it wrote in its last moments "racily clean" in the index (their size
+    // zeroed): every later status would hash them again. Hashed once here, while nothing else runs.
+    yield* run(workTree, ["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "update-index", "-q", "--refresh"], {
+      okExitCodes: [0, 1]
+    }).pipe(Effect.mapError((e) => fail("UploadFailed", `refreshing the worktree's index: ${e.message}`, dir, e)))
     yield* NodeFs.copyFile(path.join(gitDir, "index"), Baseline.indexFile(dir)).pipe(
       Effect.mapError((e) => fail("UploadFailed", `the worktree's index: ${e.message}`, dir, e))
     )
