@@ -240,7 +240,7 @@ export interface Sandbox {
   readonly workTree?: string | undefined
   /**
    * With `workTree`: put in the differences of the work tree at `root` from the base commit (`dirty`,
-   * from `FileSync.dirty`) and record the baseline — the upload of a sandbox that works in place.
+   * from `FileSync.survey`) and record the baseline — the upload of a sandbox that works in place.
    */
   readonly prepareWorkTree?: ((root: string, dirty: ReadonlyArray<string>) => Effect.Effect<UploadResult, SandboxError>) | undefined
   /**

@@ -99,7 +99,7 @@ const applyDirty = async (root: string, workTree: string, dirty: ReadonlyArray<s
 
 /**
  * Make the worktree hold the repository's work tree as it is (`dirty`: the paths that differ from the base
- * commit, from `FileSync.dirty`) and record the baseline.
+ * commit, from `FileSync.survey`) and record the baseline.
  */
 export const prepare = (run: Git["Type"]["run"], dir: string, workTree: string, root: string, dirty: ReadonlyArray<string>) =>
   Effect.gen(function*() {
