@@ -1,6 +1,6 @@
 /**
  * Merge detection: notice when a session branch has reached its target branch — by a merge commit, a
- * fast-forward, a rebase or a squash (see internal/mergeDetection.ts) — record it once, and mark the
+ * fast-forward, a rebase or a squash (see mergeDetection.ts; the rows are in MergeStore.ts) — record it once, and mark the
  * sessions that asked to hear about it.
  *
  * What is watched: the branches of sessions (active, or ended within `merges.lookbackDays`), every pending
@@ -18,42 +18,23 @@
  */
 import { FileSystem } from "@effect/platform"
 import { Clock, Context, Duration, Effect, Either, Layer, Option, Schedule, Schema, Stream } from "effect"
-import { AppConfig } from "../platform/AppConfig.js"
-import { Database, type DbFailure, decodeRows } from "../platform/Database.js"
-import { SessionId } from "../Domain.js"
+import type { SessionId } from "../Domain.js"
 import type { InvalidInput } from "../Errors.js"
+import { AppConfig } from "../platform/AppConfig.js"
+import { Database, type DbFailure } from "../platform/Database.js"
 import { Git, type GitError } from "../platform/Git.js"
 import { detect } from "./mergeDetection.js"
+import * as MergeStore from "./MergeStore.js"
+import type { EventFilter, MergeEvent, Pair, SubscribeResult, Subscription, SubscriptionFilter, WatchRow } from "./MergeStore.js"
 
-export const MergeMethod = Schema.Literal("merge-commit", "fast-forward", "rebase", "squash", "content")
-export type MergeMethod = typeof MergeMethod.Type
-
-/** A detected merge of `branch` (at `branchHead`) into `targetBranch`. */
-export class MergeEvent extends Schema.Class<MergeEvent>("MergeEvent")({
-  eventId: Schema.Int,
-  repoPath: Schema.String,
-  branch: Schema.String,
-  targetBranch: Schema.String,
-  branchHead: Schema.String,
-  targetHead: Schema.String,
-  method: MergeMethod,
-  /** The target commit that brought the branch in (merge commit, fast-forwarded head, squash commit). */
-  mergeCommit: Schema.NullOr(Schema.String),
-  sessionId: Schema.NullOr(SessionId),
-  detectedAt: Schema.Date
-}) {}
-
-/** A session's wish to hear when `branch` reaches `targetBranch`. */
-export class Subscription extends Schema.Class<Subscription>("Subscription")({
-  subscriptionId: Schema.Int,
-  sessionId: SessionId,
-  repoPath: Schema.String,
-  branch: Schema.String,
-  targetBranch: Schema.String,
-  createdAt: Schema.Date,
-  notifiedAt: Schema.NullOr(Schema.Date),
-  mergeEventId: Schema.NullOr(Schema.Int)
-}) {}
+export {
+  type EventFilter,
+  MergeEvent,
+  MergeMethod,
+  type SubscribeResult,
+  Subscription,
+  type SubscriptionFilter
+} from "./MergeStore.js"
 
 /** A branch or target that cannot be watched. */
 export class MergeWatchError extends Schema.TaggedError<MergeWatchError>()("MergeWatchError", {
@@ -103,34 +84,6 @@ export interface PollReport {
   readonly problems: ReadonlyArray<{ readonly repoPath: string; readonly branch?: string; readonly message: string }>
 }
 
-export interface EventFilter {
-  readonly repoPath?: string | undefined
-  readonly branch?: string | undefined
-  readonly targetBranch?: string | undefined
-  readonly sessionId?: SessionId | undefined
-  /** Only events with a larger id. */
-  readonly afterId?: number | undefined
-  /** At most this many, newest first (default 50). */
-  readonly limit?: number | undefined
-}
-
-export interface SubscriptionFilter {
-  readonly repoPath?: string | undefined
-  readonly branch?: string | undefined
-  readonly sessionId?: SessionId | undefined
-  /** Pending only (default: all). */
-  readonly pendingOnly?: boolean | undefined
-  readonly limit?: number | undefined
-}
-
-export interface SubscribeResult {
-  readonly subscription: Subscription
-  /** False when the same pending subscription existed already. */
-  readonly created: boolean
-  /** The branch's current head is already merged: the subscription is satisfied at once. */
-  readonly alreadyMerged: MergeEvent | null
-}
-
 /** Every way a check or subscription can fail. */
 export type Failure = MergeWatchError | InvalidInput | GitError | DbFailure
 
@@ -158,148 +111,60 @@ export class MergeWatcher extends Context.Tag("@parallel-cc/core/MergeWatcher")<
   readonly targetOf: (repoPath: string) => Effect.Effect<string, MergeWatchError | InvalidInput | GitError>
 }>() {}
 
-const Millis = Schema.transform(Schema.Number, Schema.DateFromSelf, {
-  strict: true,
-  decode: (n) => new Date(n),
-  encode: (d) => d.getTime()
-})
+const pairKey = (p: Pair) => `${p.repoPath}\u0000${p.branch}\u0000${p.targetBranch}`
 
-const EventRow = Schema.transform(
-  Schema.Struct({
-    id: Schema.Int,
-    repo_path: Schema.String,
-    branch: Schema.String,
-    target_branch: Schema.String,
-    branch_head: Schema.String,
-    target_head: Schema.String,
-    method: MergeMethod,
-    merge_commit: Schema.NullOr(Schema.String),
-    session_id: Schema.NullOr(SessionId),
-    detected_at: Millis
-  }),
-  Schema.typeSchema(MergeEvent),
-  {
-    strict: true,
-    decode: (r) =>
-      new MergeEvent({
-        eventId: r.id,
-        repoPath: r.repo_path,
-        branch: r.branch,
-        targetBranch: r.target_branch,
-        branchHead: r.branch_head,
-        targetHead: r.target_head,
-        method: r.method,
-        mergeCommit: r.merge_commit,
-        sessionId: r.session_id,
-        detectedAt: r.detected_at
-      }),
-    encode: (e) => ({
-      id: e.eventId,
-      repo_path: e.repoPath,
-      branch: e.branch,
-      target_branch: e.targetBranch,
-      branch_head: e.branchHead,
-      target_head: e.targetHead,
-      method: e.method,
-      merge_commit: e.mergeCommit,
-      session_id: e.sessionId,
-      detected_at: e.detectedAt
+/** Local branch heads of a repository, by name. */
+const headsOf = (git: Git["Type"], repoPath: string) =>
+  git.run(repoPath, ["for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/"]).pipe(
+    Effect.map((r) => {
+      const map = new Map<string, string>()
+      for (const line of r.stdout.split("\n")) {
+        const sp = line.indexOf(" ")
+        if (sp > 0) map.set(line.slice(sp + 1).replace(/^refs\/heads\//, ""), line.slice(0, sp))
+      }
+      return map
     })
-  }
-)
+  )
 
-const SubscriptionRow = Schema.transform(
-  Schema.Struct({
-    id: Schema.Int,
-    session_id: SessionId,
-    repo_path: Schema.String,
-    branch: Schema.String,
-    target_branch: Schema.String,
-    created_at: Millis,
-    notified_at: Schema.NullOr(Millis),
-    merge_event_id: Schema.NullOr(Schema.Int)
-  }),
-  Schema.typeSchema(Subscription),
-  {
-    strict: true,
-    decode: (r) =>
-      new Subscription({
-        subscriptionId: r.id,
-        sessionId: r.session_id,
-        repoPath: r.repo_path,
-        branch: r.branch,
-        targetBranch: r.target_branch,
-        createdAt: r.created_at,
-        notifiedAt: r.notified_at,
-        mergeEventId: r.merge_event_id
-      }),
-    encode: (s) => ({
-      id: s.subscriptionId,
-      session_id: s.sessionId,
-      repo_path: s.repoPath,
-      branch: s.branch,
-      target_branch: s.targetBranch,
-      created_at: s.createdAt,
-      notified_at: s.notifiedAt,
-      merge_event_id: s.mergeEventId
+/** Commits on `head` that `targetHead` lacks, and the reverse. */
+const countsOf = (git: Git["Type"], repoPath: string, head: string, targetHead: string) =>
+  git.run(repoPath, ["rev-list", "--left-right", "--count", `${targetHead}...${head}`]).pipe(
+    Effect.map((r) => {
+      const [behind, ahead] = r.stdout.trim().split(/\s+/).map(Number)
+      return { ahead: ahead ?? 0, behind: behind ?? 0 }
     })
-  }
-)
+  )
 
-const WatchRow = Schema.Struct({
-  repo_path: Schema.String,
-  branch: Schema.String,
-  target_branch: Schema.String,
-  last_head: Schema.String,
-  last_target_head: Schema.String,
-  pending_head: Schema.NullOr(Schema.String),
-  merged_head: Schema.NullOr(Schema.String),
-  gone_at: Schema.NullOr(Schema.Number)
-})
-type WatchRow = typeof WatchRow.Type
-const watchRows = decodeRows(WatchRow)
-const PairRow = Schema.Struct({ repo_path: Schema.String, branch: Schema.String, target_branch: Schema.String })
-const pairRows = decodeRows(PairRow)
-const SessionBranchRow = Schema.Struct({ repo_path: Schema.String, branch: Schema.String, base_branch: Schema.NullOr(Schema.String) })
-const ids = decodeRows(Schema.Struct({ id: Schema.String }))
-
-const decodeEvents = Schema.decodeUnknown(Schema.Array(EventRow))
-const decodeSubscriptions = Schema.decodeUnknown(Schema.Array(SubscriptionRow))
-
-interface Pair {
-  readonly repoPath: string
-  readonly branch: string
-  readonly targetBranch: string
+/** Session branches (with their base) and other watched pairs, by repository. */
+interface RepoWatch {
+  readonly sessionBranches: Map<string, string | null>
+  readonly pairs: Array<Pair>
 }
 
-const pairKey = (p: Pair) => `${p.repoPath}\u0000${p.branch}\u0000${p.targetBranch}`
+const byRepo = (watched: MergeStore.Watched): Map<string, RepoWatch> => {
+  const repos = new Map<string, RepoWatch>()
+  const entry = (repo: string) => {
+    let e = repos.get(repo)
+    if (e === undefined) repos.set(repo, e = { sessionBranches: new Map(), pairs: [] })
+    return e
+  }
+  // The latest session of a branch decides its base.
+  for (const s of watched.sessions) entry(s.repo_path).sessionBranches.set(s.branch, s.base_branch)
+  for (const p of watched.pairs) entry(p.repoPath).pairs.push(p)
+  return repos
+}
+
+type Problem = PollReport["problems"][number]
 
 export const make = Effect.gen(function*() {
   const db = yield* Database
   const git = yield* Git
   const config = yield* AppConfig
   const fs = yield* FileSystem.FileSystem
-  const sql = db.sql
+  const store = MergeStore.make(db)
   const lookbackMs = config.values["merges.lookbackDays"] * 86_400_000
   const configuredTarget = config.values["merges.targetBranch"]
-
-  const eventRows = (effect: Effect.Effect<ReadonlyArray<unknown>, any>) =>
-    db.orFail(effect).pipe(Effect.flatMap((r) => Effect.orDie(decodeEvents(r))))
-  const subscriptionRows = (effect: Effect.Effect<ReadonlyArray<unknown>, any>) =>
-    db.orFail(effect).pipe(Effect.flatMap((r) => Effect.orDie(decodeSubscriptions(r))))
-
-  /** Local branch heads of a repository, by name. */
-  const heads = (repoPath: string) =>
-    git.run(repoPath, ["for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/"]).pipe(
-      Effect.map((r) => {
-        const map = new Map<string, string>()
-        for (const line of r.stdout.split("\n")) {
-          const sp = line.indexOf(" ")
-          if (sp > 0) map.set(line.slice(sp + 1).replace(/^refs\/heads\//, ""), line.slice(0, sp))
-        }
-        return map
-      })
-    )
+  const heads = (repoPath: string) => headsOf(git, repoPath)
 
   const targetOf = (repoPath: string) =>
     Effect.gen(function*() {
@@ -323,30 +188,12 @@ export const make = Effect.gen(function*() {
   const defaultTarget = (repoPath: string, branch: string) =>
     Effect.gen(function*() {
       if (configuredTarget !== "") return yield* targetOf(repoPath)
-      const base = yield* db.orFail(decodeRows(Schema.Struct({ base_branch: Schema.NullOr(Schema.String) }))(sql`
-        SELECT base_branch FROM sessions WHERE repo_path = ${repoPath} AND branch = ${branch}
-        ORDER BY created_at DESC LIMIT 1`)).pipe(Effect.map((r) => r[0]?.base_branch ?? null))
+      const base = yield* store.baseOf(repoPath, branch)
       if (base !== null && base !== branch) return base
       return yield* targetOf(repoPath)
     })
 
-  const sessionFor = (repoPath: string, branch: string) =>
-    db.orFail(ids(sql`
-      SELECT id FROM sessions WHERE repo_path = ${repoPath} AND branch = ${branch}
-      ORDER BY created_at DESC LIMIT 1`)).pipe(Effect.map((r) => r[0]?.id ?? null))
-
-  const eventFor = (pair: Pair, head: string) =>
-    eventRows(sql`SELECT * FROM merge_events WHERE repo_path = ${pair.repoPath} AND branch = ${pair.branch}
-      AND target_branch = ${pair.targetBranch} AND branch_head = ${head}`).pipe(Effect.map((r) => Option.fromNullable(r[0])))
-
-  const watchRow = (pair: Pair) =>
-    db.orFail(watchRows(sql`SELECT * FROM merge_watch WHERE repo_path = ${pair.repoPath} AND branch = ${pair.branch}
-      AND target_branch = ${pair.targetBranch}`)).pipe(Effect.map((r) => Option.fromNullable(r[0])))
-
-  /**
-   * Check one pair at `head` against `targetHead`, and record what was seen — the event (once), the
-   * subscriptions it satisfies, and the watch state — in one immediate transaction.
-   */
+  /** Check one pair at `head` against `targetHead`, and record what was seen (see MergeStore.record). */
   const evaluate = (pair: Pair, head: string, targetHead: string, branchExists: boolean, row: Option.Option<WatchRow>) =>
     Effect.gen(function*() {
       const pendingHead = Option.match(row, { onNone: () => null, onSome: (r) => r.pending_head })
@@ -357,69 +204,15 @@ export const make = Effect.gen(function*() {
         target: targetHead,
         pendingHead
       })
-      return yield* db.immediate(Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        let recorded: Option.Option<MergeEvent> = Option.none()
-        let event: Option.Option<MergeEvent> = Option.none()
-        if (Option.isSome(detection.merged)) {
-          const sessionId = yield* sessionFor(pair.repoPath, pair.branch)
-          const inserted = yield* eventRows(sql`
-            INSERT INTO merge_events ${
-            sql.insert({
-              repo_path: pair.repoPath,
-              branch: pair.branch,
-              target_branch: pair.targetBranch,
-              branch_head: head,
-              target_head: targetHead,
-              method: detection.merged.value.method,
-              merge_commit: detection.merged.value.mergeCommit,
-              session_id: sessionId,
-              detected_at: now
-            })
-          }
-            ON CONFLICT (repo_path, branch, target_branch, branch_head) DO NOTHING
-            RETURNING *`)
-          recorded = Option.fromNullable(inserted[0])
-          event = Option.isSome(recorded) ? recorded : yield* eventFor(pair, head)
-          if (Option.isSome(event)) {
-            yield* db.orFail(sql`
-              UPDATE merge_subscriptions SET notified_at = ${now}, merge_event_id = ${event.value.eventId}
-              WHERE repo_path = ${pair.repoPath} AND branch = ${pair.branch} AND target_branch = ${pair.targetBranch}
-                AND notified_at IS NULL`)
-          }
-        }
-        const pending = detection.unmerged ? head : pendingHead
-        const mergedHead = Option.isSome(event) ? head : Option.match(row, { onNone: () => null, onSome: (r) => r.merged_head })
-        yield* db.orFail(sql`
-          INSERT INTO merge_watch ${
-          sql.insert({
-            repo_path: pair.repoPath,
-            branch: pair.branch,
-            target_branch: pair.targetBranch,
-            last_head: head,
-            last_target_head: targetHead,
-            pending_head: pending,
-            merged_head: mergedHead,
-            first_seen_at: now,
-            last_checked_at: now,
-            gone_at: branchExists ? null : now
-          })
-        }
-          ON CONFLICT (repo_path, branch, target_branch) DO UPDATE SET
-            last_head = excluded.last_head, last_target_head = excluded.last_target_head,
-            pending_head = excluded.pending_head, merged_head = excluded.merged_head,
-            last_checked_at = excluded.last_checked_at, gone_at = excluded.gone_at`)
-        return { recorded, event }
-      }))
-    })
-
-  const counts = (repoPath: string, head: string, targetHead: string) =>
-    git.run(repoPath, ["rev-list", "--left-right", "--count", `${targetHead}...${head}`]).pipe(
-      Effect.map((r) => {
-        const [behind, ahead] = r.stdout.trim().split(/\s+/).map(Number)
-        return { ahead: ahead ?? 0, behind: behind ?? 0 }
+      return yield* store.record(pair, {
+        head,
+        targetHead,
+        branchExists,
+        merged: detection.merged,
+        pendingHead: detection.unmerged ? head : pendingHead,
+        row
       })
-    )
+    })
 
   const resolvePair = (req: { readonly repoPath: string; readonly branch: string; readonly targetBranch?: string | undefined }) =>
     Effect.gen(function*() {
@@ -446,14 +239,14 @@ export const make = Effect.gen(function*() {
   const check = (req: { readonly repoPath: string; readonly branch: string; readonly targetBranch?: string | undefined }) =>
     Effect.gen(function*() {
       const { head, pair, targetHead } = yield* resolvePair(req)
-      const row = yield* watchRow(pair)
+      const row = yield* store.watchRow(pair)
       // A branch deleted after the watcher saw it is judged by its last head.
       const effectiveHead = head ?? Option.getOrUndefined(Option.map(row, (r) => r.last_head))
       if (effectiveHead === undefined) {
         return yield* new MergeWatchError({ reason: "BranchNotFound", repoPath: pair.repoPath, branch: pair.branch })
       }
       const { event, recorded } = yield* evaluate(pair, effectiveHead, targetHead, head !== undefined, row)
-      const { ahead, behind } = yield* counts(pair.repoPath, effectiveHead, targetHead)
+      const { ahead, behind } = yield* countsOf(git, pair.repoPath, effectiveHead, targetHead)
       return {
         ...pair,
         branchHead: effectiveHead,
@@ -465,39 +258,34 @@ export const make = Effect.gen(function*() {
       } satisfies BranchStatus
     }).pipe(Effect.withSpan("MergeWatcher.check"))
 
-  /** Everything to look at in one poll, by repository. */
-  const watchList = Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
-    const since = now - lookbackMs
-    const sessions = yield* db.orFail(decodeRows(SessionBranchRow)(sql`
-      SELECT repo_path, branch, base_branch FROM sessions
-      WHERE branch IS NOT NULL AND (status = 'active' OR ended_at >= ${since})
-      ORDER BY created_at`))
-    // Pending subscriptions of sessions that are alive, or ended recently (nobody is left to tell after).
-    const subs = yield* db.orFail(pairRows(sql`
-      SELECT DISTINCT m.repo_path, m.branch, m.target_branch FROM merge_subscriptions m
-      JOIN sessions s ON s.id = m.session_id
-      WHERE m.notified_at IS NULL AND (s.status = 'active' OR s.ended_at >= ${since})`))
-    const seen = yield* db.orFail(pairRows(sql`
-      SELECT repo_path, branch, target_branch FROM merge_watch
-      WHERE gone_at IS NULL AND last_checked_at >= ${since}`))
-    const repos = new Map<string, { sessionBranches: Map<string, string | null>; pairs: Array<Pair> }>()
-    const entry = (repo: string) => {
-      let e = repos.get(repo)
-      if (e === undefined) repos.set(repo, e = { sessionBranches: new Map(), pairs: [] })
-      return e
-    }
-    // The latest session of a branch decides its base.
-    for (const s of sessions) entry(s.repo_path).sessionBranches.set(s.branch, s.base_branch)
-    for (const p of [...subs, ...seen]) {
-      entry(p.repo_path).pairs.push({ repoPath: p.repo_path, branch: p.branch, targetBranch: p.target_branch })
-    }
-    return repos
-  })
-
-  const pollRepo = (repoPath: string, spec: { sessionBranches: Map<string, string | null>; pairs: Array<Pair> }) =>
+  /** Look at one pair with the repository's branch heads `known`; the event when this look recorded one. */
+  const pollPair = (pair: Pair, known: Map<string, string>) =>
     Effect.gen(function*() {
-      const problems: Array<PollReport["problems"][number]> = []
+      const targetHead = known.get(pair.targetBranch)
+      if (targetHead === undefined) return { checked: false, recorded: Option.none<MergeEvent>() }
+      const row = yield* store.watchRow(pair)
+      const head = known.get(pair.branch)
+      if (head === undefined) {
+        // Gone: judge its last head once, then stop watching it.
+        if (Option.isNone(row) || row.value.gone_at !== null) return { checked: false, recorded: Option.none<MergeEvent>() }
+        if (row.value.merged_head === row.value.last_head) {
+          yield* store.markGone(pair)
+          return { checked: false, recorded: Option.none<MergeEvent>() }
+        }
+        const r = yield* evaluate(pair, row.value.last_head, targetHead, false, row)
+        return { checked: true, recorded: r.recorded }
+      }
+      // Nothing moved since the last look: the answer cannot have changed.
+      if (Option.isSome(row) && row.value.last_head === head && row.value.last_target_head === targetHead) {
+        return { checked: false, recorded: Option.none<MergeEvent>() }
+      }
+      const r = yield* evaluate(pair, head, targetHead, true, row)
+      return { checked: true, recorded: r.recorded }
+    })
+
+  const pollRepo = (repoPath: string, spec: RepoWatch) =>
+    Effect.gen(function*() {
+      const problems: Array<Problem> = []
       const events: Array<MergeEvent> = []
       const exists = yield* fs.exists(repoPath).pipe(Effect.orElseSucceed(() => false))
       if (!exists) return { checked: 0, events, problems: [{ repoPath, message: "the repository no longer exists" }] }
@@ -519,31 +307,11 @@ export const make = Effect.gen(function*() {
       for (const p of spec.pairs) pairs.set(pairKey(p), p)
       let checked = 0
       for (const pair of pairs.values()) {
-        const step = Effect.gen(function*() {
-          const targetHead = known.right.get(pair.targetBranch)
-          if (targetHead === undefined) return
-          const row = yield* watchRow(pair)
-          const head = known.right.get(pair.branch)
-          if (head === undefined) {
-            // Gone: judge its last head once, then stop watching it.
-            if (Option.isNone(row) || row.value.gone_at !== null) return
-            if (row.value.merged_head === row.value.last_head) {
-              yield* db.orFail(sql`UPDATE merge_watch SET gone_at = ${yield* Clock.currentTimeMillis}
-                WHERE repo_path = ${pair.repoPath} AND branch = ${pair.branch} AND target_branch = ${pair.targetBranch}`)
-              return
-            }
-            checked++
-            const r = yield* evaluate(pair, row.value.last_head, targetHead, false, row)
+        yield* pollPair(pair, known.right).pipe(
+          Effect.map((r) => {
+            if (r.checked) checked++
             if (Option.isSome(r.recorded)) events.push(r.recorded.value)
-            return
-          }
-          // Nothing moved since the last look: the answer cannot have changed.
-          if (Option.isSome(row) && row.value.last_head === head && row.value.last_target_head === targetHead) return
-          checked++
-          const r = yield* evaluate(pair, head, targetHead, true, row)
-          if (Option.isSome(r.recorded)) events.push(r.recorded.value)
-        })
-        yield* step.pipe(
+          }),
           Effect.catchAll((e) => Effect.sync(() => problems.push({ repoPath, branch: pair.branch, message: e.message })))
         )
       }
@@ -551,9 +319,10 @@ export const make = Effect.gen(function*() {
     })
 
   const poll = Effect.gen(function*() {
-    const list = yield* watchList
+    const now = yield* Clock.currentTimeMillis
+    const list = byRepo(yield* store.watched(now - lookbackMs))
     const events: Array<MergeEvent> = []
-    const problems: Array<PollReport["problems"][number]> = []
+    const problems: Array<Problem> = []
     let checked = 0
     for (const [repoPath, spec] of list) {
       const r = yield* pollRepo(repoPath, spec)
@@ -564,6 +333,7 @@ export const make = Effect.gen(function*() {
     for (const p of problems) {
       yield* Effect.logWarning(`merge watch: ${p.repoPath}${p.branch !== undefined ? ` ${p.branch}` : ""}: ${p.message}`)
     }
+    yield* Effect.logDebug(`merge watch: polled ${list.size} repositories, ${checked} branches checked, ${events.length} new merges`)
     return { repos: list.size, checked, events, problems } satisfies PollReport
   }).pipe(Effect.withSpan("MergeWatcher.poll"))
 
@@ -585,63 +355,26 @@ export const make = Effect.gen(function*() {
     readonly branch: string
     readonly targetBranch?: string | undefined
   }) =>
-    Effect.gen(function*() {
-      const status = yield* check(req)
-      const pair = { repoPath: status.repoPath, branch: status.branch, targetBranch: status.targetBranch }
-      return yield* db.immediate(Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const merged = yield* eventFor(pair, status.branchHead)
-        const pending = yield* subscriptionRows(sql`SELECT * FROM merge_subscriptions WHERE session_id = ${req.sessionId}
-          AND repo_path = ${pair.repoPath} AND branch = ${pair.branch} AND target_branch = ${pair.targetBranch}
-          AND notified_at IS NULL`)
-        if (pending[0] !== undefined) {
-          return { subscription: pending[0], created: false, alreadyMerged: null } satisfies SubscribeResult
-        }
-        const inserted = yield* subscriptionRows(sql`INSERT INTO merge_subscriptions ${
-          sql.insert({
-            session_id: req.sessionId,
-            repo_path: pair.repoPath,
-            branch: pair.branch,
-            target_branch: pair.targetBranch,
-            created_at: now,
-            notified_at: Option.isSome(merged) ? now : null,
-            merge_event_id: Option.isSome(merged) ? merged.value.eventId : null
-          })
-        } RETURNING *`)
-        return {
-          subscription: inserted[0]!,
-          created: true,
-          alreadyMerged: Option.getOrNull(merged)
-        } satisfies SubscribeResult
-      }))
-    }).pipe(Effect.withSpan("MergeWatcher.subscribe"))
-
-  const events = (filter: EventFilter = {}) => {
-    const conds = [
-      filter.repoPath !== undefined ? sql`repo_path = ${filter.repoPath}` : undefined,
-      filter.branch !== undefined ? sql`branch = ${filter.branch}` : undefined,
-      filter.targetBranch !== undefined ? sql`target_branch = ${filter.targetBranch}` : undefined,
-      filter.sessionId !== undefined ? sql`session_id = ${filter.sessionId}` : undefined,
-      filter.afterId !== undefined ? sql`id > ${filter.afterId}` : undefined
-    ].filter((c) => c !== undefined)
-    const where = conds.length > 0 ? sql`WHERE ${sql.and(conds)}` : sql``
-    return eventRows(sql`SELECT * FROM merge_events ${where} ORDER BY id DESC LIMIT ${filter.limit ?? 50}`)
-  }
-
-  const subscriptions = (filter: SubscriptionFilter = {}) => {
-    const conds = [
-      filter.repoPath !== undefined ? sql`repo_path = ${filter.repoPath}` : undefined,
-      filter.branch !== undefined ? sql`branch = ${filter.branch}` : undefined,
-      filter.sessionId !== undefined ? sql`session_id = ${filter.sessionId}` : undefined,
-      filter.pendingOnly === true ? sql`notified_at IS NULL` : undefined
-    ].filter((c) => c !== undefined)
-    const where = conds.length > 0 ? sql`WHERE ${sql.and(conds)}` : sql``
-    return subscriptionRows(
-      sql`SELECT * FROM merge_subscriptions ${where} ORDER BY (notified_at IS NULL) DESC, id DESC LIMIT ${filter.limit ?? 100}`
+    check(req).pipe(
+      Effect.flatMap((status) =>
+        store.subscribe(
+          req.sessionId,
+          { repoPath: status.repoPath, branch: status.branch, targetBranch: status.targetBranch },
+          status.branchHead
+        )
+      ),
+      Effect.withSpan("MergeWatcher.subscribe")
     )
-  }
 
-  return MergeWatcher.of({ poll, watch, check, subscribe, events, subscriptions, targetOf })
+  return MergeWatcher.of({
+    poll,
+    watch,
+    check,
+    subscribe,
+    events: store.events,
+    subscriptions: store.subscriptions,
+    targetOf
+  })
 })
 
 /** The watcher over the store and git; needs Database, Git, AppConfig and FileSystem. */

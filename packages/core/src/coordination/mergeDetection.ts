@@ -17,12 +17,12 @@
  */
 import { Effect, Option } from "effect"
 import type { Git, GitError } from "../platform/Git.js"
+import type { MergeMethod } from "./MergeStore.js"
 
-export type Method = "merge-commit" | "fast-forward" | "rebase" | "squash" | "content"
 
 export interface Detection {
   /** The merge, when the head is in the target. */
-  readonly merged: Option.Option<{ readonly method: Method; readonly mergeCommit: string | null }>
+  readonly merged: Option.Option<{ readonly method: MergeMethod; readonly mergeCommit: string | null }>
   /** The head has commits that the target lacks (so it is the branch's own, unmerged work). */
   readonly unmerged: boolean
 }
@@ -80,7 +80,7 @@ export const detect = (run: GitRun, req: DetectRequest): Effect.Effect<Detection
     const { head, repo, target } = req
     const git = (args: ReadonlyArray<string>, okExitCodes: ReadonlyArray<number> = [0]) => run(repo, args, { okExitCodes })
     const notMerged = (unmerged: boolean): Detection => ({ merged: Option.none(), unmerged })
-    const merged = (method: Method, mergeCommit: string | null): Detection => ({
+    const merged = (method: MergeMethod, mergeCommit: string | null): Detection => ({
       merged: Option.some({ method, mergeCommit }),
       unmerged: false
     })
