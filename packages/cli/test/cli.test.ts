@@ -74,6 +74,15 @@ describe("parallel-cc CLI", () => {
     const human = Cli.runSync(["status"], { env: envFor(data) })
     assert.include(human.stdout, registration.sessionId)
     assert.include(human.stdout, repo.root)
+
+    // --verbose logs go to stderr only (a new store logs its migrations): stdout stays one JSON document.
+    for (const extra of [{}, { PARALLEL_CC_NO_FAST_PATH: "1" }]) {
+      const verbose = Cli.runSync(["--verbose", "status", "--json"], { env: envFor(tmp(), extra) })
+      assert.strictEqual(verbose.code, 0, verbose.stderr)
+      assert.include(verbose.stderr, "DEBUG")
+      assert.notInclude(verbose.stdout, "DEBUG")
+      assert.lengthOf(Cli.json(verbose).sessions, 0)
+    }
   })
 
   it("config set/get/list round-trip, and bad values fail with exit 1, the key named, no stack trace", () => {

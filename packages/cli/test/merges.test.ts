@@ -36,7 +36,9 @@ const setup = () => {
     child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d))
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)))
     cleanup.push(() => child.kill("SIGKILL"))
-    return { child, exited, stdout: () => stdout, stderr: () => stderr }
+    // With --verbose, the watcher logs each finished poll at debug level.
+    const polls = () => stderr.split("merge watch: polled ").length - 1
+    return { child, exited, stdout: () => stdout, stderr: () => stderr, polls }
   }
   return { repo, cli, register, commit, events, watcher }
 }
@@ -87,8 +89,8 @@ describe("watch merges / merge status", () => {
     const t = setup()
     t.register()
     const sessions = [t.register(), t.register(), t.register(), t.register()]
-    const w1 = t.watcher(["--interval", "1", "--json"])
-    const w2 = t.watcher(["--interval", "1", "--json"])
+    const w1 = t.watcher(["--interval", "1", "--json", "--verbose"])
+    const w2 = t.watcher(["--interval", "1", "--json", "--verbose"])
     const [ff, mc, sq, rb] = sessions as [any, any, any, any]
     t.commit(ff, "ff.txt")
     t.commit(mc, "mc.txt")
@@ -103,8 +105,9 @@ describe("watch merges / merge status", () => {
     t.repo.git(["cherry-pick", rb1, rb2])
 
     await until("four merge events", () => t.events().length === 4)
-    // Let both watchers poll again over the same state.
-    await new Promise((r) => setTimeout(r, 2500))
+    // Both watchers poll again over the same state (a poll under way may have started before the last merge).
+    const [p1, p2] = [w1.polls(), w2.polls()]
+    await until("two more polls by each watcher", () => w1.polls() >= p1 + 2 && w2.polls() >= p2 + 2)
     w1.child.kill("SIGINT")
     w2.child.kill("SIGINT")
     assert.strictEqual(await w1.exited, 130)
@@ -131,11 +134,12 @@ describe("watch merges / merge status", () => {
     t.commit(y, "y2.txt")
     t.commit(z, "z1.txt")
     const zHead = t.commit(z, "z2.txt")
-    const w = t.watcher(["--interval", "1", "--json"])
+    const w = t.watcher(["--interval", "1", "--json", "--verbose"])
     t.repo.git(["merge", "-q", "--no-ff", "-m", "merge x", x.branch])
     await until("x's merge", () => t.events().length === 1)
-    // Let it finish that poll and run a few more (it must have seen z's last head before z disappears).
-    await new Promise((r) => setTimeout(r, 3000))
+    // It finishes that poll and runs another (it must have seen z's last head before z disappears).
+    const seen = w.polls()
+    await until("two more polls", () => w.polls() >= seen + 2)
     w.child.kill("SIGKILL")
     await w.exited
 

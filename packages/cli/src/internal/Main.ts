@@ -147,6 +147,9 @@ export const run = <E, R>(
   )
   NodeRuntime.runMain(main, {
     disableErrorReporting: true,
+    // runMain would otherwise add its own pretty logger on stdout beside ours on stderr: with --verbose every
+    // log line came twice, once into the command's output (breaking --json).
+    disablePrettyLogger: true,
     teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) && typeof exit.value === "number" ? exit.value : 130)
   })
 }
