@@ -39,6 +39,38 @@ describe("Database", () => {
       }
     }))
 
+  it.scopedLive("a data directory made at 0755 and a database file at 0644 are tightened to 0700 and 0600 (issue 13 item 9)", () =>
+    Effect.gen(function*() {
+      const dir = path.join(yield* TempDir.make(), "data")
+      fs.mkdirSync(dir, { mode: 0o755 })
+      fs.chmodSync(dir, 0o755)
+      yield* withStore(dir, Effect.flatMap(Database.Database, (db) => db.version))
+      assert.strictEqual(fs.statSync(dir).mode & 0o777, 0o700)
+      // An older release's file, widened since.
+      fs.chmodSync(dir, 0o755)
+      fs.chmodSync(path.join(dir, "coordinator.db"), 0o644)
+      yield* withStore(dir, Effect.flatMap(Database.Database, (db) => db.version))
+      assert.strictEqual(fs.statSync(dir).mode & 0o777, 0o700)
+      assert.strictEqual(fs.statSync(path.join(dir, "coordinator.db")).mode & 0o777, 0o600)
+    }))
+
+  it.scopedLive("a shared folder holding the data (sticky, like /tmp) and a database put outside the data directory leave their folders alone", () =>
+    Effect.gen(function*() {
+      const base = yield* TempDir.make()
+      const shared = path.join(base, "shared")
+      fs.mkdirSync(shared)
+      fs.chmodSync(shared, 0o1777)
+      yield* withStore(shared, Effect.flatMap(Database.Database, (db) => db.version))
+      assert.strictEqual(fs.statSync(shared).mode & 0o7777, 0o1777)
+      const elsewhere = path.join(base, "elsewhere")
+      fs.mkdirSync(elsewhere)
+      fs.chmodSync(elsewhere, 0o755)
+      const data = path.join(base, "data")
+      yield* withStore(data, Effect.flatMap(Database.Database, (db) => db.version), { PARALLEL_CC_DB_PATH: path.join(elsewhere, "store.db") })
+      assert.strictEqual(fs.statSync(elsewhere).mode & 0o777, 0o755)
+      assert.strictEqual(fs.statSync(path.join(elsewhere, "store.db")).mode & 0o777, 0o600)
+    }))
+
   it.scopedLive("migrate to an explicit version, then refuses to go back", () =>
     Effect.gen(function*() {
       const dir = yield* TempDir.make()

@@ -14,7 +14,8 @@ import type { PlatformError } from "@effect/platform/Error"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import { Cause, Context, Effect, Layer, Predicate, Schedule, Schema, Scope } from "effect"
+import { Cause, Context, Effect, Layer, Option, Predicate, Schedule, Schema, Scope } from "effect"
+import * as os from "node:os"
 import { AppConfig } from "./AppConfig.js"
 import { DatabaseBusy, DatabaseError } from "../Errors.js"
 import { migrations } from "../migrations/index.js"
@@ -79,26 +80,53 @@ export const toDbFailure = (path: string, busyTimeoutMs: number, cause: unknown)
 
 const isDenied = (e: PlatformError) => e._tag === "SystemError" && e.reason === "PermissionDenied"
 
-const prepareFiles = (dbPath: string) =>
+/**
+ * Whether the existing folder `dir` of the store may be tightened to 0700: it is the data directory (a
+ * database put elsewhere with `PARALLEL_CC_DB_PATH` leaves its folder alone), this user's, open to others, and
+ * neither a shared folder (sticky, like /tmp) nor the home directory itself.
+ */
+const tightenable = (info: FileSystem.File.Info, dir: string, dataDir: string, pathApi: Path.Path) =>
+  info.type === "Directory" &&
+  (info.mode & 0o077) !== 0 &&
+  (info.mode & 0o1000) === 0 &&
+  pathApi.resolve(dir) === pathApi.resolve(dataDir) &&
+  pathApi.resolve(dir) !== pathApi.resolve(os.homedir()) &&
+  ownedByMe(info)
+
+const ownedByMe = (info: FileSystem.File.Info) => {
+  const uid = Option.getOrUndefined(info.uid)
+  return uid !== undefined && typeof process.getuid === "function" && uid === process.getuid()
+}
+
+/**
+ * The store's folder and file, private: created 0700 and 0600; a data directory the user made at 0755 (or an
+ * older release left so) tightened to 0700, and a database file open to others to 0600 — they hold prompts,
+ * paths and branch names. One stat each, as the existence checks they replace.
+ */
+const prepareFiles = (dbPath: string, dataDir: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const dir = path.dirname(dbPath)
     const fail = (reason: "Open" | "Permissions", detail: string) => new DatabaseError({ reason, path: dbPath, detail })
-    const dirExists = yield* fs.exists(dir).pipe(Effect.orElseSucceed(() => false))
-    if (!dirExists) {
+    const dirInfo = yield* fs.stat(dir).pipe(Effect.option)
+    if (Option.isNone(dirInfo)) {
       yield* fs.makeDirectory(dir, { recursive: true, mode: 0o700 }).pipe(
         Effect.mapError((e) => fail(isDenied(e) ? "Permissions" : "Open", `cannot create ${dir}: ${e.message}`))
       )
       yield* fs.chmod(dir, 0o700).pipe(Effect.ignore)
+    } else if (tightenable(dirInfo.value, dir, dataDir, path)) {
+      yield* fs.chmod(dir, 0o700).pipe(Effect.ignore)
     }
-    const fileExists = yield* fs.exists(dbPath).pipe(Effect.orElseSucceed(() => false))
-    if (!fileExists) {
+    const fileInfo = yield* fs.stat(dbPath).pipe(Effect.option)
+    if (Option.isNone(fileInfo)) {
       // Created here with 0600 so SQLite (and its -wal/-shm files, which copy the mode) never widen it.
       yield* fs.writeFile(dbPath, new Uint8Array(0), { flag: "wx", mode: 0o600 }).pipe(
         Effect.catchIf((e) => e._tag === "SystemError" && e.reason === "AlreadyExists", () => Effect.void),
         Effect.mapError((e) => fail(isDenied(e) ? "Permissions" : "Open", `cannot create the file: ${e.message}`))
       )
+      yield* fs.chmod(dbPath, 0o600).pipe(Effect.ignore)
+    } else if (fileInfo.value.type === "File" && (fileInfo.value.mode & 0o077) !== 0 && ownedByMe(fileInfo.value)) {
       yield* fs.chmod(dbPath, 0o600).pipe(Effect.ignore)
     }
   })
@@ -110,7 +138,7 @@ export const make = (options: { readonly autoMigrate?: boolean } = {}) =>
     const dbPath = config.dbPath
     const busyTimeoutMs = config.values["db.busyTimeoutMs"]
     const mapFailure = (cause: unknown) => toDbFailure(dbPath, busyTimeoutMs, cause)
-    yield* prepareFiles(dbPath)
+    yield* prepareFiles(dbPath, config.dataDir)
 
     const client = yield* SqliteClient.make({ filename: dbPath, disableWAL: true }).pipe(
       Effect.catchAllDefect((defect) => Effect.fail(mapFailure(defect)))
