@@ -163,7 +163,7 @@ export const make = (deps: {
           const index = path.join(tmp, "index")
           const env = { GIT_INDEX_FILE: index }
           const own = yield* worktreeIndex(worktree)
-          const copied = own !== undefined && (yield* NodeFs.copyFile(own, index).pipe(Effect.as(true), Effect.orElseSucceed(() => false)))
+          const copied = own !== undefined && (yield* NodeFs.copyFileWithTimes(own, index).pipe(Effect.as(true), Effect.orElseSucceed(() => false)))
           if (!copied) yield* git.run(worktree, ["read-tree", "HEAD"], { env })
           yield* git.run(worktree, ["add", "-A", "--", "."], { env })
           const diff = yield* git.run(worktree, ["diff", "--cached", "--binary", "--no-color", "--no-ext-diff", "--no-renames", base, "--"], { env })

@@ -115,6 +115,18 @@ export const rename = (from: string, to: string) => attempt("rename", from, () =
 
 export const copyFile = (from: string, to: string, flags = 0) => attempt("copy", from, () => promises.copyFile(from, to, flags))
 
+/**
+ * Copy a file and give the copy the source's access and modification times. For a git index copied to
+ * be used elsewhere: git trusts an entry's stat data only when the file is older than the index ("racy
+ * git"), so a copy stamped now would hide a same-size change made in the same second as the original.
+ */
+export const copyFileWithTimes = (from: string, to: string) =>
+  attempt("copy", from, async () => {
+    await promises.copyFile(from, to)
+    const st = await promises.stat(from)
+    await promises.utimes(to, st.atime, st.mtime)
+  })
+
 export const realPath = (file: string) => attempt("realpath", file, () => promises.realpath(file))
 
 /** Whether `file` is a regular file this process may execute. */

@@ -9,6 +9,7 @@
 import { CommandExecutor, type FileSystem } from "@effect/platform"
 import { Effect } from "effect"
 import { execBytes } from "../../platform/exec.js"
+import * as NodeFs from "../../platform/nodeFs.js"
 import { type Git, GitError } from "../../platform/Git.js"
 
 type G = Git["Type"]
@@ -73,7 +74,8 @@ export const takeSnapshot = (
     const { worktree, indexFile } = options
     const { gitDir, head } = yield* headOf(git, worktree)
     const have = yield* fs.exists(indexFile).pipe(Effect.orElseSucceed(() => false))
-    if (!have) yield* fs.copyFile(`${gitDir}/index`, indexFile).pipe(Effect.ignore)
+    // With the original's times, so that git re-reads files changed in the same second as it ("racy git").
+    if (!have) yield* NodeFs.copyFileWithTimes(`${gitDir}/index`, indexFile).pipe(Effect.ignore)
     const env = { ...identity, GIT_INDEX_FILE: indexFile }
     yield* git.run(worktree, ["add", "-A", "--ignore-errors", "--", "."], { env, okExitCodes: [0, 1, 128] })
     const tree = (yield* git.run(worktree, ["write-tree"], { env })).stdout.trim()
