@@ -148,6 +148,53 @@ describe("ParallelRunner", () => {
       assert.lengthOf(yield* liveSandboxes.pipe(Effect.provide(w.layer)), 0)
     }))
 
+  it.scopedLive("the summary lists tasks whose changes overlap, whether their patches apply together (merge-tree) and an order that lands cleanest", () =>
+    Effect.gen(function*() {
+      const w = yield* world()
+      const out = path.join(w.base, "results")
+      const summary = yield* Effect.flatMap(ParallelRunner.ParallelRunner, (r) =>
+        r.run({
+          repo: w.repo.root,
+          tasks: [
+            task("price", { actions: [{ edit: "src/app.ts", find: "app = 1", replace: "app = 2" }] }),
+            task("rename", { actions: [{ edit: "src/app.ts", find: "app = 1", replace: "app = 3" }] }),
+            task("notes-a", { actions: [{ write: "NOTES.md", content: "same\n" }] }),
+            task("notes-b", { actions: [{ write: "NOTES.md", content: "same\n" }, { write: "b.txt", content: "b\n" }] }),
+            task("alone", { actions: [{ write: "alone.txt", content: "x\n" }] }),
+            task("nothing", { actions: [] }),
+            task("broken", { actions: [{ write: "src/app.ts", content: "broken\n" }, { fail: "gave up" }] })
+          ],
+          maxConcurrent: 3,
+          outputDir: out,
+          run: { agent: ScriptedAgent.path },
+          host: w.host
+        }, () => Effect.void)
+      ).pipe(Effect.provide(w.layer))
+      const o = summary.overlaps!
+      // Only tasks that succeeded with changes are compared (not "nothing", not the failed "broken").
+      assert.deepStrictEqual(o.tasks, ["price", "rename", "notes-a", "notes-b", "alone"], JSON.stringify(summary.tasks.map((t) => [t.id, t.status, t.patch, t.changes, t.error])))
+      assert.deepStrictEqual(o.pairs, [
+        { tasks: ["price", "rename"], files: ["src/app.ts"], conflicts: ["src/app.ts"], applyTogether: false },
+        { tasks: ["notes-a", "notes-b"], files: ["NOTES.md"], conflicts: [], applyTogether: true }
+      ])
+      // Everything that conflicts with nothing first; of the conflicting pair, one lands clean, the other last.
+      assert.deepStrictEqual(o.landingOrder, ["notes-a", "notes-b", "alone", "price", "rename"])
+      assert.deepStrictEqual(o.landsClean, ["notes-a", "notes-b", "alone", "price"])
+      assert.isNull(o.error)
+      const onDisk = Schema.decodeUnknownSync(ParallelSummary.RunSummary)(JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")))
+      assert.deepStrictEqual(onDisk.overlaps, o)
+      const report = fs.readFileSync(path.join(out, "summary-report.md"), "utf8")
+      assert.include(report, "## Overlapping tasks")
+      assert.include(report, "- `price` and `rename` both changed `src/app.ts`; they conflict in `src/app.ts`.")
+      assert.include(report, "- `notes-a` and `notes-b` both changed `NOTES.md`; their patches apply together.")
+      assert.include(report, "- Land in this order: `notes-a`, `notes-b`, `alone`, `price`, `rename` (`rename` will need its conflicts resolved).")
+      // The repository is as it was: no index, branch or worktree file of the user's touched.
+      assert.strictEqual(w.repo.git(["status", "--porcelain"]).trim(), "")
+      // A summary written before overlaps existed still reads (as null).
+      const { overlaps: _, ...old } = JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8"))
+      assert.isNull(Schema.decodeUnknownSync(ParallelSummary.RunSummary)(old).overlaps)
+    }))
+
   it.scopedLive("fail-fast: one failing task interrupts the running one (partial results kept) and cancels the pending; no sandbox is left", () =>
     Effect.gen(function*() {
       const w = yield* world()

@@ -3,7 +3,7 @@
  * events — a live view of one line per task on a terminal, one plain line per state change otherwise, or
  * JSON lines with `--json` — and the summary at the end.
  */
-import { ParallelRunner, type ParallelSummary } from "@parallel-cc/core"
+import { ParallelRunner, ParallelSummary } from "@parallel-cc/core"
 import { Clock, Console, Effect, Schedule, Schema } from "effect"
 import * as path from "node:path"
 
@@ -259,6 +259,8 @@ export const renderSummary = (s: ParallelSummary.RunSummaryJson): string => {
   if (s.sequentialMs > 0) {
     lines.push(`Time saved: ${seconds(s.savedMs)} (the tasks took ${seconds(s.sequentialMs)} together; the run took ${seconds(s.wallMs)})`)
   }
+  const overlaps = s.overlaps !== null ? ParallelSummary.overlapSentences(s.overlaps) : []
+  if (overlaps.length > 0) lines.push("Overlaps:", ...overlaps.map((l) => `  ${l}`))
   lines.push(`Results: ${s.outputDir}  (summary-report.md; per task: result.json, run.log, changes.patch, files/)`)
   if (s.tasks.some((x) => x.status !== "succeeded")) lines.push(`Run the rest again: parallel-cc sandbox run --multi --resume ${s.outputDir}`)
   return lines.join("\n")

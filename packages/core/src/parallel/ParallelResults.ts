@@ -103,7 +103,8 @@ export const summarize = (
       filesChanged: tasks.reduce((n, t) => n + t.changes.added.length + t.changes.modified.length + t.changes.deleted.length, 0)
     },
     runs: [...plan.history, { runId: plan.runId, startedAt: new Date(startedAt).toISOString(), endedAt, status }],
-    tasks
+    tasks,
+    overlaps: null
   }
 }
 

@@ -17,6 +17,9 @@
  *   commit) and `files/` (the changed files). `summary.json` and `summary-report.md` are rewritten after
  *   every task and at the end — also when the run is interrupted (Ctrl-C), so `resume` always has them
  *   (`ParallelResults`; the coordinator is `Scheduler`, the rows `ParallelRunStore`, task files `TaskLists`).
+ * - At the end of a run that was not interrupted, the summary's `overlaps` lists the tasks whose changes
+ *   overlap, whether their patches apply together (`git merge-tree`) and an order in which they land
+ *   cleanest (`taskOverlaps`).
  * - `resume` reads `summary.json` and runs again only the tasks that did not succeed.
  *
  * Cancellation is interruption: interrupting `run` interrupts every task fiber and waits for their
@@ -62,6 +65,7 @@ import * as Summary from "./ParallelSummary.js"
 import * as Scheduler from "./Scheduler.js"
 import * as TaskLists from "./TaskLists.js"
 import * as Graph from "./taskGraph.js"
+import * as TaskOverlaps from "./taskOverlaps.js"
 
 export type { TaskSpec } from "./taskGraph.js"
 export { limits as taskListLimits } from "./taskGraph.js"
@@ -286,7 +290,15 @@ export const make = Effect.gen(function*() {
       return yield* begin(plan, states, onEvent)
     })
 
-  const schedulerDeps: Scheduler.SchedulerDeps = { sandboxes, store, save: results.save, requestFor: Plans.requestFor }
+  /** The finished tasks' overlaps; a failure to compare them is reported in the summary, never fails the run. */
+  const overlapsOf = (plan: Plan, tasks: ReadonlyArray<Summary.TaskResultJson>) =>
+    plan.baseCommit === null
+      ? Effect.succeed(null)
+      : TaskOverlaps.compare(git, { repo: plan.repoPath, baseCommit: plan.baseCommit, outputDir: plan.outputDir, tasks }).pipe(
+        Effect.catchAll((e) => Effect.succeed<Summary.RunOverlapsJson>({ tasks: [], pairs: [], landingOrder: [], landsClean: [], error: e.message }))
+      )
+
+  const schedulerDeps: Scheduler.SchedulerDeps = { sandboxes, store, save: results.save, requestFor: Plans.requestFor, overlapsOf }
 
   return ParallelRunner.of({ load: TaskLists.load, run, resume })
 })

@@ -99,6 +99,26 @@ export type RunOptionsJson = typeof RunOptions.Type
 export const RunStatus = Schema.Literal("running", "succeeded", "failed", "interrupted")
 export type RunStatus = typeof RunStatus.Type
 
+/**
+ * Tasks whose changes overlap (`summary.json` → `overlaps`): the tasks compared (those that succeeded with
+ * changes), each pair that changed a common file with the files `git merge-tree` leaves conflicted merging
+ * their patches, and an order in which they land cleanest (`landsClean`: those that land without a conflict
+ * in it). `error`: why the patches could not be compared (the rest is then empty).
+ */
+export const RunOverlaps = Schema.Struct({
+  tasks: Schema.Array(Schema.String),
+  pairs: Schema.Array(Schema.Struct({
+    tasks: Schema.Tuple(Schema.String, Schema.String),
+    files: Schema.Array(Schema.String),
+    conflicts: Schema.Array(Schema.String),
+    applyTogether: Schema.Boolean
+  })),
+  landingOrder: Schema.Array(Schema.String),
+  landsClean: Schema.Array(Schema.String),
+  error: Schema.NullOr(Schema.String)
+})
+export type RunOverlapsJson = typeof RunOverlaps.Type
+
 /** `<output>/summary.json`. */
 export const RunSummary = Schema.Struct({
   format: Schema.Literal("parallel-cc/parallel-run@1"),
@@ -135,7 +155,9 @@ export const RunSummary = Schema.Struct({
     endedAt: Schema.NullOr(Schema.String),
     status: RunStatus
   })),
-  tasks: Schema.Array(TaskResult)
+  tasks: Schema.Array(TaskResult),
+  /** Computed when the run ends (null while it runs, when interrupted, and in summaries written before it existed). */
+  overlaps: Schema.optionalWith(Schema.NullOr(RunOverlaps), { default: () => null })
 })
 export type RunSummaryJson = typeof RunSummary.Type
 
@@ -179,6 +201,36 @@ const statusText = (t: TaskResultJson): string => {
     case "pending":
       return "pending"
   }
+}
+
+const listed = (xs: ReadonlyArray<string>, code: (s: string) => string, max = 5) =>
+  xs.length <= max ? xs.map(code).join(", ") : `${xs.slice(0, max).map(code).join(", ")} and ${xs.length - max} more`
+
+/**
+ * The overlaps of a run's tasks in sentences: one per overlapping pair, then the landing order (none when
+ * fewer than two tasks were compared). `code` formats a file name or task id.
+ */
+export const overlapSentences = (o: RunOverlapsJson, code: (s: string) => string = (x) => x): ReadonlyArray<string> => {
+  if (o.error !== null) return [`The tasks' patches could not be compared: ${o.error.trim()}`]
+  if (o.tasks.length < 2) return []
+  const out: Array<string> = []
+  if (o.pairs.length === 0) out.push(`No two tasks changed the same file: their patches apply together.`)
+  for (const p of o.pairs) {
+    const [a, b] = p.tasks
+    const files = `${p.files.length === 1 ? "" : `${p.files.length} files, `}${listed(p.files, code)}`
+    out.push(
+      p.applyTogether
+        ? `${code(a)} and ${code(b)} both changed ${files}; their patches apply together.`
+        : `${code(a)} and ${code(b)} both changed ${files}; they conflict in ${listed(p.conflicts, code)}.`
+    )
+  }
+  const late = o.landingOrder.filter((id) => !o.landsClean.includes(id))
+  out.push(
+    `Land in this order: ${o.landingOrder.map(code).join(", ")}${
+      late.length === 0 ? " (each lands clean)." : ` (${listed(late, code)} will need ${late.length === 1 ? "its" : "their"} conflicts resolved).`
+    }`
+  )
+  return out
 }
 
 /** The Markdown report: per task status, duration, cost, files changed, errors; totals; time saved. */
@@ -248,6 +300,13 @@ export const renderReport = (s: RunSummaryJson): string => {
       const patch = x.patch !== null ? `the patch \`${x.resultDir}/${x.patch}\` (\`git apply\` it on ${s.baseCommit !== null ? `\`${s.baseCommit.slice(0, 12)}\`` : "the base commit"})` : ""
       out.push(`- **${x.id}**${x.status !== "succeeded" ? ` (${statusText(x)}, partial)` : ""}: ${[where, patch].filter((p) => p !== "").join(", or ")}`)
     }
+  }
+  const overlaps = s.overlaps !== null ? overlapSentences(s.overlaps, (x) => `\`${x}\``) : []
+  if (overlaps.length > 0) {
+    out.push("")
+    out.push("## Overlapping tasks")
+    out.push("")
+    for (const l of overlaps) out.push(`- ${l}`)
   }
   if (s.status !== "running" && s.tasks.some((x) => x.status !== "succeeded")) {
     out.push("")

@@ -25,6 +25,8 @@ export interface SchedulerDeps {
   readonly store: ParallelRunStore
   readonly save: (plan: Plan, s: TaskState) => Effect.Effect<Summary.TaskResultJson>
   readonly requestFor: (plan: Plan, spec: TaskState["spec"], agentSlot?: RunRequest["agentSlot"]) => RunRequest
+  /** The tasks' overlaps, for the final summary of a run that was not interrupted (`ParallelRunner`). */
+  readonly overlapsOf?: (plan: Plan, tasks: ReadonlyArray<Summary.TaskResultJson>) => Effect.Effect<Summary.RunOverlapsJson | null>
 }
 
 /** "admitted": a task holds an agent slot; "ended": its sandbox part is over; "saved": its directory is written. */
@@ -329,7 +331,14 @@ export const execute = (deps: SchedulerDeps, plan: Plan, states: ReadonlyArray<T
       )
     )
     const status: Summary.RunStatus = interrupted ? "interrupted" : states.every((s) => s.status === "succeeded") ? "succeeded" : "failed"
-    const summary = yield* snapshot(status, true)
+    let summary = yield* snapshot(status, true)
+    if (!interrupted && deps.overlapsOf !== undefined) {
+      const overlaps = yield* deps.overlapsOf(plan, summary.tasks)
+      if (overlaps !== null) {
+        summary = { ...summary, overlaps }
+        yield* Results.writeSummary(plan, summary)
+      }
+    }
     yield* deps.store.recordEnd(plan.runId, status, yield* Clock.currentTimeMillis)
     yield* emit({ _tag: "RunFinished", summary })
     return summary
