@@ -1,9 +1,11 @@
 // `npm test`: build the CLI bundle the tests run as a real process, then run every test project once.
-// Prints the Vitest summary and, last, the plain line `N passed, N failed`.
+// Prints the Vitest summary, the count of bubblewrap tests that ran (see test-summary.mjs) and, last, the
+// plain line `N passed, N failed`.
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { summarise } from "./test-summary.mjs"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const report = path.join(root, ".vitest-report.json")
@@ -18,14 +20,15 @@ const vitest = spawnSync(
   [path.join(root, "node_modules/vitest/vitest.mjs"), "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...extra],
   { cwd: root, stdio: "inherit" }
 )
-let passed = 0
-let failed = 0
+let summary
 try {
-  const r = JSON.parse(fs.readFileSync(report, "utf8"))
-  passed = r.numPassedTests
-  failed = r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0) + (r.numFailedTestSuites && r.numFailedTests === 0 ? r.numFailedTestSuites : 0)
+  summary = summarise(JSON.parse(fs.readFileSync(report, "utf8")), {
+    requireBwrap: process.env.PARALLEL_CC_REQUIRE_BWRAP === "1",
+    filtered: extra.length > 0
+  })
 } catch {
-  failed = Math.max(failed, 1)
+  summary = { passed: 0, failed: 1, lines: ["error: no Vitest report was written"] }
 }
-console.log(`${passed} passed, ${failed} failed`)
-process.exit(vitest.status === 0 && failed === 0 ? 0 : 1)
+for (const line of summary.lines) console.log(line)
+console.log(`${summary.passed} passed, ${summary.failed} failed`)
+process.exit(vitest.status === 0 && summary.failed === 0 ? 0 : 1)
