@@ -5,7 +5,7 @@
  * the session when the Claude Code process exits; for WorktreeRemove releases the worktree's session under
  * the never-lose-work rule and exits 1 (Claude Code then keeps and reports it) when it holds work.
  */
-import { SessionStore, SessionWatcher, WorktreeProvider } from "@parallel-cc/core"
+import { Processes, SessionStore, SessionWatcher, WorktreeProvider } from "@parallel-cc/core"
 import { Data, Effect, Option } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -22,12 +22,7 @@ const SHELLS = new Set(["sh", "bash", "dash", "zsh", "ash", "busybox"])
 /** The process's parent pid and command name from /proc (Linux); undefined elsewhere. */
 const parentOf = (pid: number): { readonly ppid: number; readonly comm: string } | undefined => {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    const open = stat.indexOf("(")
-    const close = stat.lastIndexOf(")")
-    const comm = stat.slice(open + 1, close)
-    const ppid = Number(stat.slice(close + 2).split(" ")[1])
-    return Number.isInteger(ppid) ? { ppid, comm } : undefined
+    return Processes.parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))
   } catch {
     return undefined
   }

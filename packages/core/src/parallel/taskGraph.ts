@@ -197,19 +197,3 @@ export const checkGraph = (tasks: ReadonlyArray<TaskSpec>, name: string): Either
   }
   return Either.right(order)
 }
-
-/** Every task that (transitively) depends on `id`. */
-export const dependantsOf = (tasks: ReadonlyArray<TaskSpec>, id: string): Array<string> => {
-  const out = new Set<string>()
-  let grew = true
-  while (grew) {
-    grew = false
-    for (const t of tasks) {
-      if (!out.has(t.id) && t.dependsOn.some((d) => d === id || out.has(d))) {
-        out.add(t.id)
-        grew = true
-      }
-    }
-  }
-  return [...out]
-}

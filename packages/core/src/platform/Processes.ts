@@ -11,6 +11,9 @@ import { CommandExecutor, FileSystem } from "@effect/platform"
 import { Context, Effect, Layer } from "effect"
 import type { Liveness, Session } from "../Domain.js"
 import { exec } from "./exec.js"
+import { parseProcStat } from "./procStat.js"
+
+export { parseProcStat, type ProcStat } from "./procStat.js"
 
 /** What is known about a pid right now. */
 export type Probe =
@@ -24,17 +27,6 @@ export class Processes extends Context.Tag("@parallel-cc/core/Processes")<Proces
 }>() {}
 
 const gone: Probe = { _tag: "Gone" }
-
-/** Parse `/proc/<pid>/stat`: state is field 3, starttime field 22; the command name (field 2) may hold spaces. */
-export const parseProcStat = (text: string): { readonly state: string; readonly startTicks: string } | undefined => {
-  const close = text.lastIndexOf(")")
-  if (close < 0) return undefined
-  const fields = text.slice(close + 2).trim().split(/\s+/)
-  const state = fields[0]
-  const startTicks = fields[19]
-  if (state === undefined || startTicks === undefined || !/^\d+$/.test(startTicks)) return undefined
-  return { state, startTicks }
-}
 
 const validPid = (pid: number) => Number.isSafeInteger(pid) && pid > 0 && pid < 2 ** 31
 

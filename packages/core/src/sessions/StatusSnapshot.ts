@@ -17,6 +17,7 @@
 import Database from "better-sqlite3"
 import * as fs from "node:fs"
 import type { SessionJson } from "../Domain.js"
+import { parseProcStat } from "../platform/procStat.js"
 import { LATEST_SCHEMA_VERSION } from "../platform/schemaVersion.js"
 
 /**
@@ -114,14 +115,10 @@ const linuxStartTime = (pid: number): string | undefined => {
   } catch {
     return undefined
   }
-  const close = text.lastIndexOf(")")
-  if (close < 0) return undefined
-  const fields = text.slice(close + 2).trim().split(/\s+/)
-  const state = fields[0]
-  const ticks = fields[19]
-  if (state === undefined || state === "Z" || state === "X" || ticks === undefined || !/^\d+$/.test(ticks)) return undefined
+  const stat = parseProcStat(text)
+  if (stat === undefined || stat.state === "Z" || stat.state === "X") return undefined
   bootId ??= fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()
-  return `linux:${bootId}:${ticks}`
+  return `linux:${bootId}:${stat.startTicks}`
 }
 
 const heartbeatOf = (dataDir: string, r: Row): number => {
