@@ -1,11 +1,20 @@
 // File sync and local-provider overhead of `parallel-cc sandbox run`, in one run.
 //
-// 1. Upload: on a generated repository of 5 000 tracked files plus ignored build output (dist/,
-//    node_modules/) that must never be sent, FileSync.pack (tracked + untracked-not-ignored, one gzipped tar)
-//    next to `git archive --format=tar.gz HEAD` (tracked and committed only) and a naive gzipped tar of the
-//    whole directory (what not asking git would send). Bytes and time, interleaved.
-// 2. Overhead: the same scripted agent run directly in a copy next to `parallel-cc sandbox run` on the local
-//    provider (plain process and, when it works here, bubblewrap), on the same repository, interleaved.
+// 1. Upload (what a remote sandbox receives): on a generated repository of BENCH_FILES tracked files plus
+//    ignored build output (dist/, node_modules/) that must never be sent, FileSync.pack (tracked +
+//    untracked-not-ignored, one gzipped tar) next to `git archive --format=tar.gz HEAD` (tracked and committed
+//    only) and a naive gzipped tar of the whole directory. Bytes and time, interleaved. Needs the library
+//    build (packages/core/dist); BENCH_UPLOAD=0 leaves it out.
+// 2. Overhead (the goal): the same scripted agent run in a fresh `git worktree` of the repository (the floor:
+//    worktree added, agent run, worktree removed) next to `parallel-cc sandbox run` on the local provider
+//    (bubblewrap when it works here, else a plain process; its review worktree removed the same way), on the
+//    same repository, interleaved, on each file system of BENCH_ROOTS (default: the temp directory and
+//    /dev/shm). With BENCH_BEFORE_BIN (another build's packages/cli/dist/bin.cjs) that build runs in the same
+//    loop too. Goal: sandbox run ≤ BENCH_GOAL (1.5) × the floor on every file system; exit 1 when missed.
+//
+// Environment: BENCH_RUNS (timed rounds of the overhead, default 5, after one warm-up), BENCH_FILES (20000),
+// BENCH_PACK_RUNS (3), BENCH_ROOTS (colon-separated), BENCH_GOAL, BENCH_BEFORE_BIN, BENCH_UPLOAD.
+// The load average is sampled before every timed run and reported.
 import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -16,14 +25,29 @@ import { hermeticGit, machine, round, stats } from "../lib.mjs"
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const bin = path.join(root, "packages/cli/dist/bin.cjs")
 const agent = path.join(root, "packages/testkit/bin/scripted-agent.mjs")
-const core = await import(path.join(root, "packages/core/dist/index.js"))
-const { Effect, Layer } = await import("effect")
+const coreDist = path.join(root, "packages/core/dist/index.js")
+const upload = process.env.BENCH_UPLOAD !== "0" && fs.existsSync(coreDist)
 
-const runs = Number(process.env.BENCH_RUNS ?? 7)
-const files = Number(process.env.BENCH_FILES ?? 5000)
-const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "pcc-bench-sync-")))
+const runs = Number(process.env.BENCH_RUNS ?? 5)
+const packRuns = Number(process.env.BENCH_PACK_RUNS ?? 3)
+const files = Number(process.env.BENCH_FILES ?? 20000)
+const goal = Number(process.env.BENCH_GOAL ?? 1.5)
+const beforeBin = process.env.BENCH_BEFORE_BIN
+const roots = (process.env.BENCH_ROOTS ?? `${os.tmpdir()}:/dev/shm`).split(":").filter((r) => {
+  try {
+    fs.accessSync(r, fs.constants.W_OK)
+    return true
+  } catch {
+    return false
+  }
+})
+const fsType = (dir) => spawnSync("stat", ["-f", "-c", "%T", dir], { encoding: "utf8" }).stdout.trim() || "unknown"
+const bases = roots.map((r) => fs.realpathSync(fs.mkdtempSync(path.join(r, "pcc-bench-sync-"))))
+const base = bases[0]
 const repo = path.join(base, "repo")
 const gitEnv = hermeticGit(process.env)
+const load = []
+const sampleLoad = () => load.push(os.loadavg()[0])
 
 const time = (f) => {
   const t0 = process.hrtime.bigint()
@@ -73,29 +97,45 @@ try {
   fs.writeFileSync(path.join(repo, "NOTES.md"), "untracked, not ignored: part of the work tree\n")
   const ignoredBytes = sizeOf(path.join(repo, "dist")) + sizeOf(path.join(repo, "node_modules")) + 1_000_000
 
-  const layer = core.FileSync.layer.pipe(Layer.provide(core.Git.layer), Layer.provide(core.LiveSessions.Platform))
-  const pack = () => Effect.runPromise(Effect.flatMap(core.FileSync.FileSync, (s) => s.pack(repo)).pipe(Effect.provide(layer)))
-
-  const t = { pack: [], gitArchive: [], naive: [] }
-  let packed
-  let gitArchiveBytes = 0
-  let naiveBytes = 0
-  await pack() // warm-up
-  for (let i = 0; i < runs; i++) {
-    const [a, p] = await timeAsync(pack)
-    t.pack.push(a)
-    packed = p
-    const [b, out] = time(() => execFileSync("git", ["archive", "--format=tar.gz", "HEAD"], { cwd: repo, maxBuffer: 1 << 30 }))
-    t.gitArchive.push(b)
-    gitArchiveBytes = out.length
-    const [c, all] = time(() => execFileSync("tar", ["czf", "-", "--exclude=.git", "."], { cwd: repo, maxBuffer: 1 << 30 }))
-    t.naive.push(c)
-    naiveBytes = all.length
+  // 1. Upload.
+  let uploadResult = { skipped: upload ? undefined : "BENCH_UPLOAD=0 or no library build (packages/core/dist)" }
+  let sentPaths = new Set()
+  if (upload) {
+    const core = await import(coreDist)
+    const { Effect, Layer } = await import("effect")
+    const layer = core.FileSync.layer.pipe(Layer.provide(core.Git.layer), Layer.provide(core.LiveSessions.Platform))
+    const pack = () => Effect.runPromise(Effect.flatMap(core.FileSync.FileSync, (s) => s.pack(repo)).pipe(Effect.provide(layer)))
+    const t = { pack: [], gitArchive: [], naive: [] }
+    let packed
+    let gitArchiveBytes = 0
+    let naiveBytes = 0
+    await pack() // warm-up
+    for (let i = 0; i < packRuns; i++) {
+      sampleLoad()
+      const [a, p] = await timeAsync(pack)
+      t.pack.push(a)
+      packed = p
+      const [b, out] = time(() => execFileSync("git", ["archive", "--format=tar.gz", "HEAD"], { cwd: repo, maxBuffer: 1 << 30 }))
+      t.gitArchive.push(b)
+      gitArchiveBytes = out.length
+      const [c, all] = time(() => execFileSync("tar", ["czf", "-", "--exclude=.git", "."], { cwd: repo, maxBuffer: 1 << 30 }))
+      t.naive.push(c)
+      naiveBytes = all.length
+    }
+    sentPaths = new Set(packed.files)
+    uploadResult = {
+      uploadedFiles: packed.files.length,
+      ignoredFilesSent: packed.files.filter((f) => f.startsWith("dist/") || f.startsWith("node_modules/") || f.endsWith(".log")).length,
+      uncommittedEditSent: sentPaths.has("src/pkg0/mod0/f0.ts"),
+      untrackedFileSent: sentPaths.has("NOTES.md"),
+      "FileSync.pack (tracked + untracked-not-ignored, tar.gz)": { bytes: packed.archive.length, ms: stats(t.pack) },
+      "git archive --format=tar.gz HEAD (committed only)": { bytes: gitArchiveBytes, ms: stats(t.gitArchive) },
+      "tar czf of the whole directory (no git)": { bytes: naiveBytes, ms: stats(t.naive) },
+      "pack bytes / git archive bytes": Math.round(packed.archive.length / gitArchiveBytes * 100) / 100
+    }
   }
-  const sentPaths = new Set(packed.files)
-  const leaked = packed.files.filter((f) => f.startsWith("dist/") || f.startsWith("node_modules/") || f.endsWith(".log"))
 
-  // 2. Overhead of sandbox run next to the agent run directly, same script, same repository.
+  // 2. Overhead of sandbox run next to the agent run directly, same script, same repository, per file system.
   const script = {
     actions: [
       { edit: "src/pkg0/mod0/f0.ts", find: "file 0", replace: "file zero" },
@@ -104,72 +144,75 @@ try {
     ]
   }
   const prompt = `bench [[scripted-agent:${JSON.stringify(script)}]]`
-  const data = path.join(base, "data")
-  const sandboxes = path.join(base, "sandboxes")
-  fs.mkdirSync(sandboxes)
-  const cliEnv = (isolation) => ({
-    ...gitEnv,
-    PARALLEL_CC_DATA_DIR: data,
-    PARALLEL_CC_SANDBOX_LOCAL_ROOT: sandboxes,
-    PARALLEL_CC_SANDBOX_LOCAL_ISOLATION: isolation
-  })
   const bwrapWorks = spawnSync("bwrap", ["--unshare-all", "--unshare-user", "--ro-bind", "/usr", "/usr", "--ro-bind-try", "/lib", "/lib", "--ro-bind-try", "/lib64", "/lib64", "--ro-bind-try", "/bin", "/bin", "--", "/usr/bin/env", "true"], { stdio: "ignore" }).status === 0
-  const variants = { direct: [], "sandbox run (process)": [] }
-  if (bwrapWorks) variants["sandbox run (bwrap)"] = []
-  const direct = () => {
-    const copy = path.join(base, "direct-copy")
-    fs.rmSync(copy, { recursive: true, force: true })
-    execFileSync("git", ["worktree", "add", "-q", "--detach", copy], { cwd: repo, env: gitEnv })
-    const r = spawnSync(process.execPath, [agent, "-p", "--output-format", "stream-json", "--verbose"], { cwd: copy, input: prompt, env: gitEnv })
-    if (r.status !== 0) throw new Error(`direct agent failed: ${r.stderr}`)
-    execFileSync("git", ["worktree", "remove", "--force", copy], { cwd: repo, env: gitEnv })
-  }
-  const sandboxRun = (isolation) => () => {
-    const r = spawnSync(process.execPath, [bin, "sandbox", "run", "--repo", repo, "--agent", agent, "--prompt", prompt, "--json"], { env: cliEnv(isolation), encoding: "utf8" })
-    if (r.status !== 0) throw new Error(`sandbox run failed: ${r.stderr}`)
-    const wt = JSON.parse(r.stdout).worktreePath
-    execFileSync("git", ["worktree", "remove", "--force", wt], { cwd: repo, env: gitEnv })
-  }
-  const fns = { direct, "sandbox run (process)": sandboxRun("process"), "sandbox run (bwrap)": sandboxRun("bwrap") }
-  const overheadRuns = Math.max(3, Math.ceil(runs / 2))
-  for (let i = 0; i < overheadRuns + 1; i++) {
-    for (const name of Object.keys(variants)) {
-      const [ms] = time(fns[name])
-      if (i > 0) variants[name].push(ms)
+  const isolation = bwrapWorks ? "bwrap" : "process"
+  const subject = `sandbox run (${isolation})`
+  const overheadBy = {}
+  let missed = false
+  for (const b of bases) {
+    const r = path.join(b, "repo")
+    // The same repository on every file system (a copy, its git directory included).
+    if (b !== base) execFileSync("cp", ["-a", repo, r])
+    const data = path.join(b, "data")
+    const sandboxes = path.join(b, "sandboxes")
+    fs.mkdirSync(sandboxes)
+    const cliEnv = {
+      ...gitEnv,
+      PARALLEL_CC_DATA_DIR: data,
+      PARALLEL_CC_SANDBOX_LOCAL_ROOT: sandboxes,
+      PARALLEL_CC_SANDBOX_LOCAL_ISOLATION: isolation
+    }
+    const direct = () => {
+      const copy = path.join(b, "direct-copy")
+      execFileSync("git", ["worktree", "add", "-q", "--detach", copy], { cwd: r, env: gitEnv })
+      const a = spawnSync(process.execPath, [agent, "-p", "--output-format", "stream-json", "--verbose"], { cwd: copy, input: prompt, env: gitEnv })
+      if (a.status !== 0) throw new Error(`direct agent failed: ${a.stderr}`)
+      execFileSync("git", ["worktree", "remove", "--force", copy], { cwd: r, env: gitEnv })
+    }
+    const sandboxRun = (cli) => () => {
+      const a = spawnSync(process.execPath, [cli, "sandbox", "run", "--repo", r, "--agent", agent, "--prompt", prompt, "--json"], { env: cliEnv, encoding: "utf8" })
+      if (a.status !== 0) throw new Error(`sandbox run failed: ${a.stderr}`)
+      const wt = JSON.parse(a.stdout).worktreePath
+      execFileSync("git", ["worktree", "remove", "--force", wt], { cwd: r, env: gitEnv })
+    }
+    const fns = { direct, [subject]: sandboxRun(bin) }
+    if (beforeBin !== undefined) fns[`${subject}, before`] = sandboxRun(beforeBin)
+    const times = Object.fromEntries(Object.keys(fns).map((k) => [k, []]))
+    for (let i = 0; i < runs + 1; i++) {
+      for (const [name, f] of Object.entries(fns)) {
+        if (i > 0) sampleLoad()
+        const [ms] = time(f)
+        if (i > 0) times[name].push(ms)
+      }
+    }
+    const results = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, stats(v)]))
+    const floor = results.direct.median
+    const ratios = Object.fromEntries(Object.entries(results).filter(([k]) => k !== "direct").map(([k, v]) => [k, Math.round(v.median / floor * 100) / 100]))
+    const met = ratios[subject] <= goal
+    if (!met) missed = true
+    overheadBy[`${fsType(b)} (${path.dirname(b)})`] = {
+      results,
+      overheadMs: Object.fromEntries(Object.entries(results).filter(([k]) => k !== "direct").map(([k, v]) => [k, round(v.median - floor)])),
+      ratios,
+      goal: `${subject} ≤ ${goal} × direct: ${met ? "met" : "MISSED"}`
     }
   }
-  const overhead = Object.fromEntries(Object.entries(variants).map(([k, v]) => [k, stats(v)]))
-  const d = overhead.direct.median
 
   console.log(JSON.stringify({
     bench: "sandbox-sync",
-    machine: machine(),
-    repository: {
-      trackedFiles: files,
-      uploadedFiles: packed.files.length,
-      ignoredBytesOnDisk: ignoredBytes,
-      ignoredFilesSent: leaked.length,
-      uncommittedEditSent: sentPaths.has("src/pkg0/mod0/f0.ts"),
-      untrackedFileSent: sentPaths.has("NOTES.md")
-    },
-    upload: {
-      "FileSync.pack (tracked + untracked-not-ignored, tar.gz)": { bytes: packed.archive.length, ms: stats(t.pack) },
-      "git archive --format=tar.gz HEAD (committed only)": { bytes: gitArchiveBytes, ms: stats(t.gitArchive) },
-      "tar czf of the whole directory (no git)": { bytes: naiveBytes, ms: stats(t.naive) }
-    },
-    ratios: {
-      "pack bytes / git archive bytes": round(packed.archive.length / gitArchiveBytes * 100) / 100,
-      "pack time / git archive time (medians)": round(stats(t.pack).median / stats(t.gitArchive).median * 100) / 100,
-      "naive tar bytes / pack bytes": round(naiveBytes / packed.archive.length * 10) / 10
-    },
-    sandboxRunOverhead: {
-      runs: overheadRuns,
-      results: overhead,
-      overheadMs: Object.fromEntries(Object.entries(overhead).filter(([k]) => k !== "direct").map(([k, v]) => [k, round(v.median - d)]))
-    }
+    machine: { ...machine(), loadavg: { min: round(Math.min(...load)), max: round(Math.max(...load)), samples: load.length } },
+    method: `${runs} timed rounds after one warm-up, interleaved; medians; floor = git worktree add + the same agent + worktree remove`,
+    repository: { trackedFiles: files, ignoredBytesOnDisk: ignoredBytes },
+    upload: uploadResult,
+    sandboxRunOverhead: overheadBy
   }, null, 2))
+  if (missed) {
+    console.error(`sandbox-sync: goal missed (sandbox run > ${goal} × the worktree floor on at least one file system)`)
+    process.exitCode = 1
+  }
 } finally {
-  spawnSync("git", ["worktree", "prune"], { cwd: repo })
-  fs.rmSync(base, { recursive: true, force: true })
-  fs.rmSync(`${repo}-worktrees`, { recursive: true, force: true })
+  for (const b of bases) {
+    fs.rmSync(b, { recursive: true, force: true })
+    fs.rmSync(`${path.join(b, "repo")}-worktrees`, { recursive: true, force: true })
+  }
 }
