@@ -27,7 +27,8 @@ export interface TestRequest {
   readonly onStart: (pid: number) => Effect.Effect<void>
 }
 
-const TAIL_LINES = 30
+/** Enough for a failing test report with its stack (node --test prints ~30 lines for one failed assertion). */
+const TAIL_LINES = 60
 const KILL_GRACE = Duration.seconds(5)
 
 const tailOf = (text: string) => text.replace(/\s+$/, "").split("\n").slice(-TAIL_LINES).join("\n")
