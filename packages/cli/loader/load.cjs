@@ -34,7 +34,9 @@ function ensureDir(dir) {
 }
 
 function loadWithCache(file) {
-  const disabled = process.env.PARALLEL_CC_NO_CODE_CACHE === "1"
+  // `install --uninstall` removes the cache (with the rest of parallel-cc's install state): it must not write
+  // it again as it exits.
+  const disabled = process.env.PARALLEL_CC_NO_CODE_CACHE === "1" || process.argv.includes("--uninstall")
   if (!disabled && typeof Module.enableCompileCache === "function") {
     const dir = cacheDir()
     if (hasDataDir() && ensureDir(dir)) Module.enableCompileCache(dir)

@@ -77,6 +77,60 @@ describe("scripts/install.sh and scripts/uninstall.sh", () => {
     assert.isFalse(fs.existsSync(path.join(root, ".install-state")))
   })
 
+  it("right after install.sh, before ~/.local/bin is on PATH: doctor and install --status say 'not on PATH' with the line to add, the alias is not 'outdated'; uninstall leaves no cache and says unalias claude", () => {
+    const root = clone()
+    const home = tmp("pcc-newhome-")
+    const tools = tmp("pcc-tools-")
+    fs.symlinkSync(ScriptedAgent.path, path.join(tools, "claude"))
+    const env = { HOME: home, SHELL: "/bin/bash", LANG: "C", PATH: `${tools}:${path.dirname(process.execPath)}:/usr/bin:/bin` }
+    fs.writeFileSync(path.join(home, ".bashrc"), "# the user's bashrc\n")
+    const inst = sh(path.join(root, "scripts", "install.sh"), ["--all", "--no-build"], env)
+    assert.strictEqual(inst.status, 0, inst.stdout + inst.stderr)
+    const bin = path.join(home, ".local", "bin")
+    const pcc = (args: ReadonlyArray<string>, e: Record<string, string> = env) =>
+      spawnSync(path.join(bin, "parallel-cc"), args as Array<string>, { env: e, encoding: "utf8" })
+
+    // The user's shell, PATH as it was: the commands are not on it yet.
+    const doctor = pcc(["doctor", "--json"])
+    assert.strictEqual(doctor.status, 0, doctor.stdout + doctor.stderr)
+    const f = Object.fromEntries(JSON.parse(doctor.stdout).findings.map((x: any) => [x.id, x]))
+    assert.strictEqual(f.alias.level, "ok", f.alias.detail)
+    assert.include(f.alias.detail, `claude → ${bin}/claude-parallel (its directory is not on PATH)`)
+    assert.strictEqual(f.commands.level, "warning")
+    assert.include(f.commands.detail, `claude-parallel is installed in ${bin}, which is not on PATH`)
+    assert.include(f.commands.detail, `parallel-cc is installed in ${bin}, which is not on PATH`)
+    assert.strictEqual(f.commands.fix, `add this line to ${home}/.bashrc, then open a new shell: export PATH="${bin}:$PATH"`)
+    const human = pcc(["doctor"])
+    assert.notInclude(human.stdout, "outdated")
+    const st = JSON.parse(pcc(["install", "--status", "--json"]).stdout)
+    assert.deepStrictEqual(st.pieces.filter((p: any) => p.piece === "alias").map((p: any) => p.state), ["installed"])
+    assert.deepStrictEqual(st.commands.map((c: any) => `${c.command}=${c.state}`), ["parallel-cc=not-on-path", "claude-parallel=not-on-path"])
+    const stHuman = pcc(["install", "--status"]).stdout
+    assert.include(stHuman, `add this line to ${home}/.bashrc and open a new shell:\n  export PATH="${bin}:$PATH"`)
+
+    // With the line added: on PATH, nothing to warn about.
+    const userEnv = { ...env, PATH: `${bin}:${env.PATH}` }
+    const onPath = Object.fromEntries(JSON.parse(pcc(["doctor", "--json"], userEnv).stdout).findings.map((x: any) => [x.id, x]))
+    assert.strictEqual(onPath.commands.level, "ok", onPath.commands.detail)
+    // A wrapper that is gone is broken, not outdated.
+    fs.renameSync(path.join(bin, "claude-parallel"), path.join(bin, "claude-parallel.away"))
+    const gone = Object.fromEntries(JSON.parse(pcc(["doctor", "--json"]).stdout).findings.map((x: any) => [x.id, x]))
+    assert.strictEqual(gone.alias.level, "error")
+    assert.include(gone.alias.detail, `the alias runs ${bin}/claude-parallel, which is missing`)
+    fs.renameSync(path.join(bin, "claude-parallel.away"), path.join(bin, "claude-parallel"))
+
+    // The user has sessions' data: the data directory stays, the code cache goes and is not written again.
+    assert.strictEqual(pcc(["migrate"], userEnv).status, 0)
+    const data = path.join(home, ".parallel-cc")
+    assert.isTrue(fs.existsSync(path.join(data, "cache")), "the commands ran with a code cache")
+    const un = pcc(["install", "--uninstall"], userEnv)
+    assert.strictEqual(un.status, 0, un.stdout + un.stderr)
+    assert.include(un.stdout, "Shells that are already open still have the claude alias; in each, run: unalias claude")
+    assert.deepStrictEqual(fs.readdirSync(data).filter((n) => !n.startsWith("coordinator.db")), [])
+    assert.isFalse(fs.existsSync(path.join(data, "cache")))
+    assert.strictEqual(sh(path.join(root, "scripts", "uninstall.sh"), [], env).status, 0)
+  })
+
   it("never replaces a file it did not create, and rejects unknown options", () => {
     const root = clone()
     const home = tmp("pcc-newhome-")

@@ -66,11 +66,19 @@ const renderReport = (r: Installer.Report, options: { readonly plan?: boolean } 
 const renderStatus = (st: ReadonlyArray<Installer.PieceStatus>) =>
   print(table(["PIECE", "STATE", "WHERE", "DETAIL"], st.map((s) => [pieceLabel(s), s.state, s.location, s.detail])))
 
+const commandState: Record<Installer.CommandStatus["state"], string> = { "on-path": "on PATH", "not-on-path": "not on PATH", missing: "missing" }
+
 const showStatus = (json: boolean) =>
   withSetup(Effect.gen(function*() {
-    const st = yield* Effect.flatMap(Installer.Installer, (i) => i.status)
-    if (json) return yield* printJson({ pieces: st })
+    const installer = yield* Installer.Installer
+    const st = yield* installer.status
+    const commands = yield* installer.commands
+    if (json) return yield* printJson({ pieces: st, commands })
     yield* renderStatus(st)
+    yield* print("")
+    yield* print(table(["COMMAND", "STATE", "DETAIL"], commands.map((c) => [c.command, commandState[c.state], c.detail])))
+    const fixes = [...new Map(commands.flatMap((c) => (c.fix === null ? [] : [[c.fix.line, c.fix] as const]))).values()]
+    for (const f of fixes) yield* print(`\nTo put it on PATH, add this line to ${f.file} and open a new shell:\n  ${f.line}`)
   }))
 
 /** Ask what to install; returns None when the user declines. */
@@ -125,7 +133,21 @@ const handler = (o: Opts) =>
           mcp: o.mcp
         }
         const r = yield* installer.uninstall(sel, { dryRun: o.dryRun })
-        return yield* o.json ? printJson({ action: "uninstall", ...r }) : renderReport(r)
+        if (o.json) return yield* printJson({ action: "uninstall", ...r })
+        yield* renderReport(r)
+        const unaliased = r.changes.filter((c) => c.piece === "alias" && c.action === "removed")
+        if (!r.dryRun && unaliased.length > 0) {
+          // The rc file no longer sets it, but every shell already open still has it (and it runs a wrapper
+          // that may be gone next).
+          const fish = unaliased.some((c) => c.shell === "fish")
+          const sh = unaliased.some((c) => c.shell !== "fish")
+          yield* print(
+            `\nShells that are already open still have the claude alias; in each, run: ${
+              [sh ? "unalias claude" : undefined, fish ? "functions --erase claude (fish)" : undefined].filter((x) => x !== undefined).join(", or ")
+            }`
+          )
+        }
+        return
       }
       let selection: Installer.Selection
       if (o.interactive) {

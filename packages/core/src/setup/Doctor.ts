@@ -19,13 +19,13 @@ import { lfsInstalled, repositoryUsesLfs } from "../sessions/worktreeContents.js
 import { Host, pathDirs } from "../platform/Host.js"
 import { exec } from "../platform/exec.js"
 import { existingAncestor, which } from "../platform/files.js"
-import { Installer, type PieceStatus } from "./Installer.js"
+import { type CommandStatus, Installer, type PieceStatus } from "./Installer.js"
 import * as LegacyImport from "./LegacyImport.js"
 
 export type Level = "ok" | "error" | "warning"
 
 export interface Finding {
-  /** Stable id: git, node, agent, database, hooks, mcp, alias, worktree-provider, git-lfs, e2b, sandbox-auth, gh, bubblewrap. */
+  /** Stable id: git, node, agent, database, hooks, mcp, alias, worktree-provider, commands, git-lfs, e2b, sandbox-auth, gh, bubblewrap. */
   readonly id: string
   readonly title: string
   readonly level: Level
@@ -91,6 +91,36 @@ const providerFinding = (status: ReadonlyArray<PieceStatus>): Finding => {
   }
   if (on.length > 0) return ok("worktree-provider", title, false, `WorktreeCreate/WorktreeRemove: ${on.map((s) => `${s.scope} (${s.location})`).join(", ")}`)
   return bad("worktree-provider", title, false, provider[0]?.detail ?? "not installed", "run `parallel-cc install --hooks` (or --all)")
+}
+
+/**
+ * `parallel-cc` and `claude-parallel` on PATH: optional (agents can be started by full path), so a warning;
+ * "not on PATH" (installed where PATH does not reach, with the exact line to add) is told apart from missing.
+ */
+export const commandsFinding = (commands: ReadonlyArray<CommandStatus>): Finding => {
+  const title = "commands on PATH"
+  const off = commands.filter((c) => c.state === "not-on-path")
+  const missing = commands.filter((c) => c.state === "missing")
+  if (off.length > 0) {
+    const fixes = [...new Map(off.flatMap((c) => (c.fix === null ? [] : [[c.fix.line, c.fix] as const]))).values()]
+    return bad(
+      "commands",
+      title,
+      false,
+      off.map((c) => c.detail).join("; "),
+      fixes.map((f) => `add this line to ${f.file}, then open a new shell: ${f.line}`).join("; ")
+    )
+  }
+  if (missing.length > 0) {
+    return bad(
+      "commands",
+      title,
+      false,
+      missing.map((c) => c.detail).join("; "),
+      "run scripts/install.sh in the parallel-cc clone (it links both commands into ~/.local/bin), or call them by their full path"
+    )
+  }
+  return ok("commands", title, false, commands.map((c) => c.detail).join("; "))
 }
 
 /** Git LFS, when the repository at `cwd` uses it: installed or not. */
@@ -318,6 +348,7 @@ export const make = Effect.gen(function*() {
   const runAll = (options: { readonly strict?: boolean } = {}) =>
     Effect.gen(function*() {
       const status = yield* installer.status
+      const commands = yield* installer.commands
       const checks = yield* Effect.all(
         [checkGit, checkNode, checkAgent, checkDatabase, checkE2b, checkSandboxAuth, checkGh, checkBwrap],
         { concurrency: 4 }
@@ -328,7 +359,7 @@ export const make = Effect.gen(function*() {
         Effect.provideService(FileSystem.FileSystem, fs),
         Effect.provideService(Path.Path, path)
       )
-      const findings = [g, n, a, d, ...pieceFindings(status), ...lfs, e2b, auth, gh, bw]
+      const findings = [g, n, a, d, ...pieceFindings(status), commandsFinding(commands), ...lfs, e2b, auth, gh, bw]
       const strict = options.strict === true
       const healthy = findings.every((f) => f.level === "ok" || (!strict && f.level === "warning"))
       return { healthy, strict, findings } satisfies DoctorReport

@@ -22,6 +22,7 @@ import type { InstallError } from "../Errors.js"
 import { removeEmptyDirs } from "../platform/files.js"
 import { aliasStatus, planAliasInstall, planAliasUninstall } from "./install/alias.js"
 import { apply, type Step } from "./install/apply.js"
+import { type CommandStatus, commandsStatus } from "./install/commands.js"
 import { type InstallContext, makeContext } from "./install/context.js"
 import {
   addHooks,
@@ -47,6 +48,7 @@ import { mcpStatus, planMcpInstall, planMcpUninstall } from "./install/mcp.js"
 import type { PieceStatus, Report, Selection, Shell } from "./install/model.js"
 
 export { aliasBlock, removeAliasBlock } from "./install/alias.js"
+export { type CommandName, type CommandStatus, Commands } from "./install/commands.js"
 export type { HookEntry } from "./install/hookSettings.js"
 export { type HookSpec, hookPlan } from "./install/hooks.js"
 export { mcpEntry, sameMcpEntry } from "./install/mcp.js"
@@ -109,6 +111,11 @@ export class Installer extends Context.Tag("@parallel-cc/core/Installer")<Instal
   ) => Effect.Effect<Report, InstallError>
   /** Each piece: where it is and whether it is installed, outdated or broken. Never fails. */
   readonly status: Effect.Effect<ReadonlyArray<PieceStatus>>
+  /**
+   * Whether `parallel-cc` and `claude-parallel` are on PATH; when not, where they are installed and the line
+   * that puts their directory on PATH for the user's shell. Never fails.
+   */
+  readonly commands: Effect.Effect<ReadonlyArray<CommandStatus>>
   /** Where things go: settings files, rc files, ~/.claude.json. */
   readonly locations: Effect.Effect<{
     readonly globalSettings: string
@@ -205,7 +212,7 @@ export const makeWith = (options: { readonly hooks?: ReadonlyArray<HookSpec> } =
       rcFiles: ctx.rcFiles
     }))
 
-    return Installer.of({ install, uninstall, status, locations })
+    return Installer.of({ install, uninstall, status, commands: commandsStatus(ctx), locations })
   })
 
 export const make = makeWith()

@@ -7,8 +7,9 @@
  */
 import { Effect, Either, Option } from "effect"
 import { InstallError } from "../../Errors.js"
-import { fishQuote, readText, shQuote } from "../../platform/files.js"
+import { fishQuote, isExecutable, readText, shQuote } from "../../platform/files.js"
 import { type Step, unchanged } from "./apply.js"
+import { candidates } from "./commands.js"
 import type { InstallContext } from "./context.js"
 import { type Manifest, withAlias } from "./manifest.js"
 import { dedupeBy, type PieceStatus, type Shell } from "./model.js"
@@ -124,6 +125,10 @@ export const planAliasUninstall = (ctx: InstallContext, m: Manifest) =>
       } satisfies Step
     }))
 
+/** Whether two paths are the same file once links are resolved (false when either is missing). */
+const sameFile = (ctx: InstallContext, a: string, b: string) =>
+  Effect.all([ctx.fs.realPath(a), ctx.fs.realPath(b)]).pipe(Effect.map(([x, y]) => x === y), Effect.orElseSucceed(() => false))
+
 /** The alias in each target shell's rc file and each recorded one. Never fails. */
 export const aliasStatus = (ctx: InstallContext, m: Manifest): Effect.Effect<ReadonlyArray<PieceStatus>> =>
   Effect.gen(function*() {
@@ -146,6 +151,17 @@ export const aliasStatus = (ctx: InstallContext, m: Manifest): Effect.Effect<Rea
         if (Option.isNone(found)) return { ...base, state: "missing" as const, detail: "not installed" }
         if (Option.isSome(target) && isBlock(t.right.text, found.value, aliasBlock(shell, target.value))) {
           return { ...base, state: "installed" as const, detail: `claude → ${target.value}` }
+        }
+        // The wrapper of this installation linked where PATH does not reach (yet): right after
+        // scripts/install.sh, before ~/.local/bin is on PATH. The alias works; it is not outdated.
+        for (const c of yield* candidates(ctx, "claude-parallel")) {
+          if (!isBlock(t.right.text, found.value, aliasBlock(shell, c))) continue
+          if (yield* sameFile(ctx, c, ctx.artifacts.wrapper)) {
+            return { ...base, state: "installed" as const, detail: `claude → ${c} (its directory is not on PATH)` }
+          }
+          if (!(yield* isExecutable(ctx.fs, c))) {
+            return { ...base, state: "broken" as const, detail: `the alias runs ${c}, which is missing; run install --alias again` }
+          }
         }
         return Option.isSome(target)
           ? { ...base, state: "outdated" as const, detail: `the alias runs another path; run install --alias again (now: ${target.value})` }
