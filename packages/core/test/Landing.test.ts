@@ -277,6 +277,16 @@ describe("Landing: strategies, conflicts, bad input", () => {
       assert.strictEqual(cancelled.status, "cancelled")
       const empty = yield* t.land({})
       assert.strictEqual(empty.entries.length, 0)
+
+      // Named by a run: what was left uncommitted in its worktree is noted on the entry, sent back or not.
+      t.repo.write("BROKEN", "x\n", reg.session.worktreePath)
+      t.repo.commitAll("breaks the check", reg.session.worktreePath)
+      t.repo.write("wip.txt", "wip\n", reg.session.worktreePath)
+      const broken = yield* t.land({ candidates: [sessionId] })
+      assert.strictEqual(broken.entries[0]!.status, "sent_back")
+      assert.deepStrictEqual(broken.entries[0]!.detail.warnings, [
+        `1 uncommitted file in ${reg.session.worktreePath} is not part of this landing (only commits are landed)`
+      ])
     }))
 })
 

@@ -259,7 +259,8 @@ export const runLanding = (kit: Kit, req: RunRequest, onEvent: (e: LandEvent) =>
       head: c.head,
       strategy,
       testCommand: null,
-      requestedBy: req.requestedBy ?? "cli"
+      requestedBy: req.requestedBy ?? "cli",
+      warnings: c.warnings
     })))
     const queue = [...sel.waiting, ...added]
     yield* onEvent({ _tag: "Queued", target: target.branch, entries: queue.map((e) => ({ entryId: e.entryId, name: e.name, position: e.position })) })
