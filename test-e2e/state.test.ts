@@ -57,7 +57,15 @@ describe("agent state from the session hook, with the real Claude Code", () => {
       // Registered, no prompt yet: starting.
       const first = await until("the session", () => status(w).sessions[0])
       const startDir = path.join(w.dataDir, "live", first.sessionId)
-      assert.strictEqual(fs.readFileSync(path.join(startDir, "state"), "utf8").trim(), "starting")
+      // The row is visible a moment before register has written the session directory: wait for the file.
+      const readState = () => {
+        try {
+          return fs.readFileSync(path.join(startDir, "state"), "utf8").trim()
+        } catch {
+          return undefined
+        }
+      }
+      assert.strictEqual(await until("the session's state file", readState), "starting")
       child.stdin.write(JSON.stringify({ type: "user", message: { role: "user", content: `go ${marker("s")}` } }) + "\n")
       await until("the turn's result", () => (stdout.includes("\"type\":\"result\"") ? true : undefined))
       const idle = await until("state idle", () => (dir !== "" && stateNow() === "idle" ? stateNow() : undefined), 30_000)
