@@ -23,3 +23,30 @@ export const decodeInput = <A, I>(method: string, schema: Schema.Schema<A, I>, i
       return new InvalidInput({ field: `${method}${where}`, detail: issue?.message ?? "invalid input" })
     })
   )
+
+/** The inputs a sandboxed run (`sandbox.run`) and a parallel run's tasks (`parallel.run`) share. */
+export const agentRunFields = {
+  provider: opt(Schema.Literal("local", "e2b")),
+  agent: opt(Text),
+  template: opt(Text),
+  useTemplate: opt(Text),
+  budgetUsd: opt(Schema.Number.pipe(Schema.positive())),
+  timeoutMinutes: opt(Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThanOrEqualTo(24 * 60))),
+  gitUser: opt(Text),
+  gitEmail: opt(Text),
+  authMethod: opt(Schema.Literal("api-key", "oauth")),
+  env: opt(Schema.Record({ key: Schema.String, value: Schema.UndefinedOr(Schema.String) }))
+}
+
+/** Those inputs as the library's run options (minutes become `timeoutMs`; `env` is the caller's to use). */
+export const agentRunOptions = (i: Schema.Struct.Type<typeof agentRunFields>) => ({
+  provider: i.provider,
+  agent: i.agent,
+  template: i.template,
+  useTemplate: i.useTemplate,
+  budgetUsd: i.budgetUsd,
+  timeoutMs: i.timeoutMinutes !== undefined ? Math.round(i.timeoutMinutes * 60_000) : undefined,
+  gitUser: i.gitUser,
+  gitEmail: i.gitEmail,
+  authMethod: i.authMethod
+})

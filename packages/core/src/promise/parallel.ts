@@ -6,7 +6,7 @@
 import { Effect, Schema } from "effect"
 import * as ParallelRunner from "../parallel/ParallelRunner.js"
 import type * as ParallelSummary from "../parallel/ParallelSummary.js"
-import { decodeInput, opt, strict, Text } from "./input.js"
+import { agentRunFields, agentRunOptions, decodeInput, opt, strict, Text } from "./input.js"
 import type { CallOptions, Facade } from "./runtime.js"
 
 const ParallelTask = Schema.Union(
@@ -23,18 +23,9 @@ const ParallelRunInput = strict({
   failFast: opt(Schema.Boolean),
   retries: opt(Schema.Int.pipe(Schema.between(0, 10))),
   retryDelayMs: opt(Schema.Int.pipe(Schema.nonNegative())),
-  provider: opt(Schema.Literal("local", "e2b")),
-  agent: opt(Text),
+  ...agentRunFields,
   branch: opt(Schema.Literal("auto")),
-  template: opt(Text),
-  useTemplate: opt(Text),
-  budgetUsd: opt(Schema.Number.pipe(Schema.positive())),
-  timeoutMinutes: opt(Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThanOrEqualTo(24 * 60))),
-  gitLive: opt(Schema.Union(Schema.Boolean, strict({ targetBranch: opt(Text) }))),
-  gitUser: opt(Text),
-  gitEmail: opt(Text),
-  authMethod: opt(Schema.Literal("api-key", "oauth")),
-  env: opt(Schema.Record({ key: Schema.String, value: Schema.UndefinedOr(Schema.String) }))
+  gitLive: opt(Schema.Union(Schema.Boolean, strict({ targetBranch: opt(Text) })))
 })
 
 /** What a parallel run resolves to: the same object as the run's `summary.json`. */
@@ -133,17 +124,9 @@ export const makeParallel = (f: Facade): ParallelApi => {
             failFast: i.failFast,
             retries: i.retries,
             retryDelayMs: i.retryDelayMs,
-            provider: i.provider,
-            agent: i.agent,
+            ...agentRunOptions(i),
             branch: i.branch,
-            template: i.template,
-            useTemplate: i.useTemplate,
-            budgetUsd: i.budgetUsd,
-            timeoutMs: i.timeoutMinutes !== undefined ? Math.round(i.timeoutMinutes * 60_000) : undefined,
-            gitLive: i.gitLive,
-            gitUser: i.gitUser,
-            gitEmail: i.gitEmail,
-            authMethod: i.authMethod
+            gitLive: i.gitLive
           },
           h,
           onEvent

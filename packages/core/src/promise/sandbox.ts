@@ -6,7 +6,7 @@
 import { Effect, Schema } from "effect"
 import * as Sandboxes from "../sandboxes/Sandboxes.js"
 import * as SandboxRuns from "../sandboxes/SandboxRuns.js"
-import { decodeInput, Limit, opt, strict, Text } from "./input.js"
+import { agentRunFields, agentRunOptions, decodeInput, Limit, opt, strict, Text } from "./input.js"
 import type { CallOptions, Facade } from "./runtime.js"
 
 /** A sandboxed run as stored (`sandbox status --json` `run`, `sandbox list --json` `runs`). */
@@ -52,21 +52,12 @@ export interface DownloadReport {
 const SandboxRunInput = strict({
   repoPath: Text,
   prompt: Text,
-  provider: opt(Schema.Literal("local", "e2b")),
-  agent: opt(Text),
+  ...agentRunFields,
   branch: opt(Text),
-  template: opt(Text),
-  useTemplate: opt(Text),
-  budgetUsd: opt(Schema.Number.pipe(Schema.positive())),
-  timeoutMinutes: opt(Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThanOrEqualTo(24 * 60))),
   keep: opt(Schema.Boolean),
   dryRun: opt(Schema.Boolean),
-  gitUser: opt(Text),
-  gitEmail: opt(Text),
-  authMethod: opt(Schema.Literal("api-key", "oauth")),
   network: opt(Schema.Literal("on", "off", "allow")),
-  allowHosts: opt(Schema.Array(Text)),
-  env: opt(Schema.Record({ key: Schema.String, value: Schema.UndefinedOr(Schema.String) }))
+  allowHosts: opt(Schema.Array(Text))
 })
 const RunIdInput = strict({ sessionId: Text })
 const SandboxListInput = strict({ repoPath: opt(Text), limit: opt(Limit) })
@@ -160,18 +151,10 @@ export const makeSandbox = (f: Facade): SandboxApi => {
             {
               repo: abs(i.repoPath),
               prompt: i.prompt,
-              provider: i.provider,
-              agent: i.agent,
+              ...agentRunOptions(i),
               branch: i.branch,
-              template: i.template,
-              useTemplate: i.useTemplate,
-              budgetUsd: i.budgetUsd,
-              timeoutMs: i.timeoutMinutes !== undefined ? Math.round(i.timeoutMinutes * 60_000) : undefined,
               keep: i.keep,
               dryRun: i.dryRun,
-              gitUser: i.gitUser,
-              gitEmail: i.gitEmail,
-              authMethod: i.authMethod,
               network: i.network,
               allowHosts: i.allowHosts,
               host: host(i.env)
