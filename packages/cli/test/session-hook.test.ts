@@ -9,6 +9,7 @@ import { Effect, Layer, ManagedRuntime, Option } from "effect"
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import Database from "better-sqlite3"
 import { afterEach, assert, describe, it } from "vitest"
 
 const cleanups: Array<() => Promise<void> | void> = []
@@ -229,6 +230,30 @@ describe("session-hook.sh", () => {
     assert.isTrue(await w.files((s) => s.delivered(w.a, `overlap.${w.b}.${name}`)))
     assert.isFalse(await w.files((s) => s.addNotice(w.a, { key: `overlap.${w.b}.${name}`, text: "same news" })), "the same news as a notice: dropped")
     assert.deepStrictEqual((await w.files((s) => s.readEdits(w.a, 0))).files, [name, name])
+  })
+
+  it("never touches the database: with none, and with one held under an exclusive lock, a claim still refuses and news is still delivered", async () => {
+    const w = world()
+    await w.setup()
+    const target = path.join(w.worktree, "src", "cart.ts")
+    await w.files((s) => s.setClaim(w.b, "src/cart.ts", { expiresAt: new Date(Date.now() + 3_600_000), refusal: "held by b" }))
+    await w.files((s) => s.setChange(w.b, "src/tax.ts", { key: `overlap.${w.b}.src%2Ftax.ts`, text: "b changed `rate`" }))
+    const check = (label: string) => {
+      const denied = hook(w, "pre-edit", payload(w, "Write", { file_path: target, content: "x" }))
+      assert.deepStrictEqual([denied.code, denied.json?.hookSpecificOutput?.permissionDecisionReason], [0, "held by b"], label)
+      return hook(w, "pre-edit", payload(w, "Edit", { file_path: path.join(w.worktree, "src", "tax.ts"), old_string: "a", new_string: "b" }))
+    }
+    // No database at all (the data directory holds only the session directories).
+    assert.isFalse(fs.existsSync(path.join(w.data, "coordinator.db")))
+    assert.strictEqual(check("no database").json?.hookSpecificOutput?.additionalContext, "b changed `rate`")
+    // A database another process holds under an exclusive lock (a hook that waited for it would hang here).
+    const db = new Database(path.join(w.data, "coordinator.db"))
+    cleanups.push(() => void db.close())
+    db.exec("CREATE TABLE t (x); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1)")
+    await w.files((s) => s.setChange(w.b, "src/tax.ts", { key: `overlap.${w.b}.src%2Ftax.ts.2`, text: "b changed `rate` again" }))
+    assert.strictEqual(check("locked database").json?.hookSpecificOutput?.additionalContext, "b changed `rate` again")
+    assert.isTrue(db.inTransaction, "the lock was held throughout")
+    db.exec("ROLLBACK")
   })
 
   it("pre-edit records nothing for payloads it does not understand or files outside the repository", async () => {
