@@ -43,3 +43,39 @@ export const machine = () => ({
   node: process.version,
   date: new Date().toISOString()
 })
+
+/** The 1, 5 and 15 minute load averages, rounded. */
+export const loadavg = () => os.loadavg().map(round)
+
+/**
+ * The build to compare against, when `BENCH_BEFORE=<checkout>` names another checkout of this repository
+ * (built with `node scripts/build.mjs --cli` there): its CLI entry, timed interleaved with this one's.
+ */
+export const beforeBuild = () => {
+  const dir = process.env.BENCH_BEFORE
+  if (dir === undefined || dir === "") return undefined
+  return { dir, bin: `${dir.replace(/\/+$/, "")}/packages/cli/dist/bin.cjs`, wrapper: `${dir.replace(/\/+$/, "")}/packages/cli/dist/wrapper.cjs` }
+}
+
+/**
+ * Goals of a benchmark: `check(name, ok, detail)` records one; `finish(doc)` prints the document with the
+ * goals and the load average at the end, and exits 1 when a goal was missed (so a regression is visible).
+ * `BENCH_NO_GOALS=1` reports without failing (CI runs benches as smoke tests only).
+ */
+export const goals = () => {
+  const list = []
+  return {
+    check: (name, ok, detail) => list.push({ goal: name, met: Boolean(ok), detail }),
+    finish: (doc) => {
+      const missed = list.filter((g) => !g.met)
+      console.log(JSON.stringify({ ...doc, loadavgAtEnd: loadavg(), goals: list }, null, 2))
+      if (missed.length > 0) {
+        console.error(`goals missed: ${missed.map((g) => `${g.goal} (${g.detail})`).join("; ")}`)
+        if (process.env.BENCH_NO_GOALS !== "1") process.exitCode = 1
+      }
+    }
+  }
+}
+
+/** Median of an array of numbers. */
+export const median = (values) => stats(values).median

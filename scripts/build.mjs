@@ -2,6 +2,7 @@
 // through a small loader that uses V8's code cache). `node scripts/build.mjs --cli` builds the CLI only.
 import * as esbuild from "esbuild"
 import { execFileSync } from "node:child_process"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -31,12 +32,32 @@ fs.mkdirSync(dist, { recursive: true })
 const entries = {
   cli: "src/bin.ts",
   fast: "src/fast.ts",
-  // `status --json` from a read-only snapshot of the store (no Effect runtime); see StatusSnapshot.
-  status: "src/statusSnapshot.ts",
+  // The Effect-free paths of the hot commands: `status --json` from a read-only snapshot of the store
+  // (StatusSnapshot), `register`, `release` and `heartbeat` through core's FastPath.
+  quick: "src/quick.ts",
   // The MCP server (with the MCP SDK and zod), loaded only by `parallel-cc mcp serve`.
   mcp: "../mcp/src/main.ts",
   // claude-parallel (started through the loader stub dist/wrapper.cjs).
   wrap: "src/wrapper.ts"
+}
+
+/**
+ * An id of this build: a hash of every source file the bundles are made of (and the versions). It keys
+ * what one build records for another process of the same build (the configuration snapshot of the
+ * start-up fast path), so that a rebuilt CLI never trusts what an older one recorded.
+ */
+function buildId() {
+  const hash = createHash("sha256").update(version)
+  const walk = (dir) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(dir, e.name)
+      if (e.isDirectory()) walk(p)
+      else if (/\.(ts|cjs|json)$/.test(e.name)) hash.update(p).update(fs.readFileSync(p))
+    }
+  }
+  for (const pkg of ["core", "cli", "mcp"]) walk(path.join(root, "packages", pkg, "src"))
+  walk(path.join(cliDir, "loader"))
+  return hash.digest("hex").slice(0, 16)
 }
 
 /**
@@ -74,7 +95,7 @@ await esbuild.build({
   // import() of an external becomes a lazy require(): the bundles run inside the loader's vm.Script,
   // where a native import() needs a loader hook that Node < 20.17 does not have.
   supported: { "dynamic-import": false },
-  define: { PCC_VERSION: JSON.stringify(version) },
+  define: { PCC_VERSION: JSON.stringify(version), PCC_BUILD_ID: JSON.stringify(buildId()) },
   logLevel: "warning"
 })
 

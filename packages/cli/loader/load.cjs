@@ -127,7 +127,7 @@ exports.cli = function cli(dir) {
   const first = process.argv.slice(2).find((a) => !a.startsWith("-"))
   const hot = first === "status" || first === "register" || first === "release" || first === "heartbeat"
   if (hot && process.env.PARALLEL_CC_NO_FAST_PATH !== "1") {
-    if (first === "status" && loadWithCache(path.join(dir, "status.cjs")).main(process.argv)) return
+    if (loadWithCache(path.join(dir, "quick.cjs")).main(process.argv)) return
     if (loadWithCache(path.join(dir, "fast.cjs")).main(process.argv)) return
   }
   loadWithCache(path.join(dir, "cli.cjs")).main(process.argv)

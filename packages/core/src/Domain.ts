@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { randomId } from "./ids.js"
 
 /** A session id: 10 lowercase base-36 characters, also used in worktree and branch names. */
 export const SessionId = Schema.String.pipe(
@@ -137,13 +138,5 @@ export const Registration = Schema.Struct({
 })
 export type Registration = typeof Registration.Type
 
-const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
-
 /** A fresh random session id (Web Crypto, so ids are unpredictable across processes). */
-export const makeSessionId = (): SessionId => {
-  const bytes = new Uint8Array(10)
-  globalThis.crypto.getRandomValues(bytes)
-  let id = ""
-  for (const b of bytes) id += alphabet[b % 36]
-  return id as SessionId
-}
+export const makeSessionId = (): SessionId => randomId() as SessionId

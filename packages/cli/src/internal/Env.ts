@@ -84,7 +84,12 @@ export const withSessions = <A, E, R>(
 ): Effect.Effect<A, unknown, Exclude<R, LiveSessions.Services> | Layers> =>
   Effect.flatMap(
     Layers,
-    (l) => Effect.provide(effect, configured(LiveSessions.layer, l) as Layer.Layer<LiveSessions.Services, unknown>)
+    (l) =>
+      Effect.provide(
+        // Record the resolved configuration for the next start's fast path (sessions/FastPath).
+        Effect.zipRight(Effect.withConfigProvider(AppConfig.recordSnapshot, l.provider), effect),
+        configured(LiveSessions.layer, l) as Layer.Layer<LiveSessions.Services, unknown>
+      )
   )
 
 /** Run `effect` with the sessions part plus overlap detection and the session watcher (no merges, conflicts, sandboxes). */

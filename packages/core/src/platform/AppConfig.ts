@@ -10,6 +10,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Config, ConfigProvider, Context, Effect, Either, Layer, Option, ParseResult, Schema } from "effect"
 import { ConfigError } from "../Errors.js"
+import * as ConfigSnapshot from "./configSnapshot.js"
 
 /** How a key's value is written in env vars and on the command line: as is, or as JSON. */
 export type Kind = "string" | "json"
@@ -539,16 +540,10 @@ const leafKeys = (obj: unknown, prefix = ""): Array<string> => {
   })
 }
 
-/** Read and decode the config file; a missing file is an empty config. The file is never modified here. */
-export const readFile = (file: string) =>
+/** Decode the config file's text (null: no file) into its JSON object; empty text is an empty config. */
+const parseFileText = (file: string, text: string | null) =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const exists = yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))
-    if (!exists) return {} as Record<string, unknown>
-    const text = yield* fs.readFileString(file).pipe(
-      Effect.mapError((e) => new ConfigError({ reason: "FileUnreadable", path: file, detail: e.message }))
-    )
-    if (text.trim() === "") return {} as Record<string, unknown>
+    if (text === null || text.trim() === "") return {} as Record<string, unknown>
     let json: unknown
     try {
       json = JSON.parse(text)
@@ -560,6 +555,20 @@ export const readFile = (file: string) =>
     }
     return json as Record<string, unknown>
   })
+
+/** The config file's text, or null when there is none. */
+const readFileText = (file: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const exists = yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))
+    if (!exists) return null
+    return yield* fs.readFileString(file).pipe(
+      Effect.mapError((e) => new ConfigError({ reason: "FileUnreadable", path: file, detail: e.message }))
+    )
+  })
+
+/** Read and decode the config file; a missing file is an empty config. The file is never modified here. */
+export const readFile = (file: string) => Effect.flatMap(readFileText(file), (text) => parseFileText(file, text))
 
 /** Write the config file atomically (temp file + rename), mode 0600. */
 const writeFileAtomic = (file: string, json: Record<string, unknown>) =>
@@ -595,6 +604,31 @@ export const locate = Effect.gen(function*() {
   return { dataDir, dbPath, configFile: path.join(dataDir, "config.json") }
 })
 
+/** Every key's value and source: the installed ConfigProvider, then the config file, then the default. */
+const resolveValues = (configFile: string, file: Record<string, unknown>) =>
+  Effect.gen(function*() {
+    const values: Record<string, unknown> = {}
+    const sources: Record<string, Source> = {}
+    for (const name of keyNames) {
+      const d = Keys[name] as KeyDef<unknown>
+      const fromEnv = yield* readRaw(name)
+      if (Option.isSome(fromEnv)) {
+        values[name] = yield* parseText(name, fromEnv.value, `environment variable ${envName(name)}`)
+        sources[name] = "env"
+        continue
+      }
+      const fromFile = getPath(file, name)
+      if (Option.isSome(fromFile)) {
+        values[name] = yield* decodeWith(d, fromFile.value, `config file ${configFile}`)
+        sources[name] = "file"
+        continue
+      }
+      values[name] = d.default
+      sources[name] = "default"
+    }
+    return { values: values as unknown as Values, sources: sources as { [K in KeyName]: Source } }
+  })
+
 /** Resolve every key from the installed ConfigProvider and the config file. */
 export const make = Effect.gen(function*() {
   const path = yield* Path.Path
@@ -603,33 +637,34 @@ export const make = Effect.gen(function*() {
   for (const k of leafKeys(file)) {
     if (!isKeyName(k)) yield* Effect.logWarning(`ignoring unknown key "${k}" in ${configFile}`)
   }
-  const values: Record<string, unknown> = {}
-  const sources: Record<string, Source> = {}
-  for (const name of keyNames) {
-    const d = Keys[name] as KeyDef<unknown>
-    const fromEnv = yield* readRaw(name)
-    if (Option.isSome(fromEnv)) {
-      values[name] = yield* parseText(name, fromEnv.value, `environment variable ${envName(name)}`)
-      sources[name] = "env"
-      continue
-    }
-    const fromFile = getPath(file, name)
-    if (Option.isSome(fromFile)) {
-      values[name] = yield* decodeWith(d, fromFile.value, `config file ${configFile}`)
-      sources[name] = "file"
-      continue
-    }
-    values[name] = d.default
-    sources[name] = "default"
-  }
+  const { sources, values } = yield* resolveValues(configFile, file)
   return AppConfig.of({
     dataDir: path.resolve(dataDir),
     dbPath: path.resolve(dbPath),
     configFile,
-    values: values as unknown as Values,
-    sources: sources as { [K in KeyName]: Source }
+    values,
+    sources
   })
 })
+
+/**
+ * Record the configuration for the start-up fast path (platform/configSnapshot): resolved from the
+ * installed ConfigProvider and the config file's text, read once here so that the record's values belong
+ * to exactly the text recorded with them. Nothing is recorded when the file has unknown keys (the regular
+ * path warns about them) or anything fails.
+ */
+export const recordSnapshot = Effect.gen(function*() {
+  const path = yield* Path.Path
+  const { configFile, dataDir } = yield* locate
+  const text = yield* readFileText(configFile)
+  const file = yield* parseFileText(configFile, text)
+  if (leafKeys(file).some((k) => !isKeyName(k))) return
+  const { values } = yield* resolveValues(configFile, file)
+  const vars: Record<string, string | null> = {}
+  for (const name of keyNames) vars[envName(name)] = Option.getOrNull(yield* readRaw(name))
+  const defaults = Object.fromEntries(keyNames.map((k) => [k, Keys[k].default]))
+  ConfigSnapshot.write(path.resolve(dataDir), { vars, file: text, values, defaults })
+}).pipe(Effect.ignore)
 
 /** AppConfig from the installed ConfigProvider; needs FileSystem and Path. */
 export const layer = Layer.effect(AppConfig, make)

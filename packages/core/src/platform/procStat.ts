@@ -1,7 +1,8 @@
 /**
  * `/proc/<pid>/stat` (Linux), parsed in this one place. Free of Effect so that the modules that must start
- * like a bare Node script (`StatusSnapshot`, behind `status --json`) can use it too.
+ * like a bare Node script (`StatusSnapshot`, behind `status --json`; the start-up `FastPath`) can use it too.
  */
+import * as fs from "node:fs"
 
 /** The fields of `/proc/<pid>/stat` we use. */
 export interface ProcStat {
@@ -27,4 +28,24 @@ export const parseProcStat = (text: string): ProcStat | undefined => {
   const startTicks = fields[19]
   if (state === undefined || !Number.isInteger(ppid) || startTicks === undefined || !/^\d+$/.test(startTicks)) return undefined
   return { comm: text.slice(open + 1, close), state, ppid, startTicks }
+}
+
+let bootId: string | undefined
+
+/**
+ * The start time of a running (not zombie) process exactly as `Processes.probe` records it on Linux,
+ * `linux:<boot id>:<start ticks>`; undefined when the pid does not run or there is no `/proc`.
+ */
+export const linuxStartTime = (pid: number): string | undefined => {
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid >= 2 ** 31) return undefined
+  let text: string
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    bootId ??= fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()
+  } catch {
+    return undefined
+  }
+  const stat = parseProcStat(text)
+  if (stat === undefined || stat.state === "Z" || stat.state === "X") return undefined
+  return `linux:${bootId}:${stat.startTicks}`
 }

@@ -3,10 +3,12 @@
  *
  * - Every branch name from outside goes through `Git.checkBranchName`; `--` separates options from paths.
  * - `git worktree add/remove/list` of one repository run one at a time: in this process with a semaphore
- *   per repository, across processes with a lease row in the store (`worktree_locks`, taken in a
- *   `BEGIN IMMEDIATE` transaction; a lease whose owner process is gone is taken over). Concurrent
- *   `git worktree add` calls on one repository fail at random ("failed to read .git/worktrees/…/commondir")
- *   because each reads the others' half-written metadata.
+ *   per repository, across processes with a kernel lock (flock on a file in the git common dir, see
+ *   platform/repoLock: waiters sleep in the kernel, a dead holder's lock is dropped by the kernel) and a
+ *   lease row in the store (`worktree_locks`, taken in a `BEGIN IMMEDIATE` transaction; a lease whose owner
+ *   process is gone is taken over) that keeps processes of earlier releases, which know only the lease, out.
+ *   Concurrent `git worktree add` calls on one repository fail at random ("failed to read
+ *   .git/worktrees/…/commondir") because each reads the others' half-written metadata.
  * - Never lose work: `remove` inspects first and keeps a worktree that has uncommitted changes, untracked
  *   files that are not ignored, commits at a detached HEAD on no branch, or a branch with commits contained
  *   in no other branch, tag or remote — unless forced. A branch is deleted only when every commit on it is
@@ -20,6 +22,7 @@ import { Database, type DbFailure, decodeRows } from "../platform/Database.js"
 import { InvalidInput } from "../Errors.js"
 import { Git, type GitError } from "../platform/Git.js"
 import { Processes } from "../platform/Processes.js"
+import * as RepoLock from "../platform/repoLock.js"
 import { type Inspection, type InspectRequest, makeInspector } from "./worktreeInspect.js"
 
 /** A worktree operation failed; the message says what to do. */
@@ -243,36 +246,39 @@ export const make = Effect.gen(function*() {
       )
     )
 
+  /**
+   * The lease row in the store. With the kernel lock held it is free unless a process of an earlier
+   * release (which knows only the lease) holds it, so it normally costs one transaction; only then is it
+   * polled, as before.
+   */
   const acquireLease = (key: string) =>
     Effect.gen(function*() {
       const owner = globalThis.crypto.randomUUID()
+      /** Take the lease when it is free (or held by `replacing`); else return its holder. */
       const tryTake = (replacing: string | null) =>
         db.immediate(Effect.gen(function*() {
-          const cur = yield* decodeRows(Schema.Struct({ owner: Schema.String }))(
-            sql`SELECT owner FROM worktree_locks WHERE lock_key = ${key}`
+          const cur = yield* decodeRows(LockRow)(
+            sql`SELECT owner, pid, pid_start_time FROM worktree_locks WHERE lock_key = ${key}`
           )
-          if (cur.length > 0 && cur[0]!.owner !== replacing) return false
-          const now = Date.now()
+          if (cur.length > 0 && cur[0]!.owner !== replacing) return cur[0]!
           yield* sql`INSERT OR REPLACE INTO worktree_locks ${
-            sql.insert({ lock_key: key, owner, pid: process.pid, pid_start_time: selfStart, acquired_at: now })
+            sql.insert({ lock_key: key, owner, pid: process.pid, pid_start_time: selfStart, acquired_at: Date.now() })
           }`
-          return true
+          return null
         }))
       let delay = 2
-      for (;;) {
-        const rows = yield* db.orFail(decodeRows(LockRow)(
-          sql`SELECT owner, pid, pid_start_time FROM worktree_locks WHERE lock_key = ${key}`
-        ))
-        const held = rows[0]
-        const got = held === undefined
-          ? yield* tryTake(null)
-          : (yield* ownerAlive(held))
-          ? false
-          : yield* tryTake(held.owner)
-        if (got) return owner
+      let held = yield* tryTake(null)
+      while (held !== null) {
+        // A lease whose owner process is gone is taken over.
+        if (!(yield* ownerAlive(held))) {
+          held = yield* tryTake(held.owner)
+          continue
+        }
         yield* Effect.sleep(Duration.millis(delay + Math.random() * delay))
         delay = Math.min(delay * 2, 25)
+        held = yield* tryTake(null)
       }
+      return owner
     }).pipe(
       Effect.timeoutFail({
         duration: LOCK_WAIT,
@@ -286,12 +292,30 @@ export const make = Effect.gen(function*() {
       Effect.asVoid
     )
 
+  /** The kernel lock (see platform/repoLock); null where there is none, and the lease alone serialises. */
+  const acquireKernelLock = (key: string) =>
+    Effect.async<RepoLock.Held | null, WorktreeError>((resume, signal) => {
+      const pending = RepoLock.acquire(key, Duration.toMillis(LOCK_WAIT), signal).then((o) => {
+        if (o._tag === "Held") resume(Effect.succeed(o.held))
+        else if (o._tag === "TimedOut") resume(Effect.fail(new WorktreeError({ reason: "LockTimeout", path: key })))
+        else resume(Effect.logDebug(`no kernel lock for ${key} (${o.detail}); the store's lease serialises`).pipe(Effect.as(null)))
+      })
+      // Interrupted: wait until flock has gone and nothing is held.
+      return Effect.promise(() => pending)
+    })
+
+  const releaseKernelLock = (held: RepoLock.Held | null) => Effect.sync(() => held !== null && RepoLock.release(held))
+
   const withLock = (repoPath: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     Effect.gen(function*() {
       const key = yield* lockKey(repoPath)
       const sem = yield* semaphoreFor(key)
       return yield* sem.withPermits(1)(
-        Effect.acquireUseRelease(acquireLease(key), () => effect, (owner) => releaseLease(key, owner))
+        Effect.acquireUseRelease(
+          acquireKernelLock(key),
+          () => Effect.acquireUseRelease(acquireLease(key), () => effect, (owner) => releaseLease(key, owner)),
+          releaseKernelLock
+        )
       )
     })
 
@@ -300,6 +324,26 @@ export const make = Effect.gen(function*() {
     git.run(repoPath, ["worktree", "list", "--porcelain", "-z"]).pipe(Effect.map((r) => parseWorktreeList(r.stdout)))
 
   // ---- create ------------------------------------------------------------------------------------------
+  /**
+   * Check out a worktree made with `--no-checkout`: what `git worktree add` does after its metadata (git
+   * 2.38–2.47, builtin/worktree.c): `reset --hard --no-recurse-submodules` in the new worktree, then the
+   * repository's post-checkout hook with `<null oid> <head> 1`. A failure of either fails the creation, as
+   * a failing `git worktree add` does.
+   */
+  const checkout = (repoPath: string, path: string, head: string) =>
+    Effect.gen(function*() {
+      const fail = (what: string, r: { stderr: string; exitCode: number }) =>
+        new WorktreeError({ reason: "GitFailed", path, detail: `${what} failed (exit ${r.exitCode}): ${r.stderr.trim().split("\n").slice(-2).join(" / ")}` })
+      const co = yield* git.run(path, ["reset", "--hard", "--no-recurse-submodules", "--quiet"], { okExitCodes: [0, 1, 128, 255] })
+      if (co.exitCode !== 0) return yield* fail("checking out the worktree", co)
+      const hookPath = yield* git.run(repoPath, ["rev-parse", "--path-format=absolute", "--git-path", "hooks/post-checkout"])
+      if (!(yield* exists(hookPath.stdout.trim()))) return
+      const hook = yield* git.run(path, ["hook", "run", "--ignore-missing", "post-checkout", "--", "0".repeat(head.length), head, "1"], {
+        okExitCodes: Array.from({ length: 256 }, (_, i) => i)
+      })
+      if (hook.exitCode !== 0) return yield* fail("the post-checkout hook", hook)
+    })
+
   const create = (req: CreateRequest) =>
     Effect.gen(function*() {
       const branch = yield* git.checkBranchName(req.branch)
@@ -320,9 +364,12 @@ export const make = Effect.gen(function*() {
           )
         )
       }
+      // Only the worktree's metadata (`--no-checkout`) is made under the repository's lock: that is what
+      // concurrent adds corrupt. Its files are checked out after, in parallel with other starts — the same
+      // `reset --hard` that `git worktree add` runs itself, then its post-checkout hook (see checkout).
       const args = createBranch
-        ? ["worktree", "add", "-b", branch, "--", path, start]
-        : ["worktree", "add", "--", path, branch]
+        ? ["worktree", "add", "--no-checkout", "-b", branch, "--", path, start]
+        : ["worktree", "add", "--no-checkout", "--", path, branch]
       const r = yield* withLock(req.repoPath)(git.run(req.repoPath, args, { okExitCodes: [0, 128, 255] }))
       if (r.exitCode !== 0) {
         const detail = r.stderr.trim().split("\n").filter((l) => !l.startsWith("Preparing")).join(" / ")
@@ -334,6 +381,7 @@ export const make = Effect.gen(function*() {
         return yield* new WorktreeError({ reason, path, detail })
       }
       const head = createBranch ? start : yield* git.revParse(path, "HEAD").pipe(Effect.orElseSucceed(() => start))
+      yield* checkout(req.repoPath, path, head)
       return { path, branch, head } satisfies Created
     }).pipe(Effect.withSpan("Worktrees.create", { attributes: { path: req.path, branch: req.branch } }))
 

@@ -1,0 +1,681 @@
+/**
+ * The start-up fast path of the commands that run at every agent start and end — `register`, `release`,
+ * `heartbeat` and the wrapper (`claude-parallel`): the same work as the `Sessions` service, in plain Node
+ * (better-sqlite3, `git` through spawnSync, `/proc`), without loading Effect, for the cases where nothing
+ * needs deciding. Like `StatusSnapshot`, it is strict: whenever a case is not plainly the common one —
+ * no recorded configuration for these inputs (platform/configSnapshot), a setting it does not handle, a
+ * session of the repository whose process is not provably alive (the service releases those first), a
+ * worktree that is not pristine, no kernel lock, a busy store, any error — it returns `undefined` having
+ * written nothing (or having undone its own reservation), and the caller runs the `Sessions` service,
+ * which owns every decision and every message.
+ *
+ * What it does is what `Sessions` does, step for step (see docs/architecture.md, "Start-up fast paths"):
+ * register reserves the session in one `BEGIN IMMEDIATE` transaction (main or worktree, port block) and
+ * creates the worktree from the recorded HEAD under the repository's worktree lock (platform/repoLock and
+ * the store's lease); release ends the session atomically (exactly one process wins), ends its claims,
+ * and removes its worktree only when it is pristine — nothing tracked changed, nothing untracked or
+ * ignored in it, HEAD on the session branch and every commit of that branch on another ref — through
+ * git's own non-forced `worktree remove` (which refuses a tree that changed meanwhile), then deletes the
+ * branch with a compare-and-delete. Tests run the built CLI both ways and compare outputs and rows.
+ *
+ * This module imports no Effect code on purpose; keep it that way.
+ *
+ * @since 0.1.0
+ */
+import Database from "better-sqlite3"
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { randomId } from "../ids.js"
+import * as ConfigSnapshot from "../platform/configSnapshot.js"
+import { linuxStartTime } from "../platform/procStat.js"
+import * as RepoLock from "../platform/repoLock.js"
+import { LATEST_SCHEMA_VERSION } from "../platform/schemaVersion.js"
+
+/** Where the caller runs: its environment (`PARALLEL_CC_*`), working and home directory, `--db`. */
+export interface Context {
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly cwd: string
+  readonly homeDir: string
+  readonly dbFlag?: string | undefined
+}
+
+/** A `sessions` row. */
+export interface Row {
+  readonly id: string
+  readonly repo_path: string
+  readonly worktree_path: string
+  readonly worktree_name: string | null
+  readonly branch: string | null
+  readonly is_main: number
+  readonly pid: number
+  readonly pid_start_time: string | null
+  readonly mode: string
+  readonly status: string
+  readonly created_at: number
+  readonly last_heartbeat: number
+  readonly ended_at: number | null
+  readonly port_base: number | null
+  readonly release_reason: string | null
+  readonly kept_reason: string | null
+  readonly base_commit: string | null
+  readonly base_branch: string | null
+}
+
+/** What `register` gives: the same as `Sessions.Registered` without the sweep and setup reports (always empty here). */
+export interface Registered {
+  readonly row: Row
+  /** What `register --json` prints (`Domain.Registration`, same keys in the same order). */
+  readonly registration: {
+    readonly sessionId: string
+    readonly isMainRepo: boolean
+    readonly worktreePath: string
+    readonly worktreeName: string | null
+    readonly branch: string | null
+    readonly repoPath: string
+  }
+  readonly heartbeatFile: string
+  readonly env: Readonly<Record<string, string>>
+  /** `ports.blockSize`. */
+  readonly portCount: number
+}
+
+/** `Sessions.Released`, same keys in the same order (the JSON of `release --json`). */
+export interface Released {
+  readonly sessionId: string
+  readonly repoPath: string
+  readonly worktreePath: string
+  readonly branch: string | null
+  readonly isMainRepo: boolean
+  readonly reason: "released"
+  readonly worktree: "main" | "removed" | "kept"
+  readonly kept: {
+    readonly path: string
+    readonly branch: string | null
+    readonly repoPath: string
+    readonly baseBranch: string | null
+    readonly detail: string
+    readonly changeCount: number
+    readonly untrackedCount: number
+    readonly uniqueCommits: number
+    readonly detachedCommits: number
+  } | null
+  readonly branchOutcome: {
+    readonly name: string
+    readonly outcome: "deleted" | "kept"
+    readonly tip: string | null
+    readonly detail: string
+  } | null
+  readonly liveness: null
+  readonly previouslyReleased: false
+}
+
+/** Same marker as `SessionStore.RELEASE_IN_PROGRESS` (a test keeps them equal). */
+const RELEASE_IN_PROGRESS = "release in progress"
+/** Same rule as `Git.plainBranchName`. */
+const plainBranchName = /^[A-Za-z0-9_]+(?:[-/][A-Za-z0-9_]+)*$/
+const sessionIdPattern = /^[a-z0-9]{6,32}$/
+const LOCK_WAIT_MS = 5 * 60_000
+
+let declined: string | undefined
+/** Decline (return undefined), remembering why. */
+const no = (why: string): undefined => {
+  declined = why
+  return undefined
+}
+/** Why the last call declined (for `PARALLEL_CC_TRACE_FAST_PATH=1` and tests). */
+export const lastDecline = (): string | undefined => declined
+
+// ---- configuration -------------------------------------------------------------------------------------
+
+/** Keys this path implements; keys it knows do not matter here; every other key must be at its default. */
+const HANDLED = new Set([
+  "agent",
+  "db.busyTimeoutMs",
+  "sessions.staleMinutes",
+  "worktree.root",
+  "worktree.prefix",
+  "worktree.copy",
+  "worktree.setup",
+  "ports.base",
+  "ports.blockSize"
+])
+const IRRELEVANT = /^(claims|merges|sandbox|budget|cost|git|parallel)\./
+
+interface Settings {
+  readonly dataDir: string
+  readonly dbPath: string
+  readonly agent: string
+  readonly busyTimeoutMs: number
+  readonly root: string
+  readonly prefix: string
+  readonly portBase: number
+  readonly blockSize: number
+}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
+
+/** The resolved settings, or undefined when this path does not handle them. */
+export const settings = (ctx: Context): Settings | undefined => {
+  if (process.platform !== "linux") return no("not Linux")
+  const dataDir = path.resolve(ctx.cwd, ctx.env.PARALLEL_CC_DATA_DIR || `${ctx.homeDir.replace(/\/+$/, "")}/.parallel-cc`)
+  const rec = ConfigSnapshot.read(dataDir, ctx.env)
+  if (rec === undefined) return no("no configuration recorded for these inputs")
+  const v = rec.values
+  for (const key of Object.keys(v)) {
+    if (!HANDLED.has(key) && !IRRELEVANT.test(key) && !sameJson(v[key], rec.defaults[key])) return no(`setting ${key}`)
+  }
+  if (!sameJson(v["worktree.copy"], []) || !sameJson(v["worktree.setup"], [])) return no("worktree.copy / worktree.setup")
+  const rawDb = ctx.dbFlag !== undefined ? ctx.dbFlag : ctx.env.PARALLEL_CC_DB_PATH
+  const dbPath = rawDb !== undefined && rawDb !== "" ? path.resolve(ctx.cwd, rawDb) : path.join(dataDir, "coordinator.db")
+  const str = (k: string) => (typeof v[k] === "string" ? (v[k] as string) : undefined)
+  const int = (k: string) => (Number.isSafeInteger(v[k]) ? (v[k] as number) : undefined)
+  const agent = str("agent")
+  const root = str("worktree.root")
+  const prefix = str("worktree.prefix")
+  const busyTimeoutMs = int("db.busyTimeoutMs")
+  const portBase = int("ports.base")
+  const blockSize = int("ports.blockSize")
+  if (
+    agent === undefined || root === undefined || prefix === undefined || busyTimeoutMs === undefined ||
+    portBase === undefined || blockSize === undefined
+  ) return no("settings")
+  return { dataDir, dbPath, agent, busyTimeoutMs, root, prefix, portBase, blockSize }
+}
+
+// ---- the store -----------------------------------------------------------------------------------------
+
+/** The store when it exists at this build's schema version in WAL mode; else undefined. */
+const openStore = (s: Settings): Database.Database | undefined => {
+  let db: Database.Database | undefined
+  try {
+    db = new Database(s.dbPath, { fileMustExist: true, timeout: s.busyTimeoutMs })
+    if (db.pragma("user_version", { simple: true }) !== LATEST_SCHEMA_VERSION) throw new Error("schema")
+    if (db.pragma("journal_mode", { simple: true }) !== "wal") throw new Error("journal")
+    db.pragma("synchronous = NORMAL")
+    db.pragma("foreign_keys = ON")
+    return db
+  } catch {
+    db?.close()
+    return undefined
+  }
+}
+
+/** Run `f` with the store open; undefined (declined) when it cannot be opened or `f` throws. */
+const withStore = <A>(s: Settings, f: (db: Database.Database) => A | undefined): A | undefined => {
+  const db = openStore(s)
+  if (db === undefined) return no("store not ready")
+  try {
+    return f(db)
+  } finally {
+    db.close()
+  }
+}
+
+// ---- git -----------------------------------------------------------------------------------------------
+
+interface GitResult {
+  readonly ok: boolean
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const git = (ctx: Context, cwd: string, args: ReadonlyArray<string>, extraEnv: Record<string, string> = {}): GitResult => {
+  const r = spawnSync("git", args, {
+    cwd,
+    env: { ...ctx.env, LC_ALL: "C", GIT_TERMINAL_PROMPT: "0", ...extraEnv },
+    encoding: "utf8",
+    maxBuffer: 1 << 26
+  })
+  return { ok: r.error === undefined && r.status === 0, code: r.error === undefined ? r.status : null, stdout: r.stdout ?? "", stderr: r.stderr ?? "" }
+}
+
+const realpath = (p: string): string | undefined => {
+  try {
+    return fs.realpathSync(p)
+  } catch {
+    return undefined
+  }
+}
+
+/** The key of the repository's worktree lock: its git common dir, as `Worktrees` computes it. */
+const commonDirOf = (repoPath: string, fromGit: string | undefined): string | undefined => {
+  try {
+    if (fs.statSync(path.join(repoPath, ".git")).isDirectory()) return realpath(path.join(repoPath, ".git"))
+  } catch {
+    // Not a directory: what git says.
+  }
+  return fromGit !== undefined ? realpath(fromGit) : undefined
+}
+
+interface Lock {
+  readonly held: RepoLock.Held
+  readonly key: string
+  readonly owner: string
+}
+
+/**
+ * The repository's worktree lock: the kernel lock, then the store's lease (free unless a process of an
+ * earlier release holds it; then this path declines rather than poll).
+ */
+const lock = (db: Database.Database, key: string): Lock | undefined => {
+  const k = RepoLock.acquireSync(key, LOCK_WAIT_MS)
+  if (k._tag !== "Held") return no(`kernel lock: ${k._tag === "Unavailable" ? k.detail : "timed out"}`)
+  const owner = globalThis.crypto.randomUUID()
+  try {
+    const took = db.transaction(() => {
+      if (db.prepare("SELECT 1 FROM worktree_locks WHERE lock_key = ?").get(key) !== undefined) return false
+      db.prepare(
+        "INSERT INTO worktree_locks (lock_key, owner, pid, pid_start_time, acquired_at) VALUES (?, ?, ?, ?, ?)"
+      ).run(key, owner, process.pid, linuxStartTime(process.pid) ?? null, Date.now())
+      return true
+    }).immediate()
+    if (took) return { held: k.held, key, owner }
+  } catch {
+    // Busy store: decline.
+  }
+  RepoLock.release(k.held)
+  return no("lease held or store busy")
+}
+
+const unlock = (db: Database.Database, l: Lock) => {
+  try {
+    db.prepare("DELETE FROM worktree_locks WHERE lock_key = ? AND owner = ?").run(l.key, l.owner)
+  } catch {
+    // Like `Worktrees`: a lease left behind belongs to a live pid only until this process ends.
+  } finally {
+    RepoLock.release(l.held)
+  }
+}
+
+// ---- register ------------------------------------------------------------------------------------------
+
+interface Head {
+  readonly repoPath: string
+  readonly commonDir: string
+  /** Where the repository's post-checkout hook would be. */
+  readonly hookPath: string
+  readonly baseCommit: string
+  readonly baseBranch: string | null
+}
+
+/** The repository's top level, common dir, HEAD commit and branch, in one git call (as `Sessions.register`). */
+const repoHead = (ctx: Context, dir: string): Head | undefined => {
+  const r = git(ctx, dir, [
+    "rev-parse",
+    "--path-format=absolute",
+    "--show-toplevel",
+    "--git-common-dir",
+    "--git-path",
+    "hooks/post-checkout",
+    "HEAD",
+    "--symbolic-full-name",
+    "HEAD",
+    "--"
+  ])
+  if (!r.ok) return no("rev-parse of the repository")
+  const [top = "", common = "", hookPath = "", sha = "", ref = ""] = r.stdout.split("\n").map((l) => l.trim())
+  if (!top.startsWith("/") || !hookPath.startsWith("/") || !/^[0-9a-f]{40,64}$/.test(sha)) return undefined
+  const commonDir = commonDirOf(top, common)
+  if (commonDir === undefined) return undefined
+  return {
+    repoPath: top,
+    commonDir,
+    hookPath,
+    baseCommit: sha,
+    baseBranch: ref.startsWith("refs/heads/") ? ref.slice("refs/heads/".length) : null
+  }
+}
+
+const provablyAlive = (r: Pick<Row, "pid" | "pid_start_time">) =>
+  r.pid_start_time !== null && linuxStartTime(r.pid) === r.pid_start_time
+
+/** Reserve a session as `SessionStore.register` does (one `BEGIN IMMEDIATE` transaction). */
+const reserve = (db: Database.Database, s: Settings, head: Head, pid: number, pidStartTime: string, root: string): Row =>
+  db.transaction((): Row => {
+    const now = Date.now()
+    const id = randomId()
+    const active = db.prepare("SELECT is_main, port_base FROM sessions WHERE repo_path = ? AND status = 'active'")
+      .all(head.repoPath) as Array<{ is_main: number; port_base: number | null }>
+    const isMain = !active.some((r) => r.is_main === 1)
+    const name = `${s.prefix}${id}`
+    const used = new Set(active.map((r) => r.port_base))
+    let block = 0
+    while (used.has(s.portBase + block * s.blockSize) && s.portBase + (block + 1) * s.blockSize <= 65_535) block++
+    db.prepare(
+      `INSERT INTO sessions (id, repo_path, worktree_path, worktree_name, branch, is_main, pid, pid_start_time, mode,
+         status, created_at, last_heartbeat, ended_at, port_base, base_commit, base_branch)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'local', 'active', ?, ?, NULL, ?, ?, ?)`
+    ).run(
+      id,
+      head.repoPath,
+      isMain ? head.repoPath : `${root}/${name}`,
+      isMain ? null : name,
+      isMain ? null : name,
+      isMain ? 1 : 0,
+      pid,
+      pidStartTime,
+      now,
+      now,
+      s.portBase + block * s.blockSize,
+      head.baseCommit,
+      head.baseBranch
+    )
+    return db.prepare("SELECT * FROM sessions WHERE id = ?").get(id) as Row
+  }).immediate()
+
+const isAbsoluteClean = (p: string) => path.isAbsolute(p) && !p.split(/[\\/]/).includes("..")
+
+/** Undo a partial worktree made by {@link addWorktree} (the lock is held), as `Sessions` rolls back. */
+const undoWorktree = (ctx: Context, head: Head, row: Row) => {
+  if (fs.existsSync(row.worktree_path)) git(ctx, head.repoPath, ["worktree", "remove", "--force", "--force", "--", row.worktree_path])
+  git(ctx, head.repoPath, ["worktree", "prune"])
+  git(ctx, head.repoPath, ["update-ref", "-d", `refs/heads/${row.branch}`, head.baseCommit])
+}
+
+/**
+ * Create the session's worktree as `Worktrees.create` does: its metadata (`git worktree add --no-checkout`)
+ * under the repository's lock, then, outside it, the checkout `git worktree add` would run (`reset --hard`)
+ * and the post-checkout hook. On failure, what it made is undone.
+ */
+const addWorktree = (ctx: Context, db: Database.Database, head: Head, row: Row): boolean => {
+  const wt = row.worktree_path
+  const l = lock(db, head.commonDir)
+  if (l === undefined) return false
+  try {
+    if (fs.existsSync(wt)) return no("worktree path exists") ?? false
+    const r = git(ctx, head.repoPath, ["worktree", "add", "--no-checkout", "-b", row.branch!, "--", wt, head.baseCommit])
+    if (!r.ok) {
+      const nothingCreated = /a branch named .* already exists|already checked out|is already used by worktree/.test(r.stderr)
+      if (!nothingCreated && r.code !== null) undoWorktree(ctx, head, row)
+      return no(`git worktree add: ${r.stderr.trim()}`) ?? false
+    }
+  } finally {
+    unlock(db, l)
+  }
+  const ok = git(ctx, wt, ["reset", "--hard", "--no-recurse-submodules", "--quiet"]).ok &&
+    (!fs.existsSync(head.hookPath) ||
+      git(ctx, wt, ["hook", "run", "--ignore-missing", "post-checkout", "--", "0".repeat(head.baseCommit.length), head.baseCommit, "1"]).ok)
+  if (ok) return true
+  no("checkout or post-checkout hook failed")
+  const again = lock(db, head.commonDir)
+  if (again !== undefined) {
+    try {
+      undoWorktree(ctx, head, row)
+    } finally {
+      unlock(db, again)
+    }
+  }
+  return false
+}
+
+/**
+ * Register a session for `pid` in the repository containing `repo` (an existing directory), or undefined
+ * when the `Sessions` service must (nothing is left behind then).
+ */
+export const register = (ctx: Context, req: { readonly repo: string; readonly pid: number }): Registered | undefined => {
+  const s = settings(ctx)
+  if (s === undefined) return undefined
+  const head = repoHead(ctx, req.repo)
+  if (head === undefined) return undefined
+  const pidStartTime = linuxStartTime(req.pid)
+  if (pidStartTime === undefined) return no("pid not running")
+  const root = (s.root !== "" ? s.root : `${head.repoPath}-worktrees`).replace(/\/+$/, "")
+  if (!isAbsoluteClean(root) || !plainBranchName.test(`${s.prefix}x`)) return undefined
+  return withStore(s, (db) => {
+    const active = db.prepare("SELECT pid, pid_start_time FROM sessions WHERE repo_path = ? AND status = 'active'")
+      .all(head.repoPath) as Array<Pick<Row, "pid" | "pid_start_time">>
+    // A session to sweep is the service's to release (and to report).
+    if (!active.every(provablyAlive)) return no("a session to sweep")
+    let row: Row
+    try {
+      row = reserve(db, s, head, req.pid, pidStartTime, root)
+    } catch (e) {
+      return no(`reservation: ${(e as Error).message}`)
+    }
+    if (row.is_main !== 1 && !addWorktree(ctx, db, head, row)) {
+      db.prepare("DELETE FROM sessions WHERE id = ?").run(row.id)
+      return no(`worktree: ${declined ?? "not created"}`)
+    }
+    const heartbeatFile = path.join(s.dataDir, "heartbeats", row.id)
+    try {
+      fs.mkdirSync(path.dirname(heartbeatFile), { recursive: true, mode: 0o700 })
+      fs.writeFileSync(heartbeatFile, "", { mode: 0o600 })
+    } catch (e) {
+      process.stderr.write(`warning: could not create the heartbeat file of ${row.id}: ${(e as Error).message}\n`)
+    }
+    const env: Record<string, string> = {
+      PARALLEL_CC_SESSION_ID: row.id,
+      PARALLEL_CC_WORKTREE: row.worktree_path,
+      PARALLEL_CC_HEARTBEAT_FILE: heartbeatFile
+    }
+    if (row.port_base !== null) {
+      env.PARALLEL_CC_PORT_BASE = String(row.port_base)
+      env.PARALLEL_CC_PORT_COUNT = String(s.blockSize)
+    }
+    return {
+      row,
+      registration: {
+        sessionId: row.id,
+        isMainRepo: row.is_main === 1,
+        worktreePath: row.worktree_path,
+        worktreeName: row.worktree_name,
+        branch: row.branch,
+        repoPath: row.repo_path
+      },
+      heartbeatFile,
+      env,
+      portCount: s.blockSize
+    }
+  })
+}
+
+/** Hand a session to another running process (`Sessions.attach`); false when the service must. */
+export const attach = (ctx: Context, sessionId: string, pid: number): boolean => {
+  const s = settings(ctx)
+  const start = linuxStartTime(pid)
+  if (s === undefined || start === undefined || !sessionIdPattern.test(sessionId)) return false
+  return withStore(s, (db) =>
+    db.prepare("UPDATE sessions SET pid = ?, pid_start_time = ? WHERE id = ? AND status = 'active' RETURNING id")
+      .all(pid, start, sessionId).length === 1) === true
+}
+
+// ---- heartbeat -----------------------------------------------------------------------------------------
+
+/** Record a heartbeat (`Sessions.heartbeat`): how many sessions it touched, or undefined when the service must answer. */
+export const heartbeat = (ctx: Context, selector: { readonly sessionId: string } | { readonly pid: number }): number | undefined => {
+  const s = settings(ctx)
+  if (s === undefined) return undefined
+  if ("sessionId" in selector && !sessionIdPattern.test(selector.sessionId)) return undefined
+  return withStore(s, (db) => {
+    const now = Date.now()
+    const update = db.prepare("UPDATE sessions SET last_heartbeat = ? WHERE id = ? AND status = 'active' RETURNING id")
+    if ("sessionId" in selector) return update.all(now, selector.sessionId).length === 1 ? 1 : undefined
+    const ids = db.prepare("SELECT id FROM sessions WHERE pid = ? AND status = 'active'").all(selector.pid) as Array<{ id: string }>
+    if (ids.length === 0) return undefined
+    for (const { id } of ids) update.run(now, id)
+    return ids.length
+  })
+}
+
+// ---- release -------------------------------------------------------------------------------------------
+
+/** End the session and its claims atomically (`SessionStore.beginRelease` + `ClaimsLedger.releaseSession`). */
+const beginRelease = (db: Database.Database, id: string): Row | undefined =>
+  db.transaction((): Row | undefined => {
+    const now = Date.now()
+    const row = db.prepare(
+      `UPDATE sessions SET status = 'released', ended_at = ?, release_reason = 'released',
+         kept_reason = CASE WHEN is_main = 1 THEN NULL ELSE ? END
+       WHERE id = ? AND status = 'active' RETURNING *`
+    ).get(now, RELEASE_IN_PROGRESS, id) as Row | undefined
+    if (row === undefined) return undefined
+    db.prepare(
+      `UPDATE file_claims SET released_at = ?, release_reason = 'session-ended'
+       WHERE session_id = ? AND released_at IS NULL AND expires_at > ?`
+    ).run(now, id, now)
+    db.prepare(
+      "UPDATE file_claims SET released_at = expires_at, release_reason = 'expired' WHERE session_id = ? AND released_at IS NULL"
+    ).run(id)
+    return row
+  }).immediate()
+
+const released = (
+  row: Row,
+  worktree: Released["worktree"],
+  kept: Released["kept"],
+  branchOutcome: Released["branchOutcome"]
+): Released => ({
+  sessionId: row.id,
+  repoPath: row.repo_path,
+  worktreePath: row.worktree_path,
+  branch: row.branch,
+  isMainRepo: row.is_main === 1,
+  reason: "released",
+  worktree,
+  kept,
+  branchOutcome,
+  liveness: null,
+  previouslyReleased: false
+})
+
+const noLocks = { GIT_OPTIONAL_LOCKS: "0" }
+
+/**
+ * The tip of the session's branch when its worktree is pristine — the checked-out branch is the session's,
+ * nothing is changed, untracked or ignored in it, and no commit of the branch is on no other ref — else
+ * undefined. Read-only: no index refresh, no lock files.
+ */
+const pristineTip = (ctx: Context, row: Row, commonDir: string): string | undefined => {
+  const branch = row.branch
+  const wt = row.worktree_path
+  if (branch === null || !plainBranchName.test(branch) || branch === "HEAD" || wt === row.repo_path) return undefined
+  const where = git(ctx, wt, [
+    "rev-parse",
+    "--path-format=absolute",
+    "--show-toplevel",
+    "--git-common-dir",
+    "HEAD",
+    "--symbolic-full-name",
+    "HEAD"
+  ], noLocks)
+  if (!where.ok) return undefined
+  const [top = "", common = "", sha = "", ref = ""] = where.stdout.split("\n").map((l) => l.trim())
+  if (realpath(top) !== realpath(wt) || realpath(common) !== commonDir) return undefined
+  if (ref !== `refs/heads/${branch}` || !/^[0-9a-f]{40,64}$/.test(sha)) return undefined
+  const unique = git(ctx, row.repo_path, ["rev-list", "--count", sha, "--not", `--exclude=${branch}`, "--branches", "--remotes", "--tags"])
+  if (!unique.ok || unique.stdout.trim() !== "0") return undefined
+  const status = git(ctx, wt, [
+    "status",
+    "--porcelain=v1",
+    "-z",
+    "--untracked-files=normal",
+    "--ignored=traditional",
+    "--ignore-submodules=none"
+  ], noLocks)
+  return status.ok && status.stdout === "" ? sha : undefined
+}
+
+/** Delete the session's branch as `Worktrees` does: not when checked out elsewhere; compare-and-delete. */
+const deleteBranch = (ctx: Context, row: Row, tip: string): NonNullable<Released["branchOutcome"]> => {
+  const name = row.branch!
+  const list = git(ctx, row.repo_path, ["worktree", "list", "--porcelain", "-z"])
+  const entries = list.stdout.split("\0\0").map((e) => e.split("\0"))
+  const elsewhere = entries.find((e) => e.includes(`branch refs/heads/${name}`))
+  if (!list.ok) return { name, outcome: "kept", tip, detail: "git refused: could not list the worktrees" }
+  if (elsewhere !== undefined) {
+    return { name, outcome: "kept", tip, detail: `checked out at ${(elsewhere[0] ?? "").replace(/^worktree /, "")}` }
+  }
+  const r = git(ctx, row.repo_path, ["update-ref", "-d", `refs/heads/${name}`, tip])
+  return r.ok
+    ? { name, outcome: "deleted", tip, detail: "fully merged" }
+    : { name, outcome: "kept", tip, detail: `git refused: ${r.stderr.trim()}` }
+}
+
+const keptOf = (row: Row, detail: string): NonNullable<Released["kept"]> => ({
+  path: row.worktree_path,
+  branch: row.branch,
+  repoPath: row.repo_path,
+  baseBranch: row.base_branch,
+  detail,
+  changeCount: 0,
+  untrackedCount: 0,
+  uniqueCommits: 0,
+  detachedCommits: 0
+})
+
+/** Remove a pristine worktree and its branch (the lock is held); the outcome as `Sessions` reports it. */
+const removeWorktree = (ctx: Context, row: Row, tip: string): Released => {
+  try {
+    const r = git(ctx, row.repo_path, ["worktree", "remove", "--", row.worktree_path])
+    if (!r.ok) {
+      const detail = `git refused to remove it: ${r.stderr.trim().split("\n").slice(-1)[0] ?? ""}`
+      return released(row, "kept", keptOf(row, detail), null)
+    }
+    const branch = deleteBranch(ctx, row, tip)
+    // The default `<repo>-worktrees` folder goes with its last worktree.
+    const parent = path.dirname(row.worktree_path)
+    try {
+      if (parent === `${row.repo_path}-worktrees` && fs.readdirSync(parent).length === 0) fs.rmSync(parent, { recursive: true })
+    } catch {
+      // Like `Sessions`: a folder that stays is harmless.
+    }
+    return released(row, "removed", null, branch)
+  } catch (e) {
+    return released(row, "kept", keptOf(row, `could not check it: ${(e as Error).message}`), null)
+  }
+}
+
+/** Release one active session; undefined (nothing written) when the service must. */
+const releaseOne = (ctx: Context, s: Settings, db: Database.Database, row: Row): Released | undefined => {
+  const hbFile = path.join(s.dataDir, "heartbeats", row.id)
+  if (row.is_main === 1 || row.worktree_name === null) {
+    const ended = beginRelease(db, row.id)
+    if (ended === undefined) return undefined
+    fs.rmSync(hbFile, { force: true })
+    return released(ended, "main", null, null)
+  }
+  const commonDir = commonDirOf(row.repo_path, undefined)
+  if (commonDir === undefined) return undefined
+  const l = lock(db, commonDir)
+  if (l === undefined) return undefined
+  try {
+    const tip = pristineTip(ctx, row, commonDir)
+    if (tip === undefined) return no("worktree not pristine")
+    const ended = beginRelease(db, row.id)
+    if (ended === undefined) return undefined
+    fs.rmSync(hbFile, { force: true })
+    const result = removeWorktree(ctx, ended, tip)
+    db.prepare("UPDATE sessions SET kept_reason = ? WHERE id = ? AND status = 'released'").run(result.kept?.detail ?? null, row.id)
+    return result
+  } finally {
+    unlock(db, l)
+  }
+}
+
+/**
+ * Release one active session (by id, or the only active session of a pid) under the never-lose-work rule,
+ * without force; undefined when the `Sessions` service must (anything but a main session or a pristine
+ * worktree, several sessions of one pid, an unknown or ended session).
+ */
+export const release = (
+  ctx: Context,
+  selector: { readonly sessionId: string } | { readonly pid: number }
+): ReadonlyArray<Released> | undefined => {
+  const s = settings(ctx)
+  if (s === undefined) return undefined
+  if ("sessionId" in selector && !sessionIdPattern.test(selector.sessionId)) return undefined
+  return withStore(s, (db) => {
+    const rows = ("sessionId" in selector
+      ? db.prepare("SELECT * FROM sessions WHERE id = ? AND status = 'active'").all(selector.sessionId)
+      : db.prepare("SELECT * FROM sessions WHERE pid = ? AND status = 'active'").all(selector.pid)) as Array<Row>
+    if (rows.length !== 1 || rows[0]!.mode !== "local") return no("not exactly one active local session")
+    try {
+      const r = releaseOne(ctx, s, db, rows[0]!)
+      return r === undefined ? undefined : [r]
+    } catch (e) {
+      return no(`release: ${(e as Error).message}`)
+    }
+  })
+}
