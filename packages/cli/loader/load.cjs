@@ -116,7 +116,7 @@ function mcpServeArgs(args) {
 
 exports.cli = function cli(dir) {
   if (process.argv[2] === "claude") {
-    loadWithCache(path.join(dir, "wrap.cjs")).mainSubcommand(process.argv.slice(3))
+    loadWithCache(path.join(dir, "wrapq.cjs")).mainSubcommand(process.argv.slice(3), loader(dir))
     return
   }
   const mcp = process.env.PARALLEL_CC_NO_FAST_PATH !== "1" ? mcpServeArgs(process.argv.slice(2)) : null
@@ -126,14 +126,20 @@ exports.cli = function cli(dir) {
   }
   const first = process.argv.slice(2).find((a) => !a.startsWith("-"))
   const hot = first === "status" || first === "register" || first === "release" || first === "heartbeat"
-  if (hot && process.env.PARALLEL_CC_NO_FAST_PATH !== "1") {
+  const quick = hot || first === "claims" || first === "sandbox"
+  if (quick && process.env.PARALLEL_CC_NO_FAST_PATH !== "1") {
     if (loadWithCache(path.join(dir, "quick.cjs")).main(process.argv)) return
-    if (loadWithCache(path.join(dir, "fast.cjs")).main(process.argv)) return
+    if (hot && loadWithCache(path.join(dir, "fast.cjs")).main(process.argv)) return
   }
   loadWithCache(path.join(dir, "cli.cjs")).main(process.argv)
 }
 
-/** Run an entry that exports `main(argv)`. */
+/** Loads another bundle of this directory (for an entry that needs one only sometimes). */
+function loader(dir) {
+  return (name) => loadWithCache(path.join(dir, name))
+}
+
+/** Run an entry that exports `main(argv, load)`. */
 exports.entry = function entry(dir, name) {
-  loadWithCache(path.join(dir, name)).main(process.argv)
+  loadWithCache(path.join(dir, name)).main(process.argv, loader(dir))
 }

@@ -1,4 +1,4 @@
 #!/usr/bin/env node
 "use strict"
-// claude-parallel: run the agent in a parallel-cc session (see src/wrapper.ts).
-require("./load.cjs").entry(__dirname, "wrap.cjs")
+// claude-parallel: run the agent in a parallel-cc session (see src/wrapperRun.ts and src/wrapperFast.ts).
+require("./load.cjs").entry(__dirname, "wrapq.cjs")

@@ -1,25 +1,30 @@
 /**
- * The Effect-free start-up paths of the hot commands (bundled as `dist/quick.cjs`): `status --json` from the
- * store snapshot (see statusSnapshot.ts), and `register`, `release` and `heartbeat` through core's
+ * The Effect-free start-up paths of the hot commands (bundled as `dist/quick.cjs`): `status` from the store
+ * snapshot (see statusSnapshot.ts), `claims`, `sandbox list` and `sandbox status` from core's read-only
+ * snapshots (`ClaimsSnapshot`, `RunsSnapshot`), and `register`, `release` and `heartbeat` through core's
  * `FastPath`. Each understands only the plain forms of its command and answers only when core's fast path
  * does; otherwise `main` returns false having printed and changed nothing, and the loader starts the
  * regular path (`fast.cjs`, then the full CLI), which owns every help text, usage error and decision.
  * The output is byte for byte what the regular path prints (tested side by side).
  */
-import { FastPath, type Sessions } from "@parallel-cc/core"
+import { ClaimsSnapshot, FastPath, RunsSnapshot, type Sessions } from "@parallel-cc/core"
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { claimsText } from "./internal/ClaimsText.js"
 import { releasedLines } from "./internal/Render.js"
+import { runStatusText, runsText, type RunView } from "./internal/SandboxText.js"
 import * as StatusSnapshot from "./statusSnapshot.js"
 
 interface Parsed {
+  /** The words before and between the flags, e.g. `sandbox list`. */
   readonly command: string
   readonly flags: ReadonlyMap<string, string | true>
   readonly db: string | undefined
 }
 
-const VALUED = new Set(["--repo", "--pid", "--session-id", "--db"])
+const VALUED = new Set(["--repo", "--pid", "--session-id", "--session", "--limit", "--db"])
 const BOOLEAN = new Set(["--json", "--verbose"])
 
 /** `COMMAND` and flags from the sets above, each at most once (`--verbose` is ignored); anything else: undefined. */
@@ -29,8 +34,7 @@ const parse = (args: ReadonlyArray<string>): Parsed | undefined => {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!
     if (!a.startsWith("-")) {
-      if (command !== undefined) return undefined
-      command = a
+      command = command === undefined ? a : `${command} ${a}`
       continue
     }
     const eq = a.startsWith("--") ? a.indexOf("=") : -1
@@ -119,7 +123,87 @@ const heartbeat = (ctx: FastPath.Context, p: Parsed): boolean => {
   return true
 }
 
-const commands: Record<string, (ctx: FastPath.Context, p: Parsed) => boolean> = { register, release, heartbeat }
+/** The store file as the regular path finds it (`--db`, PARALLEL_CC_DB_PATH, `<data dir>/coordinator.db`). */
+const dbPathOf = (ctx: FastPath.Context) => {
+  const dataDir = path.resolve(ctx.cwd, ctx.env.PARALLEL_CC_DATA_DIR || path.join(ctx.homeDir, ".parallel-cc"))
+  const raw = ctx.dbFlag !== undefined ? ctx.dbFlag : ctx.env.PARALLEL_CC_DB_PATH
+  return raw !== undefined && raw !== "" ? path.resolve(ctx.cwd, raw) : path.join(dataDir, "coordinator.db")
+}
+
+/** `Git.mainRoot`: the main working tree's top level of the repository containing `dir`. */
+const mainRoot = (ctx: FastPath.Context, dir: string): string | undefined => {
+  const git = (cwd: string, args: ReadonlyArray<string>) => {
+    const r = spawnSync("git", args, { cwd, env: { ...ctx.env, LC_ALL: "C", GIT_TERMINAL_PROMPT: "0" }, encoding: "utf8" })
+    return r.error === undefined && r.status === 0 ? r.stdout.trim().split("\n") : undefined
+  }
+  const where = git(dir, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir"])
+  const [top, common] = where ?? []
+  if (top === undefined || common === undefined || !top.startsWith("/")) return undefined
+  if (!common.endsWith("/.git")) return top
+  const main = common.slice(0, -"/.git".length)
+  return main === top ? top : (git(main, ["rev-parse", "--show-toplevel"])?.[0] ?? main)
+}
+
+const claims = (ctx: FastPath.Context, p: Parsed): boolean => {
+  const repo = text(p, "--repo")
+  const session = text(p, "--session")
+  if (!only(p, ["--repo", "--session", "--json"]) || (session !== undefined && !/^[a-z0-9]{6,32}$/.test(session))) return false
+  let repoPath: string | undefined
+  if (repo !== undefined) {
+    try {
+      repoPath = mainRoot(ctx, fs.realpathSync(path.resolve(ctx.cwd, repo)))
+    } catch {
+      return false
+    }
+    if (repoPath === undefined) return false
+  }
+  const found = ClaimsSnapshot.read({ dbPath: dbPathOf(ctx), repoPath, sessionId: session })
+  if (found === undefined) return false
+  if (p.flags.has("--json")) out(JSON.stringify({ claims: found }, null, 2))
+  else out(claimsText(found.map((c) => ({ ...c, expiresAt: new Date(c.expiresAt) })), Date.now()))
+  return true
+}
+
+const runView = (r: RunsSnapshot.RunEntry) => r as unknown as RunView
+
+const sandboxList = (ctx: FastPath.Context, p: Parsed): boolean => {
+  const repo = text(p, "--repo")
+  const limit = text(p, "--limit")
+  if (!only(p, ["--repo", "--limit", "--json"]) || (limit !== undefined && !/^\d{1,9}$/.test(limit))) return false
+  let repoPath: string | undefined
+  if (repo !== undefined) {
+    const abs = path.resolve(ctx.cwd, repo)
+    try {
+      repoPath = fs.realpathSync(abs)
+    } catch {
+      repoPath = abs
+    }
+  }
+  const runs = RunsSnapshot.list({ dbPath: dbPathOf(ctx), repoPath, limit: limit !== undefined ? Number(limit) : 20 })
+  if (runs === undefined) return false
+  if (p.flags.has("--json")) out(JSON.stringify({ runs }, null, 2))
+  else out(runsText(runs.map(runView), Date.now()))
+  return true
+}
+
+const sandboxStatus = (ctx: FastPath.Context, p: Parsed): boolean => {
+  const id = text(p, "--session-id")
+  if (!only(p, ["--session-id", "--json"]) || id === undefined) return false
+  const s = RunsSnapshot.status({ dbPath: dbPathOf(ctx), sessionId: id })
+  if (s === undefined) return false
+  if (p.flags.has("--json")) out(JSON.stringify(s, null, 2))
+  else out(runStatusText(runView(s.run), s.sandbox))
+  return true
+}
+
+const commands: Record<string, (ctx: FastPath.Context, p: Parsed) => boolean> = {
+  register,
+  release,
+  heartbeat,
+  claims,
+  "sandbox list": sandboxList,
+  "sandbox status": sandboxStatus
+}
 
 /** Answer the command when a fast path can; false (nothing printed or changed) when the regular path must. */
 export const main = (argv: ReadonlyArray<string>): boolean => {

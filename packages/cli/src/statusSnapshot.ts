@@ -1,21 +1,23 @@
 /**
- * The start-up path of `parallel-cc status --json`: answered from `StatusSnapshot` (better-sqlite3 and
+ * The start-up path of `parallel-cc status [--json]`: answered from `StatusSnapshot` (better-sqlite3 and
  * `/proc`, no Effect runtime) when that changes nothing. Returns false whenever the arguments are anything
  * else or the snapshot declines (a session to release, no store yet, another schema version…); the loader
  * then starts the regular path, which owns every decision and every error message.
  */
-import { StatusSnapshot } from "@parallel-cc/core"
+import { OverlapsSnapshot, StatusSnapshot } from "@parallel-cc/core"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { statusText } from "./internal/StatusText.js"
 
 interface Parsed {
+  readonly json: boolean
   readonly repo: string | undefined
   readonly db: string | undefined
   readonly sandboxOnly: boolean
 }
 
-/** `status --json [--repo P] [--sandbox-only] [--db P] [--verbose]`, in any order; anything else: undefined. */
+/** `status [--json] [--repo P] [--sandbox-only] [--db P] [--verbose]`, in any order; anything else: undefined. */
 const parse = (args: ReadonlyArray<string>): Parsed | undefined => {
   let command = false
   let json = false
@@ -35,7 +37,7 @@ const parse = (args: ReadonlyArray<string>): Parsed | undefined => {
     else if (a.startsWith("--db=") && a.length > 5) db = a.slice(5)
     else return undefined
   }
-  return command && json ? { repo, db, sandboxOnly } : undefined
+  return command ? { json, repo, db, sandboxOnly } : undefined
 }
 
 export const main = (argv: ReadonlyArray<string>): boolean => {
@@ -56,6 +58,26 @@ export const main = (argv: ReadonlyArray<string>): boolean => {
   }
   const snapshot = StatusSnapshot.read({ dbPath, dataDir, repoPath, mode: parsed.sandboxOnly ? "sandbox" : undefined })
   if (snapshot === undefined) return false
-  process.stdout.write(JSON.stringify(snapshot, null, 2) + "\n")
+  if (parsed.json) process.stdout.write(JSON.stringify(snapshot, null, 2) + "\n")
+  else {
+    const date = (iso: string) => new Date(iso)
+    const sessions = snapshot.sessions.map((s) => ({
+      ...s,
+      name: s.name ?? null,
+      parentId: s.parentId ?? null,
+      createdAt: date(s.createdAt),
+      lastHeartbeat: date(s.lastHeartbeat),
+      liveness: s.liveness.state
+    }))
+    const kept = snapshot.kept.map((s) => ({
+      ...s,
+      name: s.name ?? null,
+      keptReason: s.keptReason ?? null,
+      endedAt: s.endedAt === null ? null : date(s.endedAt)
+    }))
+    const overlaps = OverlapsSnapshot.list({ dbPath, repoPath })
+    if (overlaps === undefined) return false
+    process.stdout.write(statusText(sessions, kept, overlaps, Date.now()) + "\n")
+  }
   return true
 }

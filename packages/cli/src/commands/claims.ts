@@ -2,15 +2,11 @@ import { ClaimsLedger, Domain, Git } from "@parallel-cc/core"
 import { Clock, Effect, Option, Schema } from "effect"
 import { defineCommand } from "../internal/Command.js"
 import { Layers, withCore } from "../internal/Env.js"
-import { print, printJson, table } from "../internal/Output.js"
+import { claimsText } from "../internal/ClaimsText.js"
+import { print, printJson } from "../internal/Output.js"
 import { resolveDir } from "../internal/Paths.js"
 
 const encodeClaims = Schema.encodeSync(Schema.Array(ClaimsLedger.Claim))
-
-const until = (to: Date, now: number): string => {
-  const m = Math.max(0, Math.round((to.getTime() - now) / 60_000))
-  return m < 60 ? `${m}m` : m < 1440 ? `${Math.floor(m / 60)}h ${m % 60}m` : `${Math.floor(m / 1440)}d ${Math.floor((m % 1440) / 60)}h`
-}
 
 export const claims = defineCommand({
   name: "claims",
@@ -49,20 +45,6 @@ export const claims = defineCommand({
       }
       const found = yield* ledger.list({ repoPath, sessionId, filePath })
       if (opts.json) return yield* printJson({ claims: encodeClaims(found) })
-      if (found.length === 0) return yield* print("No active claims.")
-      const now = yield* Clock.currentTimeMillis
-      const repos = [...new Set(found.map((c) => c.repoPath))]
-      const blocks = repos.map((repo) => {
-        const rows = found.filter((c) => c.repoPath === repo).map((c) => [
-          c.filePath,
-          c.mode,
-          c.sessionId,
-          c.branch ?? "(repository)",
-          until(c.expiresAt, now),
-          c.reason ?? ""
-        ])
-        return `${repo}\n${table(["FILE", "MODE", "SESSION", "BRANCH", "EXPIRES IN", "REASON"], rows)}`
-      })
-      yield* print(blocks.join("\n\n"))
+      yield* print(claimsText(found, yield* Clock.currentTimeMillis))
     }))
 })

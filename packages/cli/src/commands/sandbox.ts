@@ -10,7 +10,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type { HelpLayout } from "../internal/HelpText.js"
 import { hostContext, withSandboxes } from "../internal/Sandbox.js"
-import { age, print, printJson, table } from "../internal/Output.js"
+import { print, printJson } from "../internal/Output.js"
+import { resultLine, runStatusText, runsText } from "../internal/SandboxText.js"
 import { runMulti } from "./parallel.js"
 
 /** A run ended without success; its summary has been printed. Exit code 1. */
@@ -80,20 +81,6 @@ const progress = (e: Sandboxes.RunEvent): Effect.Effect<void> =>
         return
     }
   })
-
-const resultLine = (r: SandboxRuns.SandboxRun): string => {
-  const parts = [
-    r.status.replace("_", " "),
-    r.numTurns !== null ? `${r.numTurns} turns` : undefined,
-    r.totalCostUsd !== null && r.providerCostUsd !== null && r.providerCostUsd > 0
-      ? `$${r.totalCostUsd.toFixed(4)} (agent $${(r.costUsd ?? 0).toFixed(4)} + sandbox $${r.providerCostUsd.toFixed(4)})`
-      : r.costUsd !== null
-      ? `$${r.costUsd.toFixed(4)}`
-      : undefined,
-    r.agentDurationMs !== null ? `${(r.agentDurationMs / 1000).toFixed(1)} s (agent)` : undefined
-  ].filter((x) => x !== undefined)
-  return parts.join(" · ")
-}
 
 const sessionId = Options.text("session-id").pipe(Options.withDescription("The run's session id (from `sandbox run` or `sandbox list`)"))
 const json = Options.boolean("json").pipe(Options.withDescription("Print one JSON document"))
@@ -499,25 +486,7 @@ const listCommand = Command.make(
       const sandboxes = yield* Sandboxes.Sandboxes
       const runs = yield* sandboxes.list({ repoPath, limit: o.limit })
       if (o.json) return yield* printJson({ runs: runs.map((r) => encodeRun(r)) })
-      if (runs.length === 0) return yield* print("No sandbox runs.")
-      const now = yield* Clock.currentTimeMillis
-      const prompt = (p: string) => {
-        const l = p.trim().split("\n")[0] ?? ""
-        return l.length > 40 ? `${l.slice(0, 39)}…` : l
-      }
-      yield* print(table(
-        ["SESSION", "STATUS", "SANDBOX", "PROVIDER", "AGE", "COST", "CHANGES", "PROMPT"],
-        runs.map((r) => [
-          r.sessionId,
-          r.status,
-          r.sandboxState,
-          r.isolation !== null ? `${r.provider}/${r.isolation}` : r.provider,
-          age(r.createdAt, now),
-          r.costUsd !== null ? `$${r.costUsd.toFixed(4)}` : "-",
-          r.filesAdded !== null ? `+${r.filesAdded} ~${r.filesModified ?? 0} -${r.filesDeleted ?? 0}` : "-",
-          prompt(r.prompt)
-        ])
-      ))
+      yield* print(runsText(runs, yield* Clock.currentTimeMillis))
     }))
 ).pipe(Command.withDescription("List sandboxed runs, newest first"))
 
@@ -527,23 +496,7 @@ const statusCommand = Command.make("status", { sessionId, json }, (o) =>
     const s = yield* sandboxes.status(o.sessionId, yield* hostContext)
     const r = s.run
     if (o.json) return yield* printJson({ run: encodeRun(r), sandbox: s.sandbox, supervisorAlive: s.supervisorAlive })
-    const rows: Array<[string, string]> = [
-      ["session", r.sessionId],
-      ["status", resultLine(r)],
-      ["repository", r.repoPath],
-      ["provider", `${r.provider}${r.isolation !== null ? ` (${r.isolation})` : ""}`],
-      ["sandbox", `${r.sandboxState}${r.sandboxId !== null ? ` ${r.sandboxId}` : ""} — now ${s.sandbox}`],
-      ["agent", r.agent],
-      ["branch", `${r.branchMode}${r.branch !== null ? ` ${r.branch}` : ""}`],
-      ["worktree", r.worktreePath ?? "-"],
-      ["changes", r.filesAdded !== null ? `${r.filesAdded} added, ${r.filesModified ?? 0} modified, ${r.filesDeleted ?? 0} deleted` : "-"],
-      ["started", r.createdAt.toISOString()],
-      ["ended", r.endedAt?.toISOString() ?? "-"],
-      ["log", r.logPath]
-    ]
-    if (r.error !== null) rows.push(["error", r.error])
-    const width = Math.max(...rows.map(([k]) => k.length))
-    yield* print(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n"))
+    yield* print(runStatusText(r, s.sandbox))
   }))).pipe(Command.withDescription("Show one sandboxed run: status, sandbox, result, changes"))
 
 /** `parallel-cc sandbox …`. */

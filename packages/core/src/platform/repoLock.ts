@@ -98,8 +98,8 @@ export const acquire = (commonDir: string, timeoutMs: number, signal?: AbortSign
       signal?.removeEventListener("abort", onAbort)
       const outcome = outcomeOf(o.fd, o.file, code, error)
       // flock may have taken the lock just before it was killed: closing our descriptor drops it.
-      if (aborted && outcome._tag === "Held") {
-        release(outcome.held)
+      if (aborted) {
+        if (outcome._tag === "Held") release(outcome.held)
         resolve({ _tag: "TimedOut" })
       } else resolve(outcome)
     })

@@ -8,6 +8,7 @@
 import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import { Database, type DbFailure } from "../platform/Database.js"
 import { SessionId } from "../Domain.js"
+import { fromRow, runColumns } from "./runRows.js"
 import { IsolationKind, ProviderName } from "./SandboxProvider.js"
 
 /**
@@ -104,53 +105,8 @@ export class SandboxRunNotFound extends Schema.TaggedError<SandboxRunNotFound>()
   }
 }
 
-const columns = {
-  sessionId: "session_id",
-  repoPath: "repo_path",
-  provider: "provider",
-  sandboxId: "sandbox_id",
-  isolation: "isolation",
-  agent: "agent",
-  prompt: "prompt",
-  template: "template",
-  managedTemplate: "managed_template",
-  branchMode: "branch_mode",
-  branch: "branch",
-  baseCommit: "base_commit",
-  worktreePath: "worktree_path",
-  status: "status",
-  sandboxState: "sandbox_state",
-  keep: "keep",
-  dryRun: "dry_run",
-  supervisorPid: "supervisor_pid",
-  supervisorStart: "supervisor_start",
-  agentPid: "agent_pid",
-  timeoutMs: "timeout_ms",
-  logPath: "log_path",
-  eventsPath: "events_path",
-  changesPath: "changes_path",
-  uploadFiles: "upload_files",
-  uploadBytes: "upload_bytes",
-  exitCode: "exit_code",
-  resultSubtype: "result_subtype",
-  isError: "is_error",
-  numTurns: "num_turns",
-  costUsd: "cost_usd",
-  agentDurationMs: "agent_duration_ms",
-  filesAdded: "files_added",
-  filesModified: "files_modified",
-  filesDeleted: "files_deleted",
-  error: "error",
-  createdAt: "created_at",
-  startedAt: "started_at",
-  endedAt: "ended_at",
-  killRequestedAt: "kill_requested_at",
-  budgetUsd: "budget_usd",
-  providerSeconds: "provider_seconds",
-  providerCostUsd: "provider_cost_usd",
-  totalCostUsd: "total_cost_usd",
-  pullRequestUrl: "pr_url"
-} as const satisfies { readonly [K in keyof SandboxRun]: string }
+/** Field → column; with `fromRow`, the row format (runRows.ts, shared with the Effect-free RunsSnapshot). */
+const columns = runColumns satisfies { readonly [K in keyof SandboxRun]: string }
 
 /** Every stored field of a run, writable. */
 export type Fields = { -readonly [K in keyof typeof columns]: SandboxRun[K] }
@@ -186,16 +142,6 @@ const toDb = (value: unknown): unknown => {
   return value === undefined ? null : value
 }
 
-const fromRow = (row: Record<string, unknown>): unknown => {
-  const out: Record<string, unknown> = {}
-  for (const [field, col] of Object.entries(columns)) {
-    const v = row[col]
-    if (["keep", "dryRun", "isError"].includes(field)) out[field] = v === null ? null : v === 1
-    else if (["createdAt", "startedAt", "endedAt", "killRequestedAt"].includes(field)) out[field] = v === null ? null : new Date(v as number)
-    else out[field] = v
-  }
-  return out
-}
 // The class constructor validates every field against the schema.
 const decodeRun = (fields: unknown) => Effect.try(() => new SandboxRun(fields as ConstructorParameters<typeof SandboxRun>[0]))
 

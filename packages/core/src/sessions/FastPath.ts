@@ -31,6 +31,8 @@ import * as ConfigSnapshot from "../platform/configSnapshot.js"
 import { linuxStartTime } from "../platform/procStat.js"
 import * as RepoLock from "../platform/repoLock.js"
 import { LATEST_SCHEMA_VERSION } from "../platform/schemaVersion.js"
+import { Layout, LIVE_DIR } from "./liveDir.js"
+import { sessionSlug } from "./slug.js"
 
 /** Where the caller runs: its environment (`PARALLEL_CC_*`), working and home directory, `--db`. */
 export interface Context {
@@ -75,6 +77,8 @@ export interface Registered {
     readonly repoPath: string
   }
   readonly heartbeatFile: string
+  /** The session's directory (`<dataDir>/live/<id>`). */
+  readonly sessionDir: string
   readonly env: Readonly<Record<string, string>>
   /** `ports.blockSize`. */
   readonly portCount: number
@@ -116,6 +120,8 @@ const RELEASE_IN_PROGRESS = "release in progress"
 const plainBranchName = /^[A-Za-z0-9_]+(?:[-/][A-Za-z0-9_]+)*$/
 const sessionIdPattern = /^[a-z0-9]{6,32}$/
 const LOCK_WAIT_MS = 5 * 60_000
+/** Same name as `worktreeInclude.INCLUDE_FILE` (a test keeps them equal). */
+const INCLUDE_FILE = ".worktreeinclude"
 
 let declined: string | undefined
 /** Decline (return undefined), remembering why. */
@@ -137,12 +143,15 @@ const HANDLED = new Set([
   "worktree.prefix",
   "worktree.copy",
   "worktree.setup",
+  "worktree.share",
+  "worktree.shareMode",
   "ports.base",
   "ports.blockSize"
 ])
 const IRRELEVANT = /^(claims|merges|sandbox|budget|cost|git|parallel)\./
 
-interface Settings {
+/** What the fast path needs of the configuration (from the recorded resolution). */
+export interface Settings {
   readonly dataDir: string
   readonly dbPath: string
   readonly agent: string
@@ -165,7 +174,9 @@ export const settings = (ctx: Context): Settings | undefined => {
   for (const key of Object.keys(v)) {
     if (!HANDLED.has(key) && !IRRELEVANT.test(key) && !sameJson(v[key], rec.defaults[key])) return no(`setting ${key}`)
   }
-  if (!sameJson(v["worktree.copy"], []) || !sameJson(v["worktree.setup"], [])) return no("worktree.copy / worktree.setup")
+  if (!sameJson(v["worktree.copy"], []) || !sameJson(v["worktree.setup"], []) || !sameJson(v["worktree.share"], [])) {
+    return no("worktree.copy / worktree.setup / worktree.share")
+  }
   const rawDb = ctx.dbFlag !== undefined ? ctx.dbFlag : ctx.env.PARALLEL_CC_DB_PATH
   const dbPath = rawDb !== undefined && rawDb !== "" ? path.resolve(ctx.cwd, rawDb) : path.join(dataDir, "coordinator.db")
   const str = (k: string) => (typeof v[k] === "string" ? (v[k] as string) : undefined)
@@ -411,6 +422,63 @@ const addWorktree = (ctx: Context, db: Database.Database, head: Head, row: Row):
 }
 
 /**
+ * Whether preparing the new worktree (`worktreePrepare`, as `Sessions.register` does) would do nothing: no
+ * `.worktreeinclude`, no sparse checkout, and no submodules or Git LFS in the commit it starts from.
+ */
+const nothingToPrepare = (ctx: Context, head: Head): boolean => {
+  if (fs.existsSync(path.join(head.repoPath, INCLUDE_FILE))) return false
+  const sparse = git(ctx, head.repoPath, ["config", "--bool", "--get", "core.sparseCheckout"])
+  if (sparse.code === null || sparse.code > 1 || sparse.stdout.trim() === "true") return false
+  const found = git(ctx, head.repoPath, [
+    "grep",
+    "-l",
+    "-i",
+    "-F",
+    "-e",
+    "filter=lfs",
+    "-e",
+    "[submodule",
+    head.baseCommit,
+    "--",
+    ":(glob)**/.gitattributes",
+    ".gitattributes",
+    ".gitmodules"
+  ])
+  return found.code === 1
+}
+
+/** The session's directory, linked with the other live sessions of the repository (as `SessionFiles`). */
+const createSessionDir = (db: Database.Database, dataDir: string, row: Row): string => {
+  const root = path.join(dataDir, LIVE_DIR)
+  const dir = path.join(root, row.id)
+  try {
+    fs.mkdirSync(root, { recursive: true, mode: 0o700 })
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+    fs.chmodSync(dir, 0o700)
+    for (const sub of [Layout.notices, Layout.sent, Layout.claims, Layout.changes, Layout.peers]) {
+      fs.mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o700 })
+    }
+    fs.writeFileSync(path.join(dir, Layout.worktree), `${row.worktree_path}\n`, { mode: 0o600 })
+    fs.writeFileSync(path.join(dir, Layout.repo), `${row.repo_path}\n`, { mode: 0o600 })
+    if (!fs.existsSync(path.join(dir, Layout.state))) fs.writeFileSync(path.join(dir, Layout.state), "starting\n", { mode: 0o600 })
+    const peers = (db.prepare("SELECT id FROM sessions WHERE repo_path = ? AND status = 'active' AND id <> ?")
+      .all(row.repo_path, row.id) as Array<{ id: string }>).map((r) => r.id)
+    const link = (from: string, to: string) => {
+      try {
+        fs.symlinkSync(path.join("..", "..", to), path.join(root, from, Layout.peers, to))
+      } catch {
+        // Like `SessionFiles.linkPeer`: a link that exists, or a peer without a directory, is fine.
+      }
+    }
+    for (const p of peers) link(row.id, p)
+    for (const p of peers) if (fs.existsSync(path.join(root, p))) link(p, row.id)
+  } catch (e) {
+    process.stderr.write(`warning: could not create the session directory of ${row.id}: ${(e as Error).message}\n`)
+  }
+  return dir
+}
+
+/**
  * Register a session for `pid` in the repository containing `repo` (an existing directory), or undefined
  * when the `Sessions` service must (nothing is left behind then).
  */
@@ -434,6 +502,10 @@ export const register = (ctx: Context, req: { readonly repo: string; readonly pi
     } catch (e) {
       return no(`reservation: ${(e as Error).message}`)
     }
+    if (row.is_main !== 1 && !nothingToPrepare(ctx, head)) {
+      db.prepare("DELETE FROM sessions WHERE id = ?").run(row.id)
+      return no("the new worktree needs preparing (.worktreeinclude, sparse checkout, submodules or LFS)")
+    }
     if (row.is_main !== 1 && !addWorktree(ctx, db, head, row)) {
       db.prepare("DELETE FROM sessions WHERE id = ?").run(row.id)
       return no(`worktree: ${declined ?? "not created"}`)
@@ -445,10 +517,15 @@ export const register = (ctx: Context, req: { readonly repo: string; readonly pi
     } catch (e) {
       process.stderr.write(`warning: could not create the heartbeat file of ${row.id}: ${(e as Error).message}\n`)
     }
+    const sessionDir = createSessionDir(db, s.dataDir, row)
+    const slug = sessionSlug(row.repo_path, row.id)
     const env: Record<string, string> = {
       PARALLEL_CC_SESSION_ID: row.id,
       PARALLEL_CC_WORKTREE: row.worktree_path,
-      PARALLEL_CC_HEARTBEAT_FILE: heartbeatFile
+      PARALLEL_CC_HEARTBEAT_FILE: heartbeatFile,
+      PARALLEL_CC_SLUG: slug,
+      COMPOSE_PROJECT_NAME: slug,
+      PARALLEL_CC_SESSION_DIR: sessionDir
     }
     if (row.port_base !== null) {
       env.PARALLEL_CC_PORT_BASE = String(row.port_base)
@@ -465,6 +542,7 @@ export const register = (ctx: Context, req: { readonly repo: string; readonly pi
         repoPath: row.repo_path
       },
       heartbeatFile,
+      sessionDir,
       env,
       portCount: s.blockSize
     }
@@ -551,6 +629,8 @@ const pristineTip = (ctx: Context, row: Row, commonDir: string): string | undefi
   const branch = row.branch
   const wt = row.worktree_path
   if (branch === null || !plainBranchName.test(branch) || branch === "HEAD" || wt === row.repo_path) return undefined
+  // A worktree with submodules is the service's (it looks for commits only in their branches).
+  if (fs.existsSync(path.join(wt, ".gitmodules"))) return undefined
   const where = git(ctx, wt, [
     "rev-parse",
     "--path-format=absolute",
@@ -628,12 +708,25 @@ const removeWorktree = (ctx: Context, row: Row, tip: string): Released => {
 }
 
 /** Release one active session; undefined (nothing written) when the service must. */
+/** Unlink the session from the other live sessions of its repository, then remove its directory. */
+const removeSessionDir = (db: Database.Database, dataDir: string, row: Row) => {
+  const root = path.join(dataDir, LIVE_DIR)
+  try {
+    const peers = db.prepare("SELECT id FROM sessions WHERE repo_path = ? AND status = 'active'").all(row.repo_path) as Array<{ id: string }>
+    for (const p of peers) fs.rmSync(path.join(root, p.id, Layout.peers, row.id), { force: true })
+  } catch {
+    // Like `Sessions`: a dangling link is harmless.
+  }
+  fs.rmSync(path.join(root, row.id), { recursive: true, force: true })
+}
+
 const releaseOne = (ctx: Context, s: Settings, db: Database.Database, row: Row): Released | undefined => {
   const hbFile = path.join(s.dataDir, "heartbeats", row.id)
   if (row.is_main === 1 || row.worktree_name === null) {
     const ended = beginRelease(db, row.id)
     if (ended === undefined) return undefined
     fs.rmSync(hbFile, { force: true })
+    removeSessionDir(db, s.dataDir, ended)
     return released(ended, "main", null, null)
   }
   const commonDir = commonDirOf(row.repo_path, undefined)
@@ -646,6 +739,7 @@ const releaseOne = (ctx: Context, s: Settings, db: Database.Database, row: Row):
     const ended = beginRelease(db, row.id)
     if (ended === undefined) return undefined
     fs.rmSync(hbFile, { force: true })
+    removeSessionDir(db, s.dataDir, ended)
     const result = removeWorktree(ctx, ended, tip)
     db.prepare("UPDATE sessions SET kept_reason = ? WHERE id = ? AND status = 'released'").run(result.kept?.detail ?? null, row.id)
     return result

@@ -1,0 +1,126 @@
+/**
+ * The text of `parallel-cc status`: one renderer for the full CLI and the Effect-free fast path (plain
+ * data in, no Effect code), so both print the same bytes.
+ */
+import { reenterCommand } from "./Render.js"
+import { age, table } from "./Table.js"
+
+export interface ActiveRow {
+  readonly sessionId: string
+  readonly name: string | null
+  /** The session this one works for (shown nested under it). */
+  readonly parentId: string | null
+  readonly pid: number
+  readonly mode: string
+  readonly isMainRepo: boolean
+  readonly branch: string | null
+  readonly createdAt: Date
+  readonly lastHeartbeat: Date
+  readonly liveness: string
+  readonly portBase: number | null
+  readonly worktreePath: string
+}
+
+export interface KeptRow {
+  readonly sessionId: string
+  readonly name: string | null
+  readonly mode: string
+  readonly branch: string | null
+  readonly endedAt: Date | null
+  readonly keptReason: string | null
+  readonly worktreePath: string
+}
+
+/** An open overlap between two live sessions (as `OverlapStore.list` gives it). */
+export interface OverlapRow {
+  readonly sessionA: string
+  readonly sessionB: string
+  readonly filePath: string
+  readonly conflict: boolean | null
+}
+
+/** "2 files, 1 conflict", or "-". */
+const overlapCell = (overlaps: ReadonlyArray<OverlapRow>, id: string): string => {
+  const mine = overlaps.filter((o) => o.sessionA === id || o.sessionB === id)
+  if (mine.length === 0) return "-"
+  const files = new Set(mine.map((o) => o.filePath)).size
+  const conflicts = mine.filter((o) => o.conflict === true).length
+  return `${files} file${files === 1 ? "" : "s"}${conflicts > 0 ? `, ${conflicts} conflict${conflicts === 1 ? "" : "s"}` : ""}`
+}
+
+/** Sessions in display order: each one followed by the sessions started for it (subagents), with its depth. */
+export const nested = <S extends Pick<ActiveRow, "sessionId" | "parentId">>(rows: ReadonlyArray<S>) => {
+  const ids = new Set<string>(rows.map((s) => s.sessionId))
+  const children = new Map<string, Array<S>>()
+  const roots: Array<S> = []
+  for (const s of rows) {
+    const p = s.parentId
+    if (p !== null && ids.has(p) && p !== s.sessionId) children.set(p, [...(children.get(p) ?? []), s])
+    else roots.push(s)
+  }
+  const out: Array<{ readonly depth: number; readonly row: S }> = []
+  const seen = new Set<string>()
+  const walk = (s: S, depth: number) => {
+    if (seen.has(s.sessionId)) return
+    seen.add(s.sessionId)
+    out.push({ depth, row: s })
+    for (const c of children.get(s.sessionId) ?? []) walk(c, depth + 1)
+  }
+  for (const r of roots) walk(r, 0)
+  // A cycle of parents (impossible through register) still shows every session.
+  for (const s of rows) walk(s, 0)
+  return out
+}
+
+const named = (s: { readonly sessionId: string; readonly name: string | null }) =>
+  `${s.sessionId}${s.name !== null ? ` (${s.name})` : ""}`
+
+/**
+ * The status table (or "No active sessions."), then the worktrees kept with work in them. Overlaps are
+ * the live ones as the sessions' watchers last saw them.
+ */
+export const statusText = (
+  sessions: ReadonlyArray<ActiveRow>,
+  kept: ReadonlyArray<KeptRow>,
+  overlaps: ReadonlyArray<OverlapRow>,
+  now: number
+): string => {
+  const out: Array<string> = []
+  if (sessions.length === 0) out.push("No active sessions.")
+  else {
+    out.push(table(
+      ["SESSION", "PID", "KIND", "BRANCH", "AGE", "HEARTBEAT", "LIVENESS", "OVERLAPS", "PORTS", "DIRECTORY"],
+      nested(sessions).map(({ depth, row: s }) => [
+        `${depth > 0 ? `${"  ".repeat(depth - 1)}└ ` : ""}${named(s)}`,
+        String(s.pid),
+        s.mode === "sandbox" ? "sandbox" : s.isMainRepo ? "main" : "worktree",
+        s.branch ?? "-",
+        age(s.createdAt, now),
+        `${age(s.lastHeartbeat, now)} ago`,
+        s.liveness,
+        overlapCell(overlaps, s.sessionId),
+        s.portBase !== null ? String(s.portBase) : "-",
+        s.worktreePath
+      ])
+    ))
+  }
+  if (kept.length > 0) {
+    out.push(
+      "",
+      "Worktrees kept with work in them (go on with the command shown; look with `parallel-cc diff SESSION`; " +
+        "merge, then `parallel-cc cleanup`; or throw away with `parallel-cc discard SESSION --force`):",
+      table(
+        ["SESSION", "BRANCH", "ENDED", "WORK", "GO ON WITH", "DIRECTORY"],
+        kept.map((s) => [
+          named(s),
+          s.branch ?? "-",
+          s.endedAt !== null ? `${age(s.endedAt, now)} ago` : "-",
+          s.keptReason ?? "",
+          s.mode === "sandbox" ? `parallel-cc open ${s.sessionId}` : reenterCommand(s.name ?? s.sessionId),
+          s.worktreePath
+        ])
+      )
+    )
+  }
+  return out.join("\n")
+}
