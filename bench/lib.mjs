@@ -1,5 +1,7 @@
 // Shared helpers for benchmarks: interleaved repeated runs of whole commands, min and median.
 import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import * as os from "node:os"
 
 /** Run each command `runs` times, interleaved (so machine noise hits all alike); wall-clock ms per run. */
@@ -79,3 +81,28 @@ export const goals = () => {
 
 /** Median of an array of numbers. */
 export const median = (values) => stats(values).median
+
+/**
+ * Instructions executed by a command and all its children (valgrind's callgrind, millions): a measure of
+ * work that does not change with the machine's load. Undefined when valgrind is not installed.
+ */
+export const instructions = (argv, options = {}) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pcc-bench-cg-"))
+  try {
+    const r = spawnSync("valgrind", ["--tool=callgrind", "--trace-children=yes", `--callgrind-out-file=${dir}/cg.%p`, ...argv], {
+      ...options,
+      stdio: ["ignore", "ignore", "pipe"],
+      encoding: "utf8"
+    })
+    if (r.error !== undefined) return undefined
+    if (r.status !== 0) throw new Error(`${argv.join(" ")} under valgrind failed (${r.status}): ${r.stderr.slice(-500)}`)
+    let total = 0
+    for (const f of fs.readdirSync(dir)) {
+      const m = /^summary: (\d+)/m.exec(fs.readFileSync(path.join(dir, f), "utf8"))
+      if (m !== null) total += Number(m[1])
+    }
+    return round(total / 1e6)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
