@@ -2,13 +2,9 @@
  * Worktrees over native `git worktree`: create, list, inspect, remove, prune.
  *
  * - Every branch name from outside goes through `Git.checkBranchName`; `--` separates options from paths.
- * - `git worktree add/remove/list` of one repository run one at a time: in this process with a semaphore
- *   per repository, across processes with a kernel lock (flock on a file in the git common dir, see
- *   platform/repoLock: waiters sleep in the kernel, a dead holder's lock is dropped by the kernel) and a
- *   lease row in the store (`worktree_locks`, taken in a `BEGIN IMMEDIATE` transaction; a lease whose owner
- *   process is gone is taken over) that keeps processes of earlier releases, which know only the lease, out.
- *   Concurrent `git worktree add` calls on one repository fail at random ("failed to read
- *   .git/worktrees/…/commondir") because each reads the others' half-written metadata.
+ * - `git worktree add/remove/list` of one repository run one at a time (`worktreeLock`: a semaphore in this
+ *   process; across processes a kernel lock that waiters sleep on, and the store's lease for processes of
+ *   earlier releases). A new worktree's metadata is made under the lock; its checkout runs outside it.
  * - Never lose work: `remove` inspects first and keeps a worktree that has uncommitted changes, untracked
  *   files that are not ignored, commits at a detached HEAD on no branch, or a branch with commits contained
  *   in no other branch, tag or remote — unless forced. A branch is deleted only when every commit on it is
@@ -17,13 +13,12 @@
  * @since 0.1.0
  */
 import { FileSystem, Path } from "@effect/platform"
-import { Context, Duration, Effect, Layer, Schema } from "effect"
-import { Database, type DbFailure, decodeRows } from "../platform/Database.js"
+import { Context, Effect, Layer, Schema } from "effect"
+import type { DbFailure } from "../platform/Database.js"
 import { InvalidInput } from "../Errors.js"
 import { Git, type GitError } from "../platform/Git.js"
-import { Processes } from "../platform/Processes.js"
-import * as RepoLock from "../platform/repoLock.js"
 import { type Inspection, type InspectRequest, makeInspector } from "./worktreeInspect.js"
+import { makeWorktreeLock } from "./worktreeLock.js"
 
 /** A worktree operation failed; the message says what to do. */
 export class WorktreeError extends Schema.TaggedError<WorktreeError>()("WorktreeError", {
@@ -194,130 +189,15 @@ export const parseStatus = (out: string): { readonly changes: Array<string>; rea
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
 
-const LOCK_WAIT = Duration.minutes(5)
-
-const LockRow = Schema.Struct({ owner: Schema.String, pid: Schema.Number, pid_start_time: Schema.NullOr(Schema.String) })
-
 export const make = Effect.gen(function*() {
   const git = yield* Git
-  const db = yield* Database
-  const processes = yield* Processes
   const fs = yield* FileSystem.FileSystem
   const pathApi = yield* Path.Path
-  const sql = db.sql
 
   const realpath = (p: string) => fs.realPath(p).pipe(Effect.orElseSucceed(() => pathApi.resolve(p)))
   const exists = (p: string) => fs.exists(p).pipe(Effect.orElseSucceed(() => false))
   const { deletable, inspect, requireAbsolute } = yield* makeInspector
-
-  // ---- the per-repository lock ----------------------------------------------------------------------
-  const semaphores = new Map<string, Effect.Semaphore>()
-  const semaphoreFor = (key: string) =>
-    Effect.sync(() => {
-      let s = semaphores.get(key)
-      if (s === undefined) {
-        s = Effect.unsafeMakeSemaphore(1)
-        semaphores.set(key, s)
-      }
-      return s
-    })
-  const self = yield* processes.probe(process.pid)
-  const selfStart = self._tag === "Running" ? self.startTime : null
-  const commonDirs = new Map<string, string>()
-  // The lock is per git common dir (the main repository and its linked worktrees share one). For a main
-  // working tree that is simply `<top>/.git`; only other layouts need to ask git.
-  const lockKey = (repoPath: string) =>
-    commonDirs.has(repoPath)
-      ? Effect.succeed(commonDirs.get(repoPath)!)
-      : fs.stat(pathApi.join(repoPath, ".git")).pipe(
-        Effect.flatMap((st) => st.type === "Directory" ? realpath(pathApi.join(repoPath, ".git")) : Effect.fail(undefined)),
-        Effect.catchAll(() =>
-          git.run(repoPath, ["rev-parse", "--path-format=absolute", "--git-common-dir"]).pipe(
-            Effect.flatMap((r) => realpath(r.stdout.trim()))
-          )
-        ),
-        Effect.tap((k) => Effect.sync(() => commonDirs.set(repoPath, k)))
-      )
-
-  const ownerAlive = (row: { pid: number; pid_start_time: string | null }) =>
-    processes.probe(row.pid).pipe(
-      Effect.map((p) =>
-        p._tag === "Running" && (p.startTime === null || row.pid_start_time === null || p.startTime === row.pid_start_time)
-      )
-    )
-
-  /**
-   * The lease row in the store. With the kernel lock held it is free unless a process of an earlier
-   * release (which knows only the lease) holds it, so it normally costs one transaction; only then is it
-   * polled, as before.
-   */
-  const acquireLease = (key: string) =>
-    Effect.gen(function*() {
-      const owner = globalThis.crypto.randomUUID()
-      /** Take the lease when it is free (or held by `replacing`); else return its holder. */
-      const tryTake = (replacing: string | null) =>
-        db.immediate(Effect.gen(function*() {
-          const cur = yield* decodeRows(LockRow)(
-            sql`SELECT owner, pid, pid_start_time FROM worktree_locks WHERE lock_key = ${key}`
-          )
-          if (cur.length > 0 && cur[0]!.owner !== replacing) return cur[0]!
-          yield* sql`INSERT OR REPLACE INTO worktree_locks ${
-            sql.insert({ lock_key: key, owner, pid: process.pid, pid_start_time: selfStart, acquired_at: Date.now() })
-          }`
-          return null
-        }))
-      let delay = 2
-      let held = yield* tryTake(null)
-      while (held !== null) {
-        // A lease whose owner process is gone is taken over.
-        if (!(yield* ownerAlive(held))) {
-          held = yield* tryTake(held.owner)
-          continue
-        }
-        yield* Effect.sleep(Duration.millis(delay + Math.random() * delay))
-        delay = Math.min(delay * 2, 25)
-        held = yield* tryTake(null)
-      }
-      return owner
-    }).pipe(
-      Effect.timeoutFail({
-        duration: LOCK_WAIT,
-        onTimeout: () => new WorktreeError({ reason: "LockTimeout", path: key })
-      })
-    )
-
-  const releaseLease = (key: string, owner: string) =>
-    db.orFail(sql`DELETE FROM worktree_locks WHERE lock_key = ${key} AND owner = ${owner}`).pipe(
-      Effect.catchAll((e) => Effect.logWarning(`could not release the worktree lock of ${key}`, e)),
-      Effect.asVoid
-    )
-
-  /** The kernel lock (see platform/repoLock); null where there is none, and the lease alone serialises. */
-  const acquireKernelLock = (key: string) =>
-    Effect.async<RepoLock.Held | null, WorktreeError>((resume, signal) => {
-      const pending = RepoLock.acquire(key, Duration.toMillis(LOCK_WAIT), signal).then((o) => {
-        if (o._tag === "Held") resume(Effect.succeed(o.held))
-        else if (o._tag === "TimedOut") resume(Effect.fail(new WorktreeError({ reason: "LockTimeout", path: key })))
-        else resume(Effect.logDebug(`no kernel lock for ${key} (${o.detail}); the store's lease serialises`).pipe(Effect.as(null)))
-      })
-      // Interrupted: wait until flock has gone and nothing is held.
-      return Effect.promise(() => pending)
-    })
-
-  const releaseKernelLock = (held: RepoLock.Held | null) => Effect.sync(() => held !== null && RepoLock.release(held))
-
-  const withLock = (repoPath: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    Effect.gen(function*() {
-      const key = yield* lockKey(repoPath)
-      const sem = yield* semaphoreFor(key)
-      return yield* sem.withPermits(1)(
-        Effect.acquireUseRelease(
-          acquireKernelLock(key),
-          () => Effect.acquireUseRelease(acquireLease(key), () => effect, (owner) => releaseLease(key, owner)),
-          releaseKernelLock
-        )
-      )
-    })
+  const { withLock } = yield* makeWorktreeLock((key) => new WorktreeError({ reason: "LockTimeout", path: key }))
 
   // ---- git helpers -------------------------------------------------------------------------------------
   const listUnlocked = (repoPath: string) =>
