@@ -13,7 +13,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { claimsText } from "./internal/ClaimsText.js"
-import { releasedLines } from "./internal/Render.js"
+import { registeredLines, releasedLines } from "./internal/Render.js"
 import { runStatusText, runsText, type RunView } from "./internal/SandboxText.js"
 import * as StatusSnapshot from "./statusSnapshot.js"
 
@@ -91,15 +91,7 @@ const register = (ctx: FastPath.Context, p: Parsed): boolean => {
   if (r === undefined) return false
   const s = r.registration
   if (p.flags.has("--json")) out(JSON.stringify(s, null, 2))
-  else {
-    out(
-      s.isMainRepo
-        ? `Session ${s.sessionId}: working in the repository ${s.repoPath}`
-        : `Session ${s.sessionId}: parallel session, working in the worktree ${s.worktreePath} (branch ${s.branch})`
-    )
-    const base = r.row.port_base
-    if (base !== null) out(`Ports ${base}–${base + r.portCount - 1} (PARALLEL_CC_PORT_BASE)`)
-  }
+  else out(registeredLines(s, { base: r.row.port_base, count: r.portCount }).join("\n"))
   return true
 }
 
@@ -108,7 +100,7 @@ const release = (ctx: FastPath.Context, p: Parsed): boolean => {
   if (!only(p, ["--session-id", "--pid", "--json"]) || sel === undefined) return false
   const released = FastPath.release(ctx, sel)
   if (released === undefined) return false
-  if (p.flags.has("--json")) out(JSON.stringify({ released }, null, 2))
+  if (p.flags.has("--json")) out(JSON.stringify({ dryRun: false, released }, null, 2))
   // FastPath.Released is Sessions.Released in the cases the fast path handles (same keys; ids not branded).
   else for (const r of released) out(releasedLines(r as unknown as Sessions.Released).join("\n"))
   return true

@@ -232,6 +232,48 @@ describe("the fast path of register, release and heartbeat", () => {
   }, 300_000)
 })
 
+describe("a fast register killed half-way", () => {
+  it("is undone by the next status: no session alive, no worktree or branch left", async () => {
+    const w = world()
+    await warm(w)
+    assert.strictEqual((await run(w, ["register", "--repo", w.repo.root, "--pid", String(agent())], false)).code, 0)
+    // The repository's post-checkout hook says where it runs, then waits: the register is in the middle of
+    // making its worktree (the fast path runs hooks itself; it steps aside only for setup and preparation).
+    const marker = path.join(w.base, "hook-started")
+    const hook = path.join(w.repo.root, ".git", "hooks", "post-checkout")
+    fs.writeFileSync(hook, `#!/bin/sh\necho $$ > ${marker}\nexec sleep 300\n`, { mode: 0o755 })
+    const child = spawn(process.execPath, [Cli.binPath, "register", "--repo", w.repo.root, "--pid", String(agent())], {
+      env: { ...w.envOf(false) },
+      cwd: w.repo.root,
+      stdio: ["ignore", "ignore", "pipe"]
+    })
+    children.push(child)
+    let stderr = ""
+    child.stderr!.setEncoding("utf8").on("data", (d) => (stderr += d))
+    let hookPid: number | undefined
+    for (const until = Date.now() + 120_000; hookPid === undefined && Date.now() < until;) {
+      await new Promise((r) => setTimeout(r, 20))
+      const text = fs.existsSync(marker) ? fs.readFileSync(marker, "utf8").trim() : ""
+      if (/^\d+$/.test(text)) hookPid = Number(text)
+    }
+    assert.isDefined(hookPid, "the post-checkout hook never ran")
+    child.kill("SIGKILL")
+    await new Promise((r) => child.once("close", r))
+    assert.notInclude(stderr, "fast path declined")
+    process.kill(hookPid!, "SIGKILL")
+    fs.rmSync(hook)
+    const st = await run(w, ["status", "--json"], false)
+    assert.strictEqual(st.code, 0, st.stderr)
+    const report = Cli.json(st)
+    assert.strictEqual(report.sessions.length, 1, "only the first session is alive")
+    assert.strictEqual(report.released.length, 1)
+    assert.isTrue(report.released[0].interrupted)
+    assert.deepStrictEqual(report.kept, [])
+    assert.strictEqual(w.repo.git(["branch", "--format=%(refname:short)"]).trim(), "main")
+    assert.lengthOf(w.repo.git(["worktree", "list", "--porcelain"]).split("\n").filter((l) => l.startsWith("worktree ")), 1)
+  }, 300_000)
+})
+
 describe("the wrapper's fast path", () => {
   const wrap = (w: World, service: boolean, agentScript: string) =>
     new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -271,7 +313,7 @@ describe("the wrapper's fast path", () => {
     assert.include(fast!.first.stdout, "args --flag cwd <base>/repo\n")
     assert.include(fast!.second.stdout, "cwd <base>/repo-worktrees/parallel-<id1>\n")
     assert.include(fast!.second.stdout, "PARALLEL_CC_SESSION_DIR=<base>/data/live/<id1>\n")
-    assert.include(fast!.second.stderr, "released; worktree <base>/repo-worktrees/parallel-<id1> removed; branch parallel-<id1> deleted (fully merged).")
+    assert.include(fast!.second.stderr, "released; worktree <base>/repo-worktrees/parallel-<id1> removed; branch parallel-<id1> deleted (it had no commits of its own).")
     assert.notInclude(fast!.first.stderr + fast!.second.stderr, "fast path declined")
     assert.deepStrictEqual(fast!.sessions, [fast!.held])
     assert.strictEqual(fast!.worktrees, 1)

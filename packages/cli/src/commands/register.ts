@@ -4,7 +4,7 @@ import { defineCommand } from "../internal/Command.js"
 import { withSessions } from "../internal/Env.js"
 import { note, print, printJson, UsageError } from "../internal/Output.js"
 import { resolveDir } from "../internal/Paths.js"
-import { releasedLines } from "../internal/Render.js"
+import { registeredLines, releasedLines } from "../internal/Render.js"
 import { setupPrinter } from "../internal/Setup.js"
 
 const encodeRegistration = Schema.encodeSync(Domain.Registration)
@@ -41,11 +41,7 @@ export const register = defineCommand({
       for (const w of r.setup.warnings) yield* note(`warning: ${w}`)
       if (opts.json) return yield* printJson(encodeRegistration(r.registration))
       const s = r.session
-      yield* print(
-        s.isMainRepo
-          ? `Session ${s.sessionId}: working in the repository ${s.repoPath}`
-          : `Session ${s.sessionId}${s.name !== null ? ` (${s.name})` : ""}: working in the worktree ${s.worktreePath} (branch ${s.branch})`
-      )
-      if (s.portBase !== null) yield* print(`Ports ${s.portBase}–${s.portBase + Number(r.env.PARALLEL_CC_PORT_COUNT ?? 1) - 1} (PARALLEL_CC_PORT_BASE)`)
+      const ports = { base: s.portBase, count: Number(r.env.PARALLEL_CC_PORT_COUNT ?? 1) }
+      for (const line of registeredLines(s, ports)) yield* print(line)
     }))
 })

@@ -88,3 +88,21 @@ export const releasedLines = (r: Sessions.Released, options: { readonly dryRun?:
       return [`${head}; its worktree is kept because removing it would lose work:`, ...keptLines(r.sessionId, r.kept!)]
   }
 }
+
+/** What `register` prints for a new session (the service's path and the start-up fast path alike). */
+export const registeredLines = (
+  s: {
+    readonly sessionId: string
+    readonly isMainRepo: boolean
+    readonly repoPath: string
+    readonly worktreePath: string
+    readonly branch: string | null
+    readonly name: string | null
+  },
+  ports: { readonly base: number | null; readonly count: number }
+): Array<string> => [
+  s.isMainRepo
+    ? `Session ${s.sessionId}: working in the repository ${s.repoPath}`
+    : `Session ${s.sessionId}${s.name !== null ? ` (${s.name})` : ""}: working in the worktree ${s.worktreePath} (branch ${s.branch})`,
+  ...(ports.base !== null ? [`Ports ${ports.base}–${ports.base + ports.count - 1} (PARALLEL_CC_PORT_BASE)`] : [])
+]

@@ -62,6 +62,10 @@ export interface Row {
   readonly kept_reason: string | null
   readonly base_commit: string | null
   readonly base_branch: string | null
+  readonly name: string | null
+  readonly parent_id: string | null
+  /** 0 while `register` is still creating the worktree (see `SessionStore.markReady`). */
+  readonly ready: number
 }
 
 /** What `register` gives: the same as `Sessions.Registered` without the sweep and setup reports (always empty here). */
@@ -75,6 +79,9 @@ export interface Registered {
     readonly worktreeName: string | null
     readonly branch: string | null
     readonly repoPath: string
+    readonly name: string | null
+    readonly baseCommit: string | null
+    readonly reentered: boolean
   }
   readonly heartbeatFile: string
   /** The session's directory (`<dataDir>/live/<id>`). */
@@ -84,9 +91,19 @@ export interface Registered {
   readonly portCount: number
 }
 
+/** Nothing thrown away (`Domain.noDiscard`). */
+export interface NoDiscard {
+  readonly uncommitted: readonly []
+  readonly untracked: readonly []
+  readonly ignored: readonly []
+  readonly commits: readonly []
+  readonly nested: readonly []
+}
+
 /** `Sessions.Released`, same keys in the same order (the JSON of `release --json`). */
 export interface Released {
   readonly sessionId: string
+  readonly name: string | null
   readonly repoPath: string
   readonly worktreePath: string
   readonly branch: string | null
@@ -98,20 +115,25 @@ export interface Released {
     readonly branch: string | null
     readonly repoPath: string
     readonly baseBranch: string | null
+    readonly name: string | null
     readonly detail: string
     readonly changeCount: number
     readonly untrackedCount: number
     readonly uniqueCommits: number
     readonly detachedCommits: number
+    readonly discarded: NoDiscard | null
   } | null
   readonly branchOutcome: {
     readonly name: string
     readonly outcome: "deleted" | "kept"
+    readonly why: "no-commits" | "merged" | "elsewhere" | null
     readonly tip: string | null
     readonly detail: string
   } | null
+  readonly discarded: NoDiscard | null
   readonly liveness: null
   readonly previouslyReleased: false
+  readonly interrupted: false
 }
 
 /** Same marker as `SessionStore.RELEASE_IN_PROGRESS` (a test keeps them equal). */
@@ -342,8 +364,12 @@ const repoHead = (ctx: Context, dir: string): Head | undefined => {
 const provablyAlive = (r: Pick<Row, "pid" | "pid_start_time">) =>
   r.pid_start_time !== null && linuxStartTime(r.pid) === r.pid_start_time
 
-/** Reserve a session as `SessionStore.register` does (one `BEGIN IMMEDIATE` transaction). */
-const reserve = (db: Database.Database, s: Settings, head: Head, pid: number, pidStartTime: string, root: string): Row =>
+/**
+ * Reserve a session as `SessionStore.register` does (one `BEGIN IMMEDIATE` transaction): the row belongs to
+ * this (registering) process and is not ready until {@link markReady}, so that a registration killed half-way
+ * is recognised and undone by the next register, status or cleanup.
+ */
+const reserve = (db: Database.Database, s: Settings, head: Head, self: string, root: string): Row =>
   db.transaction((): Row => {
     const now = Date.now()
     const id = randomId()
@@ -356,8 +382,8 @@ const reserve = (db: Database.Database, s: Settings, head: Head, pid: number, pi
     while (used.has(s.portBase + block * s.blockSize) && s.portBase + (block + 1) * s.blockSize <= 65_535) block++
     db.prepare(
       `INSERT INTO sessions (id, repo_path, worktree_path, worktree_name, branch, is_main, pid, pid_start_time, mode,
-         status, created_at, last_heartbeat, ended_at, port_base, base_commit, base_branch)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'local', 'active', ?, ?, NULL, ?, ?, ?)`
+         status, created_at, last_heartbeat, ended_at, port_base, base_commit, base_branch, name, parent_id, ready)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'local', 'active', ?, ?, NULL, ?, ?, ?, NULL, NULL, 0)`
     ).run(
       id,
       head.repoPath,
@@ -365,8 +391,8 @@ const reserve = (db: Database.Database, s: Settings, head: Head, pid: number, pi
       isMain ? null : name,
       isMain ? null : name,
       isMain ? 1 : 0,
-      pid,
-      pidStartTime,
+      process.pid,
+      self,
       now,
       now,
       s.portBase + block * s.blockSize,
@@ -375,6 +401,11 @@ const reserve = (db: Database.Database, s: Settings, head: Head, pid: number, pi
     )
     return db.prepare("SELECT * FROM sessions WHERE id = ?").get(id) as Row
   }).immediate()
+
+/** Hand the reserved row to the session's process, ready (`SessionStore.markReady`); undefined when it is gone. */
+const markReady = (db: Database.Database, id: string, pid: number, pidStartTime: string): Row | undefined =>
+  db.prepare("UPDATE sessions SET ready = 1, pid = ?, pid_start_time = ? WHERE id = ? AND status = 'active' RETURNING *")
+    .get(pid, pidStartTime, id) as Row | undefined
 
 const isAbsoluteClean = (p: string) => path.isAbsolute(p) && !p.split(/[\\/]/).includes("..")
 
@@ -479,6 +510,59 @@ const createSessionDir = (db: Database.Database, dataDir: string, row: Row): str
 }
 
 /**
+ * Make the reserved session's worktree and heartbeat file and hand the row to `pid`, ready; when anything
+ * fails, what was made is undone and the reservation deleted (undefined). Should this process be killed
+ * half-way, the row stays not ready with this process's pid: the next register, status or cleanup undoes it.
+ */
+const complete = (
+  ctx: Context,
+  db: Database.Database,
+  s: Settings,
+  head: Head,
+  row: Row,
+  pid: number,
+  pidStartTime: string
+): Row | undefined => {
+  let made = false
+  const giveUp = (why: string) => {
+    if (made) {
+      const l = lock(db, head.commonDir)
+      if (l !== undefined) {
+        try {
+          undoWorktree(ctx, head, row)
+        } finally {
+          unlock(db, l)
+        }
+      }
+    }
+    try {
+      db.prepare("DELETE FROM sessions WHERE id = ?").run(row.id)
+    } catch {
+      // Left not ready with this process's pid: the next register, status or cleanup undoes it.
+    }
+    fs.rmSync(path.join(s.dataDir, "heartbeats", row.id), { force: true })
+    return no(why)
+  }
+  try {
+    if (row.is_main !== 1 && !nothingToPrepare(ctx, head)) {
+      return giveUp("the new worktree needs preparing (.worktreeinclude, sparse checkout, submodules or LFS)")
+    }
+    if (row.is_main !== 1 && !addWorktree(ctx, db, head, row)) return giveUp(`worktree: ${declined ?? "not created"}`)
+    made = row.is_main !== 1
+    const heartbeatFile = path.join(s.dataDir, "heartbeats", row.id)
+    try {
+      fs.mkdirSync(path.dirname(heartbeatFile), { recursive: true, mode: 0o700 })
+      fs.writeFileSync(heartbeatFile, "", { mode: 0o600 })
+    } catch (e) {
+      process.stderr.write(`warning: could not create the heartbeat file of ${row.id}: ${(e as Error).message}\n`)
+    }
+    return markReady(db, row.id, pid, pidStartTime) ?? giveUp("the reservation was released meanwhile")
+  } catch (e) {
+    return giveUp(`register: ${(e as Error).message}`)
+  }
+}
+
+/**
  * Register a session for `pid` in the repository containing `repo` (an existing directory), or undefined
  * when the `Sessions` service must (nothing is left behind then).
  */
@@ -489,6 +573,8 @@ export const register = (ctx: Context, req: { readonly repo: string; readonly pi
   if (head === undefined) return undefined
   const pidStartTime = linuxStartTime(req.pid)
   if (pidStartTime === undefined) return no("pid not running")
+  const self = linuxStartTime(process.pid)
+  if (self === undefined) return no("no start time of this process")
   const root = (s.root !== "" ? s.root : `${head.repoPath}-worktrees`).replace(/\/+$/, "")
   if (!isAbsoluteClean(root) || !plainBranchName.test(`${s.prefix}x`)) return undefined
   return withStore(s, (db) => {
@@ -496,27 +582,15 @@ export const register = (ctx: Context, req: { readonly repo: string; readonly pi
       .all(head.repoPath) as Array<Pick<Row, "pid" | "pid_start_time">>
     // A session to sweep is the service's to release (and to report).
     if (!active.every(provablyAlive)) return no("a session to sweep")
-    let row: Row
+    let reserved: Row
     try {
-      row = reserve(db, s, head, req.pid, pidStartTime, root)
+      reserved = reserve(db, s, head, self, root)
     } catch (e) {
       return no(`reservation: ${(e as Error).message}`)
     }
-    if (row.is_main !== 1 && !nothingToPrepare(ctx, head)) {
-      db.prepare("DELETE FROM sessions WHERE id = ?").run(row.id)
-      return no("the new worktree needs preparing (.worktreeinclude, sparse checkout, submodules or LFS)")
-    }
-    if (row.is_main !== 1 && !addWorktree(ctx, db, head, row)) {
-      db.prepare("DELETE FROM sessions WHERE id = ?").run(row.id)
-      return no(`worktree: ${declined ?? "not created"}`)
-    }
+    const row = complete(ctx, db, s, head, reserved, req.pid, pidStartTime)
+    if (row === undefined) return undefined
     const heartbeatFile = path.join(s.dataDir, "heartbeats", row.id)
-    try {
-      fs.mkdirSync(path.dirname(heartbeatFile), { recursive: true, mode: 0o700 })
-      fs.writeFileSync(heartbeatFile, "", { mode: 0o600 })
-    } catch (e) {
-      process.stderr.write(`warning: could not create the heartbeat file of ${row.id}: ${(e as Error).message}\n`)
-    }
     const sessionDir = createSessionDir(db, s.dataDir, row)
     const slug = sessionSlug(row.repo_path, row.id)
     const env: Record<string, string> = {
@@ -539,7 +613,10 @@ export const register = (ctx: Context, req: { readonly repo: string; readonly pi
         worktreePath: row.worktree_path,
         worktreeName: row.worktree_name,
         branch: row.branch,
-        repoPath: row.repo_path
+        repoPath: row.repo_path,
+        name: row.name,
+        baseCommit: row.base_commit,
+        reentered: false
       },
       heartbeatFile,
       sessionDir,
@@ -586,7 +663,7 @@ const beginRelease = (db: Database.Database, id: string): Row | undefined =>
     const row = db.prepare(
       `UPDATE sessions SET status = 'released', ended_at = ?, release_reason = 'released',
          kept_reason = CASE WHEN is_main = 1 THEN NULL ELSE ? END
-       WHERE id = ? AND status = 'active' RETURNING *`
+       WHERE id = ? AND status = 'active' AND ready = 1 RETURNING *`
     ).get(now, RELEASE_IN_PROGRESS, id) as Row | undefined
     if (row === undefined) return undefined
     db.prepare(
@@ -599,6 +676,9 @@ const beginRelease = (db: Database.Database, id: string): Row | undefined =>
     return row
   }).immediate()
 
+/** What the inspection of a pristine worktree says it would throw away (`worktreeInspect`, keys in its order). */
+const nothingDiscarded = (): NoDiscard => ({ uncommitted: [], untracked: [], ignored: [], nested: [], commits: [] })
+
 const released = (
   row: Row,
   worktree: Released["worktree"],
@@ -606,6 +686,7 @@ const released = (
   branchOutcome: Released["branchOutcome"]
 ): Released => ({
   sessionId: row.id,
+  name: row.name,
   repoPath: row.repo_path,
   worktreePath: row.worktree_path,
   branch: row.branch,
@@ -614,8 +695,11 @@ const released = (
   worktree,
   kept,
   branchOutcome,
+  // A pristine worktree threw nothing away; the main session and a kept worktree have nothing removed.
+  discarded: worktree === "removed" ? nothingDiscarded() : null,
   liveness: null,
-  previouslyReleased: false
+  previouslyReleased: false,
+  interrupted: false
 })
 
 const noLocks = { GIT_OPTIONAL_LOCKS: "0" }
@@ -657,32 +741,59 @@ const pristineTip = (ctx: Context, row: Row, commonDir: string): string | undefi
   return status.ok && status.stdout === "" ? sha : undefined
 }
 
+type BranchOutcome = NonNullable<Released["branchOutcome"]>
+
+/**
+ * Why a branch with no commits of its own may go, in the words of `worktreeInspect.deletable`: never
+ * "merged" unless another local branch has its tip. Undefined when git cannot tell.
+ */
+const deletable = (ctx: Context, row: Row, tip: string): Pick<BranchOutcome, "why" | "detail"> | undefined => {
+  if (row.base_commit !== null) {
+    const behind = git(ctx, row.repo_path, ["merge-base", "--is-ancestor", tip, row.base_commit])
+    if (behind.code === 0) return { why: "no-commits", detail: "it had no commits of its own" }
+    if (behind.code !== 1 && behind.code !== 128) return undefined
+  }
+  const holders = git(ctx, row.repo_path, ["for-each-ref", "--contains", tip, "--format=%(refname:short)", "refs/heads/"])
+  if (!holders.ok) return undefined
+  const others = holders.stdout.split("\n").filter((b) => b !== "" && b !== row.branch)
+  const target = row.base_branch
+  const into = target !== null && others.includes(target) ? [target] : others
+  return others.length > 0
+    ? { why: "merged", detail: `merged into ${into.slice(0, 3).join(", ")}${into.length > 3 ? ", …" : ""}` }
+    : { why: "elsewhere", detail: "its commits are on a remote branch or tag" }
+}
+
 /** Delete the session's branch as `Worktrees` does: not when checked out elsewhere; compare-and-delete. */
-const deleteBranch = (ctx: Context, row: Row, tip: string): NonNullable<Released["branchOutcome"]> => {
+const deleteBranch = (ctx: Context, row: Row, tip: string): BranchOutcome => {
   const name = row.branch!
   const list = git(ctx, row.repo_path, ["worktree", "list", "--porcelain", "-z"])
   const entries = list.stdout.split("\0\0").map((e) => e.split("\0"))
   const elsewhere = entries.find((e) => e.includes(`branch refs/heads/${name}`))
-  if (!list.ok) return { name, outcome: "kept", tip, detail: "git refused: could not list the worktrees" }
+  if (!list.ok) return { name, outcome: "kept", why: null, tip, detail: "git refused: could not list the worktrees" }
   if (elsewhere !== undefined) {
-    return { name, outcome: "kept", tip, detail: `checked out at ${(elsewhere[0] ?? "").replace(/^worktree /, "")}` }
+    return { name, outcome: "kept", why: null, tip, detail: `checked out at ${(elsewhere[0] ?? "").replace(/^worktree /, "")}` }
   }
+  const reason = deletable(ctx, row, tip)
+  if (reason === undefined) return { name, outcome: "kept", why: null, tip, detail: "git refused: could not tell where its commits are" }
   const r = git(ctx, row.repo_path, ["update-ref", "-d", `refs/heads/${name}`, tip])
   return r.ok
-    ? { name, outcome: "deleted", tip, detail: "fully merged" }
-    : { name, outcome: "kept", tip, detail: `git refused: ${r.stderr.trim()}` }
+    ? { name, outcome: "deleted", ...reason, tip }
+    : { name, outcome: "kept", why: null, tip, detail: `git refused: ${r.stderr.trim()}` }
 }
 
-const keptOf = (row: Row, detail: string): NonNullable<Released["kept"]> => ({
+/** A kept worktree as `Sessions` reports it; `inspected`: after the (pristine) inspection, else after an error. */
+const keptOf = (row: Row, detail: string, inspected: boolean): NonNullable<Released["kept"]> => ({
   path: row.worktree_path,
   branch: row.branch,
   repoPath: row.repo_path,
   baseBranch: row.base_branch,
+  name: row.name,
   detail,
   changeCount: 0,
   untrackedCount: 0,
   uniqueCommits: 0,
-  detachedCommits: 0
+  detachedCommits: 0,
+  discarded: inspected ? nothingDiscarded() : null
 })
 
 /** Remove a pristine worktree and its branch (the lock is held); the outcome as `Sessions` reports it. */
@@ -691,7 +802,7 @@ const removeWorktree = (ctx: Context, row: Row, tip: string): Released => {
     const r = git(ctx, row.repo_path, ["worktree", "remove", "--", row.worktree_path])
     if (!r.ok) {
       const detail = `git refused to remove it: ${r.stderr.trim().split("\n").slice(-1)[0] ?? ""}`
-      return released(row, "kept", keptOf(row, detail), null)
+      return released(row, "kept", keptOf(row, detail, true), null)
     }
     const branch = deleteBranch(ctx, row, tip)
     // The default `<repo>-worktrees` folder goes with its last worktree.
@@ -703,7 +814,7 @@ const removeWorktree = (ctx: Context, row: Row, tip: string): Released => {
     }
     return released(row, "removed", null, branch)
   } catch (e) {
-    return released(row, "kept", keptOf(row, `could not check it: ${(e as Error).message}`), null)
+    return released(row, "kept", keptOf(row, `could not check it: ${(e as Error).message}`, false), null)
   }
 }
 
@@ -765,6 +876,8 @@ export const release = (
       ? db.prepare("SELECT * FROM sessions WHERE id = ? AND status = 'active'").all(selector.sessionId)
       : db.prepare("SELECT * FROM sessions WHERE pid = ? AND status = 'active'").all(selector.pid)) as Array<Row>
     if (rows.length !== 1 || rows[0]!.mode !== "local") return no("not exactly one active local session")
+    // A registration that never finished is undone by the service.
+    if (rows[0]!.ready !== 1) return no("registration not finished")
     try {
       const r = releaseOne(ctx, s, db, rows[0]!)
       return r === undefined ? undefined : [r]
