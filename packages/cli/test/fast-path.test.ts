@@ -329,6 +329,12 @@ describe("the read-only fast paths: status, claims, sandbox list, sandbox status
     await warm(w)
     const a = Cli.json(await run(w, ["register", "--repo", w.repo.root, "--pid", String(agent()), "--json"], true))
     const b = Cli.json(await run(w, ["register", "--repo", w.repo.root, "--pid", String(agent()), "--json"], true))
+    // A named session working for `a` (shown nested under it), and a worktree kept with work in it.
+    const named = ["register", "--repo", w.repo.root, "--pid", String(agent()), "--name", "feat-x", "--parent", a.sessionId, "--json"]
+    const c = Cli.json(await run(w, named, true))
+    const kept = Cli.json(await run(w, ["register", "--repo", w.repo.root, "--pid", String(agent()), "--json"], true))
+    fs.writeFileSync(path.join(kept.worktreePath, "wip.txt"), "work in progress\n")
+    assert.strictEqual((await run(w, ["release", "--session-id", kept.sessionId], true)).code, 0)
     const supervisor = agent()
     const start = fs.readFileSync(`/proc/${supervisor}/stat`, "utf8").split(") ")[1]!.split(" ")[19]
     const boot = fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()
@@ -336,8 +342,9 @@ describe("the read-only fast paths: status, claims, sandbox list, sandbox status
     const past = now - 3 * DAY - 30 * 60_000
     const db = new Database(path.join(w.data, "coordinator.db"))
     try {
-      db.prepare("UPDATE sessions SET created_at = ?, last_heartbeat = ?").run(past, past)
-      for (const id of [a.sessionId, b.sessionId]) {
+      db.prepare("UPDATE sessions SET created_at = ?, last_heartbeat = ?, ended_at = CASE WHEN ended_at IS NULL THEN NULL ELSE ? END")
+        .run(past, past, past)
+      for (const id of [a.sessionId, b.sessionId, c.sessionId]) {
         const hb = new Date(now - DAY - 30 * 60_000)
         fs.utimesSync(path.join(w.data, "heartbeats", id), hb, hb)
       }
@@ -375,6 +382,9 @@ describe("the read-only fast paths: status, claims, sandbox list, sandbox status
     }
     const text = await same(["status"])
     assert.match(text, /3d 0h {2}1d 0h ago {2}alive/)
+    assert.match(text, /\n└ [a-z0-9]+ \(feat-x\) /)
+    assert.include(text, "GO ON WITH")
+    assert.include(text, "claude-parallel --session ")
     await same(["status", "--repo", w.repo.root])
     const claims = await same(["claims"])
     assert.include(claims, "src/a.ts")
