@@ -143,7 +143,9 @@ describe("parallel-cc CLI", () => {
     const results = await Promise.all(
       Array.from({ length: 32 }, () =>
         Cli.run(["register", "--repo", repo.root, "--pid", String(process.pid), "--json"], {
-          env: envFor(data, { PARALLEL_CC_DB_BUSY_TIMEOUT_MS: "240000" })
+          env: envFor(data, { PARALLEL_CC_DB_BUSY_TIMEOUT_MS: "240000" }),
+          // Each process may wait as long as the test does (a loaded machine), not the default minute.
+          timeoutMs: 280_000
         }))
     )
     const failures = results.filter((r) => r.code !== 0)
