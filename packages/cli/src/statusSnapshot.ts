@@ -60,6 +60,8 @@ export const main = (argv: ReadonlyArray<string>): boolean => {
   if (snapshot === undefined) return false
   if (parsed.json) process.stdout.write(JSON.stringify(snapshot, null, 2) + "\n")
   else {
+    // A sandboxed run's kind shows the run's state, which the SandboxRuns service may have to reconcile.
+    if ([...snapshot.sessions, ...snapshot.kept].some((s) => s.mode === "sandbox")) return false
     const date = (iso: string) => new Date(iso)
     const sessions = snapshot.sessions.map((s) => ({
       ...s,
@@ -77,7 +79,7 @@ export const main = (argv: ReadonlyArray<string>): boolean => {
     }))
     const overlaps = OverlapsSnapshot.list({ dbPath, repoPath })
     if (overlaps === undefined) return false
-    process.stdout.write(statusText(sessions, kept, overlaps, Date.now()) + "\n")
+    process.stdout.write(statusText(sessions, kept, overlaps, Date.now(), new Map()) + "\n")
   }
   return true
 }

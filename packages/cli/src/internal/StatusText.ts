@@ -25,6 +25,7 @@ export interface KeptRow {
   readonly sessionId: string
   readonly name: string | null
   readonly mode: string
+  readonly isMainRepo: boolean
   readonly branch: string | null
   readonly endedAt: Date | null
   readonly keptReason: string | null
@@ -75,6 +76,10 @@ export const nested = <S extends Pick<ActiveRow, "sessionId" | "parentId">>(rows
 const named = (s: { readonly sessionId: string; readonly name: string | null }) =>
   `${s.sessionId}${s.name !== null ? ` (${s.name})` : ""}`
 
+/** A sandboxed run's session is the run (same id): its kind says so, with the run's state. */
+const kindOf = (s: { readonly sessionId: string; readonly mode: string; readonly isMainRepo: boolean }, runState: ReadonlyMap<string, string>) =>
+  s.mode === "sandbox" ? `sandbox run (${runState.get(s.sessionId) ?? "unknown"})` : s.isMainRepo ? "main" : "worktree"
+
 /**
  * The status table (or "No active sessions."), then the worktrees kept with work in them. Overlaps are
  * the live ones as the sessions' watchers last saw them.
@@ -83,7 +88,9 @@ export const statusText = (
   sessions: ReadonlyArray<ActiveRow>,
   kept: ReadonlyArray<KeptRow>,
   overlaps: ReadonlyArray<OverlapRow>,
-  now: number
+  now: number,
+  /** The state of each sandboxed run shown (by session id). */
+  runState: ReadonlyMap<string, string>
 ): string => {
   const out: Array<string> = []
   if (sessions.length === 0) out.push("No active sessions.")
@@ -93,7 +100,7 @@ export const statusText = (
       nested(sessions).map(({ depth, row: s }) => [
         `${depth > 0 ? `${"  ".repeat(depth - 1)}└ ` : ""}${named(s)}`,
         String(s.pid),
-        s.mode === "sandbox" ? "sandbox" : s.isMainRepo ? "main" : "worktree",
+        kindOf(s, runState),
         s.branch ?? "-",
         age(s.createdAt, now),
         `${age(s.lastHeartbeat, now)} ago`,
@@ -110,9 +117,10 @@ export const statusText = (
       "Worktrees kept with work in them (go on with the command shown; look with `parallel-cc diff SESSION`; " +
         "merge, then `parallel-cc cleanup`; or throw away with `parallel-cc discard SESSION --force`):",
       table(
-        ["SESSION", "BRANCH", "ENDED", "WORK", "GO ON WITH", "DIRECTORY"],
+        ["SESSION", "KIND", "BRANCH", "ENDED", "WORK", "GO ON WITH", "DIRECTORY"],
         kept.map((s) => [
           named(s),
+          kindOf(s, runState),
           s.branch ?? "-",
           s.endedAt !== null ? `${age(s.endedAt, now)} ago` : "-",
           s.keptReason ?? "",
