@@ -10,7 +10,7 @@
  * @since 0.2.0
  */
 import Database from "better-sqlite3"
-import { linuxStartTime } from "../platform/proc.js"
+import { linuxStartTime } from "../platform/procStat.js"
 import { LATEST_SCHEMA_VERSION } from "../platform/schemaVersion.js"
 import { fromRow } from "./runRows.js"
 
