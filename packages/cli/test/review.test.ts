@@ -172,6 +172,71 @@ describe("diff, open, discard", () => {
   })
 })
 
+describe("diff, open, discard of a sandboxed run's review worktree", () => {
+  it("the run id or its branch: diff shows its added files, open prints the worktree, discard lists and throws it away; the run's hint names diff", () => {
+    const w = world({ PARALLEL_CC_SANDBOX_LOCAL_ISOLATION: "process" })
+    const sandboxes = path.join(w.base, "sandboxes")
+    fs.mkdirSync(sandboxes)
+    const env = { ...w.env, PARALLEL_CC_SANDBOX_LOCAL_ROOT: sandboxes }
+    const script: ScriptedAgent.Script = {
+      actions: [
+        { edit: "README.md", find: "# r", replace: "# r\n\nreviewed" },
+        { write: "src/health.ts", content: "export const health = 1\n" },
+        { say: "done" }
+      ]
+    }
+    const ran = Cli.runSync(["sandbox", "run", "--repo", w.repo.root, "--agent", ScriptedAgent.path, "--prompt", ScriptedAgent.prompt("health", script), "--json"], {
+      env,
+      cwd: w.repo.root,
+      timeoutMs: 120_000
+    })
+    assert.strictEqual(ran.code, 0, ran.stderr)
+    const rec = Cli.json(ran).run
+    const wt = rec.worktreePath as string
+    assert.isTrue(fs.existsSync(wt), wt)
+    const files = Cli.json(w.cli(["diff", rec.sessionId, "--json"])).files
+    assert.deepStrictEqual(files.map((f: any) => [f.path, f.status]).sort(), [["README.md", "M"], ["src/health.ts", "A"]])
+    const stat = w.cli(["diff", rec.sessionId, "--stat"])
+    assert.strictEqual(stat.code, 0, stat.stderr)
+    assert.include(stat.stdout, "src/health.ts")
+    assert.strictEqual(w.cli(["open", rec.sessionId]).stdout.trim(), wt)
+    const refused = w.cli(["discard", rec.sessionId])
+    assert.strictEqual(refused.code, 1)
+    assert.include(refused.stderr, "would lose work")
+    assert.isTrue(fs.existsSync(wt))
+    const forced = w.cli(["discard", rec.sessionId, "--force", "--json"])
+    assert.strictEqual(forced.code, 0, forced.stderr)
+    const r = Cli.json(forced)
+    assert.deepStrictEqual([r.discarded.uncommitted, r.discarded.untracked], [["README.md"], ["src/health.ts"]])
+    assert.isFalse(fs.existsSync(wt))
+    assert.notInclude(w.repo.git(["worktree", "list"]), wt)
+    assert.deepStrictEqual(branches(w.repo), ["main"])
+
+    // A run that committed on its own branch: found by that branch; the hint after the run names diff.
+    const onBranch = Cli.runSync(["sandbox", "run", "--repo", w.repo.root, "--agent", ScriptedAgent.path, "--prompt", ScriptedAgent.prompt("health", script), "--branch", "review-me"], {
+      env,
+      cwd: w.repo.root,
+      timeoutMs: 120_000
+    })
+    assert.strictEqual(onBranch.code, 0, onBranch.stderr)
+    const committed = Cli.json(w.cli(["diff", "review-me", "--json"]))
+    assert.deepStrictEqual(committed.files.map((f: any) => [f.path, f.status]).sort(), [["README.md", "M"], ["src/health.ts", "A"]])
+    assert.strictEqual(committed.branch, "review-me")
+    const opened = w.cli(["open", "review-me"]).stdout.trim()
+    assert.strictEqual(w.repo.git(["rev-parse", "--abbrev-ref", "HEAD"], opened).trim(), "review-me")
+    const review = Cli.runSync(["sandbox", "run", "--repo", w.repo.root, "--agent", ScriptedAgent.path, "--prompt", ScriptedAgent.prompt("health", script)], {
+      env,
+      cwd: w.repo.root,
+      timeoutMs: 120_000
+    })
+    assert.strictEqual(review.code, 0, review.stderr)
+    const id = Cli.json(w.cli(["sandbox", "list", "--json"])).runs[0].sessionId
+    // `git diff` would hide src/health.ts (untracked): the hint is parallel-cc diff.
+    assert.include(review.stdout, `parallel-cc diff ${id}`)
+    assert.notInclude(review.stdout, "git status && git diff")
+  })
+})
+
 describe("a register killed half-way", () => {
   it("is not shown alive, and leaves no worktree or branch behind after the next status", async () => {
     const w = world()

@@ -125,6 +125,10 @@ describe("ParallelRunner", () => {
       assert.match(report, /\*\*Totals:\*\* 5 tasks: 2 succeeded, 1 failed, 2 skipped/)
       assert.match(report, /\*\*Time saved:\*\*/)
       assert.match(report, /cannot do c/)
+      // The review hint shows added files too: parallel-cc diff, not a plain git diff.
+      assert.isNotNull(t.a!.worktreePath)
+      assert.include(report, `- **a**: \`parallel-cc diff ${t.a!.sessionId}\` (in \`${t.a!.worktreePath}\`)`)
+      assert.notInclude(report, "git status && git diff")
       const onDisk = Schema.decodeUnknownSync(ParallelSummary.RunSummary)(JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")))
       assert.deepStrictEqual(onDisk, summary)
       // The results directory never becomes part of an upload.

@@ -392,7 +392,9 @@ const runCommand = Command.make(
               lines.push(`Look at it:  git -C ${JSON.stringify(result.worktreePath)} show --stat`)
             } else {
               lines.push(`${r.status === "succeeded" ? "Ready for review" : "Partial changes, not committed"} in the worktree ${result.worktreePath} (branch ${result.branch}):`)
-              lines.push(`  cd ${JSON.stringify(result.worktreePath)} && git status && git diff`)
+              // `git diff` alone hides the files the agent added: `parallel-cc diff` shows them.
+              lines.push(`  parallel-cc diff ${r.sessionId}          (every change, added files included; --stat for a summary)`)
+              lines.push(`  cd ${JSON.stringify(result.worktreePath)}`)
             }
           }
           if (result.pullRequestUrl !== null) lines.push(`Pull request: ${result.pullRequestUrl}`)

@@ -296,7 +296,12 @@ export const renderReport = (s: RunSummaryJson): string => {
     out.push("## Review")
     out.push("")
     for (const x of review) {
-      const where = x.worktreePath !== null ? `\`cd ${x.worktreePath} && git status && git diff${x.commit !== null ? ` HEAD~1` : ""}\`` : ""
+      // `git diff` alone hides added files: `parallel-cc diff` shows every change against the base.
+      const where = x.worktreePath === null
+        ? ""
+        : x.sessionId !== null
+        ? `\`parallel-cc diff ${x.sessionId}\` (in \`${x.worktreePath}\`)`
+        : `\`cd ${x.worktreePath} && git status --short && git diff${x.commit !== null ? ` HEAD~1` : ""}\``
       const patch = x.patch !== null ? `the patch \`${x.resultDir}/${x.patch}\` (\`git apply\` it on ${s.baseCommit !== null ? `\`${s.baseCommit.slice(0, 12)}\`` : "the base commit"})` : ""
       out.push(`- **${x.id}**${x.status !== "succeeded" ? ` (${statusText(x)}, partial)` : ""}: ${[where, patch].filter((p) => p !== "").join(", or ")}`)
     }
