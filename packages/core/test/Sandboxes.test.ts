@@ -111,6 +111,32 @@ describe("Sandboxes", () => {
       }).pipe(Effect.provide(w.layer))
     }))
 
+  it.scopedLive("in the run's worktree, what the agent leaves that a review must not get is swept: modes others may write or with set-id bits, special files, nested .git", () =>
+    Effect.gen(function*() {
+      const w = yield* world
+      const script: ScriptedAgent.Script = {
+        actions: [
+          { run: ["sh", "-c", "chmod 0666 README.md; chmod 4755 old.txt; mkdir -p deep/er; chmod 0777 deep; mkfifo deep/er/pipe; mkdir -p vendor/.GIT; echo x > vendor/.GIT/HEAD"] },
+          { write: "new.txt", content: "new\n" }
+        ]
+      }
+      yield* Effect.gen(function*() {
+        const sandboxes = yield* Sandboxes.Sandboxes
+        const r = yield* sandboxes.run({ repo: w.repo.root, prompt: ScriptedAgent.prompt("do it", script), agent: ScriptedAgent.path, host: w.host })
+        assert.strictEqual(r.run.status, "succeeded", r.run.error ?? "")
+        const wt = r.worktreePath!
+        const mode = (f: string) => fs.lstatSync(path.join(wt, f)).mode & 0o7777
+        assert.strictEqual(mode("README.md"), 0o644)
+        assert.strictEqual(mode("old.txt"), 0o755)
+        assert.strictEqual(mode("deep"), 0o755)
+        assert.isFalse(fs.existsSync(path.join(wt, "deep/er/pipe")))
+        assert.isFalse(fs.existsSync(path.join(wt, "vendor/.GIT")))
+        const refused = r.refused.map((x) => x.path)
+        assert.includeMembers(refused, ["deep/er/pipe", "vendor/.GIT"])
+        assert.strictEqual(fs.readFileSync(path.join(wt, "new.txt"), "utf8"), "new\n")
+      }).pipe(Effect.provide(w.layer))
+    }))
+
   it.scopedLive("a run whose agent changed nothing, and a dry run, leave no worktree and no branch, even from a repository with uncommitted work", () =>
     Effect.gen(function*() {
       const w = yield* world

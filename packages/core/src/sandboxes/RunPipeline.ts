@@ -185,7 +185,7 @@ const noChanges: Changes = { archive: new Uint8Array(0), added: [], modified: []
  * machine or packed as one archive for a remote provider.
  */
 type Upload =
-  | { readonly _tag: "InPlace"; readonly survey: Survey; readonly listed: Listed | undefined }
+  | { readonly _tag: "InPlace"; readonly survey: Survey; readonly listed: Listed | undefined; readonly refreshed: Fiber.Fiber<void> }
   | { readonly _tag: "Copy"; readonly listed: Listed; readonly archive: Uint8Array | undefined }
 
 const warnSkipped = (run: Run, skipped: ReadonlyArray<string>) =>
@@ -199,12 +199,20 @@ const planUpload = (deps: RunDeps, p: Prepared, run: Run, surveyed: Fiber.Fiber<
     const survey = surveyed !== undefined ? yield* Fiber.join(surveyed) : undefined
     // An initialised submodule's files are uploaded with the rest, and a fresh checkout lacks them: a copy.
     if (survey !== undefined && survey.submodules.length === 0) {
+      // A checkout leaves the files it wrote in its last second "racily clean": every later status of the
+      // worktree (the changes, the release's inspection) would read them again. Its index is refreshed once,
+      // while the sandbox is made; the baseline is copied from it after (see `local/workTree`).
+      const refreshed = yield* Effect.fork(
+        deps.git.run(run.worktree, ["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "update-index", "-q", "--refresh"], {
+          okExitCodes: [0, 1]
+        }).pipe(Effect.asVoid, Effect.catchAll((e) => run.log(`could not refresh the worktree's index: ${e.message}`)))
+      )
       const listed = p.request.dryRun === true ? yield* deps.fileSync.list(p.repoPath, { excludes: p.excludes }) : undefined
       yield* deps.runs.update(run.id, { uploadFiles: survey.files, uploadBytes: survey.dirtyBytes })
       yield* run.log(`${survey.files} files in the run's worktree; ${survey.dirty.length} uncommitted path(s) (${survey.dirtyBytes} bytes) to put in`)
       yield* run.emit({ _tag: "Packed", files: survey.files, bytes: survey.dirtyBytes, compressed: false, inPlace: true })
       yield* warnSkipped(run, survey.skipped)
-      return { _tag: "InPlace", survey, listed } satisfies Upload
+      return { _tag: "InPlace", survey, listed, refreshed } satisfies Upload
     }
     const listed = yield* deps.fileSync.list(p.repoPath, { excludes: p.excludes })
     // A provider on this machine copies the listed files into the sandbox as they are; the others get
@@ -221,6 +229,7 @@ const planUpload = (deps: RunDeps, p: Prepared, run: Run, surveyed: Fiber.Fiber<
 /** Put the work tree into the sandbox as planned; a provider that did not take the worktree gets a copy. */
 const upload = (deps: RunDeps, p: Prepared, run: Run, sandbox: Sandbox, plan: Upload) =>
   Effect.gen(function*() {
+    if (plan._tag === "InPlace") yield* Fiber.join(plan.refreshed)
     if (plan._tag === "InPlace" && sandbox.prepareWorkTree !== undefined) {
       yield* sandbox.prepareWorkTree(p.repoPath, plan.survey.dirty)
       yield* run.log(`the agent works in the run's worktree ${run.worktree}; ${plan.survey.dirty.length} uncommitted path(s) of the repository put in`)

@@ -10,7 +10,7 @@ import type { CommandExecutor } from "@effect/platform"
 import { CommandExecutor as Executor } from "@effect/platform"
 import { Effect, Either, Option, Stream } from "effect"
 import * as path from "node:path"
-import { start as startProcess } from "../../platform/exec.js"
+import { exec, start as startProcess } from "../../platform/exec.js"
 import type { Git } from "../../platform/Git.js"
 import * as NodeFs from "../../platform/nodeFs.js"
 import type { Processes } from "../../platform/Processes.js"
@@ -295,10 +295,17 @@ export const at = (deps: LocalDeps, dir: string, state: State.State): Sandbox =>
       return { files: dirty.length }
     })
 
+  const finder: WorkTree.Finder = (cwd, args) =>
+    exec(["find", ...args], { cwd, env: { LC_ALL: "C" } }).pipe(
+      Effect.provideService(Executor.CommandExecutor, deps.executor),
+      Effect.map((r) => (r.exitCode === 0 ? r.stdout : undefined)),
+      Effect.orElseSucceed(() => undefined)
+    )
+
   const settleWorkTree = (c: Changes) =>
     state.workTree === undefined
       ? Effect.fail(fail("Unsupported", "this sandbox works in a copy of its own", id))
-      : WorkTree.settle(deps.run, dir, state.workTree, c)
+      : WorkTree.settle(deps.run, dir, state.workTree, c, finder)
 
   return {
     provider: "local",
