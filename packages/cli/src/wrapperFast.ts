@@ -22,6 +22,9 @@ export type Load = (bundle: string) => { readonly serviceBackend: (options: Wrap
 /** The options the fast path handles: these, and nothing else set (an option it does not know makes it step aside). */
 const FAST_OPTIONS = new Set(["args", "withAgentFlag", "dbPath", "verbose", "name"])
 
+/** How long after the agent's start its session's watcher starts. */
+const WATCH_DELAY_MS = 1_000
+
 /** The fast path's backend; `service` gives the `Sessions` service's, for every step the fast path declines. */
 export const fastBackend = (options: WrapperOptions, service: () => Backend): Backend => {
   const env = process.env
@@ -51,8 +54,18 @@ export const fastBackend = (options: WrapperOptions, service: () => Backend): Ba
       }
     },
     attach: async (sessionId, pid) => (eligible && FastPath.attach(ctx, sessionId, pid) ? undefined : svc().attach(sessionId, pid)),
-    // The watcher is the service's: its bundle loads while the agent starts up.
-    watch: (sessionId) => svc().watch(sessionId),
+    // The watcher is the service's. It starts once the agent has had WATCH_DELAY_MS to start up, so that
+    // loading its bundle and runtime does not compete with the agent's own start (on a loaded machine that
+    // doubled the agent's start); its first scan sees whatever the agent changed meanwhile. An agent that is
+    // done before then never needed one.
+    watch: (sessionId) => {
+      let stop: (() => Promise<void>) | undefined
+      const timer = setTimeout(() => (stop = svc().watch(sessionId)), WATCH_DELAY_MS)
+      return async () => {
+        clearTimeout(timer)
+        await stop?.()
+      }
+    },
     release: async (sessionId) => {
       const r = eligible ? FastPath.release(ctx, { sessionId }) : undefined
       // FastPath.Released is Sessions.Released in the cases the fast path handles (same keys; ids not branded).
