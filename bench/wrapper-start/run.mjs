@@ -2,7 +2,7 @@
 //   launch → agent running, first session (the repository)  vs  node -e 0             goal ≤ 1.5 ×
 //   launch → agent running, a worktree session               vs  git worktree add + the agent started directly  ≤ 1.3 ×
 //   agent exited → wrapper exited, a worktree session        vs  git worktree remove + git branch -d             ≤ 1.5 ×
-// The agent is a shell script that writes the wall clock (ns) when it starts, sleeps 0.3 s (as a real agent
+// The agent is a shell script (and, for the worktree launch, also a Node script) that writes the wall clock (ns) when it starts, sleeps 0.3 s (as a real agent
 // runs for a while, so the wrapper's watcher starts meanwhile) and writes it again just before it exits; the
 // bench notes the wall clock when it spawns the wrapper and when the wrapper has exited. Each floor is timed
 // the same way (spawned, clock read in this process, the agent's own marks), all interleaved round after
@@ -26,16 +26,24 @@ if (before !== undefined) subjects.before = { bin: before.bin, wrapper: before.w
 const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "pcc-bench-wrap-")))
 const agentScript = path.join(base, "agent.sh")
 fs.writeFileSync(agentScript, `#!/bin/sh\ndate +%s%N > "$BENCH_MARK.start"\nsleep 0.3\ndate +%s%N > "$BENCH_MARK.end"\n`, { mode: 0o755 })
+// The same agent as a Node program (as Claude Code is one): the smallest Node agent there is.
+const nodeAgent = path.join(base, "agent.cjs")
+fs.writeFileSync(
+  nodeAgent,
+  `#!${node}\nconst fs = require("node:fs")\nconst ns = () => String(BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)))\n` +
+    `fs.writeFileSync(process.env.BENCH_MARK + ".start", ns())\nsetTimeout(() => fs.writeFileSync(process.env.BENCH_MARK + ".end", ns()), 300)\n`,
+  { mode: 0o755 }
+)
 
 /** Wall clock in ms (sub-ms), comparable with `date +%s%N`. */
 const now = () => performance.timeOrigin + performance.now()
 const mark = (file) => Number(BigInt(fs.readFileSync(file, "utf8").trim()) / 1000n) / 1000
 
 const holders = []
-const repoOf = (name, bin, held) => {
+const repoOf = (name, bin, held, agent = agentScript) => {
   const dir = path.join(base, name)
   const repo = path.join(dir, "repo")
-  const env = { ...hermeticGit({ ...process.env, HOME: dir }), PARALLEL_CC_DATA_DIR: path.join(dir, "data"), PARALLEL_CC_AGENT: agentScript }
+  const env = { ...hermeticGit({ ...process.env, HOME: dir }), PARALLEL_CC_DATA_DIR: path.join(dir, "data"), PARALLEL_CC_AGENT: agent }
   fs.mkdirSync(path.join(repo, "src"), { recursive: true })
   for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(repo, "src", `f${i}.ts`), `export const x${i} = ${i}\n`.repeat(20))
   const git = (...a) => spawnSync("git", a, { cwd: repo, env, encoding: "utf8" })
@@ -69,13 +77,13 @@ const wrapOnce = (w, tag) =>
   })
 
 /** The floor of a worktree start: `git worktree add`, then the agent started directly (to its start mark). */
-const floorLaunch = (f, n) =>
+const floorLaunch = (f, n, agent = agentScript) =>
   new Promise((resolve, reject) => {
-    const m = path.join(base, `mark-floor-${n}`)
+    const m = path.join(base, `mark-floor-${n}-${path.basename(agent)}`)
     const t0 = now()
     const add = spawnSync("git", ["-C", f.repo, "worktree", "add", "-q", "-b", `b${n}`, "--", path.join(`${f.repo}-worktrees`, `w${n}`), "HEAD"], { env: f.env })
     if (add.status !== 0) return reject(new Error(`git worktree add: ${add.stderr}`))
-    const c = spawn(agentScript, [], { env: { ...f.env, BENCH_MARK: m }, stdio: "ignore" })
+    const c = spawn(agent, [], { env: { ...f.env, BENCH_MARK: m }, stdio: "ignore" })
     c.on("close", () => resolve(mark(`${m}.start`) - t0))
   })
 
@@ -102,7 +110,8 @@ try {
   const floor = repoOf("floor", undefined, false)
   const worlds = Object.entries(subjects).flatMap(([name, s]) => [
     { name, kind: "first", wrapper: s.wrapper, ...repoOf(`${name}-first`, s.bin, false) },
-    { name, kind: "worktree", wrapper: s.wrapper, ...repoOf(`${name}-worktree`, s.bin, true) }
+    { name, kind: "worktree", wrapper: s.wrapper, ...repoOf(`${name}-worktree`, s.bin, true) },
+    { name, kind: "worktree-node", wrapper: s.wrapper, ...repoOf(`${name}-worktree-node`, s.bin, true, nodeAgent) }
   ])
   for (let i = 0; i < WARMUP + runs; i++) {
     const keep = i >= WARMUP
@@ -113,9 +122,15 @@ try {
         const exit = floorExit(floor, i)
         if (keep) add("floor: git worktree add + agent", launch), add("floor: git worktree remove + git branch -d", exit)
       },
+      async () => {
+        const launch = await floorLaunch(floor, i + 100_000, nodeAgent)
+        floorExit(floor, i + 100_000)
+        if (keep) add("floor: git worktree add + Node agent", launch)
+      },
       ...worlds.map((w) => async () => {
         const r = await wrapOnce(w, `${w.name}-${w.kind}-${i}`)
-        if (keep) add(`${w.name}: launch → agent running (${w.kind === "first" ? "first session" : "worktree session"})`, r.launch)
+        const kind = { first: "first session", worktree: "worktree session", "worktree-node": "worktree session, Node agent" }[w.kind]
+        if (keep) add(`${w.name}: launch → agent running (${kind})`, r.launch)
         if (keep && w.kind === "worktree") add(`${w.name}: agent exited → wrapper exited (worktree session)`, r.exit)
         if (keep && w.kind === "first") add(`${w.name}: agent exited → wrapper exited (first session)`, r.exit)
       })
@@ -131,6 +146,7 @@ const ratio = (k, floorKey) => Number((results[k] / results[floorKey]).toFixed(2
 const goalsOf = [
   ["launch → agent running (first session)", "floor: node -e 0", 1.5],
   ["launch → agent running (worktree session)", "floor: git worktree add + agent", 1.3],
+  ["launch → agent running (worktree session, Node agent)", "floor: git worktree add + Node agent", 1.3],
   ["agent exited → wrapper exited (worktree session)", "floor: git worktree remove + git branch -d", 1.5]
 ]
 const ratios = {}
