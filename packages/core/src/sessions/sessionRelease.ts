@@ -79,6 +79,27 @@ const discardedBy = (insp: Inspection, branch: BranchOutcome | null): Discarded 
   commits: insp.discarded.commits.filter((c) => c.branch === null || branch?.outcome === "deleted")
 })
 
+/** A kept worktree as a release reports it. */
+const keptFrom = (s: Session, detail: string, insp: Inspection | null): KeptWorktree => ({
+  path: s.worktreePath,
+  branch: s.branch,
+  repoPath: s.repoPath,
+  baseBranch: s.baseBranch,
+  name: s.name,
+  detail,
+  changeCount: insp?.changeCount ?? 0,
+  untrackedCount: insp?.untrackedCount ?? 0,
+  uniqueCommits: insp?.uniqueCommits ?? 0,
+  detachedCommits: insp?.detachedCommits ?? 0,
+  discarded: insp?.discarded ?? null
+})
+
+/** A session's worktree after `Worktrees.remove`. */
+const fromRemoval = (s: Session, r: RemoveResult): Fate =>
+  r.outcome === "kept"
+    ? { worktree: "kept", kept: keptFrom(s, r.detail, r.inspection), branchOutcome: r.branch, discarded: null }
+    : { worktree: r.outcome, kept: null, branchOutcome: r.branch, discarded: discardedBy(r.inspection, r.branch) }
+
 export const makeReleaser = Effect.gen(function*() {
   const store = yield* SessionStore
   const config = yield* AppConfig
@@ -135,20 +156,6 @@ export const makeReleaser = Effect.gen(function*() {
     })
 
   // ---- a worktree at the end of its session ------------------------------------------------------------
-  const keptFrom = (s: Session, detail: string, insp: Inspection | null): KeptWorktree => ({
-    path: s.worktreePath,
-    branch: s.branch,
-    repoPath: s.repoPath,
-    baseBranch: s.baseBranch,
-    name: s.name,
-    detail,
-    changeCount: insp?.changeCount ?? 0,
-    untrackedCount: insp?.untrackedCount ?? 0,
-    uniqueCommits: insp?.uniqueCommits ?? 0,
-    detachedCommits: insp?.detachedCommits ?? 0,
-    discarded: insp?.discarded ?? null
-  })
-
   /**
    * The default `<repo>-worktrees` folder goes once its last worktree has (a configured root stays). Under
    * the repository's worktree lock, so that no concurrent `git worktree add` is creating a worktree in it.
@@ -160,11 +167,6 @@ export const makeReleaser = Effect.gen(function*() {
       const entries = yield* fs.readDirectory(parent)
       if (entries.length === 0) yield* fs.remove(parent, { recursive: true })
     })).pipe(Effect.ignore)
-
-  const fromRemoval = (s: Session, r: RemoveResult): Fate =>
-    r.outcome === "kept"
-      ? { worktree: "kept", kept: keptFrom(s, r.detail, r.inspection), branchOutcome: r.branch, discarded: null }
-      : { worktree: r.outcome, kept: null, branchOutcome: r.branch, discarded: discardedBy(r.inspection, r.branch) }
 
   /**
    * A registration that never finished: what it created is the unfinished checkout and setup output of a
