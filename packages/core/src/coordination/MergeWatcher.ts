@@ -154,16 +154,11 @@ const byRepo = (watched: MergeStore.Watched): Map<string, RepoWatch> => {
   return repos
 }
 
-type Problem = PollReport["problems"][number]
+/** A branch to check, with its target (default: as {@link MergeWatcher} `check` says). */
+type Request = { readonly repoPath: string; readonly branch: string; readonly targetBranch?: string | undefined }
 
-export const make = Effect.gen(function*() {
-  const db = yield* Database
-  const git = yield* Git
-  const config = yield* AppConfig
-  const fs = yield* FileSystem.FileSystem
-  const store = MergeStore.make(db)
-  const lookbackMs = config.values["merges.lookbackDays"] * 86_400_000
-  const configuredTarget = config.values["merges.targetBranch"]
+/** How targets are chosen (`merges.targetBranch` when set, else a session's base, else the repository's). */
+const targets = (git: Git["Type"], store: MergeStore.MergeStore, configuredTarget: string) => {
   const heads = (repoPath: string) => headsOf(git, repoPath)
 
   const targetOf = (repoPath: string) =>
@@ -193,28 +188,8 @@ export const make = Effect.gen(function*() {
       return yield* targetOf(repoPath)
     })
 
-  /** Check one pair at `head` against `targetHead`, and record what was seen (see MergeStore.record). */
-  const evaluate = (pair: Pair, head: string, targetHead: string, branchExists: boolean, row: Option.Option<WatchRow>) =>
-    Effect.gen(function*() {
-      const pendingHead = Option.match(row, { onNone: () => null, onSome: (r) => r.pending_head })
-      const detection = yield* detect(git.run, {
-        repo: pair.repoPath,
-        branch: branchExists ? Option.some(pair.branch) : Option.none(),
-        head,
-        target: targetHead,
-        pendingHead
-      })
-      return yield* store.record(pair, {
-        head,
-        targetHead,
-        branchExists,
-        merged: detection.merged,
-        pendingHead: detection.unmerged ? head : pendingHead,
-        row
-      })
-    })
-
-  const resolvePair = (req: { readonly repoPath: string; readonly branch: string; readonly targetBranch?: string | undefined }) =>
+  /** The pair a check or subscription names, with the branch and target heads now. */
+  const resolvePair = (req: Request) =>
     Effect.gen(function*() {
       const branch = yield* git.checkBranchName(req.branch)
       const targetBranch = req.targetBranch !== undefined
@@ -236,7 +211,44 @@ export const make = Effect.gen(function*() {
       return { pair: { repoPath: req.repoPath, branch, targetBranch }, head: known.get(branch), targetHead }
     })
 
-  const check = (req: { readonly repoPath: string; readonly branch: string; readonly targetBranch?: string | undefined }) =>
+  return { pickTarget, resolvePair, targetOf }
+}
+
+type Problem = PollReport["problems"][number]
+
+export const make = Effect.gen(function*() {
+  const db = yield* Database
+  const git = yield* Git
+  const config = yield* AppConfig
+  const fs = yield* FileSystem.FileSystem
+  const store = MergeStore.make(db)
+  const lookbackMs = config.values["merges.lookbackDays"] * 86_400_000
+  const configuredTarget = config.values["merges.targetBranch"]
+  const heads = (repoPath: string) => headsOf(git, repoPath)
+  const { pickTarget, resolvePair, targetOf } = targets(git, store, configuredTarget)
+
+  /** Check one pair at `head` against `targetHead`, and record what was seen (see MergeStore.record). */
+  const evaluate = (pair: Pair, head: string, targetHead: string, branchExists: boolean, row: Option.Option<WatchRow>) =>
+    Effect.gen(function*() {
+      const pendingHead = Option.match(row, { onNone: () => null, onSome: (r) => r.pending_head })
+      const detection = yield* detect(git.run, {
+        repo: pair.repoPath,
+        branch: branchExists ? Option.some(pair.branch) : Option.none(),
+        head,
+        target: targetHead,
+        pendingHead
+      })
+      return yield* store.record(pair, {
+        head,
+        targetHead,
+        branchExists,
+        merged: detection.merged,
+        pendingHead: detection.unmerged ? head : pendingHead,
+        row
+      })
+    })
+
+  const check = (req: Request) =>
     Effect.gen(function*() {
       const { head, pair, targetHead } = yield* resolvePair(req)
       const row = yield* store.watchRow(pair)
