@@ -8,6 +8,7 @@
 import { Effect, Layer } from "effect"
 import * as os from "node:os"
 import * as AppConfig from "../platform/AppConfig.js"
+import * as ConflictStore from "../coordination/ConflictStore.js"
 import * as Conflicts from "../coordination/Conflicts.js"
 import * as Doctor from "../setup/Doctor.js"
 import * as Git from "../platform/Git.js"
@@ -25,6 +26,7 @@ export const layerNoMigrate = LiveSessions.layerNoMigrate
 /** Every service, over the migrated store. */
 export const layer = Layer.mergeAll(MergeWatcher.layer, Landing.layer.pipe(Layer.provide(SandboxRuns.layer))).pipe(
   Layer.provideMerge(Conflicts.layer),
+  Layer.provideMerge(ConflictStore.layer),
   Layer.provideMerge(LiveOverlaps.layer)
 )
 

@@ -12,6 +12,7 @@ import m0009 from "./0009_legacy_import.js"
 import m0010 from "./0010_landing.js"
 import m0011 from "./0011_overlaps.js"
 import m0012 from "./0012_session_names.js"
+import m0013 from "./0013_conflict_hunks.js"
 
 /**
  * Forward-only schema migrations, keyed `<id>_<name>` for the @effect/sql Migrator. Add new ones at the end
@@ -29,5 +30,6 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "9_legacy_import": m0009,
   "10_landing": m0010,
   "11_overlaps": m0011,
-  "12_session_names": m0012
+  "12_session_names": m0012,
+  "13_conflict_hunks": m0013
 }

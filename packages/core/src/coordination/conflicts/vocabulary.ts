@@ -5,7 +5,12 @@
  */
 import { Schema } from "effect"
 
-export const ConflictType = Schema.Literal("TRIVIAL", "CONCURRENT_EDIT", "STRUCTURAL", "SEMANTIC")
+/**
+ * TRIVIAL: formatting only; ADDITIVE: both sides only inserted lines (independent insertions);
+ * CONCURRENT_EDIT: both changed the same lines; STRUCTURAL: code moved, renamed or deleted against an edit;
+ * SEMANTIC: a symbol changed incompatibly.
+ */
+export const ConflictType = Schema.Literal("TRIVIAL", "ADDITIVE", "CONCURRENT_EDIT", "STRUCTURAL", "SEMANTIC")
 export type ConflictType = typeof ConflictType.Type
 
 export const Severity = Schema.Literal("LOW", "MEDIUM", "HIGH")
@@ -35,6 +40,8 @@ export const Strategy = Schema.Literal(
   "reapply",
   "symbol-merge",
   "json-merge",
+  /** Each hunk resolved on its own, with different strategies (see the suggestion's hunks). */
+  "hunk-merge",
   "keep-file",
   "delete-file",
   /** Nothing to propose: resolve by hand (the description says why). */
