@@ -49,6 +49,7 @@ else {
       more: p.more,
       resolved: hunksMod.normalizeText(c.resolved),
       chunks: p.chunks,
+      wholeFile: p.wholeFile.map((w) => ({ strategy: w.strategy, exact: hunksMod.normalizeText(w.text) === hunksMod.normalizeText(c.resolved) })),
       hunks: p.hunks.map((h, i) => ({
         situation: h.situation,
         expected: expected[i] === null ? null : hunksMod.normalizeText(expected[i].join("")),
@@ -157,6 +158,14 @@ for (const f of files) {
 }
 const fileReliability = isotonic(filePoints)
 
+// Whole-file merges that change lines outside the hunks: their exact share (Laplace-smoothed) is their confidence.
+const wholeFile = {}
+for (const strategy of ["symbol-merge", "symbol-merge/moved", "json-merge"]) {
+  const seen = files.flatMap((f) => f.wholeFile.filter((w) => w.strategy === strategy))
+  wholeFile[strategy] = Math.round(((seen.filter((w) => w.exact).length + 1) / (seen.length + 2)) * 1000) / 1000
+  console.error(`${strategy} whole-file: ${seen.filter((w) => w.exact).length}/${seen.length}`)
+}
+
 const weights = train(rowsOf(files))
 const summary = {
   repositories: repos.sort(),
@@ -186,6 +195,8 @@ export const fitted = {
   hunkReliability: ${JSON.stringify(hunkReliability)} as ReadonlyArray<readonly [number, number]>,
   /** The product of a file's hunk confidences → share of held-out files with at least that product that were exact. */
   fileReliability: ${JSON.stringify(fileReliability)} as ReadonlyArray<readonly [number, number]>,
+  /** Share of tuning files whose whole-file merge (changing lines outside the conflicting hunks) was exact. */
+  wholeFile: ${JSON.stringify(wholeFile)} as { readonly "symbol-merge": number; readonly "symbol-merge/moved": number; readonly "json-merge": number },
   /** \`kind|language\` of hunk resolutions exact in ≥ 95 % of their tuning cases. */
   autoApplyKinds: ${JSON.stringify(autoApplyKinds)} as ReadonlyArray<string>
 }

@@ -70,7 +70,9 @@ describe("Conflicts", () => {
         const suggestions = yield* withConflicts(data, (s) => s.suggest({ conflictId: conflict.id, worktree: repo.root }))
         assert.isAbove(suggestions.length, 0)
         for (let i = 1; i < suggestions.length; i++) assert.isAtMost(suggestions[i]!.confidence, suggestions[i - 1]!.confidence)
-        const top = suggestions[0]!
+        const first = suggestions[0]!
+        if (c.notTop === true) assert.include(first.description, "DROPPING", `${first.strategy}: ${first.description}`)
+        const top = c.notTop === true ? suggestions.find((s) => s.resolvedContent === c.expected) ?? first : first
         if (c.expected !== undefined) assert.strictEqual(top.resolvedContent, c.expected, `${top.strategy}: ${top.description}`)
         if (/\.ts$/.test(c.file) && !top.deletesFile) {
           assert.isTrue(top.parses)

@@ -65,7 +65,8 @@ export const HunkStrategy = Schema.Literal(
 export type HunkStrategy = typeof HunkStrategy.Type
 
 const Side = Schema.NullOr(Schema.Literal("ours", "theirs"))
-const Span = Schema.Tuple(Schema.Number, Schema.Number)
+/** 1-based first line and line count. */
+const Span = Schema.Struct({ start: Schema.Number, lines: Schema.Number })
 
 /** One way to resolve a hunk. */
 export const HunkOption = Schema.Struct({
@@ -84,7 +85,7 @@ export type HunkOption = typeof HunkOption.Type
 /** A conflicting hunk with what it takes to resolve it by hand. */
 export const HunkDetail = Schema.Struct({
   index: Schema.Number,
-  /** 1-based first line and line count in each version. */
+  /** Where the hunk is in each version. */
   at: Schema.Struct({ base: Span, ours: Span, theirs: Span }),
   kind: Schema.Literal("formatting", "insertions", "deletion", "edit"),
   base: Schema.String,

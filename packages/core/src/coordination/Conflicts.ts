@@ -144,8 +144,8 @@ export const make = Effect.gen(function*() {
   const withCommits = (cwd: string, path: string, sides: { readonly ours: RefInfo; readonly theirs: RefInfo; readonly mergeBase: string | null }, hunks: ReadonlyArray<EngineHunk>) =>
     Effect.forEach(hunks, (h) =>
       Effect.gen(function*() {
-        const ours = yield* commitsTouching(cwd, sides.mergeBase, sides.ours.commit, path, h.at.ours[0], h.at.ours[1])
-        const theirs = yield* commitsTouching(cwd, sides.mergeBase, sides.theirs.commit, path, h.at.theirs[0], h.at.theirs[1])
+        const ours = yield* commitsTouching(cwd, sides.mergeBase, sides.ours.commit, path, h.at.ours.start, h.at.ours.lines)
+        const theirs = yield* commitsTouching(cwd, sides.mergeBase, sides.theirs.commit, path, h.at.theirs.start, h.at.theirs.lines)
         const { situation: _situation, ...rest } = h
         return { ...rest, commits: { ours, theirs } } satisfies HunkDetail
       }), { concurrency: 4 })

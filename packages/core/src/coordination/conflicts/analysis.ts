@@ -298,7 +298,7 @@ const wholeSide = (v: FileVersions, side: "ours" | "theirs", confidence: number,
 }
 
 /** Files that are not merged line by line: deleted on one side, binary, not UTF-8, or too large. */
-const analyzeSpecial = (v: FileVersions, language: Language, binary: boolean): Analysis | null => {
+const analyzeSpecial = (ts: Ts | null, v: FileVersions, language: Language, binary: boolean): Analysis | null => {
   const [oL, tL] = [v.oursLabel, v.theirsLabel]
   if (v.ours === null || v.theirs === null) {
     const deletedBy = v.ours === null ? oL : tL
@@ -316,7 +316,7 @@ const analyzeSpecial = (v: FileVersions, language: Language, binary: boolean): A
           confidence: 0.4,
           description: `keep ${keptBy}'s ${kind} file, UNDOING ${deletedBy}'s deletion`,
           content: kept,
-          parses: keptText === null ? null : parsesAs(null, v.path, keptText),
+          parses: keptText === null ? null : parsesAs(ts, v.path, keptText),
           autoApply: false,
           complete: true,
           hunks: []
@@ -360,7 +360,10 @@ const classifyText = (ts: Ts | null, v: FileVersions, texts: { base: string; our
   const ol = splitLines(ours)
   const tl = splitLines(theirs)
   const regions = diff3(bl, ol, tl).filter((c): c is Region => c.kind === "conflict")
-  const kinds = hunks.map((h) => h.kind)
+  // Ignoring whitespace, does the merge still conflict? If not, every hunk is formatting.
+  const wsEq = (x: string, y: string) => x === y || x.replace(/\s+/g, "") === y.replace(/\s+/g, "")
+  const formattingOnly = regions.length > 0 && !diff3(bl, ol, tl, wsEq).some((c) => c.kind === "conflict")
+  const kinds = hunks.map((h) => (formattingOnly ? "formatting" : h.kind))
   const count = (k: HunkDetail["kind"]) => kinds.filter((x) => x === k).length
   const reasons: Array<string> = []
   if (hunks.length === 0) {
@@ -401,8 +404,10 @@ const classifyText = (ts: Ts | null, v: FileVersions, texts: { base: string; our
       reasons.push(`${moved} line(s) in the conflict were moved elsewhere by one side`)
     }
   }
+  let jsonMerges = false
   if (language === "json") {
     const jr = mergeJson(base, ours, theirs)
+    jsonMerges = jr.ok
     analyzer = "json"
     if (jr.ok && type !== "TRIVIAL") reasons.push("as data, the two sides changed different keys")
     if (!jr.ok) reasons.push(`as data, both sides changed ${jr.conflicts.join(", ")}`)
@@ -411,7 +416,7 @@ const classifyText = (ts: Ts | null, v: FileVersions, texts: { base: string; our
     ? "LOW"
     : type === "SEMANTIC"
     ? "HIGH"
-    : type === "STRUCTURAL" || count("edit") + count("deletion") > 0
+    : type === "STRUCTURAL" || (count("edit") + count("deletion") > 0 && !jsonMerges)
     ? "MEDIUM"
     : "LOW"
   const summary = `${type} conflict in ${v.path}: ${hunks.length} conflicting hunk(s)` +
@@ -429,7 +434,7 @@ export const analyze = (ts: Ts | null, v: FileVersions): Analysis => {
     const empty = new Uint8Array(0)
     return analyze(ts, { ...v, gitKind: "content", base: v.base ?? empty, ours: v.ours ?? empty, theirs: v.theirs ?? empty, cleanMerge: true })
   }
-  const special = analyzeSpecial(v, language, binary)
+  const special = analyzeSpecial(ts, v, language, binary)
   if (special !== null) return special
   const texts = { base: textOf(v.base), ours: textOf(v.ours), theirs: textOf(v.theirs) }
   const resolution = resolveText(ts, { path: v.path, ...texts, oursLabel: v.oursLabel, theirsLabel: v.theirsLabel, sides: v.sides })

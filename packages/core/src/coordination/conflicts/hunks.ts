@@ -49,24 +49,31 @@ const joined = (ls: ReadonlyArray<string>) => ls.join("")
 
 const onlyInserts = (base: ReadonlyArray<string>, side: ReadonlyArray<string>) => diff(base, side).every((h) => h.aStart === h.aEnd)
 
-/** What a side did to the region's base lines: the lines it added and removed (trimmed, non-blank). */
-const changeOf = (base: ReadonlyArray<string>, side: ReadonlyArray<string>) => {
-  const added: Array<string> = []
-  const removed: Array<string> = []
-  for (const h of diff(base, side)) {
-    for (let i = h.bStart; i < h.bEnd; i++) if (side[i]!.trim() !== "") added.push(side[i]!.trim())
-    for (let i = h.aStart; i < h.aEnd; i++) if (base[i]!.trim() !== "") removed.push(base[i]!.trim())
-  }
-  return { added, removed }
+/** A line that carries code: not blank, not only a comment or punctuation. */
+const meaningful = (line: string) => {
+  const t = line.trim()
+  return t.length >= 8 && !/^(\/\/|\/\*|\*)/.test(t) && /[A-Za-z0-9]/.test(t)
 }
 
-/** Whether `big` already holds `small`'s change: every line `small` added is there, every line it removed is gone. */
+/**
+ * Whether `big` already holds `small`'s change: every block of lines `small` added is in `big` as it is
+ * (whitespace aside), and every block it removed is gone from `big`.
+ */
 const holds = (base: ReadonlyArray<string>, big: ReadonlyArray<string>, small: ReadonlyArray<string>) => {
-  const c = changeOf(base, small)
-  if (c.added.length === 0 && c.removed.length === 0) return false
-  const inBig = new Set(big.map((l) => l.trim()))
-  const inSmall = new Set(small.map((l) => l.trim()))
-  return c.added.every((l) => inBig.has(l)) && c.removed.every((l) => !inBig.has(l) || inSmall.has(l))
+  const hunks = diff(base, small)
+  if (hunks.length === 0) return false
+  const inBig = squash(joined(big))
+  let changed = false
+  for (const h of hunks) {
+    // A block of comments, braces or blank lines says nothing about whose change it was.
+    if (h.bEnd > h.bStart && !small.slice(h.bStart, h.bEnd).some(meaningful)) return false
+    const added = squash(joined(small.slice(h.bStart, h.bEnd)))
+    const removed = squash(joined(base.slice(h.aStart, h.aEnd)))
+    if (added !== "" && !inBig.includes(added)) return false
+    if (removed !== "" && inBig.includes(removed) && !added.includes(removed)) return false
+    changed ||= added !== "" || removed !== ""
+  }
+  return changed
 }
 
 /** Earlier versions of the file on each side's branch (newest first, the tip excluded), when known. */
@@ -79,9 +86,12 @@ export const situationOf = (r: Region, language: Situation["language"], history?
   const o = joined(r.ours)
   const t = joined(r.theirs)
   const b = joined(r.base)
+  // Entries of a list count as inserted when only the separator of the entry before them changed.
+  const entries = (ls: ReadonlyArray<string>) => ls.map(entryOf)
   const shape: Situation["shape"] = r.base.length > 0 && (r.ours.length === 0 || r.theirs.length === 0)
     ? "delete"
-    : onlyInserts(r.base, r.ours) && onlyInserts(r.base, r.theirs)
+    : (onlyInserts(r.base, r.ours) && onlyInserts(r.base, r.theirs)) ||
+        (onlyInserts(entries(r.base), entries(r.ours)) && onlyInserts(entries(r.base), entries(r.theirs)))
     ? "insert"
     : "edit"
   const oc = holds(r.base, r.ours, r.theirs)

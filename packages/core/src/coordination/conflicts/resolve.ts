@@ -9,7 +9,7 @@ import { type HunkCandidate, hunkCandidates, type HunkStrategy, normalizeText, p
 import { mergeJson } from "./json.js"
 import { autoApplies, calibrateWith, confidenceOf, kindOf, type MoreWork } from "./model.js"
 import { fitted } from "./calibration.js"
-import { type Entity, isScriptFile, parseFile, symbolMerge, syntaxErrorCount, type Ts } from "./typescript.js"
+import { type Entity, isScriptFile, parseFile, sideChanges, symbolMerge, syntaxErrorCount, type Ts } from "./typescript.js"
 
 /** What is known about one side's branch: its commits that changed the file (newest first) and earlier versions of it. */
 export interface SideContext {
@@ -40,11 +40,17 @@ export interface HunkOption {
   readonly text: string
 }
 
+/** 1-based first line and line count. */
+export interface LineSpan {
+  readonly start: number
+  readonly lines: number
+}
+
 /** A conflicting hunk with everything needed to resolve it by hand. */
 export interface HunkDetail {
   readonly index: number
   /** 1-based first line and line count of the hunk in each version. */
-  readonly at: { readonly base: readonly [number, number]; readonly ours: readonly [number, number]; readonly theirs: readonly [number, number] }
+  readonly at: { readonly base: LineSpan; readonly ours: LineSpan; readonly theirs: LineSpan }
   readonly kind: "formatting" | "insertions" | "deletion" | "edit"
   readonly situation: Situation
   readonly base: string
@@ -102,16 +108,18 @@ const hunkKind = (r: Region, s: Situation): HunkDetail["kind"] =>
     ? "deletion"
     : r.base.length === 0 ? "insertions" : "edit"
 
-/** The side an option throws away, if any. */
-const dropsOf = (c: HunkCandidate, s: Situation): HunkOption["drops"] => {
-  const only = (x: HunkStrategy) => c.strategies.every((y) => y === x)
-  if (c.strategies.some((x) => x !== "ours" && x !== "theirs")) return null
-  if (only("ours")) return s.relation === "ours-contains" || s.relation === "theirs-ws-only" || s.relation === "ws-equal" ? null : "theirs"
-  if (only("theirs")) return s.relation === "theirs-contains" || s.relation === "ours-ws-only" || s.relation === "ws-equal" ? null : "ours"
+/** The side an option throws away, if any: it is one side's lines, and the other side's change is not already in them. */
+const dropsOf = (text: string, r: Region, s: Situation): HunkOption["drops"] => {
+  if (text === joined(r.ours) && text !== joined(r.theirs)) {
+    return s.relation === "ours-contains" || s.relation === "theirs-ws-only" || s.relation === "ws-equal" ? null : "theirs"
+  }
+  if (text === joined(r.theirs) && text !== joined(r.ours)) {
+    return s.relation === "theirs-contains" || s.relation === "ours-ws-only" || s.relation === "ws-equal" ? null : "ours"
+  }
   return null
 }
 
-const lineSpan = (start: number, lines: ReadonlyArray<string>) => [start + 1, lines.length] as const
+const lineSpan = (start: number, lines: ReadonlyArray<string>): LineSpan => ({ start: start + 1, lines: lines.length })
 
 /** Names of the declarations (and members) overlapping lines [from, to) of `text`. */
 const symbolsAt = (ts: Ts, path: string, text: string, from: number, to: number): Array<string> => {
@@ -162,6 +170,23 @@ const describeHunkChoice = (h: HunkDetail, o: HunkOption, labels: readonly [stri
   return `${n}: ${what[o.strategy]}${drop} (${o.confidence.toFixed(2)})`
 }
 
+/** A whole-file merge that changes lines outside the conflicting hunks. */
+export interface WholeFile {
+  readonly strategy: "symbol-merge" | "symbol-merge/moved" | "json-merge"
+  readonly text: string
+}
+
+/** Whether one side moved a top-level declaration that the other side changed. */
+const movedAndEdited = (ts: Ts, input: ResolveInput): boolean => {
+  const b = parseFile(ts, input.path, input.base)
+  const o = parseFile(ts, input.path, input.ours)
+  const t = parseFile(ts, input.path, input.theirs)
+  if (o.syntaxErrors > 0 || t.syntaxErrors > 0) return false
+  const oc = sideChanges(b.entities, o.entities)
+  const tc = sideChanges(b.entities, t.entities)
+  return [...oc.moved].some((k) => tc.modified.has(k)) || [...tc.moved].some((k) => oc.modified.has(k))
+}
+
 /** A region with its situation and candidates, before scoring. */
 export interface PreparedHunk {
   readonly region: Region
@@ -177,16 +202,27 @@ export const prepare = (ts: Ts | null, input: ResolveInput) => {
   const history = input.sides === undefined
     ? undefined
     : { ours: input.sides.ours.versions.map(squashWs), theirs: input.sides.theirs.versions.map(squashWs) }
-  // Whole-file merges, read back region by region.
+  // Whole-file merges, read back region by region when they change nothing else; otherwise (code moved
+  // elsewhere with the other side's edits, keys rewritten) they stand as whole-file suggestions.
+  const wholeFile: Array<WholeFile> = []
+  const byRegion = (strategy: WholeFile["strategy"], text: string): Array<Array<string> | null> => {
+    const projected = projectOntoRegions(chunks, splitLines(text))
+    let k = 0
+    let composed = ""
+    for (const c of chunks) composed += c.kind === "ok" ? joined(c.items) : joined(projected[k++] ?? ["\u0000"])
+    if (composed !== text) wholeFile.push({ strategy, text })
+    return projected
+  }
   let symbolRegions: Array<Array<string> | null> | null = null
   if (script && regions.length > 0) {
     const sm = symbolMerge(ts, input.path, input.base, input.ours, input.theirs)
-    if (sm.ok) symbolRegions = projectOntoRegions(chunks, splitLines(sm.text))
+    // Code one side moved and the other edited: the declaration-level merge carries the edit over.
+    if (sm.ok) symbolRegions = byRegion(movedAndEdited(ts, input) ? "symbol-merge/moved" : "symbol-merge", sm.text)
   }
   let jsonRegions: Array<Array<string> | null> | null = null
   if (language === "json" && regions.length > 0) {
     const jm = mergeJson(input.base, input.ours, input.theirs)
-    if (jm.ok) jsonRegions = projectOntoRegions(chunks, splitLines(jm.text))
+    if (jm.ok) jsonRegions = byRegion("json-merge", jm.text)
   }
   const hunks: Array<PreparedHunk> = regions.map((region, i) => ({
     region,
@@ -196,7 +232,7 @@ export const prepare = (ts: Ts | null, input: ResolveInput) => {
       { strategy: "json", lines: jsonRegions?.[i] ?? null }
     ])
   }))
-  return { language, script, chunks, hunks, more: moreWorkOf(input.sides) }
+  return { language, script, chunks, hunks, wholeFile, more: moreWorkOf(input.sides) }
 }
 
 /** Resolve a conflicting text file hunk by hunk. */
@@ -209,7 +245,7 @@ export const resolveText = (ts: Ts | null, input: ResolveInput): Resolution => {
       strategies: c.strategies,
       confidence: confidenceOf(c, situation, p.more).confidence,
       autoApply: autoApplies(c, situation),
-      drops: dropsOf(c, situation),
+      drops: dropsOf(joined(c.lines), r, situation),
       text: joined(c.lines)
     })).sort((a, b) => b.confidence - a.confidence || (a.drops === null ? 0 : 1) - (b.drops === null ? 0 : 1))
     const symbols = p.script
@@ -230,7 +266,7 @@ export const resolveText = (ts: Ts | null, input: ResolveInput): Resolution => {
       options
     }
   })
-  return { hunks, suggestions: compose(ts, input, p.chunks, hunks, labels) }
+  return { hunks, suggestions: compose(ts, input, p.chunks, hunks, p.wholeFile, labels) }
 }
 
 /** A hunk is left for a person when its best option throws a side's change away with less than this confidence. */
@@ -241,6 +277,7 @@ const compose = (
   input: ResolveInput,
   chunks: ReturnType<typeof regionsOf>["chunks"],
   hunks: ReadonlyArray<HunkDetail>,
+  wholeFile: ReadonlyArray<WholeFile>,
   labels: readonly [string, string]
 ): Array<FileSuggestion> => {
   const build = (pick: (h: HunkDetail) => HunkOption | null): string => {
@@ -259,8 +296,11 @@ const compose = (
   // Choices: the best option per hunk, each single hunk switched to its runner-up, and one side throughout.
   const choiceSets: Array<ReadonlyArray<HunkOption>> = [hunks.map((h) => h.options[0]!)]
   hunks.forEach((h, i) => {
-    if (h.options.length > 1) choiceSets.push(hunks.map((x, j) => (j === i ? h.options[1]! : x.options[0]!)))
+    for (const alt of h.options.slice(1, 3)) choiceSets.push(hunks.map((x, j) => (j === i ? alt : x.options[0]!)))
   })
+  // Both sides' changes kept wherever some option does that.
+  const keepBoth = hunks.map((h) => h.options.find((o) => o.drops === null) ?? h.options[0]!)
+  choiceSets.push(keepBoth)
   for (const side of ["ours", "theirs"] as const) {
     choiceSets.push(hunks.map((h) => h.options.find((o) => o.strategies.includes(side)) ?? h.options[0]!))
   }
@@ -295,8 +335,28 @@ const compose = (
       })
     })
   }
+  for (const w of wholeFile) {
+    const key = normalizeText(w.text)
+    if (seen.has(key)) continue
+    seen.add(key)
+    const confidence = fitted.wholeFile[w.strategy] * (parsesAs(ts, input.path, w.text) === false && sidesParse ? 0.3 : 1)
+    complete.push({
+      strategy: w.strategy === "json-merge" ? "json-merge" : "symbol-merge",
+      confidence: round(confidence),
+      autoApply: false,
+      complete: true,
+      text: w.text,
+      description: w.strategy !== "json-merge"
+        ? "merge declaration by declaration: independent declarations from both sides, code one side moved carried over with the other side's edits"
+        : "merge the JSON as data: each side's keys and values, written in ours' formatting",
+      hunks: hunks.map((h) => ({ index: h.index, strategy: w.strategy === "json-merge" ? "json" as const : "symbol" as const, confidence: round(confidence), autoApply: false, drops: null }))
+    })
+  }
   complete.sort((a, b) => b.confidence - a.confidence)
   const top = complete.slice(0, 3)
+  // The best resolution that keeps both sides' changes is always offered, even when less likely.
+  const keeper = complete.find((x) => x.hunks.every((h) => h.drops === null))
+  if (keeper !== undefined && !top.includes(keeper)) top.push(keeper)
   const hard = hunks.filter((h) => h.options[0]!.drops !== null && h.options[0]!.confidence < UNRESOLVED_BELOW)
   if (hard.length > 0) {
     const pick = (h: HunkDetail) => (hard.includes(h) ? null : h.options[0]!)

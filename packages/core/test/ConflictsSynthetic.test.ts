@@ -18,11 +18,16 @@ interface RealCase {
 }
 
 const cases: ReadonlyArray<RealCase> = JSON.parse(
-  fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures/real-conflicts.json"), "utf8")
+  fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures/synthetic-conflicts.json"), "utf8")
 )
 
-describe("Conflicts on real code", () => {
-  it.scopedLive("suggestions match the maintainers' published file", () =>
+/**
+ * SYNTHETIC: each case is one published edit split over two branches, so the right answer is nearly always
+ * "apply both". A regression check of the engine, not a measure of real merges (scripts/conflict-quality.mjs
+ * measures those, on the real-merge corpus).
+ */
+describe("Conflicts on synthetic splits of real edits (regression)", () => {
+  it.scopedLive("every case has the published file among its suggestions, and most have it first", () =>
     Effect.gen(function*() {
       const tmp = yield* TempDir.make()
       const at = (i: number, c: RealCase) => `case-${String(i).padStart(2, "0")}/${c.file}`
@@ -50,9 +55,9 @@ describe("Conflicts on real code", () => {
       }).pipe(Effect.provide(TestConfig.layer(path.join(tmp, "data"))))
       const top = results.filter((r) => r.top).length
       const any = results.filter((r) => r.any).length
-      // Insertions whose right order is "theirs first" cannot be known: we put ours first.
-      const unknowable = cases.filter((c) => c.kind === "insertions" && c.order === "theirs-first").length
-      assert.isAtLeast(top, cases.length - unknowable, results.filter((r) => !r.top).map((r) => r.name).join("\n"))
+      // The engine is tuned on real merges, where two insertions at one place are often not both kept;
+      // here they always are. 8 of the 12 come first (measured 2026-12-03); fewer is a regression.
+      assert.isAtLeast(top, 8, results.filter((r) => !r.top).map((r) => r.name).join("\n"))
       assert.strictEqual(any, cases.length, results.filter((r) => !r.any).map((r) => r.name).join("\n"))
     }))
 })
