@@ -7,7 +7,7 @@ import { Effect } from "effect"
 import { claims } from "./commands/claims.js"
 import { cleanup } from "./commands/cleanup.js"
 import * as Config from "./commands/config.js"
-import { conflicts } from "./commands/conflicts.js"
+import { conflicts, conflictsCheck } from "./commands/conflicts.js"
 import { doctor } from "./commands/doctor.js"
 import { install } from "./commands/install.js"
 import { landCommand } from "./commands/land.js"
@@ -22,7 +22,7 @@ import { release } from "./commands/release.js"
 import { runHelp, sandboxCommand } from "./commands/sandbox.js"
 import { budgetCommand, templatesCommand } from "./commands/templates.js"
 import { status } from "./commands/status.js"
-import { suggestions } from "./commands/suggestions.js"
+import { suggestions, suggestionsApply } from "./commands/suggestions.js"
 import { worktreeHook } from "./commands/worktreeHook.js"
 import { type CommandDef, runDef } from "./internal/Command.js"
 import type { CliServices } from "./internal/Env.js"
@@ -154,8 +154,8 @@ export const subcommands: ReadonlyArray<Command.Command<string, CliServices, unk
   claimCommand as Command.Command<string, CliServices, unknown, unknown>,
   unclaimCommand as Command.Command<string, CliServices, unknown, unknown>,
   overlapsCommand as Command.Command<string, CliServices, unknown, unknown>,
-  fromDef(conflicts),
-  fromDef(suggestions),
+  fromDef(conflicts).pipe(Command.withSubcommands([fromDef(conflictsCheck)])) as Command.Command<string, CliServices, unknown, unknown>,
+  fromDef(suggestions).pipe(Command.withSubcommands([suggestionsApply])) as Command.Command<string, CliServices, unknown, unknown>,
   landCommand as Command.Command<string, CliServices, unknown, unknown>,
   watchCommand as Command.Command<string, CliServices, unknown, unknown>,
   mergeCommand as Command.Command<string, CliServices, unknown, unknown>,
