@@ -25,12 +25,16 @@ const previewFile = describe(objectOf(Conflicts.PreviewFile), {
   kind: "What git reports: content, binary, modify/delete, rename/delete, …"
 })
 const conflict = describe(objectOf(Conflicts.Conflict), {
+  hunks: "Each conflicting hunk: both sides' text, the declarations and commits involved, and the ways to resolve it with their confidence",
   source: "refs: predicted between two branches; worktree: left by a merge/rebase in progress",
   analyzer: "typescript (parsed with the TypeScript compiler), json, text or git",
   resolution: "The id of the suggestion applied"
 })
 const suggestion = describe(objectOf(Conflicts.Suggestion), {
-  confidence: "0 to 1",
+  confidence: "0 to 1, calibrated on real merges: the share of such suggestions that were exactly right",
+  autoApply: "true only for kinds of resolution ≥ 95 % exact on real merges: safe to apply without review",
+  complete: "false: the hunks marked \"unresolved\" hold conflict markers for you to resolve",
+  hunks: "Per hunk: the strategy chosen, its confidence, and the side whose change it drops (null: none)",
   parses: "Whether the resolved file parses (scripts, JSON); null when not checked",
   resolvedContent: "The whole resolved file (omitted when includeContent is false)",
   diff: "Unified diff from the current file to the resolved one"
@@ -155,13 +159,16 @@ export const rebaseAssist = Tool.define({
 export const detectAdvancedConflicts = Tool.define({
   name: "detect_advanced_conflicts",
   title: "Classify conflicts",
-  description: "Classify each conflicted file as TRIVIAL (whitespace/formatting), CONCURRENT_EDIT (both " +
-    "sides changed the same lines), STRUCTURAL (code moved, renamed or deleted on one side) or SEMANTIC " +
-    "(a symbol changed incompatibly, e.g. renamed on one side and used under its old name on the other), " +
-    "with a severity, the symbols involved and the reasons. TypeScript/JavaScript files are parsed with " +
-    "the TypeScript compiler. Works on a merge/rebase stopped in your worktree, or (when none is in " +
-    "progress, or with source \"branches\") between currentBranch and targetBranch. Each conflict gets an " +
-    "id for get_auto_fix_suggestions.",
+  description: "Classify each conflicted file as TRIVIAL (whitespace/formatting), ADDITIVE (both sides only " +
+    "inserted lines, e.g. imports, list entries, tests), CONCURRENT_EDIT (both sides changed the same lines), " +
+    "STRUCTURAL (code moved, renamed or deleted on one side) or SEMANTIC (a symbol changed incompatibly, e.g. " +
+    "renamed on one side and used under its old name on the other), with a severity, the reasons and the " +
+    "symbols involved. Each conflict lists its hunks: where they are on each side, their kind, each side's " +
+    "text, the declarations they touch, the subjects of each side's commits that changed those lines, and " +
+    "the ways to resolve each with a calibrated confidence. TypeScript/JavaScript files are parsed with the " +
+    "TypeScript compiler. Works on a merge/rebase stopped in your worktree, or (when none is in progress, or " +
+    "with source \"branches\") between currentBranch and targetBranch. Each conflict gets an id for " +
+    "get_auto_fix_suggestions.",
   input: {
     source: z.enum(["auto", "worktree", "branches"]).optional()
       .describe("worktree: the merge/rebase in progress; branches: predict between branches; auto (default): worktree if one is in progress"),
@@ -200,10 +207,15 @@ export const getAutoFixSuggestions = Tool.define({
   name: "get_auto_fix_suggestions",
   title: "Suggest conflict resolutions",
   description: "Propose resolutions for a classified conflict (by conflictId, or the latest open conflict " +
-    "on filePath), best first. Each has a strategy (take-ours, take-theirs, keep-both, reapply, " +
-    "symbol-merge, json-merge, keep-file, delete-file), a confidence from 0 to 1, whether the result " +
-    "parses, the WHOLE resolved file and a unified diff against the file currently in your worktree. " +
-    "These come from deterministic merge algorithms, not from a model: review the diff before applying.",
+    "on filePath), best first: each a WHOLE resolved file with a unified diff against your worktree's file, " +
+    "whether it parses, and per hunk the strategy chosen, its confidence and which side's change it drops " +
+    "(if any). Confidence is calibrated on real merges: of suggestions with confidence x, about x were " +
+    "exactly what maintainers committed. WHEN TO TRUST: apply without reading only when autoApply is true " +
+    "(that kind of resolution was ≥ 95 % exact on real merges). Otherwise review the diff; for any hunk " +
+    "whose confidence is low or that drops a side's change, resolve it yourself from the conflict's hunks " +
+    "(both sides' text and the commits that changed them, from detect_advanced_conflicts) — or apply the " +
+    "suggestion with complete: false, which leaves exactly those hunks as conflict markers. These come " +
+    "from deterministic algorithms, not from a model.",
   input: {
     conflictId: z.string().min(1).max(64).optional().describe("From detect_advanced_conflicts"),
     filePath: z.string().min(1).max(4096).optional().describe("Instead of conflictId: the latest open conflict on this file (relative to the repository root)"),
