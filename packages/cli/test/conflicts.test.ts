@@ -68,7 +68,7 @@ describe("conflicts and suggestions commands", () => {
 
     const badType = Cli.runSync(["conflicts", "--type", "WEIRD"], { env })
     assert.strictEqual(badType.code, 1)
-    assert.match(badType.stderr, /TRIVIAL, CONCURRENT_EDIT, STRUCTURAL, SEMANTIC/)
+    assert.match(badType.stderr, /TRIVIAL, ADDITIVE, CONCURRENT_EDIT, STRUCTURAL, SEMANTIC/)
     const badConf = Cli.runSync(["suggestions", "--min-confidence", "1.5"], { env })
     assert.strictEqual(badConf.code, 1)
     assert.match(badConf.stderr, /from 0 to 1/)

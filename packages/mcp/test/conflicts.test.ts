@@ -71,10 +71,19 @@ describe("conflict tools (stdio, real client)", () => {
     const predicted = await ok("detect_advanced_conflicts")
     assert.strictEqual(predicted.source, "refs")
     const types = Object.fromEntries(predicted.conflicts.map((c: any) => [c.path, c.type]))
-    assert.deepStrictEqual(types, { "src/math.ts": "SEMANTIC", "package.json": "CONCURRENT_EDIT" })
+    assert.deepStrictEqual(types, { "src/math.ts": "SEMANTIC", "package.json": "ADDITIVE" })
     const semantic = predicted.conflicts.find((c: any) => c.path === "src/math.ts")
     assert.strictEqual(semantic.analyzer, "typescript")
     assert.isTrue(semantic.reasons.some((r: string) => r.includes("renamed sum to add")))
+    // Per hunk: both sides' text, where it is, the declarations and the commits that changed it.
+    const additive = predicted.conflicts.find((c: any) => c.path === "package.json")
+    assert.isAbove(additive.hunks.length, 0)
+    const hunk = additive.hunks[0]
+    assert.include(hunk.ours, "yaml")
+    assert.include(hunk.theirs, "zod")
+    assert.strictEqual(hunk.kind, "insertions")
+    assert.deepStrictEqual(hunk.commits, { ours: ["rename sum to add; add yaml"], theirs: ["average; add zod"] })
+    assert.isAbove(hunk.options.length, 0)
 
     // Do the rebase in the worktree; it stops on the conflicts with instructions.
     const stopped = await ok("rebase_assist", { checkOnly: false })
@@ -92,6 +101,9 @@ describe("conflict tools (stdio, real client)", () => {
       assert.isAbove(got.total, 0)
       const best = got.suggestions[0]
       assert.isTrue(best.parses)
+      assert.isBoolean(best.autoApply)
+      assert.isTrue(best.complete)
+      assert.isAbove(best.hunks.length, 0)
       assert.include(best.diff, `--- a/${file}`)
       const applied = await ok("apply_auto_fix", { suggestionId: best.id })
       assert.strictEqual(applied.action, "written")

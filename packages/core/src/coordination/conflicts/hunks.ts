@@ -133,7 +133,8 @@ const unionInsertions = (r: Region, first: "ours" | "theirs"): Array<string> => 
     const a = og.get(i) ?? []
     const b = tg.get(i) ?? []
     const [x, y] = first === "ours" ? [a, b] : [b, a]
-    const seen = new Set(x.map((l) => l.trim()).filter((l) => l !== ""))
+    // A line both sides added is kept once (an import, an entry); comments and punctuation may repeat.
+    const seen = new Set(x.filter(meaningful).map((l) => l.trim()))
     out.push(...x, ...y.filter((l) => l.trim() === "" ? !x.some((z) => z.trim() === "") || y.length > 1 : !seen.has(l.trim())))
     if (i < r.base.length) out.push(r.base[i]!)
   }

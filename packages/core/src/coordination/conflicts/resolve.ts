@@ -301,6 +301,10 @@ const compose = (
   // Both sides' changes kept wherever some option does that.
   const keepBoth = hunks.map((h) => h.options.find((o) => o.drops === null) ?? h.options[0]!)
   choiceSets.push(keepBoth)
+  // Both sides' lines in each order, where the hunk has such an option.
+  for (const order of ["both-ours-first", "both-theirs-first"] as const) {
+    choiceSets.push(hunks.map((h, i) => h.options.find((o) => o.strategies.includes(order)) ?? keepBoth[i]!))
+  }
   for (const side of ["ours", "theirs"] as const) {
     choiceSets.push(hunks.map((h) => h.options.find((o) => o.strategies.includes(side)) ?? h.options[0]!))
   }
@@ -354,9 +358,13 @@ const compose = (
   }
   complete.sort((a, b) => b.confidence - a.confidence)
   const top = complete.slice(0, 3)
-  // The best resolution that keeps both sides' changes is always offered, even when less likely.
+  // The best resolution that keeps both sides' changes is always offered, even when less likely, and the
+  // two best that combine both sides' lines in every hunk (rather than taking one side's lines, which
+  // "keeps" the other side's change only when that change was formatting or is already held there).
   const keeper = complete.find((x) => x.hunks.every((h) => h.drops === null))
   if (keeper !== undefined && !top.includes(keeper)) top.push(keeper)
+  const combines = (x: FileSuggestion) => x.hunks.every((h) => h.strategy !== "ours" && h.strategy !== "theirs" && h.drops === null)
+  for (const x of complete.filter(combines).slice(0, 2)) if (!top.includes(x)) top.push(x)
   const hard = hunks.filter((h) => h.options[0]!.drops !== null && h.options[0]!.confidence < UNRESOLVED_BELOW)
   if (hard.length > 0) {
     const pick = (h: HunkDetail) => (hard.includes(h) ? null : h.options[0]!)
