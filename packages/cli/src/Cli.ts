@@ -179,7 +179,10 @@ export const cli: (args: ReadonlyArray<string>) => Effect.Effect<void, unknown, 
 export const helpLayouts: HelpLayouts = {
   "sandbox run": runHelp,
   // `migrate --version N` is the documented spelling; @effect/cli reserves --version, so the edge rewrites it.
-  migrate: { renames: { "--target-version": "--version" } }
+  migrate: { renames: { "--target-version": "--version" } },
+  // Lists on their own, finds or applies with a subcommand.
+  conflicts: { usages: ["[--type TYPE] [--resolved] [--repo DIR] [--json]", "check [--repo DIR] [--branch BRANCH] [--into BRANCH] [--json]"] },
+  suggestions: { usages: ["[--conflict ID] [--worktree DIR] [--min-confidence 0..1] [--applied] [--repo DIR] [--json]", "apply <id> [--worktree DIR] [--json]"] }
 }
 
 /** The version this build reports. */

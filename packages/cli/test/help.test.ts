@@ -120,7 +120,7 @@ describe("usage errors", () => {
     assert.include(noValue.stderr, "--repo needs a value (DIR)")
     const type = run(["conflicts", "--type", "FOO"])
     assert.strictEqual(type.code, 1)
-    assert.include(type.stderr, 'invalid --type: "FOO" is not one of TRIVIAL, CONCURRENT_EDIT, STRUCTURAL, SEMANTIC')
+    assert.include(type.stderr, 'invalid --type: "FOO" is not one of TRIVIAL, ADDITIVE, CONCURRENT_EDIT, STRUCTURAL, SEMANTIC')
     assert.notInclude(type.stderr, "_tag")
     for (const r of [provider, pid, missing, noValue, type]) assert.notMatch(r.stderr, ESC)
   })

@@ -121,7 +121,9 @@ export const check = (root: CommandInfo, args: ReadonlyArray<string>, program: s
   }
   if (help) return { _tag: "Help", command }
   if (builtInUsed) return { _tag: "Parse" }
-  if (command.children.length > 0) return { _tag: "Help", command }
+  // A group answers with its help; a command with subcommands and options of its own (`conflicts`,
+  // `suggestions`) runs itself.
+  if (command.children.length > 0 && command.options.length === 0) return { _tag: "Help", command }
   const missing = command.options.find((o) => o.required && !seen.has(o.name))
   if (missing !== undefined) return fail(`${where()} needs ${missing.name} ${metavar(missing) ?? ""}`.trimEnd())
   const needed = command.arguments.filter((a) => a.required).length
