@@ -6,6 +6,7 @@ import { Cli, ScriptedAgent, TempDir, TempRepo } from "@parallel-cc/testkit"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import Database from "better-sqlite3"
 import { afterEach, assert, describe, it } from "vitest"
 
 const dirs: Array<string> = []
@@ -56,6 +57,23 @@ const until = async <A>(what: string, f: () => A | undefined, timeoutMs = 60_000
     await new Promise((r) => setTimeout(r, 200))
   }
 }
+
+/** `parallel-cc watch session ID` as its own process; `out()` is what it printed so far. */
+const watchSession = (w: World, id: string) => {
+  const child = spawn(process.execPath, [Cli.binPath, "watch", "session", id, "--poll", "2"], { env: w.env, stdio: ["ignore", "pipe", "pipe"] })
+  children.push(child)
+  let out = ""
+  child.stdout!.setEncoding("utf8").on("data", (d) => (out += d))
+  child.stderr!.resume()
+  return { child, out: () => out }
+}
+
+const stop = (c: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (c.exitCode !== null || c.signalCode !== null) return resolve()
+    c.on("close", () => resolve())
+    c.kill("SIGTERM")
+  })
 
 describe("overlaps", () => {
   it("agents without hooks: the wrappers' watchers record each one's changed files, and overlaps --json reports the pair", async () => {
@@ -154,18 +172,7 @@ describe("overlaps", () => {
     fs.appendFileSync(path.join(a.worktreePath, "README.md"), "a\n")
     fs.writeFileSync(path.join(a.worktreePath, "notes.md"), "new\n")
     const live = (id: string, ...rest: Array<string>) => path.join(w.data, "live", id, ...rest)
-    const watch = (id: string) => {
-      const child = spawn(process.execPath, [Cli.binPath, "watch", "session", id, "--poll", "2"], { env: w.env, stdio: ["ignore", "pipe", "pipe"] })
-      children.push(child)
-      let out = ""
-      child.stdout!.setEncoding("utf8").on("data", (d) => (out += d))
-      child.stderr!.resume()
-      return { child, out: () => out }
-    }
-    const stop = (c: ChildProcess) => new Promise<void>((resolve) => {
-      c.on("close", () => resolve())
-      c.kill("SIGTERM")
-    })
+    const watch = (id: string) => watchSession(w, id)
     const first = watch(a.sessionId)
     const line = await until("the watcher's first line", () => first.out().split("\n").find((l) => l.startsWith("watching")))
     assert.strictEqual(line, `watching session ${a.sessionId}: 2 changed files; stops when the session ends`)
@@ -186,5 +193,35 @@ describe("overlaps", () => {
     cli(w, ["release", "--session-id", a.sessionId, "--force"])
     assert.strictEqual(await ended, 0)
     cli(w, ["release", "--session-id", b.sessionId, "--force"])
+  })
+  it("8 sessions editing at once, each watched by its own process: every pair recorded exactly once, each agent told once per peer", async () => {
+    const w = world()
+    const sessions = Array.from({ length: 8 }, () =>
+      json(w, ["register", "--repo", w.repo.root, "--pid", String(process.pid)]) as { sessionId: string; worktreePath: string })
+    const watchers = sessions.map((s) => watchSession(w, s.sessionId))
+    await until("every watcher's first line", () => watchers.every((x) => x.out().startsWith("watching")) || undefined, 180_000)
+    // All at once, while eight processes scan: the same place of README.md, and a file of each one's own.
+    for (const [i, s] of sessions.entries()) {
+      fs.appendFileSync(path.join(s.worktreePath, "README.md"), `from ${i}\n`)
+      fs.writeFileSync(path.join(s.worktreePath, `own-${i}.txt`), `${i}\n`)
+    }
+    await until("28 overlaps", () => (json(w, ["overlaps", "--cached"]).overlaps.length >= 28 || undefined), 180_000)
+    await Promise.all(watchers.map((x) => stop(x.child)))
+    const found = json(w, ["overlaps", "--cached"]).overlaps as Array<{ sessionA: string; sessionB: string; filePath: string; conflict: boolean }>
+    assert.lengthOf(found, 28, "8 choose 2 pairs")
+    assert.strictEqual(new Set(found.map((o) => [o.sessionA, o.sessionB].sort().join(" "))).size, 28, "no pair twice")
+    assert.isTrue(found.every((o) => o.filePath === "README.md" && o.conflict))
+    const db = new Database(path.join(w.data, "coordinator.db"), { readonly: true })
+    try {
+      assert.strictEqual((db.prepare("SELECT COUNT(*) AS n FROM overlaps").get() as { n: number }).n, 28, "no duplicate or ended rows")
+    } finally {
+      db.close()
+    }
+    // Each session has one notice per peer about README.md, none twice.
+    for (const s of sessions) {
+      const notices = fs.readdirSync(path.join(w.data, "live", s.sessionId, "notices")).filter((n) => !n.startsWith("."))
+      const peers = sessions.filter((p) => p !== s).map((p) => `overlap.${p.sessionId}.README.md`)
+      assert.sameMembers(notices, peers, s.sessionId)
+    }
   })
 })
