@@ -386,6 +386,24 @@ describe("Landing: the test worktree is set up like a session's", () => {
 })
 
 describe("Landing: integration on git objects", () => {
+  it.scopedLive("the conflict engine's own autoApply resolution (both sides bumped a version in JSON; the higher is kept) lands the candidate", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      const pkg = (version: string) => JSON.stringify({ name: "r", version: "1.0.0", dependencies: { lib: version } }, null, 2) + "\n"
+      t.repo.write("package.json", pkg("1.0.0"))
+      t.repo.commitAll("package.json")
+      t.branch("bump-high", { "package.json": pkg("1.3.0") })
+      const low = t.branch("bump-low", { "package.json": pkg("1.2.5"), "low.txt": "low\n" })
+      const report = yield* t.land({ candidates: ["bump-high", "bump-low"] })
+      assert.deepStrictEqual(report.entries.map((e) => [e.name, e.status]), [["bump-high", "landed"], ["bump-low", "landed"]])
+      const resolutions = report.entries[1]!.detail.resolutions
+      assert.deepStrictEqual(resolutions.map((r) => r.path), ["package.json"])
+      assert.isAbove(resolutions[0]!.confidence, 0)
+      assert.strictEqual(JSON.parse(t.repo.git(["show", "main:package.json"])).dependencies.lib, "1.3.0")
+      assert.strictEqual(t.repo.git(["show", "main:low.txt"]), "low\n")
+      assert.strictEqual(t.tip("bump-low"), low, "the candidate's branch is untouched")
+    }))
+
   it.scopedLive("a conflict whose resolution is marked autoApply is written into the merged tree, with its confidence reported", () =>
     Effect.gen(function*() {
       const t = yield* setup()
