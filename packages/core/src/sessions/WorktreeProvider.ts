@@ -103,6 +103,17 @@ export class WorktreeProvider extends Context.Tag("@parallel-cc/core/WorktreePro
   readonly watch: (pid: number, options?: { readonly interval?: Duration.DurationInput }) => Effect.Effect<ReadonlyArray<Released>, Failure>
 }>() {}
 
+/**
+ * Claude Code's worktree name as a session name (branch `parallel/NAME`, folder `NAME`, as `--name`
+ * gives): a `/` becomes `-`; a name that still is not a session name keeps parallel-cc's own naming.
+ */
+const asSessionName = (name: string) =>
+  checkSessionName(name.replaceAll("/", "-")).pipe(
+    Effect.tapError((e) => Effect.logDebug(`worktree name ${name}: ${e.message}; parallel-cc's own naming instead`)),
+    Effect.option,
+    Effect.map(Option.getOrUndefined)
+  )
+
 export const make = Effect.gen(function*() {
   const sessions = yield* Sessions
   const config = yield* AppConfig
@@ -192,17 +203,6 @@ export const make = Effect.gen(function*() {
       yield* writeMarker(registered.session.worktreePath, registered, parentId)
       return { path: registered.session.worktreePath, registered, parent: parentId } satisfies Created
     }).pipe(Effect.withSpan("WorktreeProvider.create"))
-
-  /**
-   * Claude Code's worktree name as a session name (branch `parallel/NAME`, folder `NAME`, as `--name`
-   * gives): a `/` becomes `-`; a name that still is not a session name keeps parallel-cc's own naming.
-   */
-  const asSessionName = (name: string) =>
-    checkSessionName(name.replaceAll("/", "-")).pipe(
-      Effect.tapError((e) => Effect.logDebug(`worktree name ${name}: ${e.message}; parallel-cc's own naming instead`)),
-      Effect.option,
-      Effect.map(Option.getOrUndefined)
-    )
 
   /**
    * Where a request from inside a linked worktree (a subagent of a `claude -w` session) starts: that
