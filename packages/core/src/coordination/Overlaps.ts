@@ -73,6 +73,25 @@ const whoOf = (s: Session): Who => ({ sessionId: s.sessionId, branch: s.branch, 
 const sameChange = (a: ChangedFile, b: ChangeInput) =>
   JSON.stringify([a.symbols, a.ranges, a.status]) === JSON.stringify([b.symbols, b.ranges, b.status])
 
+/** Tell both sides of each new overlap (and of each overlap that now conflicts), once. */
+const notifier = (files: SessionFiles["Type"]) => (opened: ReadonlyArray<Overlap>, nowConflicting: ReadonlyArray<Overlap>) =>
+  Effect.gen(function*() {
+    const who = (o: Overlap, side: "A" | "B"): Who =>
+      side === "A"
+        ? { sessionId: o.sessionA, branch: o.branchA, worktreePath: o.worktreeA }
+        : { sessionId: o.sessionB, branch: o.branchB, worktreePath: o.worktreeB }
+    const tell = (to: SessionId, key: string, text: string) =>
+      files.addNotice(to, { key, text }).pipe(Effect.catchAll((e) => Effect.logDebug(e.message)))
+    for (const o of opened) {
+      yield* tell(o.sessionA, overlapKey(o.sessionB, o.filePath), overlapNotice(who(o, "B"), o.filePath, o))
+      yield* tell(o.sessionB, overlapKey(o.sessionA, o.filePath), overlapNotice(who(o, "A"), o.filePath, o))
+    }
+    for (const o of nowConflicting) {
+      yield* tell(o.sessionA, conflictKey(o.sessionB, o.filePath), conflictNotice(who(o, "B"), o.filePath, o.symbols))
+      yield* tell(o.sessionB, conflictKey(o.sessionA, o.filePath), conflictNotice(who(o, "A"), o.filePath, o.symbols))
+    }
+  })
+
 export const make = Effect.gen(function*() {
   const git = yield* Git
   const store = yield* OverlapStore
@@ -163,24 +182,7 @@ export const make = Effect.gen(function*() {
       return pairs
     })
 
-  /** Tell both sides of each new overlap (and of each overlap that now conflicts), once. */
-  const notify = (opened: ReadonlyArray<Overlap>, nowConflicting: ReadonlyArray<Overlap>) =>
-    Effect.gen(function*() {
-      const who = (o: Overlap, side: "A" | "B"): Who =>
-        side === "A"
-          ? { sessionId: o.sessionA, branch: o.branchA, worktreePath: o.worktreeA }
-          : { sessionId: o.sessionB, branch: o.branchB, worktreePath: o.worktreeB }
-      const tell = (to: SessionId, key: string, text: string) =>
-        files.addNotice(to, { key, text }).pipe(Effect.catchAll((e) => Effect.logDebug(e.message)))
-      for (const o of opened) {
-        yield* tell(o.sessionA, overlapKey(o.sessionB, o.filePath), overlapNotice(who(o, "B"), o.filePath, o))
-        yield* tell(o.sessionB, overlapKey(o.sessionA, o.filePath), overlapNotice(who(o, "A"), o.filePath, o))
-      }
-      for (const o of nowConflicting) {
-        yield* tell(o.sessionA, conflictKey(o.sessionB, o.filePath), conflictNotice(who(o, "B"), o.filePath, o.symbols))
-        yield* tell(o.sessionB, conflictKey(o.sessionA, o.filePath), conflictNotice(who(o, "A"), o.filePath, o.symbols))
-      }
-    })
+  const notify = notifier(files)
 
   /**
    * Snapshot, analyse and save one session: Right with what was found, or Left with its changed files as
