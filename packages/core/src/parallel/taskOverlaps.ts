@@ -14,21 +14,13 @@
 import { Effect } from "effect"
 import * as os from "node:os"
 import * as path from "node:path"
-import type { Git, GitError } from "../platform/Git.js"
+import { type Git, type GitError, syntheticCommitEnv } from "../platform/Git.js"
 import * as NodeFs from "../platform/nodeFs.js"
 import type { RunOverlapsJson, TaskResultJson } from "./ParallelSummary.js"
 
 type G = Git["Type"]
 
-const identity = {
-  GIT_AUTHOR_NAME: "parallel-cc",
-  GIT_AUTHOR_EMAIL: "parallel-cc@localhost",
-  GIT_AUTHOR_DATE: "@0 +0000",
-  GIT_COMMITTER_NAME: "parallel-cc",
-  GIT_COMMITTER_EMAIL: "parallel-cc@localhost",
-  GIT_COMMITTER_DATE: "@0 +0000",
-  GIT_OPTIONAL_LOCKS: "0"
-}
+const identity = syntheticCommitEnv
 
 interface Applied {
   readonly id: string

@@ -61,6 +61,21 @@ export class Git extends Context.Tag("@parallel-cc/core/Git")<Git, {
   readonly version: Effect.Effect<readonly [number, number, number], GitError>
 }>() {}
 
+/**
+ * The environment of git commands that write objects nobody else sees (snapshot trees and commits of a
+ * worktree's state): a fixed identity and date, so the same tree on the same parent is the same commit, and
+ * no optional locks, so the worktree's own index is never refreshed or locked.
+ */
+export const syntheticCommitEnv: Readonly<Record<string, string>> = {
+  GIT_AUTHOR_NAME: "parallel-cc",
+  GIT_AUTHOR_EMAIL: "parallel-cc@localhost",
+  GIT_AUTHOR_DATE: "@0 +0000",
+  GIT_COMMITTER_NAME: "parallel-cc",
+  GIT_COMMITTER_EMAIL: "parallel-cc@localhost",
+  GIT_COMMITTER_DATE: "@0 +0000",
+  GIT_OPTIONAL_LOCKS: "0"
+}
+
 /** Branch names that are valid for git by construction (see `checkBranchName`). */
 export const plainBranchName = /^[A-Za-z0-9_]+(?:[-/][A-Za-z0-9_]+)*$/
 

@@ -10,7 +10,7 @@ import { CommandExecutor, type FileSystem } from "@effect/platform"
 import { Effect } from "effect"
 import { execBytes } from "../../platform/exec.js"
 import * as NodeFs from "../../platform/nodeFs.js"
-import { type Git, GitError } from "../../platform/Git.js"
+import { type Git, GitError, syntheticCommitEnv } from "../../platform/Git.js"
 
 type G = Git["Type"]
 
@@ -35,16 +35,8 @@ export interface ChangedFile {
   readonly blob: string | null
 }
 
-const identity = {
-  GIT_AUTHOR_NAME: "parallel-cc",
-  GIT_AUTHOR_EMAIL: "parallel-cc@localhost",
-  GIT_AUTHOR_DATE: "@0 +0000",
-  GIT_COMMITTER_NAME: "parallel-cc",
-  GIT_COMMITTER_EMAIL: "parallel-cc@localhost",
-  GIT_COMMITTER_DATE: "@0 +0000",
-  // Never refresh the worktree's own index or take its lock.
-  GIT_OPTIONAL_LOCKS: "0"
-}
+// A fixed identity and date; never refresh the worktree's own index or take its lock.
+const identity = syntheticCommitEnv
 
 const isOid = (s: string | undefined): s is string => s !== undefined && /^[0-9a-f]{40,64}$/.test(s)
 
