@@ -1,6 +1,7 @@
 import { Conflicts } from "@parallel-cc/core"
 import { Cli, ConflictRepo, Git, TempDir, TestConfig } from "@parallel-cc/testkit"
 import { Effect } from "effect"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, assert, describe, it } from "vitest"
 
@@ -72,5 +73,47 @@ describe("conflicts and suggestions commands", () => {
     const badConf = Cli.runSync(["suggestions", "--min-confidence", "1.5"], { env })
     assert.strictEqual(badConf.code, 1)
     assert.match(badConf.stderr, /from 0 to 1/)
+  })
+  it("conflicts check finds and records a branch's conflicts; suggestions --conflict makes them; apply is refused once the file changed", () => {
+    const tmp = TempDir.makeSync()
+    dirs.push(tmp)
+    const data = path.join(tmp, "data")
+    const repo = ConflictRepo.makeSync(tmp, scenario)
+    const env = { ...repo.env, PARALLEL_CC_DATA_DIR: data, HOME: data }
+
+    const check = Cli.runSync(["conflicts", "check", "--repo", repo.root, "--branch", "feature", "--into", "main", "--json"], { env })
+    assert.strictEqual(check.code, 0, check.stderr)
+    const report = Cli.json(check)
+    const edit = report.conflicts.find((c: any) => c.path === "src/a.ts")
+    assert.strictEqual(edit.type, "CONCURRENT_EDIT")
+    assert.strictEqual(edit.hunks.length, 1)
+    assert.deepStrictEqual(edit.hunks[0].commits, { ours: ["main changes"], theirs: ["feature changes"] })
+    const human = Cli.runSync(["conflicts", "check", "--repo", repo.root, "--branch", "feature", "--into", "main"], { env })
+    assert.match(human.stdout, /src\/a\.ts\s+CONCURRENT_EDIT/)
+    assert.include(human.stdout, "hunk 1")
+    const same = Cli.runSync(["conflicts", "check", "--repo", repo.root, "--branch", "main", "--into", "main"], { env })
+    assert.strictEqual(same.code, 1)
+    assert.include(same.stderr, "--into")
+
+    const listed = Cli.json(Cli.runSync(["suggestions", "--conflict", edit.id, "--json"], { cwd: repo.root, env }))
+    assert.strictEqual(listed.conflict.id, edit.id)
+    assert.isAbove(listed.suggestions.length, 0)
+    const top = listed.suggestions[0]
+    assert.isBoolean(top.autoApply)
+    const shown = Cli.runSync(["suggestions", "--conflict", edit.id], { cwd: repo.root, env })
+    assert.include(shown.stdout, "feature changes")
+
+    fs.appendFileSync(path.join(repo.root, "src/a.ts"), "// edited meanwhile\n")
+    const refused = Cli.runSync(["suggestions", "apply", top.id, "--worktree", repo.root], { env })
+    assert.strictEqual(refused.code, 1)
+    assert.include(refused.stderr, `parallel-cc suggestions --conflict ${edit.id} --worktree ${repo.root}`)
+    assert.include(fs.readFileSync(path.join(repo.root, "src/a.ts"), "utf8"), "// edited meanwhile")
+    // The command the refusal names makes new suggestions against the file as it is now; one of them applies.
+    const fresh = Cli.json(Cli.runSync(["suggestions", "--conflict", edit.id, "--worktree", repo.root, "--json"], { env }))
+    const again = fresh.suggestions.find((x: any) => x.complete && x.id !== top.id)
+    const applied = Cli.runSync(["suggestions", "apply", again.id, "--worktree", repo.root, "--json"], { env })
+    assert.strictEqual(applied.code, 0, applied.stderr)
+    assert.strictEqual(Cli.json(applied).action, "written")
+    assert.strictEqual(fs.readFileSync(path.join(repo.root, "src/a.ts"), "utf8"), again.resolvedContent)
   })
 })

@@ -266,7 +266,7 @@ export class ConflictError extends Schema.TaggedError<ConflictError>()("Conflict
       UnknownRef: "check the branch or commit name (git branch -a)",
       UnrelatedHistories: "the two branches share no commit; they cannot be merged or rebased onto each other",
       NotSameRepo: "pass a worktree of the repository the conflict was found in",
-      FileChanged: "ask for new suggestions for this conflict (`parallel-cc suggestions --conflict <conflict id>` or get_auto_fix_suggestions) and apply one of those",
+      FileChanged: "ask for new suggestions against the file as it is now (`parallel-cc suggestions --conflict <conflict id> --worktree <worktree>`, or get_auto_fix_suggestions) and apply one of those",
       AlreadyApplied: "this suggestion was applied already; see `parallel-cc suggestions --applied`",
       NotOpen: "the conflict is no longer open (resolved, superseded by newer commits, or its worktree is gone); check again with `parallel-cc conflicts check`",
       NoMergeInProgress: "start the merge or rebase first, or compare two branches instead",

@@ -321,7 +321,7 @@ export const make = Effect.gen(function*() {
           return yield* new ConflictError({
             reason: "FileChanged",
             detail: `${conflict.path} in ${top} changed since suggestion ${s.id} was made (sha256 ${hash.slice(0, 12)}, expected ${s.currentHash.slice(0, 12)}); ` +
-              `nothing was written. New suggestions for it: \`parallel-cc suggestions --conflict ${conflict.id}\``
+              `nothing was written. New suggestions against the file as it is now: \`parallel-cc suggestions --conflict ${conflict.id} --worktree ${/^[\w./@%+=:,-]+$/.test(top) ? top : JSON.stringify(top)}\``
           })
         }
         const content = contentOf(s)
