@@ -2,7 +2,7 @@
 # parallel-cc session hook: one POSIX sh script for every Claude Code hook event parallel-cc listens to; the
 # event is its first argument (see `install --hooks` and docs/architecture.md, "The session directory").
 #
-#   start      SessionStart       records the transcript path
+#   start      SessionStart       records the transcript path (and appends it to the session's list)
 #   prompt     UserPromptSubmit   state working (and the transcript path if it is not known yet)
 #   pre        PreToolUse         (every tool but the file editors) refuses when the session is blocked;
 #                                 state working; delivers pending notices
@@ -129,7 +129,7 @@ transcript() {
   case $v in /*) ;; *) return 0 ;; esac
   cur=
   { IFS= read -r cur < "$d/transcript"; } 2>/dev/null
-  [ "$cur" = "$v" ] || { printf '%s\n' "$v" >| "$d/transcript"; } 2>/dev/null
+  [ "$cur" = "$v" ] || { printf '%s\n' "$v" >| "$d/transcript"; printf '%s\n' "$v" >> "$d/transcripts"; } 2>/dev/null
 }
 
 nl='

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { AppConfig, SandboxRuns } from "@parallel-cc/core"
+import { AppConfig, Database, Fleet, SandboxRuns, UsageStore } from "@parallel-cc/core"
 import { TempDir, TestConfig } from "@parallel-cc/testkit"
 import { Effect, Layer } from "effect"
 import * as path from "node:path"
@@ -10,7 +10,8 @@ const withBudget = <A, E>(env: Record<string, string>, f: (b: SandboxBudget.Sand
     const dir = yield* TempDir.make()
     return yield* Effect.gen(function*() {
       const runs = yield* SandboxRuns.SandboxRuns
-      return yield* f(SandboxBudget.make(yield* AppConfig.AppConfig, runs), runs)
+      const status = Fleet.makeBudget(yield* AppConfig.AppConfig, yield* UsageStore.make, yield* Database.Database)
+      return yield* f(SandboxBudget.make(status), runs)
     }).pipe(Effect.provide(SandboxRuns.layer.pipe(Layer.provideMerge(TestConfig.layer(path.join(dir, "data"), env)))))
   })
 

@@ -147,17 +147,33 @@ const budgetStatus = Command.make(
       if (o.json) return yield* printJson({ periods })
       const usd = (n: number | null) => (n === null ? "-" : `$${n.toFixed(4)}`)
       yield* print(table(
-        ["PERIOD", "SINCE", "LIMIT", "SPENT", "REMAINING", "RUNS"],
-        periods.map((p) => [p.period, p.since.toISOString(), p.limitUsd === null ? "none" : usd(p.limitUsd), usd(p.spentUsd), usd(p.remainingUsd), String(p.runs)])
+        ["PERIOD", "SINCE", "LIMIT", "SPENT", "REMAINING", "RUNS", "RUNS COST", "SESSIONS", "SESSIONS COST"],
+        periods.map((p) => [
+          p.period,
+          p.since.toISOString(),
+          p.limitUsd === null ? "none" : usd(p.limitUsd),
+          usd(p.spentUsd),
+          usd(p.remainingUsd),
+          String(p.runs),
+          usd(p.runsUsd),
+          String(p.sessions),
+          usd(p.sessionsUsd)
+        ])
       ))
+      const unknown = [...new Set(periods.flatMap((p) => p.unknownSessions))]
+      if (unknown.length > 0) {
+        yield* print(
+          `Not counted (cost unknown: a transcript unreadable, or a model without a price in cost.models): ${unknown.join(", ")}`
+        )
+      }
       if (periods.every((p) => p.limitUsd === null)) {
         yield* print("No budget is set: `parallel-cc config set budget.dailyUsd 5` (also weeklyUsd, monthlyUsd), or --budget per run.")
       }
     }))
-).pipe(Command.withDescription("Spending of sandboxed runs against the daily, weekly and monthly budgets"))
+).pipe(Command.withDescription("Spending of sandboxed runs and interactive sessions against the daily, weekly and monthly budgets"))
 
 /** `parallel-cc budget status`. */
 export const budgetCommand = Command.make("budget").pipe(
-  Command.withDescription("Budgets of sandboxed runs (limits: config budget.dailyUsd/weeklyUsd/monthlyUsd)"),
+  Command.withDescription("Budgets of sandboxed runs and interactive sessions (limits: config budget.dailyUsd/weeklyUsd/monthlyUsd)"),
   Command.withSubcommands([budgetStatus])
 )

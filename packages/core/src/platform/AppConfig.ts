@@ -93,6 +93,20 @@ export const DEFAULT_REGENERABLE: ReadonlyArray<string> = [
   ".DS_Store"
 ]
 
+const Usd = Schema.Number.pipe(Schema.nonNegative(), Schema.lessThanOrEqualTo(100_000))
+
+/** A model's price in `cost.models` (US dollars per million tokens; web search per request). */
+export const ModelPriceConfig = Schema.Struct({
+  input: Usd,
+  output: Usd,
+  cacheWrite5m: Schema.optional(Usd),
+  cacheWrite1h: Schema.optional(Usd),
+  cacheRead: Schema.optional(Usd),
+  webSearch: Schema.optional(Usd)
+})
+
+const ModelPrices = Schema.Record({ key: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._:@\/\[\]-]{0,120}$/)), value: ModelPriceConfig })
+
 /**
  * Every configuration key. Dotted keys are nested objects in config.json (`{"worktree":{"prefix":"x"}}`)
  * and `PARALLEL_CC_` + CONSTANT_CASE in the environment (`PARALLEL_CC_WORKTREE_PREFIX`).
@@ -316,7 +330,7 @@ export const Keys = {
   }),
   "budget.dailyUsd": def({
     key: "budget.dailyUsd",
-    description: "Spending limit of sandboxed runs per calendar day (agent cost + sandbox time); 0 means none",
+    description: "Spending limit per calendar day of sandboxed runs (agent cost + sandbox time) and interactive Claude Code sessions (from their transcripts); 0 means none",
     kind: "json",
     schema: Schema.Number.pipe(Schema.greaterThanOrEqualTo(0)),
     default: 0,
@@ -324,7 +338,7 @@ export const Keys = {
   }),
   "budget.weeklyUsd": def({
     key: "budget.weeklyUsd",
-    description: "Spending limit of sandboxed runs per week (from Monday); 0 means none",
+    description: "Spending limit per week (from Monday) of sandboxed runs and interactive sessions; 0 means none",
     kind: "json",
     schema: Schema.Number.pipe(Schema.greaterThanOrEqualTo(0)),
     default: 0,
@@ -332,11 +346,67 @@ export const Keys = {
   }),
   "budget.monthlyUsd": def({
     key: "budget.monthlyUsd",
-    description: "Spending limit of sandboxed runs per calendar month; 0 means none",
+    description: "Spending limit per calendar month of sandboxed runs and interactive sessions; 0 means none",
     kind: "json",
     schema: Schema.Number.pipe(Schema.greaterThanOrEqualTo(0)),
     default: 0,
     allowed: "a number of US dollars, 0 for no limit"
+  }),
+  "budget.warnAt": def({
+    key: "budget.warnAt",
+    description: "Share of a daily, weekly or monthly budget at which the agents and you are warned (e.g. 0.8 = at 80 %)",
+    kind: "json",
+    schema: Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThan(1)),
+    default: 0.8,
+    allowed: "a number above 0 and below 1"
+  }),
+  "budget.onLimit": def<"block" | "warn">({
+    key: "budget.onLimit",
+    description: "When a budget is spent: block (the interactive sessions that spent in the period get every tool call refused, with the reason, until the budget allows again) or warn (tell them and you only)",
+    kind: "string",
+    schema: Schema.Literal("block", "warn"),
+    default: "block",
+    allowed: "block or warn"
+  }),
+  "cost.models": def({
+    key: "cost.models",
+    description: "Prices of Claude models in US dollars per million tokens, over the built-in table (model ids without a date); cache prices default to 1.25x (5-minute write), 2x (1-hour write) and 0.1x (read) of input",
+    kind: "json",
+    schema: ModelPrices,
+    default: {} as typeof ModelPrices.Type,
+    allowed: "a JSON object {\"claude-opus-4-5\": {\"input\": 5, \"output\": 25, \"cacheRead\": 0.5, \"cacheWrite5m\": 6.25, \"cacheWrite1h\": 10}}"
+  }),
+  "notify.enabled": def({
+    key: "notify.enabled",
+    description: "Notify you when a session needs input, finishes its turn or crosses a budget threshold (false: never)",
+    kind: "json",
+    schema: Schema.Boolean,
+    default: true,
+    allowed: "true or false"
+  }),
+  "notify.terminal": def<"auto" | "osc9" | "osc777" | "off">({
+    key: "notify.terminal",
+    description: "The terminal notification claude-parallel writes to its terminal: auto (OSC 777 on VTE, foot and rxvt terminals, else OSC 9), osc9, osc777 or off",
+    kind: "string",
+    schema: Schema.Literal("auto", "osc9", "osc777", "off"),
+    default: "auto",
+    allowed: "auto, osc9, osc777 or off"
+  }),
+  "notify.desktop": def({
+    key: "notify.desktop",
+    description: "Also a desktop notification where available (notify-send on Linux, osascript on macOS; skipped when missing)",
+    kind: "json",
+    schema: Schema.Boolean,
+    default: true,
+    allowed: "true or false"
+  }),
+  "notify.events": def({
+    key: "notify.events",
+    description: "What you are notified of: needs-input (a permission or idle prompt), idle (a turn finished), budget (a threshold crossed)",
+    kind: "json",
+    schema: Schema.Array(Schema.Literal("needs-input", "idle", "budget")),
+    default: ["needs-input", "idle", "budget"] as ReadonlyArray<"needs-input" | "idle" | "budget">,
+    allowed: "a JSON array of needs-input, idle and budget, e.g. [\"needs-input\"]"
   }),
   "cost.e2bUsdPerHour": def({
     key: "cost.e2bUsdPerHour",

@@ -8,7 +8,10 @@
 import { CommandExecutor } from "@effect/platform"
 import { Effect } from "effect"
 import * as path from "node:path"
+import { makeBudget } from "../fleet/Fleet.js"
+import * as UsageStore from "../fleet/UsageStore.js"
 import { AppConfig } from "../platform/AppConfig.js"
+import { Database } from "../platform/Database.js"
 import { Git } from "../platform/Git.js"
 import { Processes } from "../platform/Processes.js"
 import { Sessions } from "../sessions/Sessions.js"
@@ -57,7 +60,7 @@ export const make = Effect.gen(function*() {
     executor: yield* CommandExecutor.CommandExecutor,
     processes,
     worktrees: yield* Worktrees,
-    budget: SandboxBudget.make(config, runs),
+    budget: SandboxBudget.make(makeBudget(config, yield* UsageStore.make, yield* Database)),
     runsDir: path.join(config.dataDir, "sandboxes"),
     self: Effect.map(processes.probe(process.pid), (p) => ({ pid: process.pid, start: p._tag === "Running" ? p.startTime : null }))
   } satisfies RunDeps

@@ -6,39 +6,13 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect } from "effect"
-import type { AppConfig } from "../platform/AppConfig.js"
+import { Effect } from "effect"
 import type { DbFailure } from "../platform/Database.js"
 import { InvalidInput } from "../Errors.js"
+import { budgetKey as keyOf, type BudgetPeriod, type BudgetPeriodStatus } from "../fleet/Fleet.js"
 import { SandboxRunError } from "./RunModel.js"
-import type { SandboxRuns } from "./SandboxRuns.js"
 
-export type BudgetPeriod = "daily" | "weekly" | "monthly"
-
-/** Spending of one budget period. */
-export interface BudgetPeriodStatus {
-  readonly period: BudgetPeriod
-  readonly since: Date
-  /** The configured limit; null when the period has none. */
-  readonly limitUsd: number | null
-  readonly spentUsd: number
-  readonly remainingUsd: number | null
-  readonly runs: number
-}
-
-/** When the current period started (local time; weeks start on Monday). */
-export const periodStart = (period: BudgetPeriod, now: Date): Date => {
-  const d = new Date(now.getFullYear(), now.getMonth(), now.getDate())
-  if (period === "weekly") d.setDate(d.getDate() - ((d.getDay() + 6) % 7))
-  if (period === "monthly") d.setDate(1)
-  return d
-}
-
-const keyOf: Record<BudgetPeriod, "budget.dailyUsd" | "budget.weeklyUsd" | "budget.monthlyUsd"> = {
-  daily: "budget.dailyUsd",
-  weekly: "budget.weeklyUsd",
-  monthly: "budget.monthlyUsd"
-}
+export { type BudgetPeriod, type BudgetPeriodStatus, periodStart } from "../fleet/Fleet.js"
 
 export interface SandboxBudget {
   /** Spending against the daily, weekly and monthly budgets (or one of them). */
@@ -50,23 +24,10 @@ export interface SandboxBudget {
   readonly limitFor: (requested: number | undefined) => Effect.Effect<number | undefined, InvalidInput | SandboxRunError | DbFailure>
 }
 
-export const make = (config: AppConfig["Type"], runs: SandboxRuns["Type"]): SandboxBudget => {
-  const limitOf = (p: BudgetPeriod) => config.values[keyOf[p]]
-
-  const status = (period?: BudgetPeriod | undefined) =>
-    Effect.gen(function*() {
-      const now = new Date(yield* Clock.currentTimeMillis)
-      const periods: ReadonlyArray<BudgetPeriod> = period !== undefined ? [period] : ["daily", "weekly", "monthly"]
-      return yield* Effect.forEach(periods, (p) =>
-        Effect.map(runs.spentSince(periodStart(p, now).getTime()), (spent): BudgetPeriodStatus => ({
-          period: p,
-          since: periodStart(p, now),
-          limitUsd: limitOf(p) > 0 ? limitOf(p) : null,
-          spentUsd: spent.usd,
-          remainingUsd: limitOf(p) > 0 ? Math.max(0, limitOf(p) - spent.usd) : null,
-          runs: spent.runs
-        })))
-    })
+/** `status`: the fleet's spending per period (sandboxed runs and interactive sessions, `Fleet.makeBudget`). */
+export const make = (
+  status: (period?: BudgetPeriod | undefined) => Effect.Effect<ReadonlyArray<BudgetPeriodStatus>, DbFailure>
+): SandboxBudget => {
 
   const limitFor = (requested: number | undefined) =>
     Effect.gen(function*() {

@@ -78,6 +78,13 @@ export class SessionFiles extends Context.Tag("@parallel-cc/core/SessionFiles")<
   /** The transcript path the hooks recorded. */
   readonly transcript: (sessionId: SessionId) => Effect.Effect<Option.Option<string>>
   readonly setTranscript: (sessionId: SessionId, path: string) => Effect.Effect<void, SessionFilesError>
+  /** Every transcript the session had (the hook's list, then the current one), oldest first, each once. */
+  readonly transcripts: (sessionId: SessionId) => Effect.Effect<ReadonlyArray<string>>
+  /**
+   * Claim `key` for this process: true exactly once per key and session, however many processes ask at
+   * once (an exclusive create); false when claimed before or the session has no directory.
+   */
+  readonly claimOnce: (sessionId: SessionId, key: string) => Effect.Effect<boolean>
   /**
    * Queue a notice for the agent's next tool call. Returns false when nothing was queued: the key was
    * queued or delivered before, or the session has no directory (it ended).
@@ -237,7 +244,32 @@ export const make = Effect.gen(function*() {
     })
 
   const transcript = (id: SessionId) => readLine(fileOf(id, Layout.transcript))
-  const setTranscript = (id: SessionId, p: string) => writeAtomic(id, fileOf(id, Layout.transcript), `${p}\n`)
+  const setTranscript = (id: SessionId, p: string) =>
+    Effect.gen(function*() {
+      yield* writeAtomic(id, fileOf(id, Layout.transcript), `${p}\n`)
+      yield* fs.writeFileString(fileOf(id, Layout.transcripts), `${p}\n`, { flag: "a", mode: 0o600 }).pipe(
+        Effect.mapError(ioError(id, fileOf(id, Layout.transcripts)))
+      )
+    })
+
+  const transcripts = (id: SessionId) =>
+    Effect.gen(function*() {
+      const list = yield* fs.readFileString(fileOf(id, Layout.transcripts)).pipe(Effect.orElseSucceed(() => ""))
+      const current = yield* transcript(id)
+      const all = [...list.split("\n"), ...Option.toArray(current)].filter((p) => p.startsWith("/"))
+      return [...new Set(all)]
+    })
+
+  const claimOnce = (id: SessionId, key: string) =>
+    Effect.gen(function*() {
+      if (!(yield* exists(id))) return false
+      const folder = path.join(dir(id), Layout.notified)
+      yield* fs.makeDirectory(folder, { recursive: true, mode: 0o700 }).pipe(Effect.ignore)
+      return yield* fs.writeFileString(path.join(folder, keyFileName(key)), "", { flag: "wx", mode: 0o600 }).pipe(
+        Effect.as(true),
+        Effect.orElseSucceed(() => false)
+      )
+    })
 
   const delivered = (id: SessionId, key: string) =>
     fs.exists(path.join(dir(id), Layout.sent, keyFileName(key))).pipe(Effect.orElseSucceed(() => false))
@@ -343,6 +375,8 @@ export const make = Effect.gen(function*() {
     setState,
     transcript,
     setTranscript,
+    transcripts,
+    claimOnce,
     addNotice,
     pendingNotices,
     delivered,

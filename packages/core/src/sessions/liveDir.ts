@@ -20,6 +20,10 @@ export const Layout = {
   state: "state",
   /** The Claude Code transcript path (from a hook payload's `transcript_path`). */
   transcript: "transcript",
+  /** Every transcript path the session had, one per line, appended by the hook when `transcript` changes. */
+  transcripts: "transcripts",
+  /** `notified/<key>`: created exclusively by the one process that notified the person of `<key>`. */
+  notified: "notified",
   /** One line: the JSON-escaped reason every tool call is refused with (absent or empty: not blocked). */
   block: "block",
   /** `notices/<key>`: one line of JSON-escaped text, delivered once as hook `additionalContext`. */
