@@ -40,6 +40,24 @@ const parse = (args: ReadonlyArray<string>): Parsed | undefined => {
   return command ? { json, repo, db, sandboxOnly } : undefined
 }
 
+/** Whether `cost.models` is set (then usage is priced by the service, which reads the configuration). */
+const customPrices = (env: NodeJS.ProcessEnv, dataDir: string): boolean => {
+  if (env.PARALLEL_CC_COST_MODELS !== undefined) return true
+  let text: string
+  try {
+    text = fs.readFileSync(path.join(dataDir, "config.json"), "utf8")
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== "ENOENT"
+  }
+  if (text.trim() === "") return false
+  try {
+    const json = JSON.parse(text) as { cost?: { models?: unknown } } | null
+    return json?.cost?.models !== undefined
+  } catch {
+    return true
+  }
+}
+
 export const main = (argv: ReadonlyArray<string>): boolean => {
   const parsed = parse(argv.slice(2))
   if (parsed === undefined) return false
@@ -56,7 +74,13 @@ export const main = (argv: ReadonlyArray<string>): boolean => {
       return false
     }
   }
-  const snapshot = StatusSnapshot.read({ dbPath, dataDir, repoPath, mode: parsed.sandboxOnly ? "sandbox" : undefined })
+  const snapshot = StatusSnapshot.read({
+    dbPath,
+    dataDir,
+    repoPath,
+    mode: parsed.sandboxOnly ? "sandbox" : undefined,
+    customPrices: customPrices(env, dataDir)
+  })
   if (snapshot === undefined) return false
   if (parsed.json) process.stdout.write(JSON.stringify(snapshot, null, 2) + "\n")
   else {
@@ -69,7 +93,8 @@ export const main = (argv: ReadonlyArray<string>): boolean => {
       parentId: s.parentId ?? null,
       createdAt: date(s.createdAt),
       lastHeartbeat: date(s.lastHeartbeat),
-      liveness: s.liveness.state
+      liveness: s.liveness.state,
+      stateSince: s.stateSince === null ? null : date(s.stateSince)
     }))
     const kept = snapshot.kept.map((s) => ({
       ...s,

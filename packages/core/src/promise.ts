@@ -99,6 +99,7 @@ export type {
   CleanupReport,
   Registration,
   Released,
+  SessionChange,
   SessionEntry,
   SessionJson,
   SessionsApi,

@@ -18,6 +18,14 @@ describe("StatusSnapshot", () => {
   it("imports no Effect code (that is what keeps `status --json` near a bare Node start)", () => {
     // Type-only imports are erased by the compiler (the session shape comes from Domain as a type).
     const imports = [...source.matchAll(/^import (?!type ).* from "([^"]+)"/gm)].map((m) => m[1])
-    assert.deepStrictEqual(imports.sort(), ["../platform/procStat.js", "../platform/schemaVersion.js", "better-sqlite3", "node:fs"])
+    assert.deepStrictEqual(imports.sort(), [
+      "../fleet/transcriptUsage.js",
+      "../fleet/usageView.js",
+      "../platform/procStat.js",
+      "../platform/schemaVersion.js",
+      "./liveDir.js",
+      "better-sqlite3",
+      "node:fs"
+    ])
   })
 })

@@ -2,6 +2,7 @@
  * The text of `parallel-cc status`: one renderer for the full CLI and the Effect-free fast path (plain
  * data in, no Effect code), so both print the same bytes.
  */
+import type { FleetDomain } from "@parallel-cc/core"
 import { reenterCommand } from "./Render.js"
 import { age, table } from "./Table.js"
 
@@ -19,6 +20,11 @@ export interface ActiveRow {
   readonly liveness: string
   readonly portBase: number | null
   readonly worktreePath: string
+  /** The agent's state (`working`, `needs-input`, …) and since when; null when unknown. */
+  readonly state: string | null
+  readonly stateSince: Date | null
+  /** Tokens and cost from the session's transcripts; null without one. */
+  readonly usage: FleetDomain.SessionUsage | null
 }
 
 export interface KeptRow {
@@ -73,6 +79,10 @@ export const nested = <S extends Pick<ActiveRow, "sessionId" | "parentId">>(rows
   return out
 }
 
+/** "$0.42", "?" (a model without a price), "unknown" (an unreadable transcript), or "-" (no transcript). */
+export const costCell = (u: FleetDomain.SessionUsage | null): string =>
+  u === null ? "-" : !u.known ? "unknown" : u.costUsd === null ? "?" : `$${u.costUsd.toFixed(2)}`
+
 const named = (s: { readonly sessionId: string; readonly name: string | null }) =>
   `${s.sessionId}${s.name !== null ? ` (${s.name})` : ""}`
 
@@ -96,7 +106,7 @@ export const statusText = (
   if (sessions.length === 0) out.push("No active sessions.")
   else {
     out.push(table(
-      ["SESSION", "PID", "KIND", "BRANCH", "AGE", "HEARTBEAT", "LIVENESS", "OVERLAPS", "PORTS", "DIRECTORY"],
+      ["SESSION", "PID", "KIND", "BRANCH", "AGE", "HEARTBEAT", "LIVENESS", "STATE", "COST", "OVERLAPS", "PORTS", "DIRECTORY"],
       nested(sessions).map(({ depth, row: s }) => [
         `${depth > 0 ? `${"  ".repeat(depth - 1)}└ ` : ""}${named(s)}`,
         String(s.pid),
@@ -105,6 +115,8 @@ export const statusText = (
         age(s.createdAt, now),
         `${age(s.lastHeartbeat, now)} ago`,
         s.liveness,
+        s.state === null ? "-" : s.stateSince === null ? s.state : `${s.state} ${age(s.stateSince, now)}`,
+        costCell(s.usage),
         overlapCell(overlaps, s.sessionId),
         s.portBase !== null ? String(s.portBase) : "-",
         s.worktreePath

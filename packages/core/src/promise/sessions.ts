@@ -7,8 +7,12 @@
 import { Effect, Schema } from "effect"
 import * as AppConfig from "../platform/AppConfig.js"
 import * as Domain from "../Domain.js"
+import * as Fleet from "../fleet/Fleet.js"
+import type * as FleetDomain from "../fleet/FleetDomain.js"
+import type * as SessionFiles from "../sessions/SessionFiles.js"
 import * as Sessions from "../sessions/Sessions.js"
 import { SessionStore } from "../sessions/SessionStore.js"
+import { InvalidInput } from "../Errors.js"
 import { opt, Pid, strict, Text } from "./input.js"
 import type { CallOptions, Facade } from "./runtime.js"
 
@@ -21,7 +25,19 @@ export type SessionEntry = SessionJson & {
   /** The later of the stored heartbeat and the heartbeat file's mtime. */
   readonly lastHeartbeat: string
   readonly liveness: Domain.Liveness
+  /** The agent's state: `starting | working | needs-input | idle | exited`; null when unknown. */
+  readonly state: SessionFiles.AgentState | null
+  /** When the agent entered `state` (ISO-8601); null when unknown. */
+  readonly stateSince: string | null
+  /** Tokens and cost from the session's Claude Code transcripts; null without a transcript. */
+  readonly usage: FleetDomain.SessionUsage | null
 }
+
+/** A change among the active sessions (`sessions.watch`). */
+export type SessionChange =
+  | { readonly type: "added"; readonly session: SessionEntry }
+  | { readonly type: "changed"; readonly session: SessionEntry; readonly previous: SessionEntry }
+  | { readonly type: "removed"; readonly session: SessionEntry }
 /** What `status --json` prints. */
 export interface StatusReport {
   readonly sessions: ReadonlyArray<SessionEntry>
@@ -52,11 +68,20 @@ const CleanupInput = strict({ dryRun: opt(Schema.Boolean), force: opt(Schema.Boo
 const encodeSession = Schema.encodeSync(Domain.Session)
 const encodeRegistration = Schema.encodeSync(Domain.Registration)
 
-const entry = (v: Sessions.SessionView): SessionEntry => ({
-  ...encodeSession(v.session),
-  lastHeartbeat: v.lastHeartbeat.toISOString(),
-  liveness: v.liveness
-})
+const entries = (views: ReadonlyArray<Sessions.SessionView>) =>
+  Effect.flatMap(Fleet.Fleet, (fleet) =>
+    Effect.forEach(views, (v) =>
+      Effect.map(fleet.fields(v), (f): SessionEntry => ({
+        ...encodeSession(v.session),
+        lastHeartbeat: v.lastHeartbeat.toISOString(),
+        liveness: v.liveness,
+        state: f.state,
+        stateSince: f.stateSince,
+        usage: f.usage
+      }))))
+
+/** What makes a session "changed" for `watch` (the heartbeat alone does not). */
+const watched = (e: SessionEntry) => JSON.stringify([e.state, e.stateSince, e.usage, e.liveness, e.branch, e.pid, e.worktreePath])
 
 /** Sessions: register, list, release, heartbeat, clean up. */
 export interface SessionsApi {
@@ -85,6 +110,19 @@ export interface SessionsApi {
     input?: { readonly repoPath?: string; readonly mode?: "local" | "sandbox" },
     options?: CallOptions
   ) => Promise<ReadonlyArray<SessionEntry>>
+  /**
+   * Changes among the active sessions as they happen: first one `added` per session, then `added`,
+   * `changed` (agent state, usage, liveness…; not heartbeats) and `removed`, looked at every `intervalMs`
+   * (default 500). Stops when the loop breaks, or with `signal`.
+   *
+   * ```ts
+   * for await (const c of client.sessions.watch()) if (c.session.state === "needs-input") console.log(c.session.sessionId)
+   * ```
+   */
+  readonly watch: (
+    input?: { readonly repoPath?: string; readonly intervalMs?: number },
+    options?: CallOptions
+  ) => AsyncIterable<SessionChange>
   /** What `status --json` prints: active sessions, worktrees kept with work, sessions just released. */
   readonly status: (
     input?: { readonly repoPath?: string; readonly sandboxOnly?: boolean },
@@ -120,7 +158,42 @@ export interface SessionsApi {
 
 export const makeSessions = (f: Facade): SessionsApi => {
   const { method, mainRoot, selector, abs } = f
+  const list = method("sessions.list", ListInput, (input) =>
+    Effect.gen(function*() {
+      const s = yield* Sessions.Sessions
+      const repoPath = input.repoPath !== undefined ? yield* mainRoot(input.repoPath) : undefined
+      const report = yield* s.status({ repoPath, mode: input.mode })
+      return yield* entries(report.sessions)
+    }))
+  const watch = (input: { readonly repoPath?: string; readonly intervalMs?: number } = {}, options?: CallOptions): AsyncIterable<SessionChange> => ({
+    async *[Symbol.asyncIterator]() {
+      const every = input.intervalMs ?? 500
+      if (!(every >= 50 && every <= 3_600_000)) {
+        throw new InvalidInput({ field: "intervalMs", detail: "must be a number of milliseconds from 50 to 3600000" })
+      }
+      let known = new Map<string, SessionEntry>()
+      while (options?.signal?.aborted !== true) {
+        const now = await list(input.repoPath !== undefined ? { repoPath: input.repoPath } : {}, options)
+        const next = new Map(now.map((e) => [e.sessionId, e] as const))
+        for (const [id, e] of next) {
+          const before = known.get(id)
+          if (before === undefined) yield { type: "added", session: e }
+          else if (watched(before) !== watched(e)) yield { type: "changed", session: e, previous: before }
+        }
+        for (const [id, e] of known) if (!next.has(id)) yield { type: "removed", session: e }
+        known = next
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, every)
+          options?.signal?.addEventListener("abort", () => {
+            clearTimeout(t)
+            resolve()
+          }, { once: true })
+        })
+      }
+    }
+  })
   return {
+    watch,
     register: method("sessions.register", RegisterInput, (input) =>
       Effect.flatMap(Sessions.Sessions, (s) =>
         s.register({
@@ -134,20 +207,14 @@ export const makeSessions = (f: Facade): SessionsApi => {
         })).pipe(
           Effect.map((r) => encodeRegistration(r.registration))
         )),
-    list: method("sessions.list", ListInput, (input) =>
-      Effect.gen(function*() {
-        const s = yield* Sessions.Sessions
-        const repoPath = input.repoPath !== undefined ? yield* mainRoot(input.repoPath) : undefined
-        const report = yield* s.status({ repoPath, mode: input.mode })
-        return report.sessions.map(entry)
-      })),
+    list,
     status: method("sessions.status", StatusInput, (input) =>
       Effect.gen(function*() {
         const s = yield* Sessions.Sessions
         const repoPath = input.repoPath !== undefined ? yield* mainRoot(input.repoPath) : undefined
         const report = yield* s.status({ repoPath, mode: input.sandboxOnly === true ? "sandbox" : undefined })
         return {
-          sessions: report.sessions.map(entry),
+          sessions: yield* entries(report.sessions),
           kept: report.kept.map((k) => encodeSession(k)),
           released: report.released
         } satisfies StatusReport

@@ -19,6 +19,10 @@ import * as fs from "node:fs"
 import type { SessionJson } from "../Domain.js"
 import { parseProcStat } from "../platform/procStat.js"
 import { LATEST_SCHEMA_VERSION } from "../platform/schemaVersion.js"
+import type { SessionUsage } from "../fleet/FleetDomain.js"
+import { TranscriptReader } from "../fleet/transcriptUsage.js"
+import { usageView } from "../fleet/usageView.js"
+import { type AgentStateName, Layout, readStateSync, sessionDirOf } from "./liveDir.js"
 
 /**
  * A session as `status --json` prints it: the encoded `Domain.Session` (a type-only import: no `effect` code
@@ -28,7 +32,14 @@ export type SessionEntry = Required<SessionJson>
 
 /** What `status --json` prints. */
 export interface Snapshot {
-  readonly sessions: ReadonlyArray<SessionEntry & { readonly liveness: { readonly state: "alive"; readonly detail: string } }>
+  readonly sessions: ReadonlyArray<
+    SessionEntry & {
+      readonly liveness: { readonly state: "alive"; readonly detail: string }
+      readonly state: AgentStateName | null
+      readonly stateSince: string | null
+      readonly usage: SessionUsage | null
+    }
+  >
   readonly kept: ReadonlyArray<SessionEntry>
   readonly released: ReadonlyArray<never>
 }
@@ -43,6 +54,11 @@ export interface Options {
   readonly mode?: "local" | "sandbox" | undefined
   /** For tests: the current time in ms. */
   readonly now?: number | undefined
+  /**
+   * Whether prices are configured (`cost.models` in the environment or the config file): the snapshot
+   * prices usage at the built-in table only, so then it declines.
+   */
+  readonly customPrices?: boolean | undefined
 }
 
 interface Row {
@@ -130,6 +146,76 @@ const heartbeatOf = (dataDir: string, r: Row): number => {
   }
 }
 
+interface UsageStateRow {
+  readonly known: number
+  readonly reason: string | null
+  readonly turns: number
+  readonly transcripts: string
+  readonly files: string
+}
+
+interface UsageRowDb {
+  readonly bucket: number
+  readonly model: string
+  readonly long_context: number
+  readonly input_tokens: number
+  readonly output_tokens: number
+  readonly cache_write_5m_tokens: number
+  readonly cache_write_1h_tokens: number
+  readonly cache_read_tokens: number
+  readonly web_search_requests: number
+  readonly requests: number
+}
+
+const readLines = (file: string): Array<string> => {
+  try {
+    return fs.readFileSync(file, "utf8").split("\n").filter((l) => l.startsWith("/"))
+  } catch {
+    return []
+  }
+}
+
+/**
+ * A session's usage as stored, when the store is provably current (the same transcripts, every file as it
+ * was when read); null for a session without transcripts; undefined when the `Fleet` service must read them.
+ */
+const storedUsage = (db: Database.Database, options: Options, id: string): SessionUsage | null | undefined => {
+  const dir = sessionDirOf(options.dataDir, id)
+  const transcripts = [...new Set([...readLines(`${dir}/${Layout.transcripts}`), ...readLines(`${dir}/${Layout.transcript}`).slice(0, 1)])]
+  const state = db.prepare("SELECT * FROM session_usage_state WHERE session_id = ?").get(id) as UsageStateRow | undefined
+  if (state === undefined) return transcripts.length === 0 ? null : undefined
+  if (options.customPrices === true || transcripts.length === 0) return undefined
+  if (JSON.stringify(transcripts) !== state.transcripts) return undefined
+  const marks = JSON.parse(state.files) as Array<{ path: string; size: number; mtimeMs: number }>
+  const expected = transcripts.flatMap((t) => TranscriptReader.filesOf(t))
+  if (expected.length !== marks.length || expected.some((f, i) => marks[i]?.path !== f)) return undefined
+  for (const m of marks) {
+    let st: fs.Stats
+    try {
+      st = fs.statSync(m.path)
+    } catch {
+      return undefined
+    }
+    if (st.size !== m.size || st.mtimeMs !== m.mtimeMs) return undefined
+  }
+  const rows = (db.prepare("SELECT * FROM session_usage WHERE session_id = ? ORDER BY bucket, model, long_context").all(id) as Array<UsageRowDb>)
+    .map((r) => ({
+      bucket: r.bucket,
+      model: r.model,
+      long: r.long_context === 1,
+      tokens: {
+        input: r.input_tokens,
+        output: r.output_tokens,
+        cacheWrite5m: r.cache_write_5m_tokens,
+        cacheWrite1h: r.cache_write_1h_tokens,
+        cacheRead: r.cache_read_tokens,
+        webSearch: r.web_search_requests
+      },
+      requests: r.requests
+    }))
+  return usageView(rows, { known: state.known === 1, reason: state.reason, turns: state.turns }, {})
+}
+
 /**
  * The snapshot, or `undefined` when the `Sessions` service must answer (no store yet, another schema
  * version, a session that is not provably alive, the store busy, no `/proc`). Never writes anything.
@@ -154,7 +240,16 @@ export const read = (options: Options): Snapshot | undefined => {
     const sessions: Array<Snapshot["sessions"][number]> = []
     for (const r of active) {
       if (r.pid_start_time === null || linuxStartTime(r.pid) !== r.pid_start_time) return undefined
-      sessions.push({ ...entry(r, heartbeatOf(options.dataDir, r)), liveness: { state: "alive", detail: `pid ${r.pid} runs` } })
+      const agent = readStateSync(options.dataDir, r.id)
+      const usage = storedUsage(db, options, r.id)
+      if (usage === undefined) return undefined
+      sessions.push({
+        ...entry(r, heartbeatOf(options.dataDir, r)),
+        liveness: { state: "alive", detail: `pid ${r.pid} runs` },
+        state: agent?.state ?? null,
+        stateSince: agent?.since.toISOString() ?? null,
+        usage
+      })
     }
     let kept: Array<SessionEntry> = []
     if (options.mode !== "sandbox") {

@@ -9,7 +9,7 @@ import { ClaimsLedger } from "../coordination/ClaimsLedger.js"
 import { type Discarded, type Liveness, noDiscard, type ReleaseReason, type Session, type SessionId } from "../Domain.js"
 import { AppConfig } from "../platform/AppConfig.js"
 import { liveness as decideLiveness, Processes } from "../platform/Processes.js"
-import { SessionFiles } from "./SessionFiles.js"
+import { SessionFiles, type StateInfo } from "./SessionFiles.js"
 import { SessionStore } from "./SessionStore.js"
 import { type BranchOutcome, type Inspection, type RemoveResult, Worktrees } from "./Worktrees.js"
 
@@ -64,6 +64,8 @@ export interface SessionView {
   readonly liveness: Liveness
   /** The later of the store's heartbeat and the heartbeat file's mtime. */
   readonly lastHeartbeat: Date
+  /** The agent's state and since when (from the session directory); null when unknown. */
+  readonly agent: StateInfo | null
 }
 
 export interface Fate {
@@ -134,7 +136,8 @@ export const makeReleaser = Effect.gen(function*() {
       const probe = yield* processes.probe(s.pid)
       const hb = yield* lastHeartbeat(s)
       const now = yield* Clock.currentTimeMillis
-      return { session: s, liveness: decideLiveness(s, probe, hb.getTime(), now, staleMs), lastHeartbeat: hb } satisfies SessionView
+      const agent = Option.getOrNull(yield* files.state(s.sessionId))
+      return { session: s, liveness: decideLiveness(s, probe, hb.getTime(), now, staleMs), lastHeartbeat: hb, agent } satisfies SessionView
     })
 
   // ---- the session directory (<dataDir>/live/<id>, see SessionFiles) -----------------------------------

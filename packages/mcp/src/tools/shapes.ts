@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { ClaimsLedger, Domain, MergeWatcher, OverlapStore } from "@parallel-cc/core"
+import { ClaimsLedger, Domain, FleetDomain, MergeWatcher, OverlapStore } from "@parallel-cc/core"
 import { Schema } from "effect"
 import { describe, objectOf, zodOf } from "../internal/schemaZod.js"
 
@@ -34,6 +34,14 @@ export const session = describe(objectOf(SessionWire), {
 })
 export type SessionWire = typeof SessionWire.Encoded
 export const sessionWire: (s: Domain.Session) => SessionWire = Schema.encodeSync(SessionWire)
+
+/** A session's agent state and usage (the fleet fields of `status --json`). */
+export const fleetFields = describe(objectOf(FleetDomain.FleetFields), {
+  state: "The agent's state: starting, working, needs-input (waiting for a person), idle (turn finished) or exited; null: unknown",
+  stateSince: "When the agent entered that state",
+  usage: "Tokens and cost from the session's Claude Code transcripts; null for an agent without a transcript"
+})
+export const fleetFieldsWire: (f: FleetDomain.FleetFields) => typeof FleetDomain.FleetFields.Encoded = Schema.encodeSync(FleetDomain.FleetFields)
 
 export const claimMode = zodOf(ClaimsLedger.ClaimMode)
 

@@ -3,13 +3,13 @@
  *
  * @since 0.1.0
  */
-import { ClaimsLedger, type Domain, Overlaps, Sessions, SessionStore } from "@parallel-cc/core"
+import { ClaimsLedger, type Domain, Fleet, Overlaps, Sessions, SessionStore } from "@parallel-cc/core"
 import { Effect, Option } from "effect"
 import { z } from "zod"
 import { Caller } from "../Caller.js"
 import * as Tool from "../Tool.js"
 import { repoOption } from "./common.js"
-import { claim, claimWire, overlap, overlapWire, session, sessionWire } from "./shapes.js"
+import { claim, claimWire, fleetFields, fleetFieldsWire, overlap, overlapWire, session, sessionWire } from "./shapes.js"
 
 /**
  * A session as `parallel-cc status` shows it: its last heartbeat is the newest of the store's and the
@@ -24,7 +24,8 @@ export const getParallelStatus = Tool.define({
   name: "get_parallel_status",
   title: "Parallel sessions",
   description: "List the active parallel-cc sessions of a repository (default: the caller's): who works in " +
-    "which directory, on which branch, since when, with the last heartbeat. allRepos lists every repository.",
+    "which directory, on which branch, since when, with the last heartbeat, what each agent is doing (state: " +
+    "working, needs-input, idle…) and what it has cost so far. allRepos lists every repository.",
   input: {
     repo: z.string().min(1).optional().describe("A path inside the repository (default: the caller's repository)"),
     allRepos: z.boolean().optional().describe("List the sessions of every repository")
@@ -32,7 +33,7 @@ export const getParallelStatus = Tool.define({
   output: {
     repoPath: z.string().nullable().describe("The repository listed; null with allRepos"),
     you: z.string().nullable().describe("The caller's session id, when the caller has a session"),
-    sessions: z.array(session.extend({
+    sessions: z.array(session.extend(fleetFields.shape).extend({
       isYou: z.boolean(),
       claims: z.number().int().describe("How many files the session has claimed")
     })),
@@ -48,12 +49,21 @@ export const getParallelStatus = Tool.define({
       const sessions = yield* store.list({ repoPath: Option.getOrUndefined(repo), status: "active" })
       const claims = yield* Effect.flatMap(ClaimsLedger.ClaimsLedger, (l) => l.list({ repoPath: Option.getOrUndefined(repo) }))
       const you = Option.map(me, (m) => m.session.sessionId).pipe(Option.getOrNull)
-      const wire = yield* Effect.forEach(sessions, shown)
+      const fleet = yield* Fleet.Fleet
+      const rows = yield* Effect.forEach(sessions, (s) =>
+        Effect.flatMap(Sessions.Sessions, (x) => x.liveness(s)).pipe(
+          Effect.flatMap((v) =>
+            Effect.map(fleet.fields(v), ({ lastMessage: _, ...f }) => ({
+              ...sessionWire({ ...s, lastHeartbeat: v.lastHeartbeat }),
+              ...fleetFieldsWire(f)
+            }))
+          )
+        ))
       return {
         repoPath: Option.getOrNull(repo),
         you,
         sessions: sessions.map((s, i) => ({
-          ...wire[i]!,
+          ...rows[i]!,
           isYou: s.sessionId === you,
           claims: claims.filter((c) => c.sessionId === s.sessionId).length
         })),
