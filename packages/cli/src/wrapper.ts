@@ -3,7 +3,20 @@
  * {@link Backend} that `wrapperRun.ts` uses when core's Effect-free fast path declines a step
  * (wrapperFast.ts), and `main`/`mainSubcommand` for running the wrapper entirely this way.
  */
-import { AgentArgs, AppConfig, Git, LiveOverlaps, LiveSessions, Sessions, SessionWatcher } from "@parallel-cc/core"
+import {
+  AgentArgs,
+  AppConfig,
+  Fleet,
+  FleetMonitor,
+  Git,
+  Host,
+  LiveFleet,
+  LiveSessions,
+  SessionFiles,
+  Sessions,
+  SessionStore,
+  SessionWatcher
+} from "@parallel-cc/core"
 import { Cause, Effect, Exit, Fiber, Layer, Logger, LogLevel, ManagedRuntime, Option } from "effect"
 import * as os from "node:os"
 import { configured, makeLayers } from "./internal/Env.js"
@@ -40,8 +53,10 @@ export const serviceBackend = (options: WrapperOptions): Backend => {
   const logging = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: false })).pipe(
     Layer.merge(Logger.minimumLogLevel(verbose ? LogLevel.Debug : LogLevel.Warning))
   )
-  let runtime: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<typeof LiveOverlaps.layer>, unknown> | undefined
-  const core = () => (runtime ??= ManagedRuntime.make(configured(LiveOverlaps.layer, layers).pipe(Layer.provide(logging))))
+  const host = Host.layer({ homeDir: os.homedir(), cwd, env, nodeVersion: process.versions.node })
+  let runtime: ManagedRuntime.ManagedRuntime<LiveFleet.Services, unknown> | undefined
+  const core = () =>
+    (runtime ??= ManagedRuntime.make(configured(LiveFleet.layer.pipe(Layer.provide(host)), layers).pipe(Layer.provide(logging))))
 
   const start = async (flags: WrapperFlags, agentArgs: ReadonlyArray<string>): Promise<Start> => {
     // Configuration (and git, when it matters) only, no database: which agent, is this invocation a session
@@ -128,13 +143,28 @@ export const serviceBackend = (options: WrapperOptions): Backend => {
       )
       return Exit.isFailure(rel) ? { ok: false, error: errorText(rel.cause, verbose) } : { ok: true, value: rel.value }
     },
-    watch: (sessionId) => {
+    watch: (sessionId, agent) => {
+      const id = sessionId as Sessions.Released["sessionId"]
       // While the agent runs, its watcher keeps the session's changed files and overlaps current (any agent:
       // it watches the worktree; with the session hook it also sees edits as they are made).
-      const watcher = core().runFork(
-        Effect.flatMap(SessionWatcher.SessionWatcher, (w) => w.watch(sessionId as Sessions.Released["sessionId"]))
-      )
-      return () => core().runPromise(Fiber.interrupt(watcher)).then(() => undefined, () => undefined)
+      const watcher = core().runFork(Effect.flatMap(SessionWatcher.SessionWatcher, (w) => w.watch(id)))
+      // The fleet monitor: notifications (to this terminal too), usage from the transcripts, budgets, and the
+      // state of an agent without hooks from what we can see of its process.
+      const monitor = core().runFork(Effect.flatMap(FleetMonitor.FleetMonitor, (m) =>
+        m.watch(id, {
+          terminal: process.stderr.isTTY === true ? (seq) => process.stderr.write(seq) : undefined,
+          activityPid: agent.hooked ? undefined : agent.pid
+        })))
+      return () =>
+        core().runPromise(Effect.gen(function*() {
+          yield* Fiber.interrupt(monitor)
+          yield* Fiber.interrupt(watcher)
+          // The agent's last words: its state, and the usage up to its end (stored before the release).
+          const files = yield* SessionFiles.SessionFiles
+          if (!agent.hooked) yield* files.setState(id, "exited").pipe(Effect.ignore)
+          const session = yield* Effect.flatMap(SessionStore.SessionStore, (st) => st.get(id))
+          yield* Effect.flatMap(Fleet.Fleet, (f) => f.usage(session))
+        })).then(() => undefined, () => undefined)
     },
     dispose: async () => {
       await runtime?.dispose()

@@ -58,9 +58,9 @@ export const fastBackend = (options: WrapperOptions, service: () => Backend): Ba
     // loading its bundle and runtime does not compete with the agent's own start (on a loaded machine that
     // doubled the agent's start); its first scan sees whatever the agent changed meanwhile. An agent that is
     // done before then never needed one.
-    watch: (sessionId) => {
+    watch: (sessionId, agent) => {
       let stop: (() => Promise<void>) | undefined
-      const timer = setTimeout(() => (stop = svc().watch(sessionId)), WATCH_DELAY_MS)
+      const timer = setTimeout(() => (stop = svc().watch(sessionId, agent)), WATCH_DELAY_MS)
       return async () => {
         clearTimeout(timer)
         await stop?.()

@@ -79,8 +79,12 @@ export interface Backend {
   readonly start: (flags: WrapperFlags, agentArgs: ReadonlyArray<string>) => Promise<Start>
   /** Hand the session to the agent's process; an error text when it stays with the wrapper's pid. */
   readonly attach: (sessionId: string, pid: number) => Promise<string | undefined>
-  /** Keep the session's changed files and overlaps current while the agent runs; resolves the stopper. */
-  readonly watch: (sessionId: string) => () => Promise<void>
+  /**
+   * Keep the session's changed files, overlaps and usage current, notify of its state, while the agent runs
+   * (`hooked`: Claude Code, whose hooks write its state; else the state comes from `pid`'s activity);
+   * returns the stopper.
+   */
+  readonly watch: (sessionId: string, agent: { readonly pid: number | undefined; readonly hooked: boolean }) => () => Promise<void>
   readonly release: (sessionId: string) => Promise<Result<ReadonlyArray<Sessions.Released>>>
   readonly dispose: () => Promise<void>
 }
@@ -241,7 +245,7 @@ export const run = async (options: WrapperOptions, backend: Backend): Promise<nu
           say(name, `note: session stays with the wrapper's pid: ${error}`)
         }
       }
-      const stopWatching = backend.watch(sessionId)
+      const stopWatching = backend.watch(sessionId, { pid, hooked: path.basename(cmd.agent) === "claude" })
       result = await running
       await stopWatching()
     }

@@ -3,7 +3,7 @@
  * line), and `watch session ID` (a session's watcher, for sessions that have no wrapper).
  */
 import { Args, Command, Options } from "@effect/cli"
-import { ClaimsLedger, Domain, Errors, Git, Overlaps, OverlapStore, SessionStore, SessionWatcher } from "@parallel-cc/core"
+import { ClaimsLedger, Domain, Errors, FleetMonitor, Git, Overlaps, OverlapStore, SessionStore, SessionWatcher } from "@parallel-cc/core"
 import { Clock, Deferred, Effect, Exit, Fiber, Option, Schema } from "effect"
 import * as path from "node:path"
 import { Layers, withCore } from "../internal/Env.js"
@@ -147,6 +147,8 @@ export const watchSessionCommand = Command.make("session", {
     const id = yield* decodeSessionId(opts.session, "session")
     const s = yield* Effect.flatMap(SessionStore.SessionStore, (st) => st.get(id))
     if (s.status !== "active") return yield* new Errors.InvalidInput({ field: "session", detail: `session ${id} has ended` })
+    // Beside its changed files and overlaps, the fleet monitor: notifications, usage, budgets.
+    const monitor = yield* Effect.flatMap(FleetMonitor.FleetMonitor, (m) => m.watch(id)).pipe(Effect.fork)
     const firstScan = yield* Deferred.make<number>()
     const watcher = yield* Effect.flatMap(SessionWatcher.SessionWatcher, (w) =>
       w.watch(id, {
@@ -159,8 +161,9 @@ export const watchSessionCommand = Command.make("session", {
       yield* print(`watching session ${id}: ${files.value} changed file${files.value === 1 ? "" : "s"}; stops when the session ends`)
     }
     yield* Fiber.join(watcher)
+    yield* Fiber.interrupt(monitor)
   }))).pipe(
   Command.withDescription(
-    "Keep a session's changed files and overlaps current until it ends (claude-parallel does this itself; for sessions without it)"
+    "Keep a session's changed files, overlaps, usage and budgets current, and notify of its state, until it ends (claude-parallel does this itself; for sessions without it)"
   )
 )

@@ -14,7 +14,7 @@ import * as Doctor from "../setup/Doctor.js"
 import * as Git from "../platform/Git.js"
 import * as Installer from "../setup/Installer.js"
 import * as Landing from "../landing/Landing.js"
-import * as LiveOverlaps from "./LiveOverlaps.js"
+import * as LiveFleet from "./LiveFleet.js"
 import * as LiveSessions from "./LiveSessions.js"
 import * as MergeWatcher from "../coordination/MergeWatcher.js"
 import * as SandboxRuns from "../sandboxes/SandboxRuns.js"
@@ -27,7 +27,7 @@ export const layerNoMigrate = LiveSessions.layerNoMigrate
 export const layer = Layer.mergeAll(MergeWatcher.layer, Landing.layer.pipe(Layer.provide(SandboxRuns.layer))).pipe(
   Layer.provideMerge(Conflicts.layer),
   Layer.provideMerge(ConflictStore.layer),
-  Layer.provideMerge(LiveOverlaps.layer)
+  Layer.provideMerge(LiveFleet.layer)
 )
 
 /** Everything {@link layer} provides. */

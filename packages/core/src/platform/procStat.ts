@@ -14,6 +14,8 @@ export interface ProcStat {
   readonly ppid: number
   /** Field 22: the start time in clock ticks since boot. */
   readonly startTicks: string
+  /** Fields 14 + 15: CPU time used so far (user + system), in clock ticks. */
+  readonly cpuTicks: number
 }
 
 /** Parse the text of `/proc/<pid>/stat`; undefined when it is not one. */
@@ -27,7 +29,8 @@ export const parseProcStat = (text: string): ProcStat | undefined => {
   const ppid = Number(fields[1])
   const startTicks = fields[19]
   if (state === undefined || !Number.isInteger(ppid) || startTicks === undefined || !/^\d+$/.test(startTicks)) return undefined
-  return { comm: text.slice(open + 1, close), state, ppid, startTicks }
+  const cpuTicks = Number(fields[11]) + Number(fields[12])
+  return { comm: text.slice(open + 1, close), state, ppid, startTicks, cpuTicks: Number.isFinite(cpuTicks) ? cpuTicks : 0 }
 }
 
 let bootId: string | undefined
