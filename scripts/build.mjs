@@ -37,6 +37,8 @@ const entries = {
   quick: "src/quick.ts",
   // The MCP server (with the MCP SDK and zod), loaded only by `parallel-cc mcp serve`.
   mcp: "../mcp/src/main.ts",
+  // The live dashboard, loaded only by `parallel-cc ui`.
+  ui: "src/ui/main.ts",
   // claude-parallel (started through the loader stub dist/wrapper.cjs): the wrapper over core's fast path,
   // and the Sessions service for what the fast path declines (loaded only then).
   wrapq: "src/wrapperFast.ts",

@@ -22,6 +22,7 @@ import { release } from "./commands/release.js"
 import { runHelp, sandboxCommand } from "./commands/sandbox.js"
 import { budgetCommand, templatesCommand } from "./commands/templates.js"
 import { status } from "./commands/status.js"
+import { uiCommand } from "./commands/ui.js"
 import { suggestions, suggestionsApply } from "./commands/suggestions.js"
 import { worktreeHook } from "./commands/worktreeHook.js"
 import { type CommandDef, runDef } from "./internal/Command.js"
@@ -139,6 +140,7 @@ const claudeCommand = Command.make("claude", {
 /** Every subcommand, in the order `--help` shows them. */
 export const subcommands: ReadonlyArray<Command.Command<string, CliServices, unknown, unknown>> = [
   fromDef(status),
+  uiCommand as Command.Command<string, CliServices, unknown, unknown>,
   fromDef(register),
   fromDef(release),
   fromDef(heartbeat),
