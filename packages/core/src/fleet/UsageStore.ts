@@ -11,6 +11,8 @@ import { Database, type DbFailure, decodeRows } from "../platform/Database.js"
 import type { UsageBucket } from "./transcriptUsage.js"
 import type { UsageRow, UsageState } from "./usageView.js"
 
+export type { UsageRow, UsageState } from "./usageView.js"
+
 const UsageRowDb = Schema.Struct({
   session_id: Schema.String,
   bucket: Schema.Number,
