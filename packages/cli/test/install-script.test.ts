@@ -60,7 +60,7 @@ describe("scripts/install.sh and scripts/uninstall.sh", () => {
     const report = JSON.parse(doctor.stdout)
     assert.isTrue(report.healthy)
     const notOk = report.findings.filter((f: any) => f.level !== "ok").map((f: any) => f.id)
-    assert.includeMembers(["e2b", "sandbox-auth", "gh", "bubblewrap"], notOk, `only optional items may be missing: ${notOk}`)
+    assert.includeMembers(["e2b", "sandbox-auth", "gh", "bubblewrap", "notifications"], notOk, `only optional items may be missing: ${notOk}`)
     assert.include(notOk, "e2b")
 
     const un = spawnSync("parallel-cc", ["install", "--uninstall"], { env: userEnv, encoding: "utf8" })

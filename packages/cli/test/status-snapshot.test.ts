@@ -96,6 +96,50 @@ describe("status --json from the store snapshot", () => {
     same(w, ["status", "--json", "--db", other])
   })
 
+  it("agent state and usage: the same bytes both ways; the snapshot reads stored usage only while the transcripts are as stored", () => {
+    const w = world()
+    const s = register(w, agent())
+    const dir = path.join(w.data, "live", s.sessionId)
+    fs.writeFileSync(path.join(dir, "state"), "needs-input\n")
+    const transcript = path.join(w.base, "t.jsonl")
+    const line = (id: string, input: number, output: number) =>
+      JSON.stringify({
+        type: "assistant",
+        timestamp: new Date(Date.now() + 1000).toISOString(),
+        message: {
+          id,
+          role: "assistant",
+          model: "claude-sonnet-4-5",
+          content: [{ type: "text", text: "done" }],
+          usage: { input_tokens: input, output_tokens: output, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 }
+        }
+      }) + "\n"
+    fs.writeFileSync(transcript, JSON.stringify({ type: "user", timestamp: new Date(Date.now() + 500).toISOString(), message: { role: "user", content: "go" } }) + "\n" + line("m1", 1000, 200))
+    fs.writeFileSync(path.join(dir, "transcript"), `${transcript}\n`)
+    // Nothing stored yet: the snapshot declines; the service reads the transcript and stores its usage.
+    assert.isUndefined(snapshot(w))
+    const first = same(w)
+    assert.strictEqual(first.sessions[0].state, "needs-input")
+    assert.strictEqual(first.sessions[0].stateSince, fs.statSync(path.join(dir, "state")).mtime.toISOString())
+    // Sonnet 4.5 at $3 / $15 per million tokens.
+    assert.deepInclude(first.sessions[0].usage, { known: true, costUsd: 0.006, requests: 1, turns: 1 })
+    assert.isDefined(snapshot(w))
+    assert.deepStrictEqual(same(w), first)
+    // The transcript grew: the stored usage is not current, so the snapshot declines until the service read it.
+    fs.appendFileSync(transcript, line("m2", 2000, 0))
+    assert.isUndefined(snapshot(w))
+    const grown = same(w)
+    assert.strictEqual(grown.sessions[0].usage.costUsd, 0.012)
+    assert.isDefined(snapshot(w))
+    // Prices in the configuration: the service prices, the snapshot declines.
+    const priced = { ...w, env: { ...w.env, PARALLEL_CC_COST_MODELS: JSON.stringify({ "claude-sonnet-4-5": { input: 1, output: 1 } }) } }
+    assert.strictEqual(same(priced).sessions[0].usage.costUsd, 0.0032)
+    // A broken transcript: unknown, never wrong, never an error.
+    fs.appendFileSync(transcript, "not json at all\n")
+    const broken = same(w)
+    assert.deepInclude(broken.sessions[0].usage, { known: false, costUsd: null, tokens: null })
+  })
+
   it("declines whenever the service has something to decide, and the service then decides it", () => {
     const w = world()
     const doomed = spawn("sleep", ["300"], { stdio: "ignore" })

@@ -3,7 +3,7 @@ import { TempDir } from "@parallel-cc/testkit"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, assert, describe, it } from "vitest"
-import { usageView } from "../src/fleet/usageView.js"
+import { roundUsd, usageView } from "../src/fleet/usageView.js"
 
 const dirs: Array<string> = []
 afterEach(() => {
@@ -64,7 +64,7 @@ describe("TranscriptReader", () => {
     assert.strictEqual(r.buckets.reduce((n, b) => n + b.requests, 0), 2)
     const view = usageView(r.buckets, { known: true, reason: null, turns: r.turns }, {})
     // sonnet-4-5: $3 in, $15 out, $3.75 5m write, $0.30 read per million.
-    assert.strictEqual(view.costUsd, Prices.costAt(total, Prices.priceOf("claude-sonnet-4-5")!))
+    assert.strictEqual(view.costUsd, roundUsd(Prices.costAt(total, Prices.priceOf("claude-sonnet-4-5")!)))
     assert.closeTo(view.costUsd!, (15 * 3 + 47 * 15 + 50 * 3.75 + 300 * 0.3) / 1e6, 1e-9)
   })
 

@@ -247,7 +247,9 @@ export class TranscriptReader {
     const user = !assistant && bytes.indexOf(QUOTE_USER) >= 0 && bytes.indexOf(TOOL_RESULT) < 0
     if (!assistant && !user && state.recognised) {
       // A line we do not need (tool results, snapshots…): only check that it looks like a JSON object.
-      if (bytes[0] !== 123) state.unknown = `line ${state.lines} of ${file} is not JSON`
+      let end = bytes.length - 1
+      if (bytes[end] === 13) end--
+      if (bytes[0] !== 123 || bytes[end] !== 125) state.unknown = `line ${state.lines} of ${file} is not JSON`
       return
     }
     let v: unknown

@@ -24,8 +24,8 @@ export interface UsageState {
   readonly turns: number
 }
 
-/** Round to a millionth of a dollar, so that sums print the same whatever their order. */
-export const roundUsd = (usd: number): number => Math.round(usd * 1e6) / 1e6
+/** Round to a billionth of a dollar, so that sums print the same whatever their order. */
+export const roundUsd = (usd: number): number => Math.round(usd * 1e9) / 1e9
 
 /** The cost of rows at the price table; null when a model of theirs has no price. */
 export const costOfRows = (rows: ReadonlyArray<UsageRow>, prices: PriceTable): number | null => {

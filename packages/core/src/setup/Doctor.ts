@@ -3,7 +3,7 @@
  * anything (the database is opened read-only, and not created when missing) and never prints a secret.
  *
  * Findings are `ok`, `error` (something parallel-cc needs for local parallel sessions is missing or broken)
- * or `warning` (optional: cloud keys, `gh`, bubblewrap, the alias). The report is healthy when there is no
+ * or `warning` (optional: cloud keys, `gh`, bubblewrap, the alias, desktop notifications). The report is healthy when there is no
  * error; in strict mode warnings count too.
  *
  * @since 0.1.0
@@ -25,7 +25,7 @@ import * as LegacyImport from "./LegacyImport.js"
 export type Level = "ok" | "error" | "warning"
 
 export interface Finding {
-  /** Stable id: git, node, agent, database, hooks, mcp, alias, worktree-provider, commands, git-lfs, e2b, sandbox-auth, gh, bubblewrap. */
+  /** Stable id: git, node, agent, database, hooks, mcp, alias, worktree-provider, commands, git-lfs, e2b, sandbox-auth, gh, bubblewrap, notifications. */
   readonly id: string
   readonly title: string
   readonly level: Level
@@ -79,6 +79,15 @@ export class Doctor extends Context.Tag("@parallel-cc/core/Doctor")<Doctor, {
 const ok = (id: string, title: string, required: boolean, detail: string): Finding => ({ id, title, level: "ok", required, detail })
 const bad = (id: string, title: string, required: boolean, detail: string, fix: string): Finding =>
   ({ id, title, level: required ? "error" : "warning", required, detail, fix })
+
+/** Desktop notifications (`notify.desktop`): optional; without the command only the terminal is told. */
+const notifyFinding = (platform: string, cmd: string | undefined): Finding => {
+  const name = platform === "darwin" ? "osascript" : "notify-send"
+  const title = "desktop notifications"
+  return cmd !== undefined
+    ? ok("notifications", title, false, `${cmd}`)
+    : bad("notifications", title, false, `${name} is not on PATH; sessions that need input are announced in their terminal only`, platform === "darwin" ? "osascript ships with macOS; check PATH" : "install libnotify (apt-get install libnotify-bin, dnf install libnotify)")
+}
 
 /** The worktree provider hooks (WorktreeCreate/WorktreeRemove): optional, so never an error. */
 const providerFinding = (status: ReadonlyArray<PieceStatus>): Finding => {
@@ -345,21 +354,26 @@ export const make = Effect.gen(function*() {
     )
   })
 
+  const checkNotify = Effect.map(
+    which(fs, path, process.platform === "darwin" ? "osascript" : "notify-send", dirs, host.cwd),
+    (cmd) => notifyFinding(process.platform, Option.getOrUndefined(cmd))
+  )
+
   const runAll = (options: { readonly strict?: boolean } = {}) =>
     Effect.gen(function*() {
       const status = yield* installer.status
       const commands = yield* installer.commands
       const checks = yield* Effect.all(
-        [checkGit, checkNode, checkAgent, checkDatabase, checkE2b, checkSandboxAuth, checkGh, checkBwrap],
+        [checkGit, checkNode, checkAgent, checkDatabase, checkE2b, checkSandboxAuth, checkGh, checkBwrap, checkNotify],
         { concurrency: 4 }
       )
-      const [g, n, a, d, e2b, auth, gh, bw] = checks
+      const [g, n, a, d, e2b, auth, gh, bw, nt] = checks
       const lfs = yield* checkLfs(host.cwd).pipe(
         Effect.provideService(Git, git),
         Effect.provideService(FileSystem.FileSystem, fs),
         Effect.provideService(Path.Path, path)
       )
-      const findings = [g, n, a, d, ...pieceFindings(status), commandsFinding(commands), ...lfs, e2b, auth, gh, bw]
+      const findings = [g, n, a, d, ...pieceFindings(status), commandsFinding(commands), ...lfs, e2b, auth, gh, bw, nt]
       const strict = options.strict === true
       const healthy = findings.every((f) => f.level === "ok" || (!strict && f.level === "warning"))
       return { healthy, strict, findings } satisfies DoctorReport
