@@ -60,7 +60,7 @@ const assistantLine = (id: string, input: number, output: number) =>
   }) + "\n"
 
 describe("parallel-cc ui", () => {
-  it.skipIf(!hasTmux)("shows three sessions with their states and cost, and updates when one needs input and one exits (tmux) [skipped: tmux not installed]", async () => {
+  it.skipIf(!hasTmux)(`shows three sessions with their states and cost, and updates when one needs input and one exits (tmux)${hasTmux ? "" : " [skipped: tmux not installed]"}`, async () => {
     const w = world()
     const alpha = w.register("alpha")
     const beta = w.register("beta")
