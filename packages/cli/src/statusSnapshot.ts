@@ -93,8 +93,7 @@ export const main = (argv: ReadonlyArray<string>): boolean => {
       parentId: s.parentId ?? null,
       createdAt: date(s.createdAt),
       lastHeartbeat: date(s.lastHeartbeat),
-      liveness: s.liveness.state,
-      stateSince: s.stateSince === null ? null : date(s.stateSince)
+      liveness: s.liveness.state
     }))
     const kept = snapshot.kept.map((s) => ({
       ...s,

@@ -63,7 +63,6 @@ const report = (opts: StatusOptions) =>
       lastHeartbeat,
       liveness: liveness.state,
       state: fields[i]!.state,
-      stateSince: fields[i]!.stateSince === null ? null : new Date(fields[i]!.stateSince!),
       usage: fields[i]!.usage
     }))
     return statusText(rows, report.kept, overlaps, now, runState)

@@ -2,7 +2,7 @@
  * What command handlers run with: the core layers, built lazily so that `--help`, `--version` and
  * `config` never open the database, and a handler can choose the layer it needs.
  */
-import { AppConfig, Fleet, Host, Installer, Live, LiveFleet, LiveOverlaps, LiveSessions } from "@parallel-cc/core"
+import { AppConfig, Fleet, Host, Installer, Live, LiveOverlaps, LiveSessions } from "@parallel-cc/core"
 import { type ConfigProvider, Context, Effect, Layer } from "effect"
 import * as path from "node:path"
 
@@ -100,16 +100,12 @@ export const withFleet = <A, E, R>(
 ): Effect.Effect<A, unknown, Exclude<R, Layer.Layer.Success<typeof sessionsAndFleet>> | Layers> =>
   Effect.flatMap(
     Layers,
-    (l) => Effect.provide(effect, configured(sessionsAndFleet, l) as Layer.Layer<Layer.Layer.Success<typeof sessionsAndFleet>, unknown>)
-  )
-
-/** Run `effect` with everything a live session's watchers need: overlaps and the fleet monitor. */
-export const withLiveFleet = <A, E, R>(
-  effect: Effect.Effect<A, E, R>
-): Effect.Effect<A, unknown, Exclude<R, LiveFleet.Services> | Layers> =>
-  Effect.flatMap(
-    Layers,
-    (l) => Effect.provide(effect, configured(LiveFleet.layer, l) as Layer.Layer<LiveFleet.Services, unknown>)
+    (l) =>
+      Effect.provide(
+        // Record the resolved configuration for the next start's fast path (sessions/FastPath), as withSessions.
+        Effect.zipRight(Effect.withConfigProvider(AppConfig.recordSnapshot, l.provider), effect),
+        configured(sessionsAndFleet, l) as Layer.Layer<Layer.Layer.Success<typeof sessionsAndFleet>, unknown>
+      )
   )
 
 /** Run `effect` with the sessions part plus overlap detection and the session watcher (no merges, conflicts, sandboxes). */

@@ -20,9 +20,8 @@ export interface ActiveRow {
   readonly liveness: string
   readonly portBase: number | null
   readonly worktreePath: string
-  /** The agent's state (`working`, `needs-input`, …) and since when; null when unknown. */
+  /** The agent's state (`working`, `needs-input`, …); null when unknown. */
   readonly state: string | null
-  readonly stateSince: Date | null
   /** Tokens and cost from the session's transcripts; null without one. */
   readonly usage: FleetDomain.SessionUsage | null
 }
@@ -115,7 +114,8 @@ export const statusText = (
         age(s.createdAt, now),
         `${age(s.lastHeartbeat, now)} ago`,
         s.liveness,
-        s.state === null ? "-" : s.stateSince === null ? s.state : `${s.state} ${age(s.stateSince, now)}`,
+        // The state alone (since when: `status --json` stateSince, `parallel-cc ui`).
+        s.state ?? "-",
         costCell(s.usage),
         overlapCell(overlaps, s.sessionId),
         s.portBase !== null ? String(s.portBase) : "-",
