@@ -87,6 +87,8 @@ describe("sandbox run --multi", { timeout: 120_000 }, () => {
     assert.match(r.stdout, /^Parallel run \w+: 3 tasks — 2 succeeded, 1 failed · \$0\.0300 · 2 files changed$/m)
     assert.match(r.stdout, /^task-3\s+FAILED\s/m)
     assert.match(r.stdout, /^Time saved: /m)
+    // The two tasks that succeeded changed different files: they land together in any order.
+    assert.match(r.stdout, /^Overlaps:\n {2}No two tasks changed the same file: their patches apply together\.\n {2}Land in this order: task-1, task-2 \(each lands clean\)\.$/m)
     assert.match(r.stdout, /^Run the rest again: parallel-cc sandbox run --multi --resume /m)
     // Results ready for review: the worktree holds the uncommitted change, the patch applies.
     const t1 = JSON.parse(fs.readFileSync(path.join(out, "task-1", "result.json"), "utf8"))
