@@ -3,6 +3,9 @@
 // The tool is called through the real MCP client on the built server (`parallel-cc mcp serve`), as an
 // agent would; `git merge-tree --write-tree` alone is timed next to it as the floor, interleaved (one floor
 // run before each call). Exits 1 when the median misses the goal (under 1 s) or the answer is wrong.
+// Second subject: get_auto_fix_suggestions for one 2 000-line TypeScript file with 10 conflicting hunks
+// (both branches rewrote the same line in ten places), next to `git merge-file --diff3` on the same three
+// texts as its floor, interleaved; goal: median under 500 ms.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { execFileSync, spawnSync } from "node:child_process"
@@ -33,6 +36,13 @@ const env = {
 }
 const git = (...args) => execFileSync("git", args, { cwd: repo, env, maxBuffer: 1 << 28, encoding: "utf8" })
 
+const BIG = 2_000
+const HUNKS = 10
+/** The 2 000-line file; `side` rewrites one line in each of ten places 200 lines apart. */
+const bigSource = (side = "") =>
+  Array.from({ length: BIG }, (_, i) =>
+    side !== "" && i % (BIG / HUNKS) === BIG / HUNKS / 2 ? `export const v${i} = compute(${i}, "${side}")\n` : `export const v${i} = ${i}\n`).join("")
+
 const source = (i, variant = "") =>
   `// module ${i}\nexport function f${i}(x: number): number {\n  return x * ${i}${variant}\n}\n\n` +
   Array.from({ length: 20 }, (_, k) => `export const c${i}_${k} = ${k}\n`).join("")
@@ -46,8 +56,15 @@ try {
     if (i % 100 === 0) fs.mkdirSync(dir, { recursive: true })
     fs.writeFileSync(path.join(dir, `m${i}.ts`), source(i))
   }
+  fs.writeFileSync(path.join(repo, "src", "big.ts"), bigSource())
   git("add", "-A")
   git("commit", "-q", "-m", "base")
+  for (const side of ["ours", "theirs"]) {
+    git("checkout", "-q", "-b", `big-${side}`, "main")
+    fs.writeFileSync(path.join(repo, "src", "big.ts"), bigSource(side))
+    git("commit", "-q", "-am", `big.ts: ${side}`)
+  }
+  git("checkout", "-q", "main")
   const file = (i) => path.join(repo, "src", `d${Math.floor(i / 100)}`, `m${i}.ts`)
   // feature: files 0..49; main: files 25..74 — 25 files changed on both sides, on the same line.
   git("checkout", "-q", "-b", "feature")
@@ -93,6 +110,35 @@ try {
     if (r.isError) throw new Error(JSON.stringify(r.content))
     detect.push(Number(process.hrtime.bigint() - t) / 1e6)
   }
+  // Suggestions for the 2 000-line file with 10 hunks, beside git merge-file on the same three texts.
+  const found = await client.callTool({ name: "detect_advanced_conflicts", arguments: { currentBranch: "big-theirs", targetBranch: "big-ours", source: "branches" } })
+  if (found.isError) throw new Error(JSON.stringify(found.content))
+  const big = found.structuredContent.conflicts.find((c) => c.path === "src/big.ts")
+  if (big === undefined || big.hunks.length !== HUNKS) throw new Error(`expected src/big.ts with ${HUNKS} hunks, got ${JSON.stringify(big?.hunks.length)}`)
+  const texts = fs.mkdtempSync(path.join(os.tmpdir(), "pcc-bench-big-"))
+  for (const side of ["", "ours", "theirs"]) fs.writeFileSync(path.join(texts, `${side || "base"}.ts`), bigSource(side))
+  const mergeFileOnce = () => {
+    const t = process.hrtime.bigint()
+    const r = spawnSync("git", ["merge-file", "-p", "--diff3", "ours.ts", "base.ts", "theirs.ts"], { cwd: texts, env })
+    if (r.status !== HUNKS) throw new Error(`git merge-file should report ${HUNKS} conflicts, got ${r.status}`)
+    return Number(process.hrtime.bigint() - t) / 1e6
+  }
+  const suggestTimes = []
+  const suggestFloor = []
+  let suggested
+  for (let i = 0; i < runs + 2; i++) {
+    const f = mergeFileOnce()
+    const t = process.hrtime.bigint()
+    suggested = await client.callTool({ name: "get_auto_fix_suggestions", arguments: { conflictId: big.id } })
+    const ms = Number(process.hrtime.bigint() - t) / 1e6
+    if (suggested.isError) throw new Error(JSON.stringify(suggested.content))
+    if (i >= 2) {
+      suggestTimes.push(ms)
+      suggestFloor.push(f)
+    }
+    load.push(os.loadavg()[0])
+  }
+  fs.rmSync(texts, { recursive: true, force: true })
   await client.close()
   const result = {
     bench: "check-conflicts",
@@ -103,16 +149,20 @@ try {
       "check_conflicts (MCP call, warm server)": stats(times),
       "git merge-tree --write-tree -z (floor)": stats(floor),
       "detect_advanced_conflicts, first call (loads the TypeScript parser)": stats(detect.slice(0, 1)),
-      "detect_advanced_conflicts, later calls (classifies and records 25 files)": stats(detect.slice(1))
+      "detect_advanced_conflicts, later calls (classifies and records 25 files)": stats(detect.slice(1)),
+      "get_auto_fix_suggestions, 2 000-line file, 10 hunks (MCP call)": stats(suggestTimes),
+      "git merge-file --diff3, same file (floor)": stats(suggestFloor)
     },
-    target: "median under 1000 ms",
-    pass: stats(times).median < 1000
+    suggestions: { total: suggested.structuredContent.total, topHunks: suggested.structuredContent.suggestions[0]?.hunks.length },
+    target: "check_conflicts median under 1000 ms; get_auto_fix_suggestions median under 500 ms",
+    pass: stats(times).median < 1000 && stats(suggestTimes).median < 500
   }
   result.ratio = round(result.results["check_conflicts (MCP call, warm server)"].median / result.results["git merge-tree --write-tree -z (floor)"].median)
   console.log(JSON.stringify(result, null, 2))
   if (result.conflictedFiles !== CHANGED / 2) throw new Error(`expected ${CHANGED / 2} conflicted files, got ${result.conflictedFiles}`)
   if (!result.pass) {
-    console.error(`check_conflicts: median ${result.results["check_conflicts (MCP call, warm server)"].median} ms, goal under 1000 ms`)
+    console.error(`check_conflicts: median ${result.results["check_conflicts (MCP call, warm server)"].median} ms, goal under 1000 ms; ` +
+      `get_auto_fix_suggestions: median ${stats(suggestTimes).median} ms, goal under 500 ms`)
     process.exitCode = 1
   }
 } finally {
