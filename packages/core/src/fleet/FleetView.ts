@@ -71,6 +71,8 @@ export class FleetView extends Context.Tag("@parallel-cc/core/FleetView")<FleetV
 }>() {}
 
 const GIT_TTL_MS = 15_000
+/** Counts whose refs did not move are still counted again this often. */
+const REF_TTL_MS = 300_000
 
 const comm = (pid: number): string | undefined => {
   try {
@@ -106,6 +108,22 @@ const statMark = (file: string): string => {
   }
 }
 
+/**
+ * What changes when the branch or its target moves: their loose ref files and `packed-refs` in the
+ * repository's git directory (size and mtime); undefined when the repository has no plain `.git` directory.
+ */
+const refMark = (repoPath: string, branch: string, target: string): string | undefined => {
+  const gitDir = nodePath.join(repoPath, ".git")
+  try {
+    if (!fs.statSync(gitDir).isDirectory()) return undefined
+  } catch {
+    return undefined
+  }
+  return [nodePath.join(gitDir, "refs", "heads", branch), nodePath.join(gitDir, "refs", "heads", target), nodePath.join(gitDir, "packed-refs")]
+    .map(statMark)
+    .join("|")
+}
+
 export const make = Effect.gen(function*() {
   const store = yield* SessionStore
   const sessions = yield* Sessions
@@ -117,15 +135,20 @@ export const make = Effect.gen(function*() {
   const git = yield* Git
   const db = yield* Database
   const config = yield* AppConfig
-  const gitCache = new Map<string, { at: number; ahead: number | null; behind: number | null; target: string | null }>()
+  const gitCache = new Map<string, { at: number; mark: string | undefined; ahead: number | null; behind: number | null; target: string | null }>()
   /** The files whose change the token watches: each active session's state file and transcripts. */
   let watched: ReadonlyArray<string> = []
 
   const counts = (s: Session, now: number) =>
     Effect.gen(function*() {
-      const cached = gitCache.get(s.sessionId)
-      if (cached !== undefined && now - cached.at < GIT_TTL_MS) return cached
       const target = config.values["merges.targetBranch"] || s.baseBranch
+      // Counted again only when a ref involved may have moved (or, where the refs cannot be looked at, every
+      // GIT_TTL_MS): an idle dashboard starts no git process.
+      const mark = target !== null && s.branch !== null ? refMark(s.repoPath, s.branch, target) : undefined
+      const cached = gitCache.get(s.sessionId)
+      if (cached !== undefined && (mark !== undefined ? cached.mark === mark && now - cached.at < REF_TTL_MS : now - cached.at < GIT_TTL_MS)) {
+        return cached
+      }
       let ahead: number | null = null
       let behind: number | null = null
       if (target !== null && s.branch !== null && s.branch !== target) {
@@ -138,7 +161,7 @@ export const make = Effect.gen(function*() {
           ahead = Number(m[2])
         }
       }
-      const out = { at: now, ahead, behind, target }
+      const out = { at: now, mark, ahead, behind, target }
       gitCache.set(s.sessionId, out)
       return out
     })
