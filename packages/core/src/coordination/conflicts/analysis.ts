@@ -160,9 +160,11 @@ const tsFacts = (ts: Ts, path: string, base: string, ours: string, theirs: strin
   }
   const lists: Array<[string, ReadonlyArray<Entity>, ReadonlyArray<Entity>, ReadonlyArray<Entity>]> = [["", pb.entities, po.entities, pt.entities]]
   // One level down: members of classes, interfaces, enums and namespaces present on all sides.
+  const oByKey = new Map(po.entities.map((e) => [e.key, e]))
+  const tByKey = new Map(pt.entities.map((e) => [e.key, e]))
   for (const b of pb.entities) {
-    const o = po.entities.find((e) => e.key === b.key)
-    const t = pt.entities.find((e) => e.key === b.key)
+    const o = oByKey.get(b.key)
+    const t = tByKey.get(b.key)
     if (b.container && o?.container && t?.container) lists.push([`${b.name}.`, b.container.members, o.container.members, t.container.members])
   }
   const bo = offsets(splitLines(base))

@@ -71,8 +71,22 @@ export const syntaxErrorCount = (ts: Ts, fileName: string, text: string): number
   ((parseSource(ts, fileName, text) as unknown as { parseDiagnostics?: ReadonlyArray<unknown> }).parseDiagnostics ?? [])
     .length
 
+/** One scanner per parser module and language variant, reused (making one per entity dominated big files). */
+const scanners = new WeakMap<Ts, Map<boolean, TS.Scanner>>()
+const scannerFor = (ts: Ts, jsx: boolean, text: string): TS.Scanner => {
+  let byVariant = scanners.get(ts)
+  if (byVariant === undefined) scanners.set(ts, byVariant = new Map())
+  let sc = byVariant.get(jsx)
+  if (sc === undefined) {
+    sc = ts.createScanner(ts.ScriptTarget.Latest, true, jsx ? ts.LanguageVariant.JSX : ts.LanguageVariant.Standard)
+    byVariant.set(jsx, sc)
+  }
+  sc.setText(text)
+  return sc
+}
+
 const normTokens = (ts: Ts, text: string, jsx: boolean): Array<string> => {
-  const sc = ts.createScanner(ts.ScriptTarget.Latest, true, jsx ? ts.LanguageVariant.JSX : ts.LanguageVariant.Standard, text)
+  const sc = scannerFor(ts, jsx, text)
   const out: Array<string> = []
   for (let t = sc.scan(); t !== ts.SyntaxKind.EndOfFileToken; t = sc.scan()) out.push(sc.getTokenText())
   return out
@@ -276,6 +290,19 @@ export interface SideChanges {
 }
 
 const lcsKeys = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): Set<string> => {
+  // The common head and tail are part of every longest common subsequence; only the middle needs the table.
+  let head = 0
+  while (head < a.length && head < b.length && a[head] === b[head]) head++
+  let tail = 0
+  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++
+  if (head === 0 && tail === 0) return lcsTable(a, b)
+  const out = lcsTable(a.slice(head, a.length - tail), b.slice(head, b.length - tail))
+  for (const k of a.slice(0, head)) out.add(k)
+  for (const k of a.slice(a.length - tail)) out.add(k)
+  return out
+}
+
+const lcsTable = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): Set<string> => {
   const n = a.length
   const m = b.length
   const dp = Array.from({ length: n + 1 }, () => new Int32Array(m + 1))
@@ -328,7 +355,8 @@ export const sideChanges = (base: ReadonlyArray<Entity>, side: ReadonlyArray<Ent
     else if (!(renamed.has(bk) && b.shape === e.shape)) modified.set(bk, e)
     if (b.sig !== e.sig && !renamed.has(bk)) signatureChanged.add(bk)
   }
-  const baseOrder = base.map((e) => e.key).filter((k) => [...identity.values()].includes(k))
+  const matched = new Set(identity.values())
+  const baseOrder = base.map((e) => e.key).filter((k) => matched.has(k))
   const sideOrder = side.map((e) => identity.get(e.key)).filter((k): k is string => k !== undefined)
   const stable = lcsKeys(baseOrder, sideOrder)
   const moved = new Set(baseOrder.filter((k) => !stable.has(k)))
