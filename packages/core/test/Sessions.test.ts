@@ -57,6 +57,25 @@ describe("Sessions", () => {
       }))
     }))
 
+  it.scopedLive("a sweep's release takes the row only while it still belongs to the pid judged dead (a registration may have handed it over)", () =>
+    Effect.gen(function*() {
+      const { repo, run } = yield* setup()
+      yield* run(Effect.gen(function*() {
+        const sessions = yield* Sessions.Sessions
+        const store = yield* SessionStore.SessionStore
+        const a = yield* sessions.register({ repo: repo.root, pid: process.pid })
+        const id = a.session.sessionId
+        // Judged by a pid the row no longer has (it was handed to the agent since): not taken.
+        const stale = yield* store.beginRelease(id, "dead", { pid: a.session.pid + 1, pidStartTime: a.session.pidStartTime })
+        assert.isTrue(stale._tag === "None")
+        assert.strictEqual((yield* store.get(id)).status, "active")
+        // Still that pid's: taken.
+        const won = yield* store.beginRelease(id, "dead", { pid: a.session.pid, pidStartTime: a.session.pidStartTime })
+        assert.isTrue(won._tag === "Some")
+        assert.strictEqual((yield* store.get(id)).status, "released")
+      }))
+    }))
+
   it.scopedLive("liveness: a reused pid (same pid, another start time) is dead; a gone pid is dead; both get released", () =>
     Effect.gen(function*() {
       const { repo, run } = yield* setup()

@@ -312,11 +312,27 @@ const lock = (db: Database.Database, key: string): Lock | undefined => {
   return no("lease held or store busy")
 }
 
+/**
+ * A write that undoes what this process holds (its reservation, its lease): each attempt waits in SQLite's
+ * busy handler for the busy timeout; a store busy for longer than that (a hundred starts at once on a
+ * loaded machine) is tried again a few times. False when it still failed.
+ */
+const mustWrite = (write: () => void, attempts = 8): boolean => {
+  for (let i = 0; i < attempts; i++) {
+    try {
+      write()
+      return true
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== "SQLITE_BUSY") return false
+    }
+  }
+  return false
+}
+
 const unlock = (db: Database.Database, l: Lock) => {
   try {
-    db.prepare("DELETE FROM worktree_locks WHERE lock_key = ? AND owner = ?").run(l.key, l.owner)
-  } catch {
     // Like `Worktrees`: a lease left behind belongs to a live pid only until this process ends.
+    mustWrite(() => db.prepare("DELETE FROM worktree_locks WHERE lock_key = ? AND owner = ?").run(l.key, l.owner))
   } finally {
     RepoLock.release(l.held)
   }
@@ -535,11 +551,10 @@ const complete = (
         }
       }
     }
-    try {
-      db.prepare("DELETE FROM sessions WHERE id = ?").run(row.id)
-    } catch {
-      // Left not ready with this process's pid: the next register, status or cleanup undoes it.
-    }
+    // Should even that fail, the row is left not ready with this process's pid: the next register, status
+    // or cleanup undoes it once this process is gone. Until then it would hold what it reserved (the
+    // repository itself, for the main session), so a busy store is waited for again first.
+    mustWrite(() => db.prepare("DELETE FROM sessions WHERE id = ?").run(row.id))
     fs.rmSync(path.join(s.dataDir, "heartbeats", row.id), { force: true })
     return no(why)
   }

@@ -112,7 +112,12 @@ export class SessionStore extends Context.Tag("@parallel-cc/core/SessionStore")<
    */
   readonly beginRelease: (
     id: SessionId,
-    reason: ReleaseReason
+    reason: ReleaseReason,
+    /**
+     * Only while the row still belongs to this process (pid and start time): a sweep judged the session dead
+     * by them, and a registration may have handed the row to its live agent since.
+     */
+    expect?: { readonly pid: number; readonly pidStartTime: string | null }
   ) => Effect.Effect<Option.Option<{ readonly session: Session; readonly interrupted: boolean }>, DbFailure>
   /**
    * Take a released session's kept worktree for another look (cleanup, discard): atomically marks it
@@ -378,13 +383,18 @@ export const make = Effect.gen(function*() {
       Effect.flatMap((r) => r.length === 0 ? Effect.fail(new SessionNotFound({ sessionId: id })) : byId(id))
     )
 
-  const beginRelease = (id: SessionId, reason: ReleaseReason) =>
+  const beginRelease = (id: SessionId, reason: ReleaseReason, expect?: { readonly pid: number; readonly pidStartTime: string | null }) =>
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const raw = yield* db.orFail(
-        sql`UPDATE sessions SET status = 'released', ended_at = ${now}, release_reason = ${reason},
-              kept_reason = CASE WHEN is_main = 1 THEN NULL ELSE ${RELEASE_IN_PROGRESS} END
-            WHERE id = ${id} AND status = 'active' RETURNING *`
+        expect === undefined
+          ? sql`UPDATE sessions SET status = 'released', ended_at = ${now}, release_reason = ${reason},
+                  kept_reason = CASE WHEN is_main = 1 THEN NULL ELSE ${RELEASE_IN_PROGRESS} END
+                WHERE id = ${id} AND status = 'active' RETURNING *`
+          : sql`UPDATE sessions SET status = 'released', ended_at = ${now}, release_reason = ${reason},
+                  kept_reason = CASE WHEN is_main = 1 THEN NULL ELSE ${RELEASE_IN_PROGRESS} END
+                WHERE id = ${id} AND status = 'active' AND pid = ${expect.pid} AND pid_start_time IS ${expect.pidStartTime}
+                RETURNING *`
       )
       const r = yield* Effect.orDie(decodeRows(raw))
       const first = r[0]

@@ -265,7 +265,9 @@ export const makeReleaser = Effect.gen(function*() {
    */
   const releaseOne = (s: Session, reason: ReleaseReason, options: { readonly force: boolean; readonly liveness?: Liveness }) =>
     Effect.gen(function*() {
-      const won = yield* store.beginRelease(s.sessionId, reason)
+      // Judged dead by its pid (a sweep): only while the row is still that pid's (see beginRelease).
+      const expect = options.liveness !== undefined ? { pid: s.pid, pidStartTime: s.pidStartTime } : undefined
+      const won = yield* store.beginRelease(s.sessionId, reason, expect)
       if (Option.isNone(won)) return Option.none<Released>()
       const { interrupted, session } = won.value
       // Its file claims end with it. Should this fail, they are still inert: the ledger ignores the claims
