@@ -40,6 +40,7 @@ const connect = async (name, command, args, extraEnv = {}) => {
 }
 
 const g = goals()
+const loadAtStart = loadavg()
 try {
   fs.mkdirSync(path.join(repo, "src"), { recursive: true })
   for (let i = 0; i < 50; i++) fs.writeFileSync(path.join(repo, "src", `f${i}.ts`), `export const x${i} = ${i}\n`)
@@ -58,7 +59,23 @@ try {
   const servers = [await connect("bare SDK server", process.execPath, [path.join(here, "bare-server.mjs")])]
   servers.push(await connect("after", process.execPath, [bin, "mcp", "serve"], me))
   const before = beforeBuild()
-  if (before !== undefined) servers.push(await connect("before", process.execPath, [before.bin, "mcp", "serve"], me))
+  if (before !== undefined) {
+    // The before build's own store (an older build refuses a store at a newer schema version), same sessions.
+    const beforeEnv = { ...env, PARALLEL_CC_DATA_DIR: path.join(base, "data-before") }
+    const ids = []
+    for (let i = 0; i < 3; i++) {
+      const a = spawn("sleep", ["3600"], { stdio: "ignore" })
+      agents.push(a)
+      const r = execFileSync(process.execPath, [before.bin, "register", "--repo", repo, "--pid", String(a.pid), "--json"], { env: beforeEnv, encoding: "utf8" })
+      ids.push(JSON.parse(r).sessionId)
+    }
+    servers.push(
+      await connect("before", process.execPath, [before.bin, "mcp", "serve"], {
+        PARALLEL_CC_DATA_DIR: beforeEnv.PARALLEL_CC_DATA_DIR,
+        PARALLEL_CC_SESSION_ID: ids[1]
+      })
+    )
+  }
   await settle(1000)
   const idle = Object.fromEntries(servers.map((s) => [s.name, rssKb(s.pid)]))
 
@@ -87,7 +104,7 @@ try {
   g.check("RSS idle ≤ 1.2 × a bare SDK server", ratio <= 1.2, `${idle.after} kB vs ${idle["bare SDK server"]} kB (${ratio} ×)`)
   g.finish({
     bench: "mcp",
-    machine: { ...machine(), loadavgAtStart: loadavg() },
+    machine: { ...machine(), loadavgAtStart: loadAtStart },
     method: `${runs} calls of each tool after 10 warm-up calls, interleaved call by call with the bare server's no-op tool; ` +
       "3 live sessions; the caller's session from PARALLEL_CC_SESSION_ID; RSS from /proc after 1 s idle",
     latencyMs: latency,

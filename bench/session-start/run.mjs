@@ -91,6 +91,7 @@ const icountRound = () => {
 }
 
 const g = goals()
+const loadAtStart = loadavg()
 const worlds = Object.entries(subjects).map(([name, bin]) => world(name, bin))
 const floorWorld = world("floor", subjects.after)
 const samples = {}
@@ -171,7 +172,7 @@ if (icounts !== undefined) {
 }
 g.finish({
   bench: "session-start",
-  machine: { ...machine(), loadavgAtStart: loadavg() },
+  machine: { ...machine(), loadavgAtStart: loadAtStart },
   method: `${runs} runs of each command and floor, interleaved (after 3 warm-up rounds); CPU = mean user+system ms of the ` +
     "finished processes, wall = median ms; a 200-file repository whose own session is held by a sleeping process",
   results: rows,
