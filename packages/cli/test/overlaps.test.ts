@@ -223,5 +223,5 @@ describe("overlaps", () => {
       const peers = sessions.filter((p) => p !== s).map((p) => `overlap.${p.sessionId}.README.md`)
       assert.sameMembers(notices, peers, s.sessionId)
     }
-  })
+  }, 400_000) // its waits allow 180 s each: eight watcher processes on a loaded 2-core runner take far more than the default minute
 })
