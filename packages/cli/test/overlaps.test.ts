@@ -206,6 +206,9 @@ describe("overlaps", () => {
       fs.writeFileSync(path.join(s.worktreePath, `own-${i}.txt`), `${i}\n`)
     }
     await until("28 overlaps", () => (json(w, ["overlaps", "--cached"]).overlaps.length >= 28 || undefined), 180_000)
+    // A watcher records a pair, then leaves the notices: wait for those too before stopping the watchers.
+    const noticesOf = (id: string) => fs.readdirSync(path.join(w.data, "live", id, "notices")).filter((n) => !n.startsWith("."))
+    await until("a notice per peer", () => sessions.every((s) => noticesOf(s.sessionId).length >= 7) || undefined, 180_000)
     await Promise.all(watchers.map((x) => stop(x.child)))
     const found = json(w, ["overlaps", "--cached"]).overlaps as Array<{ sessionA: string; sessionB: string; filePath: string; conflict: boolean }>
     assert.lengthOf(found, 28, "8 choose 2 pairs")
@@ -219,7 +222,7 @@ describe("overlaps", () => {
     }
     // Each session has one notice per peer about README.md, none twice.
     for (const s of sessions) {
-      const notices = fs.readdirSync(path.join(w.data, "live", s.sessionId, "notices")).filter((n) => !n.startsWith("."))
+      const notices = noticesOf(s.sessionId)
       const peers = sessions.filter((p) => p !== s).map((p) => `overlap.${p.sessionId}.README.md`)
       assert.sameMembers(notices, peers, s.sessionId)
     }
