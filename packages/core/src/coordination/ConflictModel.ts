@@ -6,6 +6,7 @@
  * @since 0.2.0
  */
 import { Schema } from "effect"
+import { hunkStrategies } from "./conflicts/hunks.js"
 import { ConflictType, GitKind, Severity, Strategy } from "./conflicts/vocabulary.js"
 import type { DbFailure } from "../platform/Database.js"
 import type { GitError } from "../platform/Git.js"
@@ -49,19 +50,8 @@ export type Preview = typeof Preview.Type
 
 export const SymbolChange = Schema.Struct({ symbol: Schema.String, ours: Schema.String, theirs: Schema.String })
 
-/** How one hunk can be resolved. */
-export const HunkStrategy = Schema.Literal(
-  "ours",
-  "theirs",
-  "both-ours-first",
-  "both-theirs-first",
-  "list-union",
-  "adjacent",
-  "tokens",
-  "version",
-  "symbol",
-  "json"
-)
+/** How one hunk can be resolved (the list is the resolver's, in conflicts/hunks.ts). */
+export const HunkStrategy = Schema.Literal(...hunkStrategies)
 export type HunkStrategy = typeof HunkStrategy.Type
 
 const Side = Schema.NullOr(Schema.Literal("ours", "theirs"))

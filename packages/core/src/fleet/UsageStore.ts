@@ -9,7 +9,7 @@
 import { Clock, Context, Effect, Layer, Schema } from "effect"
 import { Database, type DbFailure, decodeRows } from "../platform/Database.js"
 import type { UsageBucket } from "./transcriptUsage.js"
-import type { UsageRow, UsageState } from "./usageView.js"
+import { type UsageRow, usageRowOf, type UsageState } from "./usageView.js"
 
 export type { UsageRow, UsageState } from "./usageView.js"
 
@@ -76,21 +76,7 @@ export class UsageStore extends Context.Tag("@parallel-cc/core/UsageStore")<Usag
   }, DbFailure>
 }>() {}
 
-const toRow = (r: typeof UsageRowDb.Type): UsageRow & { readonly sessionId: string } => ({
-  sessionId: r.session_id,
-  bucket: r.bucket,
-  model: r.model,
-  long: r.long_context === 1,
-  tokens: {
-    input: r.input_tokens,
-    output: r.output_tokens,
-    cacheWrite5m: r.cache_write_5m_tokens,
-    cacheWrite1h: r.cache_write_1h_tokens,
-    cacheRead: r.cache_read_tokens,
-    webSearch: r.web_search_requests
-  },
-  requests: r.requests
-})
+const toRow = (r: typeof UsageRowDb.Type): UsageRow & { readonly sessionId: string } => ({ sessionId: r.session_id, ...usageRowOf(r) })
 
 export const make = Effect.gen(function*() {
   const db = yield* Database

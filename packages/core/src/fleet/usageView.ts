@@ -17,6 +17,36 @@ export interface UsageRow {
   readonly requests: number
 }
 
+/** A `session_usage` row as SQLite gives it (decoded by Schema in UsageStore, read plainly by the status snapshot). */
+export interface UsageRowColumns {
+  readonly bucket: number
+  readonly model: string
+  readonly long_context: number
+  readonly input_tokens: number
+  readonly output_tokens: number
+  readonly cache_write_5m_tokens: number
+  readonly cache_write_1h_tokens: number
+  readonly cache_read_tokens: number
+  readonly web_search_requests: number
+  readonly requests: number
+}
+
+/** The stored row as usage. */
+export const usageRowOf = (r: UsageRowColumns): UsageRow => ({
+  bucket: r.bucket,
+  model: r.model,
+  long: r.long_context === 1,
+  tokens: {
+    input: r.input_tokens,
+    output: r.output_tokens,
+    cacheWrite5m: r.cache_write_5m_tokens,
+    cacheWrite1h: r.cache_write_1h_tokens,
+    cacheRead: r.cache_read_tokens,
+    webSearch: r.web_search_requests
+  },
+  requests: r.requests
+})
+
 /** What was read of a session's transcripts. */
 export interface UsageState {
   readonly known: boolean

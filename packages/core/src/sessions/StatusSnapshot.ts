@@ -21,7 +21,7 @@ import { parseProcStat } from "../platform/procStat.js"
 import { LATEST_SCHEMA_VERSION } from "../platform/schemaVersion.js"
 import type { SessionUsage } from "../fleet/FleetDomain.js"
 import { TranscriptReader } from "../fleet/transcriptUsage.js"
-import { usageView } from "../fleet/usageView.js"
+import { type UsageRowColumns, usageRowOf, usageView } from "../fleet/usageView.js"
 import { type AgentStateName, Layout, readStateSync, sessionDirOf } from "./liveDir.js"
 
 /**
@@ -154,19 +154,6 @@ interface UsageStateRow {
   readonly files: string
 }
 
-interface UsageRowDb {
-  readonly bucket: number
-  readonly model: string
-  readonly long_context: number
-  readonly input_tokens: number
-  readonly output_tokens: number
-  readonly cache_write_5m_tokens: number
-  readonly cache_write_1h_tokens: number
-  readonly cache_read_tokens: number
-  readonly web_search_requests: number
-  readonly requests: number
-}
-
 const readLines = (file: string): Array<string> => {
   try {
     return fs.readFileSync(file, "utf8").split("\n").filter((l) => l.startsWith("/"))
@@ -198,21 +185,8 @@ const storedUsage = (db: Database.Database, options: Options, id: string): Sessi
     }
     if (st.size !== m.size || st.mtimeMs !== m.mtimeMs) return undefined
   }
-  const rows = (db.prepare("SELECT * FROM session_usage WHERE session_id = ? ORDER BY bucket, model, long_context").all(id) as Array<UsageRowDb>)
-    .map((r) => ({
-      bucket: r.bucket,
-      model: r.model,
-      long: r.long_context === 1,
-      tokens: {
-        input: r.input_tokens,
-        output: r.output_tokens,
-        cacheWrite5m: r.cache_write_5m_tokens,
-        cacheWrite1h: r.cache_write_1h_tokens,
-        cacheRead: r.cache_read_tokens,
-        webSearch: r.web_search_requests
-      },
-      requests: r.requests
-    }))
+  const rows = (db.prepare("SELECT * FROM session_usage WHERE session_id = ? ORDER BY bucket, model, long_context").all(id) as Array<UsageRowColumns>)
+    .map(usageRowOf)
   return usageView(rows, { known: state.known === 1, reason: state.reason, turns: state.turns }, {})
 }
 
