@@ -22,6 +22,102 @@ const dec = new TextDecoder()
 /** How many earlier versions of a conflicted file are read per side (the engine's history facts). */
 const VERSIONS_PER_SIDE = 8
 
+// Helpers that need no state of `make` (the unmerged stages of a stopped merge) or only the services
+// passed to them (the cross-file check, the bulk of the git work of `detect`, reading both sides' trees):
+// kept out of `make` so that it stays a short list of the plumbing it offers.
+
+/** The unmerged stages of `git ls-files -u -z`, per path. */
+const parseStages = (stdout: string): Array<ConflictedPath> => {
+  const byPath = new Map<string, { base: ConflictedPath["base"]; ours: ConflictedPath["ours"]; theirs: ConflictedPath["theirs"] }>()
+  for (const rec of stdout.split("\0").filter((x) => x !== "")) {
+    const tab = rec.indexOf("\t")
+    const [mode, oid, stage] = rec.slice(0, tab).split(" ")
+    const p = rec.slice(tab + 1)
+    const e = byPath.get(p) ?? { base: null, ours: null, theirs: null }
+    const v = { mode: mode!, oid: oid! }
+    if (stage === "1") e.base = v
+    else if (stage === "2") e.ours = v
+    else e.theirs = v
+    byPath.set(p, e)
+  }
+  return [...byPath].map(([path, e]) => ({ path, ...e }))
+}
+
+/** `readBlobs` of {@link make}: each object's bytes, read with one `git cat-file --batch`. */
+type ReadBlobs = (cwd: string, oids: ReadonlyArray<string>) => Effect.Effect<Map<string, Uint8Array>, ConflictError>
+
+/**
+ * Names one side renamed or deleted in a script file, whose uses the other side adds in a script file
+ * (possibly one git merges cleanly): such a merge compiles to broken references.
+ */
+const brokenAcrossFiles = (
+  git: Git["Type"],
+  readBlobs: ReadBlobs,
+  typescript: Effect.Effect<Ts>,
+  cwd: string,
+  mergeBase: string,
+  ours: RefInfo,
+  theirs: RefInfo,
+  conflicted: ReadonlySet<string>
+) =>
+  Effect.gen(function*() {
+    const out = new Map<string, { stages: Omit<ConflictedPath, "path">; uses: Array<BrokenUse> }>()
+    const changed = (commit: string) =>
+      git.run(cwd, ["diff", "--name-only", "-z", "--no-renames", mergeBase, commit]).pipe(
+        Effect.map((r) => r.stdout.split("\0").filter((p) => p !== "" && isScriptFile(p) && !p.includes("\n")))
+      )
+    const sides = [{ info: ours, files: yield* changed(ours.commit) }, { info: theirs, files: yield* changed(theirs.commit) }]
+    if (sides[0]!.files.length === 0 || sides[1]!.files.length === 0) return out
+    const all = [...new Set([...sides[0]!.files, ...sides[1]!.files])]
+    const lsTree = (commit: string) =>
+      git.run(cwd, ["ls-tree", "-z", commit, "--", ...all]).pipe(Effect.map((r) => {
+        const m = new Map<string, { mode: string; oid: string }>()
+        for (const rec of r.stdout.split("\0").filter((x) => x !== "")) {
+          const tab = rec.indexOf("\t")
+          const [mode, type, oid] = rec.slice(0, tab).split(" ")
+          if (type === "blob") m.set(rec.slice(tab + 1), { mode: mode!, oid: oid! })
+        }
+        return m
+      }))
+    const trees = { base: yield* lsTree(mergeBase), ours: yield* lsTree(ours.commit), theirs: yield* lsTree(theirs.commit) }
+    const blobs = yield* readBlobs(cwd, [...trees.base.values(), ...trees.ours.values(), ...trees.theirs.values()].map((e) => e.oid))
+    const text = (e: { oid: string } | undefined) => (e === undefined ? null : new TextDecoder().decode(blobs.get(e.oid)!))
+    const ts = yield* typescript
+    for (const [x, y] of [[0, 1], [1, 0]] as const) {
+      const tx = x === 0 ? trees.ours : trees.theirs
+      const ty = y === 0 ? trees.ours : trees.theirs
+      const gone: Array<{ name: string; to: string | null; file: string }> = []
+      for (const f of sides[x]!.files) {
+        const b = text(trees.base.get(f))
+        const side = text(tx.get(f))
+        if (b === null || side === null) continue
+        for (const [name, to] of exportedGone(ts, f, b, side)) gone.push({ name, to, file: f })
+      }
+      if (gone.length === 0) continue
+      const names = [...new Set(gone.map((g) => g.name))]
+      for (const g of sides[y]!.files) {
+        const after = text(ty.get(g))
+        if (after === null) continue
+        const before = text(trees.base.get(g)) ?? ""
+        const declaredHere = new Set(parseFile(ts, g, after).entities.map((e) => e.name))
+        const was = identifierUses(ts, g, before, names)
+        const now = identifierUses(ts, g, after, names)
+        for (const u of gone) {
+          if (declaredHere.has(u.name) || now.get(u.name)! <= was.get(u.name)!) continue
+          // In the file that did the rename, the in-file analysis of a textual conflict covers it.
+          if (u.file === g && conflicted.has(g)) continue
+          const entry = out.get(g) ?? {
+            stages: { base: trees.base.get(g) ?? null, ours: trees.ours.get(g) ?? null, theirs: trees.theirs.get(g) ?? null },
+            uses: []
+          }
+          entry.uses.push({ name: u.name, to: u.to, file: u.file, by: sides[x]!.info.ref, usedBy: sides[y]!.info.ref })
+          out.set(g, entry)
+        }
+      }
+    }
+    return out
+  })
+
 /** Git plumbing for conflicts; `typescript` loads the compiler (once) for the cross-file check. */
 export const make = (typescript: Effect.Effect<Ts>) => Effect.gen(function*() {
   const git = yield* Git
@@ -134,87 +230,6 @@ export const make = (typescript: Effect.Effect<Ts>) => Effect.gen(function*() {
       }
     })
 
-  /** The unmerged stages of `git ls-files -u -z`, per path. */
-  const parseStages = (stdout: string): Array<ConflictedPath> => {
-    const byPath = new Map<string, { base: ConflictedPath["base"]; ours: ConflictedPath["ours"]; theirs: ConflictedPath["theirs"] }>()
-    for (const rec of stdout.split("\0").filter((x) => x !== "")) {
-      const tab = rec.indexOf("\t")
-      const [mode, oid, stage] = rec.slice(0, tab).split(" ")
-      const p = rec.slice(tab + 1)
-      const e = byPath.get(p) ?? { base: null, ours: null, theirs: null }
-      const v = { mode: mode!, oid: oid! }
-      if (stage === "1") e.base = v
-      else if (stage === "2") e.ours = v
-      else e.theirs = v
-      byPath.set(p, e)
-    }
-    return [...byPath].map(([path, e]) => ({ path, ...e }))
-  }
-
-  /**
-   * Names one side renamed or deleted in a script file, whose uses the other side adds in a script file
-   * (possibly one git merges cleanly): such a merge compiles to broken references.
-   */
-  const brokenAcrossFiles = (cwd: string, mergeBase: string, ours: RefInfo, theirs: RefInfo, conflicted: ReadonlySet<string>) =>
-    Effect.gen(function*() {
-      const out = new Map<string, { stages: Omit<ConflictedPath, "path">; uses: Array<BrokenUse> }>()
-      const changed = (commit: string) =>
-        git.run(cwd, ["diff", "--name-only", "-z", "--no-renames", mergeBase, commit]).pipe(
-          Effect.map((r) => r.stdout.split("\0").filter((p) => p !== "" && isScriptFile(p) && !p.includes("\n")))
-        )
-      const sides = [{ info: ours, files: yield* changed(ours.commit) }, { info: theirs, files: yield* changed(theirs.commit) }]
-      if (sides[0]!.files.length === 0 || sides[1]!.files.length === 0) return out
-      const all = [...new Set([...sides[0]!.files, ...sides[1]!.files])]
-      const lsTree = (commit: string) =>
-        git.run(cwd, ["ls-tree", "-z", commit, "--", ...all]).pipe(Effect.map((r) => {
-          const m = new Map<string, { mode: string; oid: string }>()
-          for (const rec of r.stdout.split("\0").filter((x) => x !== "")) {
-            const tab = rec.indexOf("\t")
-            const [mode, type, oid] = rec.slice(0, tab).split(" ")
-            if (type === "blob") m.set(rec.slice(tab + 1), { mode: mode!, oid: oid! })
-          }
-          return m
-        }))
-      const trees = { base: yield* lsTree(mergeBase), ours: yield* lsTree(ours.commit), theirs: yield* lsTree(theirs.commit) }
-      const blobs = yield* readBlobs(cwd, [...trees.base.values(), ...trees.ours.values(), ...trees.theirs.values()].map((e) => e.oid))
-      const text = (e: { oid: string } | undefined) => (e === undefined ? null : new TextDecoder().decode(blobs.get(e.oid)!))
-      const ts = yield* typescript
-      for (const [x, y] of [[0, 1], [1, 0]] as const) {
-        const tx = x === 0 ? trees.ours : trees.theirs
-        const ty = y === 0 ? trees.ours : trees.theirs
-        const gone: Array<{ name: string; to: string | null; file: string }> = []
-        for (const f of sides[x]!.files) {
-          const b = text(trees.base.get(f))
-          const side = text(tx.get(f))
-          if (b === null || side === null) continue
-          for (const [name, to] of exportedGone(ts, f, b, side)) gone.push({ name, to, file: f })
-        }
-        if (gone.length === 0) continue
-        const names = [...new Set(gone.map((g) => g.name))]
-        for (const g of sides[y]!.files) {
-          const after = text(ty.get(g))
-          if (after === null) continue
-          const before = text(trees.base.get(g)) ?? ""
-          const declaredHere = new Set(parseFile(ts, g, after).entities.map((e) => e.name))
-          const was = identifierUses(ts, g, before, names)
-          const now = identifierUses(ts, g, after, names)
-          for (const u of gone) {
-            if (declaredHere.has(u.name) || now.get(u.name)! <= was.get(u.name)!) continue
-            // In the file that did the rename, the in-file analysis of a textual conflict covers it.
-            if (u.file === g && conflicted.has(g)) continue
-            const entry = out.get(g) ?? {
-              stages: { base: trees.base.get(g) ?? null, ours: trees.ours.get(g) ?? null, theirs: trees.theirs.get(g) ?? null },
-              uses: []
-            }
-            entry.uses.push({ name: u.name, to: u.to, file: u.file, by: sides[x]!.info.ref, usedBy: sides[y]!.info.ref })
-            out.set(g, entry)
-          }
-        }
-      }
-      return out
-    })
-
-
   /** The conflicts left by a merge, rebase, cherry-pick or revert stopped in a worktree. */
   const stoppedMerge = (worktree: string) =>
     Effect.gen(function*() {
@@ -285,7 +300,19 @@ export const make = (typescript: Effect.Effect<Ts>) => Effect.gen(function*() {
       return r.exitCode === 0 ? r.stdout.split("\n").filter((l) => l !== "").slice(0, 5) : []
     }).pipe(Effect.orElseSucceed((): Array<string> => []))
 
-  return { gitFailed, locate, resolveRef, readBlobs, previewIn, parseStages, stoppedMerge, brokenAcrossFiles, sideContexts, commitsTouching }
+  return {
+    gitFailed,
+    locate,
+    resolveRef,
+    readBlobs,
+    previewIn,
+    parseStages,
+    stoppedMerge,
+    brokenAcrossFiles: (cwd: string, mergeBase: string, ours: RefInfo, theirs: RefInfo, conflicted: ReadonlySet<string>) =>
+      brokenAcrossFiles(git, readBlobs, typescript, cwd, mergeBase, ours, theirs, conflicted),
+    sideContexts,
+    commitsTouching
+  }
 })
 
 export type ConflictGit = Effect.Effect.Success<ReturnType<typeof make>>
