@@ -93,6 +93,85 @@ const loadTypeScript: Effect.Effect<Ts> = Effect.promise(() => import("typescrip
 /** One conflicted path to analyse, with git's kind and guidance. */
 type PathToAnalyse = ConflictedPath & { readonly kind: GitConflictKind; readonly guidance?: string }
 
+// Worktree files, for `suggest` (diffs against the worktree's file) and `apply` (writes it): outside `make`,
+// with the services they use as parameters, so that `make` stays a list of the operations it offers.
+
+/** The worktree's top level, checked to belong to the repository of `repo`. */
+const sameRepoWorktree = (cg: ConflictGit.ConflictGit, worktree: string, repo: string) =>
+  Effect.gen(function*() {
+    const loc = yield* cg.locate(worktree)
+    if (loc.repo !== repo) {
+      return yield* new ConflictError({ reason: "NotSameRepo", detail: `${worktree} belongs to ${loc.repo}, not to ${repo}` })
+    }
+    return loc.top
+  })
+
+/** Absolute path of `rel` inside `top`, refusing anything that resolves outside (symlinked folders). */
+const fileIn = (fs: FileSystem.FileSystem, pathApi: Path.Path, top: string, rel: string) =>
+  Effect.gen(function*() {
+    const full = pathApi.resolve(top, rel)
+    const parent = pathApi.dirname(full)
+    const realTop = yield* fs.realPath(top).pipe(Effect.orElseSucceed(() => top))
+    const realParent = yield* fs.realPath(parent).pipe(Effect.orElseSucceed(() => parent))
+    const inside = (p: string) => p === realTop || p.startsWith(realTop + pathApi.sep)
+    if (!inside(realParent) || pathApi.relative(top, full).startsWith("..")) {
+      return yield* new ConflictError({ reason: "UnsafePath", detail: `${rel} resolves outside ${top}` })
+    }
+    // A file that is a symbolic link is only followed when it stays inside the worktree.
+    const real = yield* fs.realPath(full).pipe(Effect.option)
+    if (real._tag === "Some" && !inside(real.value)) {
+      return yield* new ConflictError({ reason: "UnsafePath", detail: `${rel} is a link to ${real.value}, outside ${top}` })
+    }
+    return full
+  })
+
+const readMaybe = (fs: FileSystem.FileSystem, cg: ConflictGit.ConflictGit, file: string) =>
+  fs.readFile(file).pipe(
+    Effect.map((b): Uint8Array | null => b),
+    Effect.catchIf((e) => e._tag === "SystemError" && e.reason === "NotFound", () => Effect.succeed(null)),
+    Effect.mapError((e) => cg.gitFailed(`cannot read ${file}: ${e.message}`))
+  )
+
+// Staleness of recorded conflicts, checked by `history` and `suggestions` before they list anything.
+
+/** Why an open conflict no longer holds (null: it still does). */
+const staleReason = (fs: FileSystem.FileSystem, git: Git["Type"], c: Conflict, refs: Map<string, string | null>) =>
+  Effect.gen(function*() {
+    if (!(yield* fs.exists(c.repo).pipe(Effect.orElseSucceed(() => false)))) return "the repository is gone"
+    if (c.source === "worktree") {
+      if (c.worktree === null) return null
+      if (!(yield* fs.exists(c.worktree).pipe(Effect.orElseSucceed(() => false)))) return `its worktree ${c.worktree} is gone`
+      const u = yield* git.run(c.worktree, ["ls-files", "-u", "--", c.path], { okExitCodes: [0, 128] }).pipe(Effect.orElseSucceed(() => ({ stdout: "x", exitCode: 0 })))
+      return u.stdout.trim() === "" ? "no longer conflicted in its worktree" : null
+    }
+    for (const side of [c.ours, c.theirs]) {
+      const key = `${c.repo}\0${side.ref}`
+      if (!refs.has(key)) {
+        const r = yield* git.run(c.repo, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${side.ref}^{commit}`], { okExitCodes: [0, 1, 128] }).pipe(
+          Effect.orElseSucceed(() => ({ exitCode: 1, stdout: "" }))
+        )
+        refs.set(key, r.exitCode === 0 ? r.stdout.trim() : null)
+      }
+      const now = refs.get(key)!
+      if (now === null) return `${side.ref} no longer exists`
+      if (now !== side.commit) return `${side.ref} moved on since (check again)`
+    }
+    return null
+  })
+
+/** Close open conflicts that no longer hold. */
+const sweep = (fs: FileSystem.FileSystem, git: Git["Type"], store: ConflictStore["Type"], repo: string | undefined) =>
+  Effect.gen(function*() {
+    const open = yield* store.list({ repo, resolved: false, limit: 1000 })
+    const refs = new Map<string, string | null>()
+    const closed: Array<{ id: string; resolution: string }> = []
+    for (const { conflict } of open) {
+      const why = yield* staleReason(fs, git, conflict, refs)
+      if (why !== null) closed.push({ id: conflict.id, resolution: `stale: ${why}` })
+    }
+    yield* store.close(closed, yield* Clock.currentTimeMillis)
+  })
+
 export const make = Effect.gen(function*() {
   const git = yield* Git
   const fs = yield* FileSystem.FileSystem
@@ -205,42 +284,6 @@ export const make = Effect.gen(function*() {
       return { repo, ours, theirs, mergeBase, source, clean: conflicts.length === 0, conflicts } satisfies DetectReport
     }).pipe(Effect.withSpan("Conflicts.detect"))
 
-  /** The worktree's top level, checked to belong to the repository of `repo`. */
-  const sameRepoWorktree = (worktree: string, repo: string) =>
-    Effect.gen(function*() {
-      const loc = yield* locate(worktree)
-      if (loc.repo !== repo) {
-        return yield* new ConflictError({ reason: "NotSameRepo", detail: `${worktree} belongs to ${loc.repo}, not to ${repo}` })
-      }
-      return loc.top
-    })
-
-  /** Absolute path of `rel` inside `top`, refusing anything that resolves outside (symlinked folders). */
-  const fileIn = (top: string, rel: string) =>
-    Effect.gen(function*() {
-      const full = pathApi.resolve(top, rel)
-      const parent = pathApi.dirname(full)
-      const realTop = yield* fs.realPath(top).pipe(Effect.orElseSucceed(() => top))
-      const realParent = yield* fs.realPath(parent).pipe(Effect.orElseSucceed(() => parent))
-      const inside = (p: string) => p === realTop || p.startsWith(realTop + pathApi.sep)
-      if (!inside(realParent) || pathApi.relative(top, full).startsWith("..")) {
-        return yield* new ConflictError({ reason: "UnsafePath", detail: `${rel} resolves outside ${top}` })
-      }
-      // A file that is a symbolic link is only followed when it stays inside the worktree.
-      const real = yield* fs.realPath(full).pipe(Effect.option)
-      if (real._tag === "Some" && !inside(real.value)) {
-        return yield* new ConflictError({ reason: "UnsafePath", detail: `${rel} is a link to ${real.value}, outside ${top}` })
-      }
-      return full
-    })
-
-  const readMaybe = (file: string) =>
-    fs.readFile(file).pipe(
-      Effect.map((b): Uint8Array | null => b),
-      Effect.catchIf((e) => e._tag === "SystemError" && e.reason === "NotFound", () => Effect.succeed(null)),
-      Effect.mapError((e) => gitFailed(`cannot read ${file}: ${e.message}`))
-    )
-
   /** Re-analyse a recorded conflict from its blobs (and its sides' history). */
   const reanalyse = (stored: StoredConflict) =>
     Effect.gen(function*() {
@@ -272,8 +315,8 @@ export const make = Effect.gen(function*() {
       let current: Uint8Array | null = ours
       let worktree: string | null = null
       if (req.worktree !== undefined) {
-        worktree = yield* sameRepoWorktree(req.worktree, c.repo)
-        current = yield* readMaybe(yield* fileIn(worktree, c.path))
+        worktree = yield* sameRepoWorktree(cg, req.worktree, c.repo)
+        current = yield* readMaybe(fs, cg, yield* fileIn(fs, pathApi, worktree, c.path))
       }
       const diffOf = (x: Candidate) => {
         if (bytesEqual(x.content, current)) return ""
@@ -308,14 +351,14 @@ export const make = Effect.gen(function*() {
       if (conflict.resolution?.startsWith("stale:") === true) {
         return yield* new ConflictError({ reason: "NotOpen", detail: `conflict ${conflict.id} on ${conflict.path} is closed (${conflict.resolution}); nothing was written` })
       }
-      const top = yield* sameRepoWorktree(req.worktree, conflict.repo)
-      const file = yield* fileIn(top, conflict.path)
+      const top = yield* sameRepoWorktree(cg, req.worktree, conflict.repo)
+      const file = yield* fileIn(fs, pathApi, top, conflict.path)
       return yield* store.transaction(Effect.gen(function*() {
         const fresh = yield* store.suggestion(req.suggestionId)
         if (fresh.appliedAt !== null) {
           return yield* new ConflictError({ reason: "AlreadyApplied", detail: `suggestion ${s.id} was applied at ${fresh.appliedAt} in ${fresh.appliedWorktree}` })
         }
-        const current = yield* readMaybe(file)
+        const current = yield* readMaybe(fs, cg, file)
         const hash = yield* sha256(current)
         if (hash !== s.currentHash) {
           return yield* new ConflictError({
@@ -353,58 +396,20 @@ export const make = Effect.gen(function*() {
       }))
     }).pipe(Effect.withSpan("Conflicts.apply"))
 
-  /** Why an open conflict no longer holds (null: it still does). */
-  const staleReason = (c: Conflict, refs: Map<string, string | null>) =>
-    Effect.gen(function*() {
-      if (!(yield* fs.exists(c.repo).pipe(Effect.orElseSucceed(() => false)))) return "the repository is gone"
-      if (c.source === "worktree") {
-        if (c.worktree === null) return null
-        if (!(yield* fs.exists(c.worktree).pipe(Effect.orElseSucceed(() => false)))) return `its worktree ${c.worktree} is gone`
-        const u = yield* git.run(c.worktree, ["ls-files", "-u", "--", c.path], { okExitCodes: [0, 128] }).pipe(Effect.orElseSucceed(() => ({ stdout: "x", exitCode: 0 })))
-        return u.stdout.trim() === "" ? "no longer conflicted in its worktree" : null
-      }
-      for (const side of [c.ours, c.theirs]) {
-        const key = `${c.repo}\0${side.ref}`
-        if (!refs.has(key)) {
-          const r = yield* git.run(c.repo, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${side.ref}^{commit}`], { okExitCodes: [0, 1, 128] }).pipe(
-            Effect.orElseSucceed(() => ({ exitCode: 1, stdout: "" }))
-          )
-          refs.set(key, r.exitCode === 0 ? r.stdout.trim() : null)
-        }
-        const now = refs.get(key)!
-        if (now === null) return `${side.ref} no longer exists`
-        if (now !== side.commit) return `${side.ref} moved on since (check again)`
-      }
-      return null
-    })
-
-  /** Close open conflicts that no longer hold. */
-  const sweep = (repo: string | undefined) =>
-    Effect.gen(function*() {
-      const open = yield* store.list({ repo, resolved: false, limit: 1000 })
-      const refs = new Map<string, string | null>()
-      const closed: Array<{ id: string; resolution: string }> = []
-      for (const { conflict } of open) {
-        const why = yield* staleReason(conflict, refs)
-        if (why !== null) closed.push({ id: conflict.id, resolution: `stale: ${why}` })
-      }
-      yield* store.close(closed, yield* Clock.currentTimeMillis)
-    })
-
   const repoOf = (dir: string | undefined) =>
     dir === undefined ? Effect.succeed(undefined) : locate(dir).pipe(Effect.map((l) => l.repo), Effect.orElseSucceed(() => dir))
 
   const history = (filter: HistoryFilter = {}) =>
     Effect.gen(function*() {
       const repo = yield* repoOf(filter.repo)
-      if (filter.resolved !== true) yield* sweep(repo)
+      if (filter.resolved !== true) yield* sweep(fs, git, store, repo)
       return (yield* store.list({ ...filter, repo })).map((x) => x.conflict)
     })
 
   const suggestions = (filter: SuggestionFilter = {}) =>
     Effect.gen(function*() {
       const repo = yield* repoOf(filter.repo)
-      if (filter.applied !== true) yield* sweep(repo)
+      if (filter.applied !== true) yield* sweep(fs, git, store, repo)
       const list = yield* store.suggestions({ ...filter, repo, openOnly: filter.applied === false })
       if (filter.applied !== false) return list
       // Unapplied suggestions made against a worktree that is gone are no longer listed.
