@@ -93,6 +93,81 @@ const loadTypeScript: Effect.Effect<Ts> = Effect.promise(() => import("typescrip
 /** One conflicted path to analyse, with git's kind and guidance. */
 type PathToAnalyse = ConflictedPath & { readonly kind: GitConflictKind; readonly guidance?: string }
 
+// The engine run over git's objects: each conflicted path's three versions and its sides' history, for
+// `detect` and `resolveMerge` (`analyzeAll`, `withCommits`) and for `suggest` (`reanalyse`).
+
+/** Analyse each path's three versions (read with one cat-file), with what each side's history says about it. */
+const analyzeAll = (
+  cg: ConflictGit.ConflictGit,
+  typescript: Effect.Effect<Ts>,
+  cwd: string,
+  paths: ReadonlyArray<PathToAnalyse>,
+  sides: { readonly ours: RefInfo; readonly theirs: RefInfo; readonly mergeBase: string | null },
+  broken: ReadonlyMap<string, ReadonlyArray<BrokenUse>> = new Map()
+) =>
+  Effect.gen(function*() {
+    const oids = paths.flatMap((p) => [p.base?.oid, p.ours?.oid, p.theirs?.oid]).filter((x): x is string => x !== undefined)
+    const blobs = yield* cg.readBlobs(cwd, oids)
+    const ts = paths.some((p) => needsTypeScript(p.path)) ? yield* typescript : null
+    return yield* Effect.forEach(paths, (p) =>
+      Effect.gen(function*() {
+        const context = p.ours !== null && p.theirs !== null
+          ? yield* cg.sideContexts(cwd, sides.mergeBase, sides.ours.commit, sides.theirs.commit, p.path)
+          : undefined
+        const analysis = analyze(ts, {
+          path: p.path,
+          gitKind: p.kind,
+          base: p.base ? blobs.get(p.base.oid)! : null,
+          ours: p.ours ? blobs.get(p.ours.oid)! : null,
+          theirs: p.theirs ? blobs.get(p.theirs.oid)! : null,
+          oursLabel: sides.ours.ref,
+          theirsLabel: sides.theirs.ref,
+          brokenUses: broken.get(p.path),
+          sides: context
+        })
+        return { path: p, analysis, blobs }
+      }), { concurrency: 4 })
+  })
+
+/** The engine's hunks with the subjects of each side's commits that changed their lines. */
+const withCommits = (
+  cg: ConflictGit.ConflictGit,
+  cwd: string,
+  path: string,
+  sides: { readonly ours: RefInfo; readonly theirs: RefInfo; readonly mergeBase: string | null },
+  hunks: ReadonlyArray<EngineHunk>
+) =>
+  Effect.forEach(hunks, (h) =>
+    Effect.gen(function*() {
+      const ours = yield* cg.commitsTouching(cwd, sides.mergeBase, sides.ours.commit, path, h.at.ours.start, h.at.ours.lines)
+      const theirs = yield* cg.commitsTouching(cwd, sides.mergeBase, sides.theirs.commit, path, h.at.theirs.start, h.at.theirs.lines)
+      const { situation: _situation, ...rest } = h
+      return { ...rest, commits: { ours, theirs } } satisfies HunkDetail
+    }), { concurrency: 4 })
+
+/** Re-analyse a recorded conflict from its blobs (and its sides' history). */
+const reanalyse = (cg: ConflictGit.ConflictGit, typescript: Effect.Effect<Ts>, stored: StoredConflict) =>
+  Effect.gen(function*() {
+    const c = stored.conflict
+    const blobs = yield* cg.readBlobs(c.repo, [stored.oids.base, stored.oids.ours, stored.oids.theirs].filter((x): x is string => x !== null))
+    const ts = needsTypeScript(c.path) ? yield* typescript : null
+    const context = stored.oids.ours !== null && stored.oids.theirs !== null
+      ? yield* cg.sideContexts(c.repo, c.mergeBase, c.ours.commit, c.theirs.commit, c.path)
+      : undefined
+    const analysis: Analysis = analyze(ts, {
+      path: c.path,
+      gitKind: c.gitKind,
+      base: stored.oids.base !== null ? blobs.get(stored.oids.base)! : null,
+      ours: stored.oids.ours !== null ? blobs.get(stored.oids.ours)! : null,
+      theirs: stored.oids.theirs !== null ? blobs.get(stored.oids.theirs)! : null,
+      oursLabel: c.ours.ref,
+      theirsLabel: c.theirs.ref,
+      brokenUses: stored.brokenUses,
+      sides: context
+    })
+    return { analysis, ours: stored.oids.ours !== null ? blobs.get(stored.oids.ours)! : null }
+  })
+
 // Worktree files, for `suggest` (diffs against the worktree's file) and `apply` (writes it): outside `make`,
 // with the services they use as parameters, so that `make` stays a list of the operations it offers.
 
@@ -180,54 +255,13 @@ export const make = Effect.gen(function*() {
   const typescript = yield* Effect.cached(loadTypeScript)
   const cg = yield* ConflictGit.make(typescript)
   const rebaseAssist = yield* RebaseAssist.make(cg)
-  const { brokenAcrossFiles, commitsTouching, gitFailed, locate, previewIn, readBlobs, sideContexts, stoppedMerge } = cg
+  const { brokenAcrossFiles, gitFailed, locate, previewIn, stoppedMerge } = cg
 
   const preview = (req: PreviewRequest) =>
     Effect.gen(function*() {
       const { repo, top } = yield* locate(req.repo)
       return (yield* previewIn(top, repo, req)).preview as Preview
     }).pipe(Effect.withSpan("Conflicts.preview"))
-
-  /** Analyse each path's three versions (read with one cat-file), with what each side's history says about it. */
-  const analyzeAll = (
-    cwd: string,
-    paths: ReadonlyArray<PathToAnalyse>,
-    sides: { readonly ours: RefInfo; readonly theirs: RefInfo; readonly mergeBase: string | null },
-    broken: ReadonlyMap<string, ReadonlyArray<BrokenUse>> = new Map()
-  ) =>
-    Effect.gen(function*() {
-      const oids = paths.flatMap((p) => [p.base?.oid, p.ours?.oid, p.theirs?.oid]).filter((x): x is string => x !== undefined)
-      const blobs = yield* readBlobs(cwd, oids)
-      const ts = paths.some((p) => needsTypeScript(p.path)) ? yield* typescript : null
-      return yield* Effect.forEach(paths, (p) =>
-        Effect.gen(function*() {
-          const context = p.ours !== null && p.theirs !== null
-            ? yield* sideContexts(cwd, sides.mergeBase, sides.ours.commit, sides.theirs.commit, p.path)
-            : undefined
-          const analysis = analyze(ts, {
-            path: p.path,
-            gitKind: p.kind,
-            base: p.base ? blobs.get(p.base.oid)! : null,
-            ours: p.ours ? blobs.get(p.ours.oid)! : null,
-            theirs: p.theirs ? blobs.get(p.theirs.oid)! : null,
-            oursLabel: sides.ours.ref,
-            theirsLabel: sides.theirs.ref,
-            brokenUses: broken.get(p.path),
-            sides: context
-          })
-          return { path: p, analysis, blobs }
-        }), { concurrency: 4 })
-    })
-
-  /** The engine's hunks with the subjects of each side's commits that changed their lines. */
-  const withCommits = (cwd: string, path: string, sides: { readonly ours: RefInfo; readonly theirs: RefInfo; readonly mergeBase: string | null }, hunks: ReadonlyArray<EngineHunk>) =>
-    Effect.forEach(hunks, (h) =>
-      Effect.gen(function*() {
-        const ours = yield* commitsTouching(cwd, sides.mergeBase, sides.ours.commit, path, h.at.ours.start, h.at.ours.lines)
-        const theirs = yield* commitsTouching(cwd, sides.mergeBase, sides.theirs.commit, path, h.at.theirs.start, h.at.theirs.lines)
-        const { situation: _situation, ...rest } = h
-        return { ...rest, commits: { ours, theirs } } satisfies HunkDetail
-      }), { concurrency: 4 })
 
   const detect = (req: DetectRequest) =>
     Effect.gen(function*() {
@@ -256,11 +290,11 @@ export const make = Effect.gen(function*() {
         if (!paths.some((p) => p.path === path)) paths.push({ path, ...b.stages, kind: "clean" })
       }
       const sides = { ours, theirs, mergeBase }
-      const analysed = yield* analyzeAll(cwd, paths, sides, new Map([...broken].map(([k, v]) => [k, v.uses])))
+      const analysed = yield* analyzeAll(cg, typescript, cwd, paths, sides, new Map([...broken].map(([k, v]) => [k, v.uses])))
       const conflicts: Array<Conflict> = []
       for (const { analysis, path: p } of analysed) {
         const c = analysis.classification
-        const hunks = yield* withCommits(cwd, p.path, sides, analysis.hunks)
+        const hunks = yield* withCommits(cg, cwd, p.path, sides, analysis.hunks)
         const stored = yield* store.record({
           repo,
           path: p.path,
@@ -284,34 +318,11 @@ export const make = Effect.gen(function*() {
       return { repo, ours, theirs, mergeBase, source, clean: conflicts.length === 0, conflicts } satisfies DetectReport
     }).pipe(Effect.withSpan("Conflicts.detect"))
 
-  /** Re-analyse a recorded conflict from its blobs (and its sides' history). */
-  const reanalyse = (stored: StoredConflict) =>
-    Effect.gen(function*() {
-      const c = stored.conflict
-      const blobs = yield* readBlobs(c.repo, [stored.oids.base, stored.oids.ours, stored.oids.theirs].filter((x): x is string => x !== null))
-      const ts = needsTypeScript(c.path) ? yield* typescript : null
-      const context = stored.oids.ours !== null && stored.oids.theirs !== null
-        ? yield* sideContexts(c.repo, c.mergeBase, c.ours.commit, c.theirs.commit, c.path)
-        : undefined
-      const analysis: Analysis = analyze(ts, {
-        path: c.path,
-        gitKind: c.gitKind,
-        base: stored.oids.base !== null ? blobs.get(stored.oids.base)! : null,
-        ours: stored.oids.ours !== null ? blobs.get(stored.oids.ours)! : null,
-        theirs: stored.oids.theirs !== null ? blobs.get(stored.oids.theirs)! : null,
-        oursLabel: c.ours.ref,
-        theirsLabel: c.theirs.ref,
-        brokenUses: stored.brokenUses,
-        sides: context
-      })
-      return { analysis, ours: stored.oids.ours !== null ? blobs.get(stored.oids.ours)! : null }
-    })
-
   const suggest = (req: { readonly conflictId: string; readonly worktree?: string | undefined }) =>
     Effect.gen(function*() {
       const stored = yield* store.get(req.conflictId)
       const c = stored.conflict
-      const { analysis, ours } = yield* reanalyse(stored)
+      const { analysis, ours } = yield* reanalyse(cg, typescript, stored)
       let current: Uint8Array | null = ours
       let worktree: string | null = null
       if (req.worktree !== undefined) {
@@ -428,6 +439,8 @@ export const make = Effect.gen(function*() {
       const pv = (yield* previewIn(top, repo, req)).preview
       const withStages = pv.files.filter((f) => f.stages.ours !== null || f.stages.theirs !== null)
       const analysed = yield* analyzeAll(
+        cg,
+        typescript,
         top,
         withStages.map((f) => ({ path: f.path, base: f.stages.base, ours: f.stages.ours, theirs: f.stages.theirs, kind: f.kind })),
         { ours: pv.ours, theirs: pv.theirs, mergeBase: pv.mergeBase }
