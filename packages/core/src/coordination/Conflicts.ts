@@ -28,6 +28,7 @@ import {
   type HunkDetail,
   type MergeResolution,
   type Preview,
+  type PreviewFile,
   type PreviewRequest,
   type RebaseReport,
   type RebaseRequest,
@@ -92,6 +93,46 @@ const loadTypeScript: Effect.Effect<Ts> = Effect.promise(() => import("typescrip
 
 /** One conflicted path to analyse, with git's kind and guidance. */
 type PathToAnalyse = ConflictedPath & { readonly kind: GitConflictKind; readonly guidance?: string }
+
+/** The top resolution of one file of a preview for the landing queue (manual when the engine proposed none). */
+const fileResolution = (f: PreviewFile, a: Analysis | undefined): FileResolution => {
+  const best = a?.candidates[0]
+  if (a === undefined || best === undefined) {
+    return {
+      path: f.path,
+      gitKind: f.kind,
+      type: "STRUCTURAL",
+      reasons: [...f.messages],
+      strategy: "manual",
+      confidence: 0,
+      autoApply: false,
+      complete: false,
+      parses: null,
+      deletesFile: false,
+      encoding: "utf8",
+      resolvedContent: null,
+      description: `no resolution proposed: ${f.guidance}`,
+      hunks: []
+    } satisfies FileResolution
+  }
+  const binary = isBin(best)
+  return {
+    path: f.path,
+    gitKind: f.kind,
+    type: a.classification.type,
+    reasons: a.classification.reasons,
+    strategy: best.strategy,
+    confidence: best.confidence,
+    autoApply: best.autoApply,
+    complete: best.complete,
+    parses: best.parses,
+    deletesFile: best.content === null,
+    encoding: binary ? "base64" : "utf8",
+    resolvedContent: best.content === null ? null : binary ? toBase64(best.content) : dec.decode(best.content),
+    description: best.description,
+    hunks: best.hunks
+  } satisfies FileResolution
+}
 
 // The engine run over git's objects: each conflicted path's three versions and its sides' history, for
 // `detect` and `resolveMerge` (`analyzeAll`, `withCommits`) and for `suggest` (`reanalyse`).
@@ -445,45 +486,7 @@ export const make = Effect.gen(function*() {
         withStages.map((f) => ({ path: f.path, base: f.stages.base, ours: f.stages.ours, theirs: f.stages.theirs, kind: f.kind })),
         { ours: pv.ours, theirs: pv.theirs, mergeBase: pv.mergeBase }
       )
-      const files: Array<FileResolution> = pv.files.map((f) => {
-        const a = analysed.find((x) => x.path.path === f.path)?.analysis
-        const best = a?.candidates[0]
-        if (a === undefined || best === undefined) {
-          return {
-            path: f.path,
-            gitKind: f.kind,
-            type: "STRUCTURAL",
-            reasons: [...f.messages],
-            strategy: "manual",
-            confidence: 0,
-            autoApply: false,
-            complete: false,
-            parses: null,
-            deletesFile: false,
-            encoding: "utf8",
-            resolvedContent: null,
-            description: `no resolution proposed: ${f.guidance}`,
-            hunks: []
-          } satisfies FileResolution
-        }
-        const binary = isBin(best)
-        return {
-          path: f.path,
-          gitKind: f.kind,
-          type: a.classification.type,
-          reasons: a.classification.reasons,
-          strategy: best.strategy,
-          confidence: best.confidence,
-          autoApply: best.autoApply,
-          complete: best.complete,
-          parses: best.parses,
-          deletesFile: best.content === null,
-          encoding: binary ? "base64" : "utf8",
-          resolvedContent: best.content === null ? null : binary ? toBase64(best.content) : dec.decode(best.content),
-          description: best.description,
-          hunks: best.hunks
-        } satisfies FileResolution
-      })
+      const files: Array<FileResolution> = pv.files.map((f) => fileResolution(f, analysed.find((x) => x.path.path === f.path)?.analysis))
       return {
         repo,
         ours: pv.ours,
