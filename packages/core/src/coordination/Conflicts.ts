@@ -248,6 +248,31 @@ const readMaybe = (fs: FileSystem.FileSystem, cg: ConflictGit.ConflictGit, file:
     Effect.mapError((e) => cg.gitFailed(`cannot read ${file}: ${e.message}`))
   )
 
+/** Write `content` to `file` through a temporary file (keeping an existing file's mode), or delete it (null). */
+const writeResolved = (
+  fs: FileSystem.FileSystem,
+  pathApi: Path.Path,
+  cg: ConflictGit.ConflictGit,
+  file: string,
+  existed: boolean,
+  content: Uint8Array | null
+) =>
+  Effect.gen(function*() {
+    if (content === null) {
+      yield* fs.remove(file).pipe(Effect.catchAll((e) => e._tag === "SystemError" && e.reason === "NotFound" ? Effect.void : Effect.fail(cg.gitFailed(`cannot delete ${file}: ${e.message}`))))
+    } else {
+      const mode = existed ? yield* fs.stat(file).pipe(Effect.map((i) => i.mode & 0o777), Effect.orElseSucceed(() => 0o644)) : 0o644
+      yield* fs.makeDirectory(pathApi.dirname(file), { recursive: true }).pipe(Effect.mapError((e) => cg.gitFailed(e.message)))
+      const tmp = `${file}.pcc-${newId("")}.tmp`
+      yield* fs.writeFile(tmp, content, { mode }).pipe(
+        Effect.zipRight(fs.chmod(tmp, mode)),
+        Effect.zipRight(fs.rename(tmp, file)),
+        Effect.tapError(() => fs.remove(tmp).pipe(Effect.ignore)),
+        Effect.mapError((e) => cg.gitFailed(`cannot write ${file}: ${e.message}`))
+      )
+    }
+  })
+
 // Staleness of recorded conflicts, checked by `history` and `suggestions` before they list anything.
 
 /** Why an open conflict no longer holds (null: it still does). */
@@ -296,7 +321,7 @@ export const make = Effect.gen(function*() {
   const typescript = yield* Effect.cached(loadTypeScript)
   const cg = yield* ConflictGit.make(typescript)
   const rebaseAssist = yield* RebaseAssist.make(cg)
-  const { brokenAcrossFiles, gitFailed, locate, previewIn, stoppedMerge } = cg
+  const { brokenAcrossFiles, locate, previewIn, stoppedMerge } = cg
 
   const preview = (req: PreviewRequest) =>
     Effect.gen(function*() {
@@ -420,19 +445,7 @@ export const make = Effect.gen(function*() {
           })
         }
         const content = contentOf(s)
-        if (content === null) {
-          yield* fs.remove(file).pipe(Effect.catchAll((e) => e._tag === "SystemError" && e.reason === "NotFound" ? Effect.void : Effect.fail(gitFailed(`cannot delete ${file}: ${e.message}`))))
-        } else {
-          const mode = current !== null ? yield* fs.stat(file).pipe(Effect.map((i) => i.mode & 0o777), Effect.orElseSucceed(() => 0o644)) : 0o644
-          yield* fs.makeDirectory(pathApi.dirname(file), { recursive: true }).pipe(Effect.mapError((e) => gitFailed(e.message)))
-          const tmp = `${file}.pcc-${newId("")}.tmp`
-          yield* fs.writeFile(tmp, content, { mode }).pipe(
-            Effect.zipRight(fs.chmod(tmp, mode)),
-            Effect.zipRight(fs.rename(tmp, file)),
-            Effect.tapError(() => fs.remove(tmp).pipe(Effect.ignore)),
-            Effect.mapError((e) => gitFailed(`cannot write ${file}: ${e.message}`))
-          )
-        }
+        yield* writeResolved(fs, pathApi, cg, file, current !== null, content)
         const updated = yield* store.markApplied(s, top, req.sessionId ?? null, yield* Clock.currentTimeMillis)
         return {
           suggestion: updated,
