@@ -37,7 +37,7 @@ const setup = (env: Record<string, string> = {}) =>
     const land = (req: Omit<Landing.RunRequest, "repo">, events?: Array<Landing.LandEvent>) =>
       run(Effect.flatMap(Landing.Landing, (l) => l.run({ repo: repo.root, ...req }, (e) => Effect.sync(() => events?.push(e)))))
     const tip = (ref = "main") => repo.git(["rev-parse", ref]).trim()
-    const log = (ref = "main") => repo.git(["log", "--format=%s", ref]).trim().split("\n")
+    const log = (ref = "main") => repo.git(["log", "--first-parent", "--format=%s", ref]).trim().split("\n")
     return { base, repo, dataDir, run, branch, land, tip, log }
   })
 
