@@ -84,9 +84,9 @@ describe("sandbox run --multi", { timeout: 120_000 }, () => {
     assert.notMatch(r.stderr, /\x1b\[/)
     assert.match(r.stderr, /parallel-cc: error: 1 of 3 tasks did not succeed; see .*summary-report\.md/)
     // The summary on stdout.
-    assert.match(r.stdout, /^Parallel run \w+: 3 tasks — 2 succeeded, 1 failed · \$0\.0300 · 2 files changed$/m)
-    assert.match(r.stdout, /^task-3\s+FAILED\s/m)
-    assert.match(r.stdout, /^Time saved: /m)
+    assert.match(r.stdout, /^Parallel run \w+: 3 tasks — 2 succeeded, 1 failed · \$0\.0300 · 2 files changed$/m, r.stdout)
+    assert.match(r.stdout, /^task-3\s+FAILED\s/m, r.stdout)
+    assert.match(r.stdout, /^Time saved: /m, r.stdout)
     // The two tasks that succeeded changed different files: they land together in any order.
     assert.match(r.stdout, /^Overlaps:\n {2}No two tasks changed the same file: their patches apply together\.\n {2}Land in this order: task-1, task-2 \(each lands clean\)\.$/m)
     assert.match(r.stdout, /^Run the rest again: parallel-cc sandbox run --multi --resume /m)

@@ -84,9 +84,22 @@ export const execBytes = (
 /**
  * Start a process in the current scope (its process group is stopped when the scope closes). The caller
  * reads `stdout`/`stderr` and awaits `exitCode`.
+ *
+ * Both pipes are read from the moment the process starts, into unbounded buffers the returned streams
+ * drain: when a child exits, Node discards whatever its unread pipes hold (child_process `flushStdio`), so a
+ * fast process whose output was read only after a slow step (a database write under load) lost all of it.
  */
 export const start = (
   argv: readonly [string, ...Array<string>],
   options: ExecOptions = {}
 ): Effect.Effect<CommandExecutor.Process, PlatformError, CommandExecutor.CommandExecutor | Scope.Scope> =>
-  Command.start(command(argv, options))
+  Effect.gen(function*() {
+    const proc = yield* Command.start(command(argv, options))
+    const stdout = yield* readAhead(proc.stdout)
+    const stderr = yield* readAhead(proc.stderr)
+    return Object.assign(Object.create(Object.getPrototypeOf(proc)), proc, { stdout, stderr }) as CommandExecutor.Process
+  })
+
+/** A stream read into an unbounded queue by a fiber of the current scope, replayed from that queue. */
+const readAhead = <A, E>(s: Stream.Stream<A, E>) =>
+  Effect.map(Stream.toQueue(s, { strategy: "unbounded" }), (q) => Stream.flattenTake(Stream.fromQueue(q)))
