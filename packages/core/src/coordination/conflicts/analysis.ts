@@ -7,7 +7,7 @@ import type { HunkStrategy } from "./hunks.js"
 import { mergeJson } from "./json.js"
 import type { GitConflictKind } from "./mergeTree.js"
 import { type FileSuggestion, type HunkDetail, parsesAs, resolveText, type SideContext } from "./resolve.js"
-import { type Entity, isScriptFile, parseFile, rewriteRenamed, sideChanges, type Ts } from "./typescript.js"
+import { type Entity, isScriptFile, parseFile, rewriteRenamed, sideChanges, type Ts, withParseCache } from "./typescript.js"
 
 import type { ConflictType, Severity, Strategy as AnyStrategy } from "./vocabulary.js"
 
@@ -427,8 +427,10 @@ const classifyText = (ts: Ts | null, v: FileVersions, texts: { base: string; our
   return { classification: c, renames }
 }
 
-/** Classify a conflicted file and propose resolutions, best first. */
-export const analyze = (ts: Ts | null, v: FileVersions): Analysis => {
+/** Classify a conflicted file and propose resolutions, best first (each distinct text parsed once). */
+export const analyze = (ts: Ts | null, v: FileVersions): Analysis => withParseCache(() => analyzeFile(ts, v))
+
+const analyzeFile = (ts: Ts | null, v: FileVersions): Analysis => {
   const binary = isBinary(v.base) || isBinary(v.ours) || isBinary(v.theirs) || v.gitKind === "binary"
   const language = languageOf(v.path, binary)
   if (v.gitKind === "clean" && (v.ours === null || v.base === null)) {

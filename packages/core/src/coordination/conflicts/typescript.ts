@@ -63,8 +63,47 @@ const scriptKind = (ts: Ts, fileName: string) => {
 /** Whether the file is one the TypeScript parser should handle. */
 export const isScriptFile = (path: string): boolean => /\.(tsx?|jsx|mjs|cjs|js|mts|cts)$/i.test(path)
 
-export const parseSource = (ts: Ts, fileName: string, text: string): TS.SourceFile =>
-  ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true, scriptKind(ts, fileName))
+/**
+ * Parses made while a `withParseCache` call runs, by language variant and text: one analysis asks for the
+ * same three versions (and the same candidate texts) from several strategies, and each distinct text is
+ * parsed once. Outside such a call nothing is kept, so no tree outlives the analysis that made it.
+ */
+interface ParseCache {
+  readonly sources: Map<TS.ScriptKind, Map<string, TS.SourceFile>>
+  readonly files: Map<TS.ScriptKind, Map<string, ParsedFile>>
+}
+let parseCache: ParseCache | null = null
+
+/** Run `f` with each distinct text parsed at most once (nested calls share the outer cache). */
+export const withParseCache = <A>(f: () => A): A => {
+  if (parseCache !== null) return f()
+  parseCache = { sources: new Map(), files: new Map() }
+  try {
+    return f()
+  } finally {
+    parseCache = null
+  }
+}
+
+const cached = <V>(
+  pick: (c: ParseCache) => Map<TS.ScriptKind, Map<string, V>>,
+  kind: TS.ScriptKind,
+  text: string,
+  make: () => V
+): V => {
+  if (parseCache === null) return make()
+  const byKind = pick(parseCache)
+  let byText = byKind.get(kind)
+  if (byText === undefined) byKind.set(kind, byText = new Map())
+  let v = byText.get(text)
+  if (v === undefined) byText.set(text, v = make())
+  return v
+}
+
+export const parseSource = (ts: Ts, fileName: string, text: string): TS.SourceFile => {
+  const kind = scriptKind(ts, fileName)
+  return cached((c) => c.sources, kind, text, () => ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true, kind))
+}
 
 /** Syntax errors the parser found (no type checking). */
 export const syntaxErrorCount = (ts: Ts, fileName: string, text: string): number =>
@@ -258,7 +297,10 @@ const entityList = (ts: Ts, sf: TS.SourceFile, nodes: ReadonlyArray<TS.Node>, js
 }
 
 /** Parse a file into its entities. */
-export const parseFile = (ts: Ts, fileName: string, text: string): ParsedFile => {
+export const parseFile = (ts: Ts, fileName: string, text: string): ParsedFile =>
+  cached((c) => c.files, scriptKind(ts, fileName), text, () => parseFileNow(ts, fileName, text))
+
+const parseFileNow = (ts: Ts, fileName: string, text: string): ParsedFile => {
   const sf = parseSource(ts, fileName, text)
   const jsx = /\.(t|j)sx$/i.test(fileName)
   const entities = entityList(ts, sf, sf.statements, jsx)
