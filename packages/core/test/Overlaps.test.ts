@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Database, Domain, Overlaps, SessionFiles, Sessions, SessionStore } from "@parallel-cc/core"
+import { Database, Domain, Overlaps, SessionFiles, Sessions, SessionWatcher } from "@parallel-cc/core"
 import { TempDir, TempRepo, TestConfig } from "@parallel-cc/testkit"
-import { Effect } from "effect"
+import { Deferred, Effect, Exit, Fiber, type Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 
@@ -28,9 +28,7 @@ const setup = Effect.gen(function*() {
   const base = yield* TempDir.make()
   const repo = TempRepo.makeSync(base, { files: { "src/cart.ts": cart, "README.md": "# r\n", ".gitignore": "dist/\n" } })
   const data = path.join(base, "data")
-  const run = <A, E>(
-    eff: Effect.Effect<A, E, Sessions.Sessions | SessionStore.SessionStore | Database.Database | SessionFiles.SessionFiles | Overlaps.Overlaps>
-  ) => Effect.provide(eff, TestConfig.layer(data, {}))
+  const run = <A, E>(eff: Effect.Effect<A, E, Layer.Layer.Success<ReturnType<typeof TestConfig.layer>>>) => Effect.provide(eff, TestConfig.layer(data, {}))
   return { repo, data, run }
 })
 
@@ -127,6 +125,45 @@ describe("Overlaps", () => {
         assert.deepStrictEqual(ca[0]!.symbols, ["Cart.add"])
         assert.strictEqual(repo.git(["status", "--porcelain=v2"], a.worktreePath), statusBefore)
         assert.deepStrictEqual(fs.readFileSync(path.join(repo.root, ".git", "index")), indexBefore)
+      }))
+    }))
+
+  it.scopedLive("a watcher stopped between recording an overlap and queuing its notices: the next watcher of the session sends them, once", () =>
+    Effect.gen(function*() {
+      const { repo, data, run } = yield* setup
+      yield* run(Effect.gen(function*() {
+        const sessions = yield* Sessions.Sessions
+        const overlaps = yield* Overlaps.Overlaps
+        const files = yield* SessionFiles.SessionFiles
+        const a = (yield* sessions.register({ repo: repo.root, pid: process.pid })).session
+        const b = (yield* sessions.register({ repo: repo.root, pid: process.pid })).session
+        edit(path.join(a.worktreePath, "src/cart.ts"), "let sum = 0", "let sum = 1")
+        edit(path.join(b.worktreePath, "src/cart.ts"), "sum += i", "sum += i * 2")
+        yield* overlaps.scan(a.sessionId)
+        // b's scan is stopped at the first notice it queues: after the overlap was recorded, before any notice.
+        const stopping = SessionFiles.SessionFiles.of({ ...files, addNotice: () => Effect.interrupt })
+        const stopped = yield* Overlaps.make.pipe(Effect.provideService(SessionFiles.SessionFiles, stopping))
+        const exit = yield* Effect.exit(stopped.scan(b.sessionId))
+        assert.isTrue(Exit.isInterrupted(exit), "the scan was stopped at the notice")
+        assert.lengthOf(yield* overlaps.list({ repoPath: repo.root }), 1, "the overlap was recorded")
+        assert.isFalse(fs.existsSync(path.join(data, "live", a.sessionId, "notices")) && noticesOf(data, a.sessionId).length > 0)
+        // The next watcher of b: its first scan finds b's work unchanged and sends the notices still owed.
+        const watcher = yield* SessionWatcher.make
+        const scanned = yield* Deferred.make<void>()
+        const fiber = yield* Effect.fork(watcher.watch(b.sessionId, { onScan: () => Deferred.unsafeDone(scanned, Exit.void) }))
+        yield* Deferred.await(scanned)
+        yield* Fiber.interrupt(fiber)
+        const na = noticesOf(data, a.sessionId)
+        const nb = noticesOf(data, b.sessionId)
+        assert.lengthOf(na, 1)
+        assert.lengthOf(nb, 1)
+        assert.include(na[0], b.sessionId)
+        assert.include(nb[0], a.sessionId)
+        // Sent once: later scans of either side owe nothing more.
+        yield* overlaps.scan(a.sessionId, { force: true })
+        yield* overlaps.scan(b.sessionId, { force: true })
+        assert.lengthOf(noticesOf(data, a.sessionId), 1)
+        assert.lengthOf(noticesOf(data, b.sessionId), 1)
       }))
     }))
 

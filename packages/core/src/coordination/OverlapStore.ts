@@ -112,6 +112,13 @@ export class OverlapStore extends Context.Tag("@parallel-cc/core/OverlapStore")<
     readonly basis: ReadonlyMap<SessionId, string>
     readonly pairs: ReadonlyArray<PairResult>
   }) => Effect.Effect<Recorded, DbFailure>
+  /**
+   * The notices recording owes for the open overlaps of a session (`recordPairs` leaves them pending in the
+   * same transaction): the new overlaps and those that now conflict.
+   */
+  readonly pendingNotices: (sessionId: SessionId) => Effect.Effect<Omit<Recorded, "skipped">, DbFailure>
+  /** The notices of these overlaps are queued for both sessions: no longer pending. */
+  readonly noticesQueued: (notices: Omit<Recorded, "skipped">) => Effect.Effect<void, DbFailure>
   /** Open overlaps between active sessions, oldest first. */
   readonly list: (filter?: { readonly repoPath?: string | undefined; readonly sessionId?: SessionId | undefined }) => Effect.Effect<ReadonlyArray<Overlap>, DbFailure>
 }>() {}
@@ -180,6 +187,10 @@ const ScanRow = Schema.Struct({
   scanned_at: Millis
 })
 const decodeScans = Schema.decodeUnknown(Schema.Array(ScanRow))
+
+/** `overlaps.notify_pending` bits: the new-overlap notice, the now-conflicts notice. */
+const PENDING_OPENED = 1
+const PENDING_CONFLICT = 2
 
 /** The pair as stored: the smaller id first. */
 const ordered = (x: SessionId, y: SessionId): readonly [SessionId, SessionId] => (x < y ? [x, y] : [y, x])
@@ -321,9 +332,11 @@ export const make = Effect.gen(function*() {
           const p = byFile.get(row.file_path)
           if (p === undefined) yield* sql`UPDATE overlaps SET ended_at = ${now} WHERE id = ${row.id}`
           else {
+            const nowConflicts = p.conflict === true && row.conflict !== 1
             yield* sql`UPDATE overlaps SET last_seen = ${now}, level = ${p.level}, symbols = ${JSON.stringify(p.symbols)},
-              conflict = ${p.conflict === null ? null : p.conflict ? 1 : 0} WHERE id = ${row.id}`
-            if (p.conflict === true && row.conflict !== 1) conflictKeys.push([a, b, row.file_path])
+              conflict = ${p.conflict === null ? null : p.conflict ? 1 : 0},
+              notify_pending = notify_pending | ${nowConflicts ? PENDING_CONFLICT : 0} WHERE id = ${row.id}`
+            if (nowConflicts) conflictKeys.push([a, b, row.file_path])
           }
         }
         const have = new Set(open.map((r) => r.file_path))
@@ -340,7 +353,8 @@ export const make = Effect.gen(function*() {
               conflict: p.conflict === null ? null : p.conflict ? 1 : 0,
               first_seen: now,
               last_seen: now,
-              ended_at: null
+              ended_at: null,
+              notify_pending: PENDING_OPENED
             })
           }`
           openedKeys.push([a, b, p.filePath])
@@ -354,7 +368,34 @@ export const make = Effect.gen(function*() {
       return { opened: yield* pick(openedKeys), nowConflicting: yield* pick(conflictKeys), skipped } satisfies Recorded
     })).pipe(Effect.withSpan("OverlapStore.recordPairs"))
 
-  return OverlapStore.of({ saveScan, scans, changes, recordPairs, list })
+  const pendingNotices = (sessionId: SessionId) =>
+    db.orFail(sql<{ session_a: string; session_b: string; file_path: string; notify_pending: number }>`
+      SELECT session_a, session_b, file_path, notify_pending FROM overlaps
+      WHERE ended_at IS NULL AND notify_pending <> 0 AND (session_a = ${sessionId} OR session_b = ${sessionId})`).pipe(
+      Effect.flatMap((rows) =>
+        rows.length === 0
+          ? Effect.succeed({ opened: [], nowConflicting: [] })
+          : Effect.map(list({ sessionId }), (open) => {
+            const bits = (o: Overlap) =>
+              rows.find((r) => r.session_a === o.sessionA && r.session_b === o.sessionB && r.file_path === o.filePath)?.notify_pending ?? 0
+            return {
+              opened: open.filter((o) => (bits(o) & PENDING_OPENED) !== 0),
+              nowConflicting: open.filter((o) => (bits(o) & PENDING_CONFLICT) !== 0)
+            }
+          })
+      )
+    )
+
+  const noticesQueued = (notices: Omit<Recorded, "skipped">) =>
+    db.immediate(Effect.gen(function*() {
+      const clear = (o: Overlap, bit: number) =>
+        sql`UPDATE overlaps SET notify_pending = notify_pending & ${~bit} WHERE ended_at IS NULL
+          AND session_a = ${o.sessionA} AND session_b = ${o.sessionB} AND file_path = ${o.filePath}`
+      for (const o of notices.opened) yield* clear(o, PENDING_OPENED)
+      for (const o of notices.nowConflicting) yield* clear(o, PENDING_CONFLICT)
+    }))
+
+  return OverlapStore.of({ saveScan, scans, changes, recordPairs, pendingNotices, noticesQueued, list })
 })
 
 /** The overlap rows in the store. */

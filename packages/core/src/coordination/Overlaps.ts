@@ -7,8 +7,9 @@
  * A scan of one session: snapshot its worktree as a commit (`overlaps/snapshot.ts`: a temporary index, never
  * the worktree's own) → the files that differ from its base, with the symbols and lines changed
  * (`overlaps/fileChange.ts`, the TypeScript parser for script files) → save → for each peer sharing a file,
- * `git merge-tree` of the two snapshots → record the pairs (`OverlapStore`, safe against concurrent scans) →
- * tell both agents of each new overlap once (`SessionFiles.addNotice`) and publish this session's changes to
+ * `git merge-tree` of the two snapshots → record the pairs (`OverlapStore`, safe against concurrent scans),
+ * with the notices they owe pending in the same transaction → tell both agents of each new overlap once
+ * (`SessionFiles.addNotice`; a scan stopped before that leaves them to the next scan) and publish this session's changes to
  * its peers' hooks (`changes/<file>`). Scans run in each session's watcher (`SessionWatcher`), and on demand
  * (`refresh`), e.g. for sessions whose agent has no hooks and no wrapper.
  *
@@ -185,6 +186,18 @@ export const make = Effect.gen(function*() {
   const notify = notifier(files)
 
   /**
+   * Queue the notices recording left pending for a session's overlaps (both sides of each), then mark them
+   * queued: a scan stopped in between leaves them pending, and the next scan of either session sends them.
+   */
+  const deliver = (sessionId: SessionId) =>
+    Effect.gen(function*() {
+      const pending = yield* store.pendingNotices(sessionId)
+      if (pending.opened.length === 0 && pending.nowConflicting.length === 0) return
+      yield* notify(pending.opened, pending.nowConflicting)
+      yield* store.noticesQueued(pending)
+    })
+
+  /**
    * Snapshot, analyse and save one session: Right with what was found, or Left with its changed files as
    * last saved when its work is unchanged since its last scan (nothing recomputed).
    */
@@ -231,7 +244,7 @@ export const make = Effect.gen(function*() {
         basis: new Map(scans.map((x) => [x.sessionId, x.snapshot])),
         pairs
       })
-      yield* notify(recorded.opened, recorded.nowConflicting)
+      yield* deliver(me.session.sessionId)
       return recorded
     })
 
@@ -244,7 +257,10 @@ export const make = Effect.gen(function*() {
       const none: ScanResult = { sessionId, changed: false, files: 0, paths: [], opened: [], nowConflicting: [] }
       if (s.status !== "active") return none
       const fresh = yield* refreshOne(s, options)
-      if (Either.isLeft(fresh)) return { ...none, files: fresh.left.length, paths: fresh.left }
+      if (Either.isLeft(fresh)) {
+        yield* deliver(sessionId)
+        return { ...none, files: fresh.left.length, paths: fresh.left }
+      }
       const recorded = yield* pairUp(fresh.right, yield* peersOf(s))
       const paths = fresh.right.changes.map((c) => c.filePath)
       return { sessionId, changed: true, files: paths.length, paths, opened: recorded.opened, nowConflicting: recorded.nowConflicting }
