@@ -1,18 +1,20 @@
 /**
  * The Effect-free start-up paths of the hot commands (bundled as `dist/quick.cjs`): `status` from the store
  * snapshot (see statusSnapshot.ts), `claims`, `sandbox list` and `sandbox status` from core's read-only
- * snapshots (`ClaimsSnapshot`, `RunsSnapshot`), and `register`, `release` and `heartbeat` through core's
- * `FastPath`. Each understands only the plain forms of its command and answers only when core's fast path
- * does; otherwise `main` returns false having printed and changed nothing, and the loader starts the
+ * snapshots (`ClaimsSnapshot`, `RunsSnapshot`), `register`, `release` and `heartbeat` through core's
+ * `FastPath`, and the WorktreeCreate hook (`worktree-hook`) through core's `FastProvider`. Each understands
+ * only the plain forms of its command and answers only when core's fast path does; otherwise `main` returns false having printed and changed nothing, and the loader starts the
  * regular path (`fast.cjs`, then the full CLI), which owns every help text, usage error and decision.
  * The output is byte for byte what the regular path prints (tested side by side).
  */
-import { ClaimsSnapshot, FastPath, RunsSnapshot, type Sessions } from "@parallel-cc/core"
+import { ClaimsSnapshot, FastPath, FastProvider, RunsSnapshot, type Sessions } from "@parallel-cc/core"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as tty from "node:tty"
 import { claimsText } from "./internal/ClaimsText.js"
+import * as HookHandoff from "./internal/HookHandoff.js"
 import { registeredLines, releasedLines } from "./internal/Render.js"
 import { runStatusText, runsText, type RunView } from "./internal/SandboxText.js"
 import * as StatusSnapshot from "./statusSnapshot.js"
@@ -188,7 +190,40 @@ const sandboxStatus = (ctx: FastPath.Context, p: Parsed): boolean => {
   return true
 }
 
+/** All of stdin, read synchronously (a pipe or file); `complete` false when reading stopped early. */
+const readAll = (): HookHandoff.Handoff => {
+  const chunks: Array<Buffer> = []
+  const buf = Buffer.alloc(1 << 16)
+  try {
+    for (;;) {
+      const n = fs.readSync(0, buf, 0, buf.length, null)
+      if (n === 0) return { bytes: Buffer.concat(chunks), complete: true }
+      chunks.push(Buffer.from(buf.subarray(0, n)))
+    }
+  } catch {
+    return { bytes: Buffer.concat(chunks), complete: false }
+  }
+}
+
+/** `worktree-hook` (a WorktreeCreate request on stdin) through core's FastProvider. */
+const worktreeHook = (ctx: FastPath.Context, p: Parsed): boolean => {
+  // isatty, not process.stdin.isTTY: making process.stdin would turn a piped stdin non-blocking.
+  if (p.flags.size > 0 || tty.isatty(0)) return false
+  const input = readAll()
+  // Whatever happens next, the regular path (same process) reads the request from here, not from stdin.
+  HookHandoff.handOver(input)
+  if (!input.complete) return false
+  const pid = FastProvider.requesterPid(ctx.env, process.ppid)
+  const created = FastProvider.create(ctx, input.bytes.toString("utf8"), pid)
+  if (created === undefined) return false
+  for (const n of created.notes) process.stderr.write(n + "\n")
+  HookHandoff.startWatcher(pid, ctx.env)
+  out(created.path)
+  return true
+}
+
 const commands: Record<string, (ctx: FastPath.Context, p: Parsed) => boolean> = {
+  "worktree-hook": worktreeHook,
   register,
   release,
   heartbeat,

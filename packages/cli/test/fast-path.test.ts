@@ -413,3 +413,84 @@ describe("the read-only fast paths: status, claims, sandbox list, sandbox status
     assert.strictEqual(JSON.parse(lost.stdout).runs.find((r: any) => r.sessionId === "run2live00").status, "lost")
   }, 300_000)
 })
+
+describe("the WorktreeCreate hook's fast path", () => {
+  const hook = (w: World, service: boolean, pid: number, payload: Record<string, unknown>) =>
+    Cli.run(["worktree-hook"], { env: { ...w.envOf(service), CLAUDE_PID: String(pid) }, cwd: w.repo.root, input: JSON.stringify(payload) })
+  const markers = (w: World, ids: ReadonlyArray<string>) => {
+    const admin = path.join(w.repo.root, ".git", "worktrees")
+    return Object.fromEntries(fs.readdirSync(admin).sort().map((d) => [
+      normalize(w, d, ids),
+      normalize(w, fs.readFileSync(path.join(admin, d, "parallel-cc-session"), "utf8"), ids)
+    ]))
+  }
+
+  it("prints what the service prints and leaves the same rows, markers, worktrees and branches", async () => {
+    const results: Array<any> = []
+    for (const service of [false, true]) {
+      const w = world({ ".env.example": "A=1\n" })
+      await warm(w)
+      const claude = agent()
+      const log: Array<{ code: number | null; stdout: string; stderr: string }> = []
+      for (const payload of [{ name: "feature-x" }, { worktree_name: "agent/a1b2" }, {}]) {
+        const r = await hook(w, service, claude, { session_id: "s", transcript_path: "/dev/null", cwd: w.repo.root, hook_event_name: "WorktreeCreate", ...payload })
+        log.push({ code: r.code, stdout: r.stdout, stderr: r.stderr })
+      }
+      const ids = [...new Set([...log.map((l) => l.stderr).join("\n").matchAll(/session ([a-z0-9]{10})/g)].map((m) => m[1]!))]
+      results.push({
+        log: log.map((l) => ({ code: l.code, stdout: normalize(w, l.stdout, ids), stderr: normalize(w, l.stderr, ids) })),
+        rows: rows(w, ids),
+        markers: markers(w, ids),
+        worktrees: w.repo.git(["worktree", "list", "--porcelain"]).split("\n").filter((l) => l.startsWith("worktree ")).map((l) => normalize(w, l, ids)),
+        branches: normalize(w, w.repo.git(["branch", "--format=%(refname:short)"]).trim(), ids)
+      })
+      // The watchers the hook started see no session of the process left, and end.
+      assert.strictEqual((await run(w, ["release", "--pid", String(claude), "--force"], true)).code, 0)
+    }
+    const [fast, service] = results
+    // The fast path answered every request (a hand-over would be reported on stderr).
+    assert.notInclude(fast.log.map((l: any) => l.stderr).join(""), "fast path declined")
+    assert.deepStrictEqual(fast.log.map((l: any) => l.stdout), [
+      "<base>/repo-worktrees/feature-x\n",
+      "<base>/repo-worktrees/agent-a1b2\n",
+      "<base>/repo-worktrees/parallel-<id2>\n"
+    ])
+    assert.strictEqual(fast.log[1].stderr, "parallel-cc: session <id1> (child of <id0>) works in <base>/repo-worktrees/agent-a1b2 (branch parallel/agent-a1b2)\n")
+    assert.include(fast.markers["agent-a1b2"], "PARALLEL_CC_PARENT_SESSION_ID=<id0>\n")
+    assert.deepStrictEqual(fast, service)
+  }, 300_000)
+
+  it("hands every request it does not plainly understand to the service, which reads the same payload", async () => {
+    const w = world()
+    await warm(w)
+    const claude = agent()
+    const base = { session_id: "s", cwd: w.repo.root, hook_event_name: "WorktreeCreate" }
+    const first = await hook(w, false, claude, { ...base, name: "first" })
+    assert.strictEqual(first.code, 0, first.stderr)
+    assert.notInclude(first.stderr, "fast path declined")
+    fs.mkdirSync(path.join(w.repo.root, "sub"))
+    const cases: Array<[string, Record<string, unknown>, (r: Cli.RunResult) => void]> = [
+      ["a base", { ...base, name: "based", base_commit: "HEAD" }, (r) => assert.match(r.stdout, /repo-worktrees\/based\n$/)],
+      ["a subdirectory", { ...base, cwd: path.join(w.repo.root, "sub"), name: "from-sub" }, (r) => assert.match(r.stdout, /from-sub\n$/)],
+      ["a dot in the name", { ...base, name: "v1.2" }, (r) => assert.match(r.stdout, /repo-worktrees\/v1\.2\n$/)],
+      ["a name in use", { ...base, name: "first" }, (r) => {
+        assert.strictEqual(r.code, 1)
+        assert.include(r.stderr, "first")
+      }],
+      ["an invalid name", { ...base, name: "bad..name" }, (r) => assert.match(r.stderr, /not a valid/)],
+      ["a non-string field", { ...base, name: 7 }, (r) => assert.match(r.stderr, /not what Claude Code sends/)],
+      ["not JSON", "{" as unknown as Record<string, unknown>, (r) => assert.match(r.stderr, /not what Claude Code sends/)]
+    ]
+    for (const [what, payload, check] of cases) {
+      const r = typeof payload === "string"
+        ? await Cli.run(["worktree-hook"], { env: { ...w.envOf(false), CLAUDE_PID: String(claude) }, cwd: w.repo.root, input: payload })
+        : await hook(w, false, claude, payload)
+      assert.include(r.stderr, "fast path declined", what)
+      check(r)
+    }
+    // Every request that was served made a session; nothing was made twice.
+    const names = Cli.json(await run(w, ["status", "--json"], true)).sessions.map((s: any) => s.name).sort()
+    assert.deepStrictEqual(names, ["based", "first", "from-sub", "v1.2"])
+    assert.strictEqual((await run(w, ["release", "--pid", String(claude), "--force"], true)).code, 0)
+  }, 300_000)
+})

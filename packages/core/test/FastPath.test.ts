@@ -9,6 +9,7 @@ import { runColumns } from "../src/sandboxes/runRows.js"
 import { SandboxRun } from "../src/sandboxes/SandboxRuns.js"
 import { RELEASE_IN_PROGRESS } from "../src/sessions/SessionStore.js"
 import { INCLUDE_FILE } from "../src/sessions/worktreeInclude.js"
+import { SESSION_MARKER } from "../src/sessions/WorktreeProvider.js"
 
 // The Effect-free start-up paths read and write the store without the services' code; these keep them in
 // step and free of Effect. Their behaviour is tested through the built CLI next to the services
@@ -16,7 +17,7 @@ import { INCLUDE_FILE } from "../src/sessions/worktreeInclude.js"
 const src = (p: string) => fs.readFileSync(path.join(__dirname, "../src", p), "utf8")
 const imports = (source: string) => [...source.matchAll(/^import .* from "([^"]+)"/gm)].map((m) => m[1]).sort()
 
-describe("FastPath, ClaimsSnapshot, RunsSnapshot", () => {
+describe("FastPath, FastProvider, ClaimsSnapshot, RunsSnapshot", () => {
   it("import no Effect code (that is what keeps a start near a bare Node start)", () => {
     const plain = (p: string): Array<string> => {
       const deps = imports(src(p)).filter((d): d is string => d !== undefined)
@@ -24,7 +25,7 @@ describe("FastPath, ClaimsSnapshot, RunsSnapshot", () => {
       return deps.filter((d) => d.startsWith(".")).map((d) => path.join(path.dirname(p), d).replace(/\.js$/, ".ts"))
     }
     const seen = new Set<string>()
-    const queue = ["sessions/FastPath.ts", "coordination/ClaimsSnapshot.ts", "coordination/OverlapsSnapshot.ts", "sandboxes/RunsSnapshot.ts"]
+    const queue = ["sessions/FastPath.ts", "sessions/FastProvider.ts", "coordination/ClaimsSnapshot.ts", "coordination/OverlapsSnapshot.ts", "sandboxes/RunsSnapshot.ts"]
     while (queue.length > 0) {
       const p = queue.shift()!
       if (seen.has(p)) continue
@@ -39,6 +40,8 @@ describe("FastPath, ClaimsSnapshot, RunsSnapshot", () => {
     assert.include(fast, `const RELEASE_IN_PROGRESS = "${RELEASE_IN_PROGRESS}"`)
     assert.include(fast, `const INCLUDE_FILE = "${INCLUDE_FILE}"`)
     assert.include(fast, `const plainBranchName = ${plainBranchName.toString()}`)
+    assert.include(src("sessions/FastProvider.ts"), `export const SESSION_MARKER = "${SESSION_MARKER}"`)
+    assert.include(src("sessions/FastProvider.ts"), `${plainBranchName.toString()}.test(name)`)
     // Every field of a run has its column, in the order the JSON shows them.
     assert.deepStrictEqual(Object.keys(runColumns), Object.keys(SandboxRun.fields))
   })

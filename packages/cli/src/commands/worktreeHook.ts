@@ -5,11 +5,10 @@
  * the session when the Claude Code process exits; for WorktreeRemove releases the worktree's session under
  * the never-lose-work rule and exits 1 (Claude Code then keeps and reports it) when it holds work.
  */
-import { Processes, SessionStore, SessionWatcher, WorktreeProvider } from "@parallel-cc/core"
+import { FastProvider, SessionStore, SessionWatcher, WorktreeProvider } from "@parallel-cc/core"
 import { Data, Effect, Option } from "effect"
-import { spawn } from "node:child_process"
-import * as fs from "node:fs"
 import { defineCommand } from "../internal/Command.js"
+import { handedOver, startWatcher } from "../internal/HookHandoff.js"
 import { Layers, withOverlaps, withSessions } from "../internal/Env.js"
 import { note, print, UsageError } from "../internal/Output.js"
 import { keptLines } from "../internal/Render.js"
@@ -17,49 +16,24 @@ import { keptLines } from "../internal/Render.js"
 /** A WorktreeRemove request whose worktree holds work: exit 1, so that Claude Code keeps and reports it. */
 class WorktreeKept extends Data.TaggedError("WorktreeKept")<{ readonly message: string }> {}
 
-const SHELLS = new Set(["sh", "bash", "dash", "zsh", "ash", "busybox"])
-
-/** The process's parent pid and command name from /proc (Linux); undefined elsewhere. */
-const parentOf = (pid: number): { readonly ppid: number; readonly comm: string } | undefined => {
-  try {
-    return Processes.parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))
-  } catch {
-    return undefined
-  }
-}
-
 /** The requesting Claude Code process: CLAUDE_PID, else our parent, skipping the shell that ran the hook. */
-export const requesterPid = (env: Readonly<Record<string, string | undefined>>, ppid: number): number => {
-  const fromEnv = Number(env.CLAUDE_PID)
-  if (Number.isInteger(fromEnv) && fromEnv > 1) return fromEnv
-  const me = parentOf(ppid)
-  if (me !== undefined && SHELLS.has(me.comm) && me.ppid > 1) return me.ppid
-  return ppid
-}
+export const requesterPid = FastProvider.requesterPid
 
 const readStdin = Effect.async<string, UsageError>((resume) => {
-  if (process.stdin.isTTY === true) {
+  const before = handedOver()
+  if (before?.complete === true) {
+    resume(Effect.succeed(before.bytes.toString("utf8")))
+    return
+  }
+  if (before === undefined && process.stdin.isTTY === true) {
     resume(Effect.fail(new UsageError({ message: "worktree-hook reads Claude Code's hook payload (JSON) on stdin; it is run by Claude Code (see `install --hooks`)" })))
     return
   }
   const chunks: Array<Buffer> = []
   process.stdin.on("data", (c: Buffer) => chunks.push(c))
-  process.stdin.once("end", () => resume(Effect.succeed(Buffer.concat(chunks).toString("utf8"))))
+  process.stdin.once("end", () => resume(Effect.succeed(Buffer.concat([before?.bytes ?? Buffer.alloc(0), ...chunks]).toString("utf8"))))
   process.stdin.once("error", (e) => resume(Effect.fail(new UsageError({ message: `cannot read the hook input: ${e.message}` }))))
 })
-
-/** Start the detached watcher that releases `pid`'s sessions after it exits (its output goes nowhere). */
-const startWatcher = (pid: number, env: Readonly<Record<string, string | undefined>>) =>
-  Effect.sync(() => {
-    const bin = process.argv[1]
-    if (bin === undefined) return
-    const child = spawn(process.execPath, [bin, "worktree-hook", "--watch", String(pid)], {
-      detached: true,
-      stdio: "ignore",
-      env: env as NodeJS.ProcessEnv
-    })
-    child.unref()
-  })
 
 /**
  * The detached watcher: until `pid` exits (then its sessions are released), each of its sessions also has a
@@ -121,7 +95,7 @@ export const worktreeHook = defineCommand({
         `parallel-cc: session ${s.sessionId}${created.parent !== null ? ` (child of ${created.parent})` : ""} works in ` +
           `${s.worktreePath} (branch ${s.branch})`
       )
-      yield* startWatcher(pid, layers.env)
+      yield* Effect.sync(() => startWatcher(pid, layers.env))
       yield* print(created.path)
     }))
 })

@@ -385,27 +385,43 @@ const provablyAlive = (r: Pick<Row, "pid" | "pid_start_time">) =>
  * this (registering) process and is not ready until {@link markReady}, so that a registration killed half-way
  * is recognised and undone by the next register, status or cleanup.
  */
-const reserve = (db: Database.Database, s: Settings, head: Head, self: string, root: string): Row =>
+const reserve = (
+  db: Database.Database,
+  s: Settings,
+  head: Head,
+  self: string,
+  root: string,
+  req: RegisterRequest,
+  parent: string | null
+): Row =>
   db.transaction((): Row => {
     const now = Date.now()
     const id = randomId()
     const active = db.prepare("SELECT is_main, port_base FROM sessions WHERE repo_path = ? AND status = 'active'")
       .all(head.repoPath) as Array<{ is_main: number; port_base: number | null }>
-    const isMain = !active.some((r) => r.is_main === 1)
-    const name = `${s.prefix}${id}`
+    const isMain = req.worktree !== "always" && !active.some((r) => r.is_main === 1)
+    const sessionName = req.name ?? null
+    // `SessionStore.register`'s `NameTaken` (or, for a kept worktree, the provider's re-entry) is the service's.
+    if (
+      sessionName !== null &&
+      db.prepare("SELECT 1 FROM sessions WHERE repo_path = ? AND name = ? AND (status = 'active' OR kept_reason IS NOT NULL)")
+          .get(head.repoPath, sessionName) !== undefined
+    ) throw new Error("the session name is taken")
+    const name = sessionName ?? `${s.prefix}${id}`
+    const branch = sessionName !== null ? `parallel/${sessionName}` : name
     const used = new Set(active.map((r) => r.port_base))
     let block = 0
     while (used.has(s.portBase + block * s.blockSize) && s.portBase + (block + 1) * s.blockSize <= 65_535) block++
     db.prepare(
       `INSERT INTO sessions (id, repo_path, worktree_path, worktree_name, branch, is_main, pid, pid_start_time, mode,
          status, created_at, last_heartbeat, ended_at, port_base, base_commit, base_branch, name, parent_id, ready)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'local', 'active', ?, ?, NULL, ?, ?, ?, NULL, NULL, 0)`
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'local', 'active', ?, ?, NULL, ?, ?, ?, ?, ?, 0)`
     ).run(
       id,
       head.repoPath,
       isMain ? head.repoPath : `${root}/${name}`,
       isMain ? null : name,
-      isMain ? null : name,
+      isMain ? null : branch,
       isMain ? 1 : 0,
       process.pid,
       self,
@@ -413,7 +429,9 @@ const reserve = (db: Database.Database, s: Settings, head: Head, self: string, r
       now,
       s.portBase + block * s.blockSize,
       head.baseCommit,
-      head.baseBranch
+      head.baseBranch,
+      sessionName,
+      parent
     )
     return db.prepare("SELECT * FROM sessions WHERE id = ?").get(id) as Row
   }).immediate()
@@ -577,11 +595,23 @@ const complete = (
   }
 }
 
+export interface RegisterRequest {
+  /** An existing directory inside the repository. */
+  readonly repo: string
+  readonly pid: number
+  /** `always`: a worktree even when the repository is free (`Sessions.register`'s `worktree: "always"`). */
+  readonly worktree?: "always" | undefined
+  /** A session name, already valid (`checkSessionName`) and a plain branch name: folder NAME, branch `parallel/NAME`. */
+  readonly name?: string | undefined
+  /** Link the new session to the first active session of `pid` in the repository (as the worktree provider does). */
+  readonly parentFromPid?: boolean | undefined
+}
+
 /**
  * Register a session for `pid` in the repository containing `repo` (an existing directory), or undefined
  * when the `Sessions` service must (nothing is left behind then).
  */
-export const register = (ctx: Context, req: { readonly repo: string; readonly pid: number }): Registered | undefined => {
+export const register = (ctx: Context, req: RegisterRequest): Registered | undefined => {
   const s = settings(ctx)
   if (s === undefined) return undefined
   const head = repoHead(ctx, req.repo)
@@ -597,9 +627,14 @@ export const register = (ctx: Context, req: { readonly repo: string; readonly pi
       .all(head.repoPath) as Array<Pick<Row, "pid" | "pid_start_time">>
     // A session to sweep is the service's to release (and to report).
     if (!active.every(provablyAlive)) return no("a session to sweep")
+    // `WorktreeProvider.create`: the requesting process's session in this repository, first as stored.
+    const parent = req.parentFromPid === true
+      ? (db.prepare("SELECT id, repo_path FROM sessions WHERE pid = ? AND status = 'active'").all(req.pid) as Array<Pick<Row, "id" | "repo_path">>)
+        .find((r) => r.repo_path === head.repoPath)?.id ?? null
+      : null
     let reserved: Row
     try {
-      reserved = reserve(db, s, head, self, root)
+      reserved = reserve(db, s, head, self, root, req, parent)
     } catch (e) {
       return no(`reservation: ${(e as Error).message}`)
     }
