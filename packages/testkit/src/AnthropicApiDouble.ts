@@ -24,11 +24,18 @@ export type Block =
   | { readonly type: "text"; readonly text: string }
   | { readonly type: "tool_use"; readonly name: string; readonly input: Readonly<Record<string, unknown>>; readonly id?: string }
 
+/**
+ * The usage a reply reports. `cache_creation_1h_input_tokens` is the part of `cache_creation_input_tokens`
+ * written with the 1-hour lifetime (the rest is 5-minute); the API reports the split as
+ * `cache_creation.{ephemeral_5m_input_tokens, ephemeral_1h_input_tokens}`.
+ */
 export interface Usage {
   readonly input_tokens: number
   readonly output_tokens: number
   readonly cache_creation_input_tokens: number
   readonly cache_read_input_tokens: number
+  readonly cache_creation_1h_input_tokens?: number
+  readonly web_search_requests?: number
 }
 
 /** What the API answers to one main-loop request. */
@@ -161,6 +168,28 @@ export interface Options {
 }
 
 const defaultUsage: Usage = { input_tokens: 1200, output_tokens: 60, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 }
+
+/**
+ * Usage as the API puts it on the wire: the cache write split by lifetime (`cache_creation`), server tool
+ * requests (`server_tool_use`) and `service_tier` in a message (and `message_start`); a `message_delta`
+ * carries the cumulative counts without `cache_creation` and `service_tier`.
+ */
+const wireUsage = (u: Usage, part: "message" | "delta", outputTokens = u.output_tokens) => {
+  const oneHour = u.cache_creation_1h_input_tokens ?? 0
+  const counts = {
+    input_tokens: u.input_tokens,
+    cache_creation_input_tokens: u.cache_creation_input_tokens,
+    cache_read_input_tokens: u.cache_read_input_tokens,
+    output_tokens: outputTokens,
+    server_tool_use: { web_search_requests: u.web_search_requests ?? 0, web_fetch_requests: 0 }
+  }
+  if (part === "delta") return counts
+  return {
+    ...counts,
+    cache_creation: { ephemeral_5m_input_tokens: u.cache_creation_input_tokens - oneHour, ephemeral_1h_input_tokens: oneHour },
+    service_tier: "standard"
+  }
+}
 
 const markerRe = /\[\[api-double:([A-Za-z0-9_.-]+)\]\]/
 
@@ -520,7 +549,7 @@ const sendMessage = (
       content,
       stop_reason: stopReason,
       stop_sequence: null,
-      usage
+      usage: wireUsage(usage, "message")
     })
   }
   res.writeHead(200, {
@@ -540,7 +569,7 @@ const sendMessage = (
       content: [],
       stop_reason: null,
       stop_sequence: null,
-      usage: { ...usage, output_tokens: 1 }
+      usage: wireUsage(usage, "message", 1)
     }
   })
   content.forEach((block, index) => {
@@ -559,7 +588,7 @@ const sendMessage = (
     }
     event("content_block_stop", { index })
   })
-  event("message_delta", { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: usage.output_tokens } })
+  event("message_delta", { delta: { stop_reason: stopReason, stop_sequence: null }, usage: wireUsage(usage, "delta") })
   event("message_stop", {})
   res.end()
 }

@@ -66,6 +66,28 @@ describe("AnthropicApiDouble (a double of the Anthropic Messages API)", () => {
     assert.isAbove(delta.usage.output_tokens, 0)
   })
 
+  it("reports usage as the API does: message_start with the cache write split by lifetime and service_tier, message_delta cumulative", async () => {
+    const usage = { input_tokens: 40, output_tokens: 9, cache_read_input_tokens: 500, cache_creation_input_tokens: 300, cache_creation_1h_input_tokens: 100 }
+    const d = await start({ script: [Reply.text("hi", { usage })] })
+    const evs = await sse(await post(d, { model: "m", max_tokens: 10, stream: true, tools, messages: [userText("go")] }))
+    assert.deepStrictEqual(evs[0].message.usage, {
+      input_tokens: 40,
+      cache_creation_input_tokens: 300,
+      cache_read_input_tokens: 500,
+      output_tokens: 1,
+      server_tool_use: { web_search_requests: 0, web_fetch_requests: 0 },
+      cache_creation: { ephemeral_5m_input_tokens: 200, ephemeral_1h_input_tokens: 100 },
+      service_tier: "standard"
+    })
+    assert.deepStrictEqual(evs.find((e) => e.type === "message_delta").usage, {
+      input_tokens: 40,
+      cache_creation_input_tokens: 300,
+      cache_read_input_tokens: 500,
+      output_tokens: 9,
+      server_tool_use: { web_search_requests: 0, web_fetch_requests: 0 }
+    })
+  })
+
   it("answers non-streaming requests with one message, and count_tokens", async () => {
     const d = await start({ script: [Reply.text("hello")], usage: { input_tokens: 7, output_tokens: 3 } })
     const res = await post(d, { model: "m", max_tokens: 10, tools, messages: [userText("hi")] })
