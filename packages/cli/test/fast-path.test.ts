@@ -147,6 +147,29 @@ describe("the fast path of register, release and heartbeat", () => {
     assert.lengthOf(Object.keys(fast.live).filter((k) => /^<id\d>\/peers\/<id\d>$/.test(k)), 6)
   }, 300_000)
 
+  it("keeps a branch that is checked out in another worktree, saying where, as the service does", async () => {
+    const once = async (service: boolean) => {
+      const w = world()
+      await warm(w)
+      Cli.json(await run(w, ["register", "--repo", w.repo.root, "--pid", String(agent()), "--json"], service))
+      const s = Cli.json(await run(w, ["register", "--repo", w.repo.root, "--pid", String(agent()), "--json"], service))
+      // The same branch checked out a second time elsewhere (git allows it with --force).
+      const other = path.join(w.base, "other")
+      w.repo.git(["worktree", "add", "-q", "--force", other, s.branch])
+      const r = await run(w, ["release", "--session-id", s.sessionId, "--json"], service)
+      assert.strictEqual(r.code, 0, r.stderr)
+      assert.isFalse(fs.existsSync(s.worktreePath))
+      assert.include(w.repo.git(["branch", "--format=%(refname:short)"]), s.branch)
+      const out = JSON.parse(normalize(w, r.stdout, [s.sessionId]))
+      return { out, stderr: r.stderr }
+    }
+    const fast = await once(false)
+    const service = await once(true)
+    assert.strictEqual(fast.stderr, "")
+    assert.deepStrictEqual(fast.out, service.out)
+    assert.include(JSON.stringify(fast.out), "checked out at <base>/other")
+  }, 300_000)
+
   it("steps aside, with nothing left behind, whenever the service has something to decide", async () => {
     const w = world()
     const declined = (r: Cli.RunResult) => /fast path declined: (.*)/.exec(r.stderr)?.[1]

@@ -281,4 +281,54 @@ describe("Worktrees", () => {
         assert.strictEqual((yield* w.list(repo.root)).length, 9)
       }))
     }))
+  it.scopedLive("inspect reads a worktree's facts in one git call, the same as asked one by one (branch gone, tag of the same name, detached)", () =>
+    Effect.gen(function*() {
+      const { data, repo, wtRoot } = yield* setup
+      yield* withWorktrees(data, Effect.gen(function*() {
+        const w = yield* Worktrees.Worktrees
+        const p = path.join(wtRoot, "facts")
+        yield* w.create({ repoPath: repo.root, path: p, branch: "facts" })
+        const inWt = (args: Array<string>) => repo.git(args, p)
+        const expected = () => ({
+          head: inWt(["rev-parse", "HEAD"]).trim(),
+          headBranch: (() => {
+            try {
+              return inWt(["symbolic-ref", "-q", "--short", "HEAD"]).trim()
+            } catch {
+              return null
+            }
+          })()
+        })
+        const check = (branch: string | null, tip: string | null) =>
+          Effect.gen(function*() {
+            const insp = yield* w.inspect({ repoPath: repo.root, path: p, branch })
+            const e = expected()
+            assert.isTrue(insp.isWorktree)
+            assert.strictEqual(insp.head, e.head)
+            assert.strictEqual(insp.headBranch, e.headBranch)
+            assert.strictEqual(insp.branchTip, tip)
+            return insp
+          })
+        const tip = inWt(["rev-parse", "HEAD"]).trim()
+        yield* check("facts", tip)
+        yield* check(null, null)
+        // A tag named like the branch: git shortens the branch to heads/facts.
+        repo.git(["tag", "facts"])
+        assert.strictEqual(expected().headBranch, "heads/facts")
+        yield* check("facts", tip)
+        // The session's branch is gone (the one call fails; the facts are asked one by one).
+        inWt(["checkout", "-q", "-b", "other"])
+        repo.git(["branch", "-D", "facts"])
+        const gone = yield* check("facts", null)
+        assert.strictEqual(gone.headBranch, "other")
+        // A detached HEAD with a commit no ref has: listed, with the command that restores it.
+        inWt(["checkout", "-q", "--detach"])
+        fs.writeFileSync(path.join(p, "x.txt"), "x\n")
+        inWt(["add", "x.txt"])
+        inWt(["commit", "-q", "-m", "x"])
+        const detached = yield* check("other", inWt(["rev-parse", "other"]).trim())
+        assert.strictEqual(detached.detachedCommits, 1)
+        assert.isFalse(detached.lossless)
+      }))
+    }))
 })

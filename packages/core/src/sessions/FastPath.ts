@@ -798,6 +798,8 @@ type BranchOutcome = NonNullable<Released["branchOutcome"]>
  * "merged" unless another local branch has its tip. Undefined when git cannot tell.
  */
 const deletable = (ctx: Context, row: Row, tip: string): Pick<BranchOutcome, "why" | "detail"> | undefined => {
+  // A branch still at the commit it started from is its own ancestor: no git needed to say so.
+  if (row.base_commit === tip) return { why: "no-commits", detail: "it had no commits of its own" }
   if (row.base_commit !== null) {
     const behind = git(ctx, row.repo_path, ["merge-base", "--is-ancestor", tip, row.base_commit])
     if (behind.code === 0) return { why: "no-commits", detail: "it had no commits of its own" }
@@ -813,16 +815,45 @@ const deletable = (ctx: Context, row: Row, tip: string): Pick<BranchOutcome, "wh
     : { why: "elsewhere", detail: "its commits are on a remote branch or tag" }
 }
 
-/** Delete the session's branch as `Worktrees` does: not when checked out elsewhere; compare-and-delete. */
-const deleteBranch = (ctx: Context, row: Row, tip: string): BranchOutcome => {
-  const name = row.branch!
-  const list = git(ctx, row.repo_path, ["worktree", "list", "--porcelain", "-z"])
-  const entries = list.stdout.split("\0\0").map((e) => e.split("\0"))
-  const elsewhere = entries.find((e) => e.includes(`branch refs/heads/${name}`))
-  if (!list.ok) return { name, outcome: "kept", why: null, tip, detail: "git refused: could not list the worktrees" }
-  if (elsewhere !== undefined) {
-    return { name, outcome: "kept", why: null, tip, detail: `checked out at ${(elsewhere[0] ?? "").replace(/^worktree /, "")}` }
+/**
+ * Where `name` is checked out, read from the worktrees' HEAD files as `git worktree list` reads them: the
+ * worktree's path, null when nowhere; undefined when anything is not plainly a branch or commit (a bare
+ * repository, another ref store, a file that cannot be read), and then git is asked.
+ */
+const checkedOutAt = (row: Row, commonDir: string, name: string): { readonly at: string | null } | undefined => {
+  try {
+    if (realpath(path.join(row.repo_path, ".git")) !== commonDir) return undefined
+    const heads: Array<readonly [string, string]> = [[row.repo_path, path.join(commonDir, "HEAD")]]
+    const admin = path.join(commonDir, "worktrees")
+    for (const n of fs.existsSync(admin) ? fs.readdirSync(admin) : []) {
+      const gitdir = fs.readFileSync(path.join(admin, n, "gitdir"), "utf8").replace(/\n$/, "")
+      if (!gitdir.startsWith("/") || !gitdir.endsWith("/.git") || gitdir.includes("\n")) return undefined
+      heads.push([gitdir.slice(0, -"/.git".length), path.join(admin, n, "HEAD")])
+    }
+    for (const [wt, file] of heads) {
+      const text = fs.readFileSync(file, "utf8")
+      const ref = /^ref: (refs\/heads\/[^\n]+)\n?$/.exec(text)?.[1]
+      if (ref === undefined ? !/^[0-9a-f]{40,64}\n?$/.test(text) : ref === "refs/heads/.invalid") return undefined
+      if (ref === `refs/heads/${name}`) return { at: wt }
+    }
+    return { at: null }
+  } catch {
+    return undefined
   }
+}
+
+/** Delete the session's branch as `Worktrees` does: not when checked out elsewhere; compare-and-delete. */
+const deleteBranch = (ctx: Context, row: Row, tip: string, commonDir: string): BranchOutcome => {
+  const name = row.branch!
+  let at = checkedOutAt(row, commonDir, name)?.at
+  if (at === undefined) {
+    const list = git(ctx, row.repo_path, ["worktree", "list", "--porcelain", "-z"])
+    if (!list.ok) return { name, outcome: "kept", why: null, tip, detail: "git refused: could not list the worktrees" }
+    const entries = list.stdout.split("\0\0").map((e) => e.split("\0"))
+    const elsewhere = entries.find((e) => e.includes(`branch refs/heads/${name}`))
+    at = elsewhere !== undefined ? (elsewhere[0] ?? "").replace(/^worktree /, "") : null
+  }
+  if (at !== null) return { name, outcome: "kept", why: null, tip, detail: `checked out at ${at}` }
   const reason = deletable(ctx, row, tip)
   if (reason === undefined) return { name, outcome: "kept", why: null, tip, detail: "git refused: could not tell where its commits are" }
   const r = git(ctx, row.repo_path, ["update-ref", "-d", `refs/heads/${name}`, tip])
@@ -847,14 +878,14 @@ const keptOf = (row: Row, detail: string, inspected: boolean): NonNullable<Relea
 })
 
 /** Remove a pristine worktree and its branch (the lock is held); the outcome as `Sessions` reports it. */
-const removeWorktree = (ctx: Context, row: Row, tip: string): Released => {
+const removeWorktree = (ctx: Context, row: Row, tip: string, commonDir: string): Released => {
   try {
     const r = git(ctx, row.repo_path, ["worktree", "remove", "--", row.worktree_path])
     if (!r.ok) {
       const detail = `git refused to remove it: ${r.stderr.trim().split("\n").slice(-1)[0] ?? ""}`
       return released(row, "kept", keptOf(row, detail, true), null)
     }
-    const branch = deleteBranch(ctx, row, tip)
+    const branch = deleteBranch(ctx, row, tip, commonDir)
     // The default `<repo>-worktrees` folder goes with its last worktree.
     const parent = path.dirname(row.worktree_path)
     try {
@@ -901,7 +932,7 @@ const releaseOne = (ctx: Context, s: Settings, db: Database.Database, row: Row):
     if (ended === undefined) return undefined
     fs.rmSync(hbFile, { force: true })
     removeSessionDir(db, s.dataDir, ended)
-    const result = removeWorktree(ctx, ended, tip)
+    const result = removeWorktree(ctx, ended, tip, commonDir)
     db.prepare("UPDATE sessions SET kept_reason = ? WHERE id = ? AND status = 'released'").run(result.kept?.detail ?? null, row.id)
     return result
   } finally {

@@ -301,13 +301,28 @@ export const make = Effect.gen(function*() {
     })
 
   const remove = (req: RemoveRequest) =>
-    withLock(req.repoPath)(Effect.gen(function*() {
-      const force = req.force === true
+    Effect.gen(function*() {
       const path = yield* requireAbsolute(req.path)
+      // The repository's own top level is no worktree to remove (asked before the lock: it does not change).
       const top = yield* git.toplevel(req.repoPath)
       if ((yield* realpath(top)) === (yield* realpath(path))) {
         return yield* new WorktreeError({ reason: "MainWorktree", path })
       }
+      if (req.force !== true) {
+        // A worktree with work is kept whatever else is true: that is decided without the repository's lock,
+        // so that sessions ending together (a parallel run's tasks) do not queue for it. Only a worktree that
+        // may go is inspected again under the lock, where its branch's commits are judged and it is removed.
+        const insp = yield* inspect({ ...req, path })
+        if (insp.exists && (!insp.isWorktree || !insp.lossless)) {
+          return { outcome: "kept", inspection: insp, branch: null, detail: insp.summary } satisfies RemoveResult
+        }
+      }
+      return yield* removeLocked(req, path)
+    }).pipe(Effect.withSpan("Worktrees.remove", { attributes: { path: req.path, force: req.force === true } }))
+
+  const removeLocked = (req: RemoveRequest, path: string) =>
+    withLock(req.repoPath)(Effect.gen(function*() {
+      const force = req.force === true
       const insp = yield* inspect({ ...req, path })
       if (!insp.exists) {
         yield* git.run(req.repoPath, ["worktree", "prune"])
@@ -336,7 +351,7 @@ export const make = Effect.gen(function*() {
       }
       const branch = yield* deleteBranch(req.repoPath, insp, force, req.base, req.target)
       return { outcome: "removed", inspection: insp, branch, detail: insp.summary } satisfies RemoveResult
-    })).pipe(Effect.withSpan("Worktrees.remove", { attributes: { path: req.path, force: req.force === true } }))
+    }))
 
   const prune = (repoPath: string, options: { readonly dryRun?: boolean } = {}) =>
     withLock(repoPath)(

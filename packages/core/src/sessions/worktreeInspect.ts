@@ -10,11 +10,11 @@
  * in) are copies, not work.
  */
 import { FileSystem, Path } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import type { Discarded, DiscardedCommit, NestedRepository } from "../Domain.js"
 import { InvalidInput } from "../Errors.js"
 import { AppConfig } from "../platform/AppConfig.js"
-import { Git } from "../platform/Git.js"
+import { Git, type GitError } from "../platform/Git.js"
 import { parseStatusV2, pathMatcher, shellQuote, summarizeDiscarded } from "./worktreeStatus.js"
 
 export interface InspectRequest {
@@ -252,68 +252,18 @@ export const makeInspector = Effect.gen(function*() {
       return out
     })
 
-  const inspect = (req: InspectRequest) =>
-    Effect.gen(function*() {
-      const path = yield* requireAbsolute(req.path)
-      const { commits: branchCommits, tip } = yield* branchState(req.repoPath, req.branch)
-      const finish = (
-        i: { exists: boolean; isWorktree: boolean; head: string | null; headBranch: string | null; copies: number },
-        d: Discarded,
-        regenerable: ReadonlyArray<string>
-      ): Inspection => {
-        const detachedCommits = d.commits.filter((c) => c.branch === null).length
-        const lossless = i.exists && !i.isWorktree ? false : d.uncommitted.length === 0 && d.untracked.length === 0 &&
-          d.ignored.length === 0 && d.nested.length === 0 && d.commits.length === 0
-        return {
-          path,
-          ...i,
-          changes: d.uncommitted.slice(0, LIST_MAX),
-          changeCount: d.uncommitted.length,
-          untracked: d.untracked.slice(0, LIST_MAX),
-          untrackedCount: d.untracked.length,
-          detachedCommits,
-          branch: req.branch ?? null,
-          branchTip: tip,
-          uniqueCommits: d.commits.length - detachedCommits,
-          lossless,
-          summary: summarizeDiscarded(d, req.branch ?? null, i),
-          discarded: d,
-          regenerable
-        }
-      }
-      const gone = { exists: false, isWorktree: false, head: null, headBranch: null, copies: 0 }
-      const onlyCommits: Discarded = { uncommitted: [], untracked: [], ignored: [], nested: [], commits: branchCommits }
-      if (!(yield* exists(path))) return finish(gone, onlyCommits, [])
-      const where = yield* git.run(path, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir"], {
-        ...noLocks,
-        okExitCodes: [0, 128]
-      })
-      const [top, common] = where.stdout.trim().split("\n")
-      const repoCommon = yield* git.run(req.repoPath, ["rev-parse", "--path-format=absolute", "--git-common-dir"])
-      const isWorktree = where.exitCode === 0 && top !== undefined && common !== undefined &&
-        (yield* realpath(top)) === (yield* realpath(path)) &&
-        (yield* realpath(common)) === (yield* realpath(repoCommon.stdout.trim()))
-      if (!isWorktree) return finish({ ...gone, exists: true }, onlyCommits, [])
-      const c = yield* contents(path, req)
-      const headRef = yield* git.run(path, ["symbolic-ref", "-q", "--short", "HEAD"], { ...noLocks, okExitCodes: [0, 1] })
-      const head = yield* git.run(path, ["rev-parse", "-q", "--verify", "HEAD"], { ...noLocks, okExitCodes: [0, 1] })
-      const headSha = head.exitCode === 0 ? head.stdout.trim() : null
-      const headBranch = headRef.exitCode === 0 ? headRef.stdout.trim() : null
-      const detached: Array<DiscardedCommit> = []
-      if (headBranch === null && headSha !== null) {
-        const restore = `git -C ${shellQuote(req.repoPath)} branch restored-${headSha.slice(0, 12)} ${headSha}`
-        for (const x of yield* commitsOnlyAt(path, headSha, null)) detached.push({ ...x, branch: null, restore })
-      }
-      return finish(
-        { exists: true, isWorktree: true, head: headSha, headBranch, copies: c.copies },
-        { uncommitted: c.uncommitted, untracked: c.untracked, ignored: c.ignored, nested: c.nested, commits: [...detached, ...branchCommits] },
-        c.regenerable
-      )
-    }).pipe(Effect.withSpan("Worktrees.inspect", { attributes: { path: req.path } }))
+  const identity = (p: string) =>
+    fs.stat(p).pipe(
+      Effect.map((st) => Option.match(st.ino, { onNone: () => undefined, onSome: (ino) => `${p}\0${st.dev}:${ino}` })),
+      Effect.orElseSucceed(() => undefined)
+    )
+  const inspect = makeInspect({ git, exists, realpath, identity, requireAbsolute, contents, branchState, commitsOnlyAt, noLocks })
 
   /** Why a branch with no commits of its own elsewhere may go: never "merged" unless another branch has it. */
   const deletable = (repoPath: string, name: string, tip: string, base: string | null | undefined, target?: string | null) =>
     Effect.gen(function*() {
+      // A branch still at the commit it started from is its own ancestor: no git needed to say so.
+      if (base === tip) return { why: "no-commits" as const, detail: "it had no commits of its own" }
       if (base !== null && base !== undefined) {
         const behind = yield* git.run(repoPath, ["merge-base", "--is-ancestor", tip, base], { okExitCodes: [0, 1, 128] })
         if (behind.exitCode === 0) return { why: "no-commits" as const, detail: "it had no commits of its own" }
@@ -328,3 +278,160 @@ export const makeInspector = Effect.gen(function*() {
 
   return { inspect, deletable, requireAbsolute }
 })
+
+type InspectTools = {
+  readonly git: Git["Type"]
+  readonly exists: (p: string) => Effect.Effect<boolean>
+  readonly realpath: (p: string) => Effect.Effect<string>
+  /** The file's device and inode (undefined when it cannot be read). */
+  readonly identity: (p: string) => Effect.Effect<string | undefined>
+  readonly requireAbsolute: (p: string) => Effect.Effect<string, InvalidInput>
+  readonly contents: (path: string, req: InspectRequest) => Effect.Effect<Contents, GitError>
+  readonly branchState: (
+    repoPath: string,
+    branch: string | null | undefined
+  ) => Effect.Effect<{ tip: string | null; commits: Array<DiscardedCommit> }, GitError | InvalidInput>
+  readonly commitsOnlyAt: (cwd: string, tip: string, exclude: string | null) => Effect.Effect<Array<{ sha: string; subject: string }>, GitError>
+  readonly noLocks: { readonly env: Record<string, string> }
+}
+
+interface Contents {
+  readonly uncommitted: Array<string>
+  readonly untracked: Array<string>
+  readonly ignored: Array<string>
+  readonly nested: Array<NestedRepository>
+  readonly regenerable: Array<string>
+  readonly copies: number
+}
+
+const SHA = /^[0-9a-f]{40,64}$/
+
+/**
+ * `Worktrees.inspect`. A worktree's facts — top level, common directory, HEAD and its branch, the session
+ * branch's tip — come from one `git rev-parse`; the repository's common directory is asked once per
+ * repository (and again if its `.git` is replaced). When that one call fails (an unborn HEAD, a missing
+ * branch, not a repository) the facts are asked one by one as before.
+ */
+const makeInspect = (t: InspectTools) => {
+  const { git, noLocks } = t
+  const commonDirs = new Map<string, string>()
+  const repoCommonDir = (repoPath: string) =>
+    Effect.gen(function*() {
+      const id = yield* t.identity(`${repoPath}/.git`)
+      const known = id !== undefined ? commonDirs.get(id) : undefined
+      if (known !== undefined) return known
+      const r = yield* git.run(repoPath, ["rev-parse", "--path-format=absolute", "--git-common-dir"])
+      const common = yield* t.realpath(r.stdout.trim())
+      if (id !== undefined) commonDirs.set(id, common)
+      return common
+    })
+
+  /** The worktree's facts in one `git rev-parse`; undefined when it fails (then they are asked one by one). */
+  const facts = (path: string, req: InspectRequest) =>
+    Effect.gen(function*() {
+      const branch = req.branch ?? null
+      const r = yield* git.run(path, [
+        "rev-parse",
+        "--path-format=absolute",
+        "--show-toplevel",
+        "--git-common-dir",
+        "HEAD",
+        ...(branch !== null ? [`refs/heads/${branch}`] : []),
+        "--symbolic-full-name",
+        "HEAD",
+        "--abbrev-ref=loose",
+        "HEAD"
+      ], { ...noLocks, okExitCodes: [0, 1, 128] })
+      const lines = r.stdout.split("\n").map((l) => l.trim()).filter((l) => l !== "")
+      if (r.exitCode !== 0 || lines.length !== (branch !== null ? 6 : 5)) return undefined
+      const [top, common, head, ...rest] = lines as [string, string, string, ...Array<string>]
+      const tip = branch !== null ? rest.shift()! : null
+      const [full, short] = rest as [string, string]
+      if (!SHA.test(head) || (tip !== null && !SHA.test(tip))) return undefined
+      return { top, common, head, tip, headBranch: full === "HEAD" ? null : short }
+    })
+
+  return (req: InspectRequest) =>
+    Effect.gen(function*() {
+      const path = yield* t.requireAbsolute(req.path)
+      const branch = req.branch ?? null
+      if (branch !== null) yield* git.checkBranchName(branch)
+      const finish = (
+        i: { exists: boolean; isWorktree: boolean; head: string | null; headBranch: string | null; copies: number },
+        d: Discarded,
+        regenerable: ReadonlyArray<string>,
+        tip: string | null
+      ): Inspection => {
+        const detachedCommits = d.commits.filter((c) => c.branch === null).length
+        const lossless = i.exists && !i.isWorktree ? false : d.uncommitted.length === 0 && d.untracked.length === 0 &&
+          d.ignored.length === 0 && d.nested.length === 0 && d.commits.length === 0
+        return {
+          path,
+          ...i,
+          changes: d.uncommitted.slice(0, LIST_MAX),
+          changeCount: d.uncommitted.length,
+          untracked: d.untracked.slice(0, LIST_MAX),
+          untrackedCount: d.untracked.length,
+          detachedCommits,
+          branch,
+          branchTip: tip,
+          uniqueCommits: d.commits.length - detachedCommits,
+          lossless,
+          summary: summarizeDiscarded(d, branch, i),
+          discarded: d,
+          regenerable
+        }
+      }
+      const gone = { exists: false, isWorktree: false, head: null, headBranch: null, copies: 0 }
+      const onlyCommits = (commits: Array<DiscardedCommit>): Discarded => ({ uncommitted: [], untracked: [], ignored: [], nested: [], commits })
+      const branchOnly = (i: typeof gone) =>
+        Effect.map(t.branchState(req.repoPath, branch), (b) => finish(i, onlyCommits(b.commits), [], b.tip))
+      if (!(yield* t.exists(path))) return yield* branchOnly(gone)
+      const f = yield* facts(path, req)
+      let top: string | undefined, common: string | undefined, ok: boolean
+      if (f !== undefined) [top, common, ok] = [f.top, f.common, true]
+      else {
+        const where = yield* git.run(path, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir"], {
+          ...noLocks,
+          okExitCodes: [0, 128]
+        })
+        ;[top, common] = where.stdout.trim().split("\n")
+        ok = where.exitCode === 0
+      }
+      const repoCommon = yield* repoCommonDir(req.repoPath)
+      const isWorktree = ok && top !== undefined && common !== undefined &&
+        (yield* t.realpath(top)) === (yield* t.realpath(path)) && (yield* t.realpath(common)) === repoCommon
+      if (!isWorktree) return yield* branchOnly({ ...gone, exists: true })
+      // The worktree shares the repository's refs: the branch's tip read in it is the repository's.
+      const b = f !== undefined
+        ? {
+          tip: f.tip,
+          commits: f.tip === null ? [] : (yield* t.commitsOnlyAt(req.repoPath, f.tip, branch)).map((c) => ({
+            ...c,
+            branch,
+            restore: `git -C ${shellQuote(req.repoPath)} branch ${branch} ${f.tip}`
+          }))
+        }
+        : yield* t.branchState(req.repoPath, branch)
+      const c = yield* t.contents(path, req)
+      let headSha: string | null, headBranch: string | null
+      if (f !== undefined) [headSha, headBranch] = [f.head, f.headBranch]
+      else {
+        const headRef = yield* git.run(path, ["symbolic-ref", "-q", "--short", "HEAD"], { ...noLocks, okExitCodes: [0, 1] })
+        const head = yield* git.run(path, ["rev-parse", "-q", "--verify", "HEAD"], { ...noLocks, okExitCodes: [0, 1] })
+        headSha = head.exitCode === 0 ? head.stdout.trim() : null
+        headBranch = headRef.exitCode === 0 ? headRef.stdout.trim() : null
+      }
+      const detached: Array<DiscardedCommit> = []
+      if (headBranch === null && headSha !== null) {
+        const restore = `git -C ${shellQuote(req.repoPath)} branch restored-${headSha.slice(0, 12)} ${headSha}`
+        for (const x of yield* t.commitsOnlyAt(path, headSha, null)) detached.push({ ...x, branch: null, restore })
+      }
+      return finish(
+        { exists: true, isWorktree: true, head: headSha, headBranch, copies: c.copies },
+        { uncommitted: c.uncommitted, untracked: c.untracked, ignored: c.ignored, nested: c.nested, commits: [...detached, ...b.commits] },
+        c.regenerable,
+        b.tip
+      )
+    }).pipe(Effect.withSpan("Worktrees.inspect", { attributes: { path: req.path } }))
+}
