@@ -96,11 +96,26 @@ export const run = async (options: UiOptions): Promise<number> => {
 
   let resume: (() => void) | undefined
 
+  /**
+   * Stop reading the terminal while a command of ours (the pager, land, discard) has it: a paused stream
+   * alone keeps reading into its buffer, so the keys meant for `less` would land here. `resume()` reads
+   * again.
+   */
+  const holdKeys = () => {
+    process.stdin.pause()
+    const handle = (process.stdin as unknown as { _handle?: { reading?: boolean; readStop?: () => number } })._handle
+    if (handle?.reading === true && handle.readStop !== undefined) {
+      handle.reading = false
+      handle.readStop()
+    }
+  }
+
   /** Leave the dashboard's screen to run a command of ours in the terminal (paged), then come back. */
   const runCli = async (args: ReadonlyArray<string>, pager: boolean) => {
     paused = true
     process.stdout.write("\x1b[?25h\x1b[?1049l")
     process.stdin.setRawMode(false)
+    holdKeys()
     const env = { ...options.env } as NodeJS.ProcessEnv
     const cmd = [options.bin, ...(options.dbPath !== undefined ? ["--db", options.dbPath] : []), ...args]
     const closed = (c: ReturnType<typeof spawn>) => new Promise<void>((r) => c.once("close", () => r()).once("error", () => r()))
@@ -113,10 +128,12 @@ export const run = async (options: UiOptions): Promise<number> => {
       await closed(spawn(process.execPath, cmd, { stdio: "inherit", env }))
       process.stdout.write("\n[press a key to return to the dashboard]")
       process.stdin.setRawMode(true)
+      process.stdin.resume()
       await new Promise<void>((r) => (resume = r))
       resume = undefined
     }
     process.stdin.setRawMode(true)
+    process.stdin.resume()
     process.stdout.write("\x1b[?1049h\x1b[?25l")
     paused = false
     await refresh(true)
