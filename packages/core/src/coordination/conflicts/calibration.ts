@@ -186,6 +186,10 @@ export const fitted = {
   hunkReliability: [[0.0527,0],[0.0795,0.105],[0.1397,0.435],[0.2365,0.5],[0.2458,0.517],[0.5244,0.588],[0.6532,0.6],[0.6612,0.604],[0.862,0.759],[0.8833,0.843],[0.9905,0.95],[0.9987,1]] as ReadonlyArray<readonly [number, number]>,
   /** The product of a file's hunk confidences → share of held-out files with at least that product that were exact. */
   fileReliability: [[0,0],[0,0.051],[0.105,0.143],[0.1122,0.198],[0.2673,0.258],[0.3123,0.333],[0.3123,0.341],[0.435,0.356],[0.435,0.398],[0.588,0.605],[0.7106,0.722],[0.759,0.75],[0.843,0.788],[1,1]] as ReadonlyArray<readonly [number, number]>,
+  /** Share of tuning files without conflicting regions in the engine's line merge (git's alignment differs) whose clean merge was exact. */
+  noRegions: 0.474 as number,
+  /** A complete file suggestion with at least this calibrated confidence is auto-applied (above 1: never). */
+  autoApplyFileAbove: 2 as number,
   /** Share of tuning files whose whole-file merge (changing lines outside the conflicting hunks) was exact. */
   wholeFile: {"symbol-merge":0.039,"symbol-merge/moved":0.5,"json-merge":0.1} as { readonly "symbol-merge": number; readonly "symbol-merge/moved": number; readonly "json-merge": number },
   /** `kind|language` of hunk resolutions exact in ≥ 95 % of their tuning cases. */

@@ -319,14 +319,14 @@ const compose = (
     if (seen.has(key)) continue
     seen.add(key)
     const product = choice.reduce((p, o) => p * o.confidence, 1)
-    let confidence = hunks.length === 0 ? calibrateWith(fitted.fileReliability, 1) : calibrateWith(fitted.fileReliability, product)
+    let confidence = hunks.length === 0 ? fitted.noRegions : calibrateWith(fitted.fileReliability, product)
     const parses = parsesAs(ts, input.path, text)
     if (parses === false && sidesParse) confidence *= 0.3
     const dropped = choice.filter((o) => o.drops !== null).length
     complete.push({
       strategy: fileStrategyOf(choice.map((o) => o.strategy)),
       confidence: round(confidence),
-      autoApply: hunks.length > 0 && choice.every((o) => o.autoApply) && parses !== false,
+      autoApply: hunks.length > 0 && parses !== false && (choice.every((o) => o.autoApply) || confidence >= fitted.autoApplyFileAbove),
       complete: true,
       text,
       description: hunks.length === 0
