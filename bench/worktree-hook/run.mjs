@@ -3,7 +3,7 @@
 // add` of the same repository followed by a bare Node start (`node -e 0`), timed the same way (one timed
 // sequence of child processes), interleaved. The repository has 2 000 tracked files in 40 folders; no
 // worktree.share, .worktreeinclude or setup configured. Goal: hook ≤ 1.3 × floor (medians); exits 1 when
-// missed. Cleanup between runs is not timed.
+// missed. Cleanup between runs is not timed. Reports how many timed runs the start-up fast path answered.
 import { execFileSync, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -42,9 +42,15 @@ try {
     const payload = JSON.stringify({ session_id: "bench", transcript_path: "/dev/null", cwd: repo, hook_event_name: "WorktreeCreate", name: `bench-${i}` })
     let out = ""
     const ms = time(() => {
-      const r = spawnSync("sh", ["-c", `'${hook}'`], { cwd: repo, env: { ...env, CLAUDE_PID: String(claude.pid) }, input: payload, encoding: "utf8" })
+      const r = spawnSync("sh", ["-c", `'${hook}'`], {
+        cwd: repo,
+        env: { ...env, CLAUDE_PID: String(claude.pid), PARALLEL_CC_TRACE_FAST_PATH: "1" },
+        input: payload,
+        encoding: "utf8"
+      })
       if (r.status !== 0) throw new Error(`hook failed: ${r.stderr}`)
       out = r.stdout
+      if (i >= warmup && r.stderr.includes("fast path declined")) declined++
     })
     if (!fs.existsSync(out.trim())) throw new Error(`the hook printed ${JSON.stringify(out)}, not a worktree path`)
     execFileSync(process.execPath, [bin, "release", "--pid", String(claude.pid), "--force"], { env, stdio: "ignore" })
@@ -61,6 +67,7 @@ try {
     return ms
   }
   const times = { hook: [], floor: [] }
+  let declined = 0
   const loads = []
   for (let i = 0; i < warmup + runs; i++) {
     loads.push(os.loadavg()[0])
@@ -82,6 +89,8 @@ try {
     loadAverage: { min: round(Math.min(...loads)), max: round(Math.max(...loads)) },
     results,
     ratio: { "hook / floor (medians)": ratio },
+    // Which path answered the timed runs (the first run records the configuration the fast path needs).
+    fastPath: { answered: runs - declined, declined },
     goal: { ratio: GOAL, met: ratio <= GOAL }
   }
   console.log(JSON.stringify(out, null, 2))
