@@ -99,6 +99,7 @@ export const main = (argv: ReadonlyArray<string>): boolean => {
       ...s,
       name: s.name ?? null,
       keptReason: s.keptReason ?? null,
+      agent: s.agent ?? null,
       endedAt: s.endedAt === null ? null : date(s.endedAt)
     }))
     const overlaps = OverlapsSnapshot.list({ dbPath, repoPath })

@@ -131,9 +131,9 @@ export const serviceBackend = (options: WrapperOptions): Backend => {
 
   return {
     start,
-    attach: async (sessionId, pid) => {
+    attach: async (sessionId, pid, agent) => {
       const attached = await core().runPromiseExit(
-        Effect.flatMap(Sessions.Sessions, (s) => s.attach(sessionId as Sessions.Released["sessionId"], pid))
+        Effect.flatMap(Sessions.Sessions, (s) => s.attach(sessionId as Sessions.Released["sessionId"], pid, agent))
       )
       return Exit.isFailure(attached) ? errorText(attached.cause, verbose) : undefined
     },

@@ -53,7 +53,8 @@ export const fastBackend = (options: WrapperOptions, service: () => Backend): Ba
         registration: { session: r.registration, reentered: false, env: r.env, swept: [], warnings: [] }
       }
     },
-    attach: async (sessionId, pid) => (eligible && FastPath.attach(ctx, sessionId, pid) ? undefined : svc().attach(sessionId, pid)),
+    attach: async (sessionId, pid, agent) =>
+      eligible && FastPath.attach(ctx, sessionId, pid, agent) ? undefined : svc().attach(sessionId, pid, agent),
     // The watcher is the service's. It starts once the agent has had WATCH_DELAY_MS to start up, so that
     // loading its bundle and runtime does not compete with the agent's own start (on a loaded machine that
     // doubled the agent's start); its first scan sees whatever the agent changed meanwhile. An agent that is

@@ -78,7 +78,7 @@ export interface Backend {
   /** Which agent, and a session when there is one to start (the working directory is `process.cwd()`). */
   readonly start: (flags: WrapperFlags, agentArgs: ReadonlyArray<string>) => Promise<Start>
   /** Hand the session to the agent's process; an error text when it stays with the wrapper's pid. */
-  readonly attach: (sessionId: string, pid: number) => Promise<string | undefined>
+  readonly attach: (sessionId: string, pid: number, agent: string) => Promise<string | undefined>
   /**
    * Keep the session's changed files, overlaps and usage current, notify of its state, while the agent runs
    * (`hooked`: Claude Code, whose hooks write its state; else the state comes from `pid`'s activity);
@@ -240,7 +240,7 @@ export const run = async (options: WrapperOptions, backend: Backend): Promise<nu
       // exactly as long as the agent does (and the next register/status/cleanup releases it after that).
       const pid = sig.state.child?.pid
       if (pid !== undefined) {
-        const error = await backend.attach(sessionId, pid)
+        const error = await backend.attach(sessionId, pid, cmd.agent)
         if (error !== undefined && (options.verbose === true || env.PARALLEL_CC_DEBUG === "1")) {
           say(name, `note: session stays with the wrapper's pid: ${error}`)
         }

@@ -183,6 +183,45 @@ describe("claude-parallel --session: re-entering a kept worktree", () => {
   })
 })
 
+describe("status: the command that goes on in a kept worktree fits the agent the session ran", () => {
+  it("Claude Code --continue, Codex resume --last, Gemini --resume latest, another agent no resume flag; fast path and service alike", async () => {
+    const w = world()
+    const named = (name: string) => {
+      const file = path.join(w.base, name, name)
+      fs.mkdirSync(path.dirname(file))
+      fs.copyFileSync(w.env.PARALLEL_CC_AGENT!, file)
+      fs.chmodSync(file, 0o755)
+      return file
+    }
+    const agents = { claude: named("claude"), codex: named("codex"), gemini: named("gemini"), custom: w.env.PARALLEL_CC_AGENT! }
+    for (const [name, agent] of Object.entries(agents)) {
+      const r = await wrap(w, ["--name", `${name}-x`], { env: { PARALLEL_CC_AGENT: agent, REC_WRITE: "wip.txt" } })
+      assert.strictEqual(r.code, 0, r.stderr)
+    }
+    const fast = cli(w, ["status"])
+    const service = Cli.runSync(["status"], { env: { ...w.env, PARALLEL_CC_NO_FAST_PATH: "1" }, cwd: w.repo.root })
+    // The same text but for the ENDED ages (the two commands run a moment apart).
+    const cells = (t: string) => t.split("\n").map((l) => l.split(/ {2,}/).filter((c) => !/ ago$/.test(c)).join("|"))
+    assert.deepStrictEqual(cells(service.stdout), cells(fast.stdout))
+    const line = (name: string) => fast.stdout.split("\n").find((l) => l.includes(`(${name}-x)`)) ?? ""
+    assert.include(line("claude"), "claude-parallel --session claude-x --continue")
+    assert.notInclude(line("claude"), "PARALLEL_CC_AGENT")
+    assert.include(line("codex"), `PARALLEL_CC_AGENT=${agents.codex} claude-parallel --session codex-x resume --last`)
+    assert.include(line("gemini"), `PARALLEL_CC_AGENT=${agents.gemini} claude-parallel --session gemini-x --resume latest`)
+    assert.include(line("custom"), `PARALLEL_CC_AGENT=${agents.custom} claude-parallel --session custom-x `)
+    assert.notInclude(line("custom"), "--continue")
+    assert.deepStrictEqual(
+      statusJson(w).kept.map((k: any) => [k.name, k.agent]),
+      [["claude-x", agents.claude], ["codex-x", agents.codex], ["gemini-x", agents.gemini], ["custom-x", agents.custom]]
+    )
+    // The suggested command goes on: with Codex, in its worktree, with its resume arguments.
+    const again = await wrap(w, ["--session", "codex-x", "resume", "--last"], { env: { PARALLEL_CC_AGENT: agents.codex } })
+    assert.strictEqual(again.code, 0, again.stderr)
+    assert.deepStrictEqual(w.records().at(-1).argv, ["resume", "--last"])
+    assert.strictEqual(w.records().at(-1).cwd, path.join(w.wtRoot, "codex-x"))
+  })
+})
+
 describe("claude-parallel: setup output and failures; outside a repository", () => {
   it("setup output is streamed with a prefix; a failing setup stops with its output and exit code, no agent, nothing left", async () => {
     const script = "console.log('installing deps'); console.error('boom'); process.exit(3)"

@@ -55,7 +55,12 @@ export class Session extends Schema.Class<Session>("Session")({
   /** The name given with `--name` (branch `parallel/NAME`, folder `NAME`); null for an unnamed session. */
   name: NullByDefault(Schema.String),
   /** The session this one was started for (a Claude Code subagent's worktree, say); shown nested under it. */
-  parentId: NullByDefault(Schema.String)
+  parentId: NullByDefault(Schema.String),
+  /**
+   * The agent the session runs (`claude`, `codex`, `gemini`, or a command's absolute path), as the wrapper
+   * started it; null when not known (a session without the wrapper).
+   */
+  agent: NullByDefault(Schema.String)
 }) {}
 
 /** Whether a session's process still runs: `dead` (gone or pid reused) and `stale` sessions get released. */

@@ -8,16 +8,31 @@ import type { Domain, Sessions } from "@parallel-cc/core"
 /** Quote for a POSIX shell only when needed, so hints can be pasted as they are. */
 export const shq = (s: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
 
-/** How to work in a kept worktree again. */
-export const reenterCommand = (ref: string, agent = "claude"): string =>
-  `claude-parallel --session ${shq(ref)}${/(^|\/)claude$/.test(agent) ? " --continue" : ""}`
+/** The arguments that go on with an agent's latest conversation in the directory, by the agent's name. */
+const RESUME_ARGS: Record<string, ReadonlyArray<string>> = {
+  claude: ["--continue"],
+  codex: ["resume", "--last"],
+  gemini: ["--resume", "latest"]
+}
+
+/**
+ * How to work in a kept worktree again, with the agent the session ran (null: not known). Claude Code,
+ * Codex and Gemini go on with their latest conversation there; any other agent starts afresh. An agent
+ * other than Claude Code is named (PARALLEL_CC_AGENT), so the command runs it whatever the configured agent.
+ */
+export const reenterCommand = (ref: string, agent: string | null): string => {
+  const name = agent === null ? null : agent.slice(agent.lastIndexOf("/") + 1)
+  const resume = name !== null ? RESUME_ARGS[name] : undefined
+  const who = agent === null || name === "claude" ? "" : `PARALLEL_CC_AGENT=${shq(agent)} `
+  return `${who}claude-parallel --session ${shq(ref)}${resume !== undefined ? ` ${resume.join(" ")}` : ""}`
+}
 
 /** Lines explaining a kept worktree and what to do with it. */
-export const keptLines = (sessionId: string, k: Sessions.KeptWorktree, indent = "  "): Array<string> => {
+export const keptLines = (sessionId: string, k: Sessions.KeptWorktree, indent = "  ", agent: string | null = null): Array<string> => {
   const pad = `${indent}                 `
   const ref = k.name ?? sessionId
   const lines = [`${indent}worktree kept: ${k.path}${k.branch ? ` (branch ${k.branch})` : ""}`, `${indent}  it holds:      ${k.detail}`]
-  lines.push(`${indent}  to go on:      ${reenterCommand(ref)}`)
+  lines.push(`${indent}  to go on:      ${reenterCommand(ref, agent)}`)
   const steps: Array<string> = []
   if (k.changeCount > 0 || k.untrackedCount > 0) {
     steps.push(`cd ${shq(k.path)} && git add -A && git commit -m "…"`)

@@ -35,6 +35,8 @@ export interface KeptRow {
   readonly endedAt: Date | null
   readonly keptReason: string | null
   readonly worktreePath: string
+  /** The agent the session ran (null: not known); the command that goes on fits it. */
+  readonly agent: string | null
 }
 
 /** An open overlap between two live sessions (as `OverlapStore.list` gives it). */
@@ -136,7 +138,7 @@ export const statusText = (
           s.branch ?? "-",
           s.endedAt !== null ? `${age(s.endedAt, now)} ago` : "-",
           s.keptReason ?? "",
-          s.mode === "sandbox" ? `parallel-cc open ${s.sessionId}` : reenterCommand(s.name ?? s.sessionId),
+          s.mode === "sandbox" ? `parallel-cc open ${s.sessionId}` : reenterCommand(s.name ?? s.sessionId, s.agent),
           s.worktreePath
         ])
       )

@@ -15,6 +15,7 @@ import m0012 from "./0012_session_names.js"
 import m0013 from "./0013_conflict_hunks.js"
 import m0014 from "./0014_session_usage.js"
 import m0015 from "./0015_overlap_notices.js"
+import m0016 from "./0016_session_agent.js"
 
 /**
  * Forward-only schema migrations, keyed `<id>_<name>` for the @effect/sql Migrator. Add new ones at the end
@@ -35,5 +36,6 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "12_session_names": m0012,
   "13_conflict_hunks": m0013,
   "14_session_usage": m0014,
-  "15_overlap_notices": m0015
+  "15_overlap_notices": m0015,
+  "16_session_agent": m0016
 }

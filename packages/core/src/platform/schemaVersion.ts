@@ -3,4 +3,4 @@
  * migrations (they import Effect): `StatusSnapshot`. `Database.latestVersion` is computed from the
  * migrations themselves; a test keeps the two equal.
  */
-export const LATEST_SCHEMA_VERSION = 15
+export const LATEST_SCHEMA_VERSION = 16

@@ -64,6 +64,7 @@ export interface Row {
   readonly base_branch: string | null
   readonly name: string | null
   readonly parent_id: string | null
+  readonly agent?: string | null | undefined
   /** 0 while `register` is still creating the worktree (see `SessionStore.markReady`). */
   readonly ready: number
 }
@@ -677,13 +678,16 @@ export const register = (ctx: Context, req: RegisterRequest): Registered | undef
 }
 
 /** Hand a session to another running process (`Sessions.attach`); false when the service must. */
-export const attach = (ctx: Context, sessionId: string, pid: number): boolean => {
+export const attach = (ctx: Context, sessionId: string, pid: number, agent?: string | undefined): boolean => {
   const s = settings(ctx)
   const start = linuxStartTime(pid)
   if (s === undefined || start === undefined || !sessionIdPattern.test(sessionId)) return false
   return withStore(s, (db) =>
-    db.prepare("UPDATE sessions SET pid = ?, pid_start_time = ? WHERE id = ? AND status = 'active' RETURNING id")
-      .all(pid, start, sessionId).length === 1) === true
+    (agent === undefined
+      ? db.prepare("UPDATE sessions SET pid = ?, pid_start_time = ? WHERE id = ? AND status = 'active' RETURNING id")
+        .all(pid, start, sessionId)
+      : db.prepare("UPDATE sessions SET pid = ?, pid_start_time = ?, agent = ? WHERE id = ? AND status = 'active' RETURNING id")
+        .all(pid, start, agent, sessionId)).length === 1) === true
 }
 
 // ---- heartbeat -----------------------------------------------------------------------------------------

@@ -104,7 +104,13 @@ export class SessionStore extends Context.Tag("@parallel-cc/core/SessionStore")<
   /** Mark a session released (ended). Idempotent. */
   readonly markReleased: (id: SessionId) => Effect.Effect<Session, SessionNotFound | DbFailure>
   /** Hand a session over to another process (the wrapper registers, then its agent owns the session). */
-  readonly setPid: (id: SessionId, pid: number, pidStartTime: string | null) => Effect.Effect<Session, SessionNotFound | DbFailure>
+  /** Hand a session to another process; `agent`: the agent it runs (kept when undefined). */
+  readonly setPid: (
+    id: SessionId,
+    pid: number,
+    pidStartTime: string | null,
+    agent?: string | undefined
+  ) => Effect.Effect<Session, SessionNotFound | DbFailure>
   /**
    * Atomically end an active session: exactly one caller wins (Some); everyone else gets None. A worktree
    * session is marked "kept" until its worktree has been dealt with ({@link setKept}), so a crash in between
@@ -165,7 +171,8 @@ export const SessionRow = Schema.transform(
     base_commit: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
     base_branch: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
     name: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
-    parent_id: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null })
+    parent_id: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
+    agent: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null })
   }),
   Schema.typeSchema(Session),
   {
@@ -191,7 +198,8 @@ export const SessionRow = Schema.transform(
         baseCommit: r.base_commit,
         baseBranch: r.base_branch,
         name: r.name,
-        parentId: r.parent_id
+        parentId: r.parent_id,
+        agent: r.agent
       }),
     encode: (s) => ({
       id: s.sessionId,
@@ -213,7 +221,8 @@ export const SessionRow = Schema.transform(
       base_commit: s.baseCommit,
       base_branch: s.baseBranch,
       name: s.name,
-      parent_id: s.parentId
+      parent_id: s.parentId,
+      agent: s.agent
     })
   }
 )
@@ -376,9 +385,12 @@ export const make = Effect.gen(function*() {
       return yield* byId(id)
     })
 
-  const setPid = (id: SessionId, pid: number, pidStartTime: string | null) =>
+  const setPid = (id: SessionId, pid: number, pidStartTime: string | null, agent?: string | undefined) =>
     db.orFail(
-      sql`UPDATE sessions SET pid = ${pid}, pid_start_time = ${pidStartTime} WHERE id = ${id} AND status = 'active' RETURNING id`
+      agent === undefined
+        ? sql`UPDATE sessions SET pid = ${pid}, pid_start_time = ${pidStartTime} WHERE id = ${id} AND status = 'active' RETURNING id`
+        : sql`UPDATE sessions SET pid = ${pid}, pid_start_time = ${pidStartTime}, agent = ${agent}
+            WHERE id = ${id} AND status = 'active' RETURNING id`
     ).pipe(
       Effect.flatMap((r) => r.length === 0 ? Effect.fail(new SessionNotFound({ sessionId: id })) : byId(id))
     )

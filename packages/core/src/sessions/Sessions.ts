@@ -99,8 +99,12 @@ export class Sessions extends Context.Tag("@parallel-cc/core/Sessions")<Sessions
     ref: string,
     options?: { readonly force?: boolean | undefined; readonly dryRun?: boolean | undefined; readonly repo?: string | undefined }
   ) => Effect.Effect<Released, ReviewFailure>
-  /** Hand a session over to another running process (the wrapper's agent). */
-  readonly attach: (sessionId: SessionId, pid: number) => Effect.Effect<Session, DbFailure | SessionNotFound | InvalidInput>
+  /** Hand a session over to another running process (the wrapper's agent); `agent`: the agent it runs. */
+  readonly attach: (
+    sessionId: SessionId,
+    pid: number,
+    agent?: string | undefined
+  ) => Effect.Effect<Session, DbFailure | SessionNotFound | InvalidInput>
   /**
    * Release sessions (by id, or every active session of a pid) under the never-lose-work rule; `force`
    * removes worktrees with work and deletes unmerged session branches. An already released session with a
@@ -138,10 +142,10 @@ export const make = Effect.gen(function*() {
   const review = yield* makeReview(releaser, registrar)
   const { recheckKept, releaseOne, sweepSessions, toReleased, view } = releaser
 
-  const attach = (sessionId: SessionId, pid: number) =>
+  const attach = (sessionId: SessionId, pid: number, agent?: string | undefined) =>
     Effect.gen(function*() {
       const start = yield* registrar.running(pid)
-      return yield* store.setPid(sessionId, pid, start)
+      return yield* store.setPid(sessionId, pid, start, agent)
     })
 
   const release = (selector: SessionSelector, options: { readonly force?: boolean | undefined; readonly dryRun?: boolean | undefined } = {}) =>

@@ -82,6 +82,7 @@ interface Row {
   readonly base_branch: string | null
   readonly name: string | null
   readonly parent_id: string | null
+  readonly agent: string | null
 }
 
 /** Same marker as `SessionStore.RELEASE_IN_PROGRESS` (a test keeps them equal). */
@@ -117,7 +118,8 @@ const entry = (r: Row, lastHeartbeat: number): SessionEntry => ({
   baseCommit: r.base_commit,
   baseBranch: r.base_branch,
   name: r.name,
-  parentId: r.parent_id
+  parentId: r.parent_id,
+  agent: r.agent ?? null
 })
 
 let bootId: string | undefined
