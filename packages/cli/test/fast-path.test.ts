@@ -170,6 +170,32 @@ describe("the fast path of register, release and heartbeat", () => {
     assert.include(JSON.stringify(fast.out), "checked out at <base>/other")
   }, 300_000)
 
+  it("remembers a commit's plain checkout (no LFS, no submodule) by its id; a new commit with LFS attributes still steps aside", async () => {
+    const w = world()
+    await warm(w)
+    const declined = (r: Cli.RunResult) => /fast path declined: (.*)/.exec(r.stderr)?.[1]
+    const start = async () => {
+      const r = await run(w, ["register", "--repo", w.repo.root, "--pid", String(agent()), "--json"], false)
+      assert.strictEqual(r.code, 0, r.stderr)
+      return r
+    }
+    await start() // the repository itself
+    const head = w.repo.git(["rev-parse", "HEAD"]).trim()
+    assert.isUndefined(declined(await start()))
+    const cache = path.join(w.data, "cache", "plain-commits")
+    assert.include(fs.readFileSync(cache, "utf8").split("\n"), head)
+    assert.isUndefined(declined(await start()))
+    // Another commit, with an LFS filter: not in the list, so git is asked, and the service prepares it.
+    w.repo.write(".gitattributes", "*.bin filter=lfs diff=lfs merge=lfs -text\n")
+    const lfs = w.repo.commitAll("lfs")
+    assert.match(declined(await start()) ?? "", /needs preparing/)
+    assert.notInclude(fs.readFileSync(cache, "utf8").split("\n"), lfs)
+    // Replace refs can change what a commit's tree is: then the list is not used.
+    w.repo.git(["checkout", "-q", "--detach", head])
+    w.repo.git(["replace", head, lfs])
+    assert.match(declined(await start()) ?? "", /needs preparing/)
+  }, 300_000)
+
   it("steps aside, with nothing left behind, whenever the service has something to decide", async () => {
     const w = world()
     const declined = (r: Cli.RunResult) => /fast path declined: (.*)/.exec(r.stderr)?.[1]

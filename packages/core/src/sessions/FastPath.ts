@@ -491,10 +491,12 @@ const addWorktree = (ctx: Context, db: Database.Database, head: Head, row: Row):
  * Whether preparing the new worktree (`worktreePrepare`, as `Sessions.register` does) would do nothing: no
  * `.worktreeinclude`, no sparse checkout, and no submodules or Git LFS in the commit it starts from.
  */
-const nothingToPrepare = (ctx: Context, head: Head): boolean => {
+const nothingToPrepare = (ctx: Context, head: Head, dataDir: string): boolean => {
   if (fs.existsSync(path.join(head.repoPath, INCLUDE_FILE))) return false
   const sparse = git(ctx, head.repoPath, ["config", "--bool", "--get", "core.sparseCheckout"])
   if (sparse.code === null || sparse.code > 1 || sparse.stdout.trim() === "true") return false
+  const known = plainCommits(ctx, head, dataDir)
+  if (known?.list.includes(head.baseCommit) === true) return true
   const found = git(ctx, head.repoPath, [
     "grep",
     "-l",
@@ -510,7 +512,42 @@ const nothingToPrepare = (ctx: Context, head: Head): boolean => {
     ".gitattributes",
     ".gitmodules"
   ])
+  if (found.code === 1 && known !== undefined) known.add(head.baseCommit)
   return found.code === 1
+}
+
+const PLAIN_COMMITS = "plain-commits"
+const PLAIN_COMMITS_KEPT = 64
+
+/**
+ * The last commits found to have no LFS filter and no submodule (`<dataDir>/cache/plain-commits`, one per
+ * line): what `git grep` answers for a commit cannot change, so a session starting from one of them needs
+ * no `git grep`. Undefined (always ask git) when the repository has replace refs or grafts, which can
+ * change what a commit's tree is.
+ */
+const plainCommits = (ctx: Context, head: Head, dataDir: string) => {
+  try {
+    if (ctx.env.GIT_REPLACE_REF_BASE !== undefined) return undefined
+    const common = head.commonDir
+    if (fs.existsSync(path.join(common, "refs", "replace")) || fs.existsSync(path.join(common, "info", "grafts"))) return undefined
+    const packed = path.join(common, "packed-refs")
+    if (fs.existsSync(packed) && fs.readFileSync(packed, "utf8").includes(" refs/replace/")) return undefined
+    const file = path.join(dataDir, "cache", PLAIN_COMMITS)
+    const list = fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => /^[0-9a-f]{40,64}$/.test(l)) : []
+    const add = (sha: string) => {
+      try {
+        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
+        const tmp = `${file}.${process.pid}.tmp`
+        fs.writeFileSync(tmp, [...list.filter((l) => l !== sha), sha].slice(-PLAIN_COMMITS_KEPT).join("\n") + "\n", { mode: 0o600 })
+        fs.renameSync(tmp, file)
+      } catch {
+        // A cache: the next start asks git again.
+      }
+    }
+    return { list, add }
+  } catch {
+    return undefined
+  }
 }
 
 /** The session's directory, linked with the other live sessions of the repository (as `SessionFiles`). */
@@ -578,7 +615,7 @@ const complete = (
     return no(why)
   }
   try {
-    if (row.is_main !== 1 && !nothingToPrepare(ctx, head)) {
+    if (row.is_main !== 1 && !nothingToPrepare(ctx, head, s.dataDir)) {
       return giveUp("the new worktree needs preparing (.worktreeinclude, sparse checkout, submodules or LFS)")
     }
     if (row.is_main !== 1 && !addWorktree(ctx, db, head, row)) return giveUp(`worktree: ${declined ?? "not created"}`)
