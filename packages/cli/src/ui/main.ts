@@ -89,8 +89,10 @@ export const run = async (options: UiOptions): Promise<number> => {
     if (!force && t === token && now - lastFull < 10_000) return
     token = t
     lastFull = now
+    // The token read before the snapshot stays: a change while the snapshot is taken makes the next look
+    // differ from it (a token read after the snapshot would hide that change until the 10 s refresh). When
+    // the snapshot watches other files, the next look differs too: one more snapshot, then quiet.
     snap = await rt.runPromise(view.snapshot()).catch(() => snap)
-    token = await rt.runPromise(view.token).catch(() => token)
     draw()
   }
 
@@ -196,6 +198,10 @@ export const run = async (options: UiOptions): Promise<number> => {
   }
   process.once("SIGINT", () => stop?.(130))
   process.once("SIGTERM", () => stop?.(143))
+  // Off a terminal, a reader that went away (`parallel-cc ui | head`) ends the dashboard quietly.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") stop?.(0)
+  })
   draw(true)
   const timer = setInterval(() => void refresh(), every)
   const code = await done

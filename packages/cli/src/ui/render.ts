@@ -23,6 +23,7 @@ export interface UiState {
 
 const esc = (code: string) => `\x1b[${code}m`
 const paint = (caps: Caps, code: string, text: string) => (caps.color ? `${esc(code)}${text}${esc("0")}` : text)
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
 /** Characters of `s` (code points), cut to `n` with an ellipsis. */
 export const fit = (s: string, n: number, unicode: boolean): string => {
@@ -133,7 +134,7 @@ const detail = (r: FleetView.FleetRow, caps: Caps, now: number, room: number): A
   if (r.usage !== null) {
     const u = r.usage
     const tokens = u.tokens === null ? "" : `  in ${u.tokens.input} out ${u.tokens.output} cache ${u.tokens.cacheRead}r/${u.tokens.cacheWrite5m + u.tokens.cacheWrite1h}w`
-    out.push(fit(`cost ${costText(r)}${u.known ? `  ${u.turns ?? 0} turns, ${u.requests ?? 0} requests${tokens}` : `  (${u.reason})`}`, w, caps.unicode))
+    out.push(fit(`cost ${costText(r)}${u.known ? `  ${plural(u.turns ?? 0, "turn")}, ${plural(u.requests ?? 0, "request")}${tokens}` : `  (${u.reason})`}`, w, caps.unicode))
   }
   if (r.changed.length > 0) {
     out.push(paint(caps, "1", fit(`changed files (${r.changed.length})`, w, caps.unicode)))
