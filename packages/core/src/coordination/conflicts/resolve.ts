@@ -269,6 +269,48 @@ export const resolveText = (ts: Ts | null, input: ResolveInput): Resolution => {
   return { hunks, suggestions: compose(ts, input, p.chunks, hunks, p.wholeFile, labels) }
 }
 
+/** A suggestion whose parse check, and so its final confidence, is made only when its rank matters. */
+interface Pending {
+  readonly index: number
+  /** Its confidence when its text parses: the most the check can leave it. */
+  readonly upper: number
+  /** Strategy and drops per hunk, known before the check. */
+  readonly hunks: FileSuggestion["hunks"]
+  readonly settle: () => FileSuggestion
+  settled: FileSuggestion | null
+}
+
+const settled = (p: Pending): FileSuggestion => (p.settled ??= p.settle())
+
+/**
+ * The first `n` suggestions whose hunks satisfy `keep`, best confidence first and earlier first on ties —
+ * the order a stable sort of all of them gives — checking only the parses that decide that order.
+ */
+const bestFirst = (all: ReadonlyArray<Pending>, keep: (hunks: Pending["hunks"]) => boolean, n: number): Array<FileSuggestion> => {
+  const byUpper = all.filter((p) => keep(p.hunks)).sort((a, b) => b.upper - a.upper || a.index - b.index)
+  const ready: Array<Pending> = []
+  const out: Array<FileSuggestion> = []
+  let next = 0
+  while (out.length < n) {
+    let best: Pending | undefined
+    for (const p of ready) {
+      if (best === undefined || settled(p).confidence > settled(best).confidence ||
+        (settled(p).confidence === settled(best).confidence && p.index < best.index)) best = p
+    }
+    const head = byUpper[next]
+    if (best !== undefined && (head === undefined || settled(best).confidence > head.upper ||
+      (settled(best).confidence === head.upper && best.index < head.index))) {
+      out.push(settled(best))
+      ready.splice(ready.indexOf(best), 1)
+    } else if (head !== undefined) {
+      settled(head)
+      ready.push(head)
+      next++
+    } else break
+  }
+  return out
+}
+
 /** A hunk is left for a person when its best option throws a side's change away with less than this confidence. */
 export const UNRESOLVED_BELOW = 0.6
 
@@ -311,60 +353,69 @@ const compose = (
   const sidesParse = ts !== null && isScriptFile(input.path)
     ? syntaxErrorCount(ts, input.path, input.ours) === 0 && syntaxErrorCount(ts, input.path, input.theirs) === 0
     : /\.json$/i.test(input.path) ? canParseJson(input.ours) && canParseJson(input.theirs) : false
+  // Each distinct text waits for its parse check (which can only lower its confidence) until its rank matters.
   const seen = new Set<string>()
-  const complete: Array<FileSuggestion> = []
+  const pending: Array<Pending> = []
+  const add = (upper: number, hunksOf: Pending["hunks"], settle: () => FileSuggestion) =>
+    pending.push({ index: pending.length, upper: round(upper), hunks: hunksOf, settle, settled: null })
   for (const choice of choiceSets) {
     const text = build((h) => choice[h.index]!)
     const key = normalizeText(text)
     if (seen.has(key)) continue
     seen.add(key)
     const product = choice.reduce((p, o) => p * o.confidence, 1)
-    let confidence = hunks.length === 0 ? fitted.noRegions : calibrateWith(fitted.fileReliability, product)
-    const parses = parsesAs(ts, input.path, text)
-    if (parses === false && sidesParse) confidence *= 0.3
+    const calibrated = hunks.length === 0 ? fitted.noRegions : calibrateWith(fitted.fileReliability, product)
     const dropped = choice.filter((o) => o.drops !== null).length
-    complete.push({
-      strategy: fileStrategyOf(choice.map((o) => o.strategy)),
-      confidence: round(confidence),
-      autoApply: hunks.length > 0 && parses !== false && (choice.every((o) => o.autoApply) || confidence >= fitted.autoApplyFileAbove),
-      complete: true,
-      text,
-      description: hunks.length === 0
-        ? "the lines merge cleanly here (git's conflict comes from a different alignment of the same changes)"
-        : (dropped > 0 ? `drops one side's change in ${dropped} of ${hunks.length} hunk(s) — check those: ` : "keeps both sides' changes: ") +
-          hunks.map((h) => describeHunkChoice(h, choice[h.index]!, labels)).join("; "),
-      hunks: hunks.map((h) => {
-        const o = choice[h.index]!
-        return { index: h.index, strategy: o.strategy, confidence: o.confidence, autoApply: o.autoApply, drops: o.drops }
-      })
+    const chosen = hunks.map((h) => {
+      const o = choice[h.index]!
+      return { index: h.index, strategy: o.strategy, confidence: o.confidence, autoApply: o.autoApply, drops: o.drops }
+    })
+    add(calibrated, chosen, () => {
+      const parses = parsesAs(ts, input.path, text)
+      const confidence = parses === false && sidesParse ? calibrated * 0.3 : calibrated
+      return {
+        strategy: fileStrategyOf(choice.map((o) => o.strategy)),
+        confidence: round(confidence),
+        autoApply: hunks.length > 0 && parses !== false && (choice.every((o) => o.autoApply) || confidence >= fitted.autoApplyFileAbove),
+        complete: true,
+        text,
+        description: hunks.length === 0
+          ? "the lines merge cleanly here (git's conflict comes from a different alignment of the same changes)"
+          : (dropped > 0 ? `drops one side's change in ${dropped} of ${hunks.length} hunk(s) — check those: ` : "keeps both sides' changes: ") +
+            hunks.map((h) => describeHunkChoice(h, choice[h.index]!, labels)).join("; "),
+        hunks: chosen
+      }
     })
   }
   for (const w of wholeFile) {
     const key = normalizeText(w.text)
     if (seen.has(key)) continue
     seen.add(key)
-    const confidence = fitted.wholeFile[w.strategy] * (parsesAs(ts, input.path, w.text) === false && sidesParse ? 0.3 : 1)
-    complete.push({
-      strategy: w.strategy === "json-merge" ? "json-merge" : "symbol-merge",
-      confidence: round(confidence),
-      autoApply: false,
-      complete: true,
-      text: w.text,
-      description: w.strategy !== "json-merge"
-        ? "merge declaration by declaration: independent declarations from both sides, code one side moved carried over with the other side's edits"
-        : "merge the JSON as data: each side's keys and values, written in ours' formatting",
-      hunks: hunks.map((h) => ({ index: h.index, strategy: w.strategy === "json-merge" ? "json" as const : "symbol" as const, confidence: round(confidence), autoApply: false, drops: null }))
+    const hunkStrategy = w.strategy === "json-merge" ? "json" as const : "symbol" as const
+    const hunksAt = (confidence: number) => hunks.map((h) => ({ index: h.index, strategy: hunkStrategy, confidence: round(confidence), autoApply: false, drops: null }))
+    add(fitted.wholeFile[w.strategy], hunksAt(fitted.wholeFile[w.strategy]), () => {
+      const confidence = fitted.wholeFile[w.strategy] * (parsesAs(ts, input.path, w.text) === false && sidesParse ? 0.3 : 1)
+      return {
+        strategy: w.strategy === "json-merge" ? "json-merge" : "symbol-merge",
+        confidence: round(confidence),
+        autoApply: false,
+        complete: true,
+        text: w.text,
+        description: w.strategy !== "json-merge"
+          ? "merge declaration by declaration: independent declarations from both sides, code one side moved carried over with the other side's edits"
+          : "merge the JSON as data: each side's keys and values, written in ours' formatting",
+        hunks: hunksAt(confidence)
+      }
     })
   }
-  complete.sort((a, b) => b.confidence - a.confidence)
-  const top = complete.slice(0, 3)
+  const top = bestFirst(pending, () => true, 3)
   // The best resolution that keeps both sides' changes is always offered, even when less likely, and the
   // two best that combine both sides' lines in every hunk (rather than taking one side's lines, which
   // "keeps" the other side's change only when that change was formatting or is already held there).
-  const keeper = complete.find((x) => x.hunks.every((h) => h.drops === null))
+  const keeper = bestFirst(pending, (x) => x.every((h) => h.drops === null), 1)[0]
   if (keeper !== undefined && !top.includes(keeper)) top.push(keeper)
-  const combines = (x: FileSuggestion) => x.hunks.every((h) => h.strategy !== "ours" && h.strategy !== "theirs" && h.drops === null)
-  for (const x of complete.filter(combines).slice(0, 2)) if (!top.includes(x)) top.push(x)
+  const combines = (x: Pending["hunks"]) => x.every((h) => h.strategy !== "ours" && h.strategy !== "theirs" && h.drops === null)
+  for (const x of bestFirst(pending, combines, 2)) if (!top.includes(x)) top.push(x)
   const hard = hunks.filter((h) => h.options[0]!.drops !== null && h.options[0]!.confidence < UNRESOLVED_BELOW)
   if (hard.length > 0) {
     const pick = (h: HunkDetail) => (hard.includes(h) ? null : h.options[0]!)

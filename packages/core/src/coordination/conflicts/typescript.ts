@@ -367,7 +367,18 @@ const lcsTable = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): Set<strin
   return out
 }
 
+/** Changes already computed, by the (unchanging) entity lists of one parse each: several strategies ask. */
+const changesOf = new WeakMap<ReadonlyArray<Entity>, WeakMap<ReadonlyArray<Entity>, SideChanges>>()
+
 export const sideChanges = (base: ReadonlyArray<Entity>, side: ReadonlyArray<Entity>): SideChanges => {
+  let bySide = changesOf.get(base)
+  if (bySide === undefined) changesOf.set(base, bySide = new WeakMap())
+  let c = bySide.get(side)
+  if (c === undefined) bySide.set(side, c = sideChangesNow(base, side))
+  return c
+}
+
+const sideChangesNow = (base: ReadonlyArray<Entity>, side: ReadonlyArray<Entity>): SideChanges => {
   const baseByKey = new Map(base.map((e) => [e.key, e]))
   const sideByKey = new Map(side.map((e) => [e.key, e]))
   const identity = new Map<string, string>()
@@ -555,10 +566,11 @@ const mergeLists = (
   const skeletonIsTheirs = (tc.moved.size > 0 && oc.moved.size === 0) || (ctx.prefer === "theirs" && oc.moved.size === 0)
   const [skel, other] = skeletonIsTheirs ? [tIds, oIds] : [oIds, tIds]
   const order = [...skel]
+  const inOrder = new Set(order)
   const added = new Set(skel.filter((id) => id.startsWith("+")))
   let lastInserted: string | undefined
   other.forEach((id, i) => {
-    if (order.includes(id)) {
+    if (inOrder.has(id)) {
       lastInserted = undefined
       return
     }
@@ -574,6 +586,7 @@ const mergeLists = (
     }
     void inBase
     order.splice(at, 0, id)
+    inOrder.add(id)
     lastInserted = id
   })
   // Entities of the base that neither side has are gone; keep the ones one side still has.
