@@ -15,7 +15,8 @@ import { ConflictError, type PreviewFile, type PreviewRequest, type Preview, typ
 import type { BrokenUse } from "./ConflictStore.js"
 import { type ConflictedPath, gitKindOf, guidanceFor, parseMergeTree } from "./conflicts/mergeTree.js"
 import type { SideContext } from "./conflicts/resolve.js"
-import { exportedGone, identifierUses, isScriptFile, parseFile, type Ts } from "./conflicts/typescript.js"
+import { MAX_ANALYSED_BYTES } from "./conflicts/analysis.js"
+import { exportedGone, identifierUses, isScriptFile, parseFile, type Ts, withParseCache } from "./conflicts/typescript.js"
 
 const dec = new TextDecoder()
 
@@ -81,42 +82,60 @@ const brokenAcrossFiles = (
       }))
     const trees = { base: yield* lsTree(mergeBase), ours: yield* lsTree(ours.commit), theirs: yield* lsTree(theirs.commit) }
     const blobs = yield* readBlobs(cwd, [...trees.base.values(), ...trees.ours.values(), ...trees.theirs.values()].map((e) => e.oid))
-    const text = (e: { oid: string } | undefined) => (e === undefined ? null : new TextDecoder().decode(blobs.get(e.oid)!))
-    const ts = yield* typescript
-    for (const [x, y] of [[0, 1], [1, 0]] as const) {
-      const tx = x === 0 ? trees.ours : trees.theirs
-      const ty = y === 0 ? trees.ours : trees.theirs
-      const gone: Array<{ name: string; to: string | null; file: string }> = []
-      for (const f of sides[x]!.files) {
-        const b = text(trees.base.get(f))
-        const side = text(tx.get(f))
-        if (b === null || side === null) continue
-        for (const [name, to] of exportedGone(ts, f, b, side)) gone.push({ name, to, file: f })
-      }
-      if (gone.length === 0) continue
-      const names = [...new Set(gone.map((g) => g.name))]
-      for (const g of sides[y]!.files) {
-        const after = text(ty.get(g))
-        if (after === null) continue
-        const before = text(trees.base.get(g)) ?? ""
-        const declaredHere = new Set(parseFile(ts, g, after).entities.map((e) => e.name))
-        const was = identifierUses(ts, g, before, names)
-        const now = identifierUses(ts, g, after, names)
-        for (const u of gone) {
-          if (declaredHere.has(u.name) || now.get(u.name)! <= was.get(u.name)!) continue
-          // In the file that did the rename, the in-file analysis of a textual conflict covers it.
-          if (u.file === g && conflicted.has(g)) continue
-          const entry = out.get(g) ?? {
-            stages: { base: trees.base.get(g) ?? null, ours: trees.ours.get(g) ?? null, theirs: trees.theirs.get(g) ?? null },
-            uses: []
-          }
-          entry.uses.push({ name: u.name, to: u.to, file: u.file, by: sides[x]!.info.ref, usedBy: sides[y]!.info.ref })
-          out.set(g, entry)
-        }
-      }
+    // A file too large for the engine to analyse is not parsed here either (a 2 MB file took a minute).
+    const text = (e: { oid: string } | undefined) => {
+      const b = e === undefined ? undefined : blobs.get(e.oid)
+      return b === undefined || b.length > MAX_ANALYSED_BYTES ? null : new TextDecoder().decode(b)
     }
+    const ts = yield* typescript
+    // Each version is parsed once for both directions (`withParseCache`).
+    withParseCache(() => usesOfGone(ts, sides, trees, text, conflicted, out))
     return out
   })
+
+/** For each side, the names it renamed or deleted that the other side adds uses of in another file. */
+const usesOfGone = (
+  ts: Ts,
+  sides: ReadonlyArray<{ readonly info: RefInfo; readonly files: ReadonlyArray<string> }>,
+  trees: Record<"base" | "ours" | "theirs", Map<string, { mode: string; oid: string }>>,
+  text: (e: { oid: string } | undefined) => string | null,
+  conflicted: ReadonlySet<string>,
+  out: Map<string, { stages: Omit<ConflictedPath, "path">; uses: Array<BrokenUse> }>
+) => {
+  for (const [x, y] of [[0, 1], [1, 0]] as const) {
+    const tx = x === 0 ? trees.ours : trees.theirs
+    const ty = y === 0 ? trees.ours : trees.theirs
+    const gone: Array<{ name: string; to: string | null; file: string }> = []
+    for (const f of sides[x]!.files) {
+      const b = text(trees.base.get(f))
+      const side = text(tx.get(f))
+      if (b === null || side === null) continue
+      for (const [name, to] of exportedGone(ts, f, b, side)) gone.push({ name, to, file: f })
+    }
+    if (gone.length === 0) continue
+    const names = [...new Set(gone.map((g) => g.name))]
+    for (const g of sides[y]!.files) {
+      const after = text(ty.get(g))
+      const inBase = trees.base.get(g)
+      const before = inBase === undefined ? "" : text(inBase)
+      if (after === null || before === null) continue
+      const declaredHere = new Set(parseFile(ts, g, after).entities.map((e) => e.name))
+      const was = identifierUses(ts, g, before, names)
+      const now = identifierUses(ts, g, after, names)
+      for (const u of gone) {
+        if (declaredHere.has(u.name) || now.get(u.name)! <= was.get(u.name)!) continue
+        // In the file that did the rename, the in-file analysis of a textual conflict covers it.
+        if (u.file === g && conflicted.has(g)) continue
+        const entry = out.get(g) ?? {
+          stages: { base: trees.base.get(g) ?? null, ours: trees.ours.get(g) ?? null, theirs: trees.theirs.get(g) ?? null },
+          uses: []
+        }
+        entry.uses.push({ name: u.name, to: u.to, file: u.file, by: sides[x]!.info.ref, usedBy: sides[y]!.info.ref })
+        out.set(g, entry)
+      }
+    }
+  }
+}
 
 /** Git plumbing for conflicts; `typescript` loads the compiler (once) for the cross-file check. */
 export const make = (typescript: Effect.Effect<Ts>) => Effect.gen(function*() {

@@ -85,7 +85,17 @@ const bytesEqual = (a: Uint8Array | null, b: Uint8Array | null) =>
 
 const toBase64 = (b: Uint8Array) => Buffer.from(b).toString("base64")
 const dec = new TextDecoder()
-const isBin = (c: Candidate) => c.content !== null && c.content.includes(0)
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
+const isUtf8 = (b: Uint8Array) => {
+  try {
+    strictUtf8.decode(b)
+    return true
+  } catch {
+    return false
+  }
+}
+/** Content kept as base64: NUL bytes, or not valid UTF-8 (as text, its bytes would not survive a round trip). */
+const isBin = (c: Candidate) => c.content !== null && (c.content.includes(0) || !isUtf8(c.content))
 
 const loadTypeScript: Effect.Effect<Ts> = Effect.promise(() => import("typescript")).pipe(
   Effect.map((m) => ((m as unknown as { default?: Ts }).default ?? (m as unknown as Ts)))
@@ -398,7 +408,7 @@ export const make = Effect.gen(function*() {
       const diffOf = (x: Candidate) => {
         if (bytesEqual(x.content, current)) return ""
         if (x.content === null) return `--- a/${c.path}\n+++ /dev/null\n(file deleted)\n`
-        if (isBin(x) || (current !== null && current.includes(0))) return `Binary files a/${c.path} and b/${c.path} differ\n`
+        if (isBin(x) || (current !== null && (current.includes(0) || !isUtf8(current)))) return `Binary files a/${c.path} and b/${c.path} differ\n`
         return unifiedDiff(current === null ? "" : dec.decode(current), dec.decode(x.content), { path: c.path })
       }
       return yield* store.replaceSuggestions(
