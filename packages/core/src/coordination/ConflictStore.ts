@@ -216,11 +216,47 @@ const SuggestionRow = Schema.transform(
 
 /** The bytes of a suggestion's resolved file (null when it deletes the file). */
 export const contentOf = (s: Suggestion): Uint8Array | null =>
-  s.resolvedContent === null
-    ? null
-    : s.encoding === "base64"
-    ? new Uint8Array(Buffer.from(s.resolvedContent, "base64"))
-    : new TextEncoder().encode(s.resolvedContent)
+  s.resolvedContent === null ? null : Buffer.from(s.resolvedContent, s.encoding === "base64" ? "base64" : "utf8")
+
+// Rows are written through the same Schemas that read them (one definition of each row's shape).
+const encodeConflictRow = Schema.encodeSync(ConflictRow)
+const encodeSuggestionRow = Schema.encodeSync(SuggestionRow)
+
+/** The `conflicts` row for a newly detected conflict. */
+const conflictRowOf = (c: ConflictInput, now: number) => {
+  const { details: { brokenUses, ...facts }, oids, ...fields } = c
+  return encodeConflictRow({
+    conflict: { ...fields, ...facts, id: newId("cf"), detectedAt: new Date(now).toISOString(), resolvedAt: null, resolution: null },
+    oids,
+    brokenUses
+  })
+}
+
+/** The `conflict_suggestions` row for a new suggestion (`path` is its conflict's, read by a join). */
+const suggestionRowOf = (id: string, conflictId: string, worktree: string | null, currentHash: string, s: SuggestionInput, now: number) => {
+  const { path: _path, ...row } = encodeSuggestionRow({
+    id,
+    conflictId,
+    path: "",
+    strategy: s.strategy,
+    confidence: s.confidence,
+    description: s.description,
+    parses: s.parses,
+    autoApply: s.autoApply,
+    complete: s.complete,
+    hunks: s.hunks,
+    deletesFile: s.content === null,
+    encoding: s.binary ? "base64" : "utf8",
+    resolvedContent: s.content === null ? null : Buffer.from(s.content).toString(s.binary ? "base64" : "utf8"),
+    diff: s.diff,
+    currentHash,
+    worktree,
+    createdAt: new Date(now).toISOString(),
+    appliedAt: null,
+    appliedWorktree: null
+  })
+  return row
+}
 
 const decodeConflicts = Schema.decodeUnknown(Schema.Array(ConflictRow))
 const decodeSuggestions = Schema.decodeUnknown(Schema.Array(SuggestionRow))
@@ -317,7 +353,6 @@ export const make = Effect.gen(function*() {
     db.orFail(effect).pipe(Effect.flatMap((r) => Effect.orDie(decodeConflicts(r))))
   const suggestionRows = (effect: Effect.Effect<ReadonlyArray<unknown>, any>) =>
     db.orFail(effect).pipe(Effect.flatMap((r) => Effect.orDie(decodeSuggestions(r))))
-  const encodeDetails = Schema.encodeSync(Details)
 
   const get = (id: string) =>
     conflictRows(sql`SELECT * FROM conflicts WHERE id = ${id}`).pipe(
@@ -326,32 +361,7 @@ export const make = Effect.gen(function*() {
 
   const record = (c: ConflictInput, now: number) =>
     conflictRows(sql`
-      INSERT INTO conflicts ${
-      sql.insert({
-        id: newId("cf"),
-        repo_path: c.repo,
-        path: c.path,
-        ours_ref: c.ours.ref,
-        ours_commit: c.ours.commit,
-        theirs_ref: c.theirs.ref,
-        theirs_commit: c.theirs.commit,
-        merge_base: c.mergeBase,
-        source: c.source,
-        git_kind: c.gitKind,
-        conflict_type: c.type,
-        severity: c.severity,
-        language: c.language,
-        analyzer: c.analyzer,
-        summary: c.summary,
-        details: encodeDetails(c.details),
-        base_oid: c.oids.base,
-        ours_oid: c.oids.ours,
-        theirs_oid: c.oids.theirs,
-        worktree_path: c.worktree,
-        session_id: c.sessionId,
-        detected_at: now
-      })
-    }
+      INSERT INTO conflicts ${sql.insert(conflictRowOf(c, now))}
       ON CONFLICT (repo_path, ours_commit, theirs_commit, path) DO UPDATE SET
         source = excluded.source, git_kind = excluded.git_kind,
         conflict_type = excluded.conflict_type, severity = excluded.severity, language = excluded.language,
@@ -389,25 +399,7 @@ export const make = Effect.gen(function*() {
       for (const s of list) {
         const id = newId("sg")
         ids.push(id)
-        yield* sql`INSERT INTO conflict_suggestions ${
-          sql.insert({
-            id,
-            conflict_id: conflictId,
-            strategy: s.strategy,
-            confidence: s.confidence,
-            description: s.description,
-            content: s.content === null ? null : Buffer.from(s.content),
-            is_binary: s.binary ? 1 : 0,
-            parses: s.parses === null ? null : s.parses ? 1 : 0,
-            auto_apply: s.autoApply ? 1 : 0,
-            complete: s.complete ? 1 : 0,
-            hunks: JSON.stringify(s.hunks),
-            diff: s.diff,
-            worktree_path: worktree,
-            current_hash: currentHash,
-            created_at: now
-          })
-        }`
+        yield* sql`INSERT INTO conflict_suggestions ${sql.insert(suggestionRowOf(id, conflictId, worktree, currentHash, s, now))}`
       }
       const rows = yield* suggestionRows(
         sql`SELECT s.*, c.path AS path FROM conflict_suggestions s JOIN conflicts c ON c.id = s.conflict_id WHERE ${sql.in("s.id", ids)}`
