@@ -52,6 +52,8 @@ export class Caller extends Context.Tag("@parallel-cc/mcp/Caller")<Caller, {
    * the working directory; None outside any repository.
    */
   readonly repoPath: Effect.Effect<Option.Option<string>, Database.DbFailure>
+  /** {@link repoPath} for a calling session already looked up (one store read per call instead of two). */
+  readonly repoPathOf: (found: Option.Option<CallerSession>) => Effect.Effect<Option.Option<string>>
 }>() {}
 
 const within = (dir: string, root: string) => dir === root || dir.startsWith(root.endsWith("/") ? root : `${root}/`)
@@ -110,12 +112,26 @@ export const make = (options: Options) =>
       })
     )
 
-    const repoPath = Effect.flatMap(sessionOption, (found) =>
-      Option.isSome(found)
-        ? Effect.succeed(Option.some(found.value.session.repoPath))
-        : git.mainRoot(cwd).pipe(Effect.map(Option.some), Effect.orElseSucceed(() => Option.none<string>())))
+    // The main repository of the working directory: three git processes, asked once. Only a found repository
+    // is remembered, and only while its `.git` and the working directory are still there (a directory that
+    // becomes a repository later is found by the next call).
+    let cwdRoot: string | undefined
+    const cwdRepo = Effect.suspend(() =>
+      cwdRoot !== undefined && fs.existsSync(cwd) && fs.existsSync(`${cwdRoot}/.git`)
+        ? Effect.succeed(Option.some(cwdRoot))
+        : git.mainRoot(cwd).pipe(
+          Effect.tap((root) => Effect.sync(() => (cwdRoot = root))),
+          Effect.map(Option.some),
+          Effect.orElseSucceed(() => Option.none<string>())
+        )
+    )
 
-    return Caller.of({ cwd, envSessionId, env: options.env, homeDir: options.homeDir, session, sessionOption, repoPath })
+    const repoPathOf = (found: Option.Option<CallerSession>) =>
+      Option.isSome(found) ? Effect.succeed(Option.some(found.value.session.repoPath)) : cwdRepo
+
+    const repoPath = Effect.flatMap(sessionOption, repoPathOf)
+
+    return Caller.of({ cwd, envSessionId, env: options.env, homeDir: options.homeDir, session, sessionOption, repoPath, repoPathOf })
   })
 
 /** The Caller layer for one server process. */

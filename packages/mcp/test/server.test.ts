@@ -111,6 +111,42 @@ describe("MCP server (stdio, real client)", () => {
     assert.strictEqual(all.sessions.find((x: any) => x.sessionId === s.sessionId).lastHeartbeat, shown.lastHeartbeat)
   })
 
+  it("status answers from the store snapshot exactly as through the services, and steps aside for a dead session", async () => {
+    const w = make()
+    const main = w.register()
+    const second = w.register()
+    const later = new Date(Date.now() + 90_000)
+    fs.utimesSync(path.join(w.dataDir, "heartbeats", second.sessionId), later, later)
+    const trace = { PARALLEL_CC_TRACE_FAST_PATH: "1", PARALLEL_CC_SESSION_ID: second.sessionId }
+    const fast = await w.connect(main.worktreePath, trace)
+    const slow = await w.connect(main.worktreePath, { ...trace, PARALLEL_CC_NO_FAST_PATH: "1" })
+    const compare = async () => {
+      for (const [tool, args] of [["get_parallel_status", {}], ["get_parallel_status", { allRepos: true }], ["get_my_session", {}]] as const) {
+        const a = await fast.call(tool, args)
+        const b = await slow.call(tool, args)
+        assert.isNotTrue(a.isError, JSON.stringify(a.content))
+        assert.deepStrictEqual(a, b, tool)
+      }
+    }
+    await compare()
+    assert.include(fast.stderr(), "answered from the store snapshot")
+    assert.notInclude(fast.stderr(), "store snapshot declined")
+    assert.notInclude(slow.stderr(), "store snapshot")
+
+    // A session whose process is gone: the snapshot cannot prove it alive and steps aside; same answers.
+    const agent = spawn("sleep", ["600"], { stdio: "ignore" })
+    try {
+      const r = w.cli(["register", "--repo", w.repo.root, "--pid", String(agent.pid), "--json"])
+      assert.strictEqual(r.code, 0, r.stderr)
+    } finally {
+      agent.kill("SIGKILL")
+    }
+    await new Promise<void>((resolve) => (agent.exitCode !== null || agent.signalCode !== null ? resolve() : agent.once("exit", () => resolve())))
+    await compare()
+    assert.include(fast.stderr(), "store snapshot declined")
+    assert.strictEqual((await fast.ok("get_parallel_status")).total, 3)
+  })
+
   it("answers bad calls with tool errors and keeps serving", async () => {
     const w = make()
     const outside = TempDir.makeSync()

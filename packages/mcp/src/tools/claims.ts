@@ -107,7 +107,7 @@ export const listFileClaims = Tool.define({
       const me = yield* caller.sessionOption
       const you = Option.map(me, (m) => m.session.sessionId).pipe(Option.getOrNull)
       if (input.mine === true && you === null) yield* caller.session
-      const repo = Option.getOrUndefined(yield* repoOption(input.repo))
+      const repo = Option.getOrUndefined(yield* repoOption(input.repo, me))
       let filePath: string | undefined
       if (input.path !== undefined) {
         if (repo === undefined) {

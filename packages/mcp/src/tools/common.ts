@@ -7,7 +7,7 @@ import { type Database, Errors, Git } from "@parallel-cc/core"
 import { Effect, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Caller } from "../Caller.js"
+import { Caller, type CallerSession } from "../Caller.js"
 
 /**
  * The repository a call is about: `input` (a path, relative to the server's working directory; any
@@ -15,11 +15,13 @@ import { Caller } from "../Caller.js"
  * None when neither is known.
  */
 export const repoOption = (
-  input: string | undefined
+  input: string | undefined,
+  /** The calling session when the call already looked it up. */
+  me?: Option.Option<CallerSession>
 ): Effect.Effect<Option.Option<string>, Errors.InvalidInput | Database.DbFailure, Caller | Git.Git> =>
   Effect.gen(function*() {
     const caller = yield* Caller
-    if (input === undefined) return yield* caller.repoPath
+    if (input === undefined) return yield* (me !== undefined ? caller.repoPathOf(me) : caller.repoPath)
     const git = yield* Git.Git
     const abs = path.resolve(caller.cwd, input)
     const real = yield* Effect.try({

@@ -33,7 +33,7 @@ export const getOverlaps = Tool.define({
     Effect.gen(function*() {
       const caller = yield* Caller
       const me = yield* caller.sessionOption
-      const repo = yield* repoOption(input.repo)
+      const repo = yield* repoOption(input.repo, me)
       const you = Option.map(me, (m) => m.session.sessionId).pipe(Option.getOrUndefined)
       const found = yield* Effect.flatMap(Overlaps.Overlaps, (o) =>
         o.list({

@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { ClaimsLedger, type Domain, Fleet, Overlaps, Sessions, SessionStore } from "@parallel-cc/core"
+import { AppConfig, ClaimsLedger, type Domain, Fleet, Overlaps, Sessions, SessionStore, StatusSnapshot } from "@parallel-cc/core"
 import { Effect, Option } from "effect"
 import { z } from "zod"
 import { Caller } from "../Caller.js"
@@ -19,6 +19,69 @@ const shown = (s: Domain.Session) =>
   Effect.flatMap(Sessions.Sessions, (sessions) => sessions.liveness(s)).pipe(
     Effect.map((v) => sessionWire({ ...s, lastHeartbeat: v.lastHeartbeat }))
   )
+
+type Row = ReturnType<typeof sessionWire> & ReturnType<typeof fleetFieldsWire>
+
+/**
+ * The rows from core's read-only store snapshot (the one `status --json` answers from at start-up), when it
+ * can answer: every session provably alive and its usage as stored (it steps aside otherwise, and on
+ * configured prices). Plain synchronous reads instead of a fiber per file: the same rows as
+ * {@link serviceRows}, read fresh on every call (a test compares the two byte for byte).
+ * `PARALLEL_CC_NO_FAST_PATH=1` always takes the services; `PARALLEL_CC_TRACE_FAST_PATH=1` says on stderr which
+ * answered.
+ */
+const snapshotRows = (repo: Option.Option<string>) =>
+  Effect.gen(function*() {
+    const caller = yield* Caller
+    if (caller.env["PARALLEL_CC_NO_FAST_PATH"] === "1") return undefined
+    const config = yield* AppConfig.AppConfig
+    const snapshot = yield* Effect.sync(() =>
+      StatusSnapshot.read({
+        dbPath: config.dbPath,
+        dataDir: config.dataDir,
+        repoPath: Option.getOrUndefined(repo),
+        customPrices: Object.keys(config.values["cost.models"]).length > 0
+      })
+    )
+    if (caller.env["PARALLEL_CC_TRACE_FAST_PATH"] === "1") {
+      process.stderr.write(`parallel-cc-mcp: ${snapshot !== undefined ? "answered from the store snapshot" : "store snapshot declined"}\n`)
+    }
+    return snapshot?.sessions.map((s): Row => ({
+      sessionId: s.sessionId,
+      repoPath: s.repoPath,
+      worktreePath: s.worktreePath,
+      worktreeName: s.worktreeName,
+      branch: s.branch,
+      isMainRepo: s.isMainRepo,
+      pid: s.pid,
+      mode: s.mode,
+      status: s.status,
+      createdAt: s.createdAt,
+      lastHeartbeat: s.lastHeartbeat,
+      endedAt: s.endedAt,
+      state: s.state,
+      stateSince: s.stateSince,
+      usage: s.usage as Row["usage"]
+    }))
+  })
+
+/** The rows through the services: the stored sessions, each with its liveness and fleet fields. */
+const serviceRows = (repo: Option.Option<string>) =>
+  Effect.gen(function*() {
+    const store = yield* SessionStore.SessionStore
+    const fleet = yield* Fleet.Fleet
+    const sessions = yield* store.list({ repoPath: Option.getOrUndefined(repo), status: "active" })
+    // Each session's files and process are looked at side by side (a call waits for the slowest, not the sum).
+    return yield* Effect.forEach(sessions, (s) =>
+      Effect.flatMap(Sessions.Sessions, (x) => x.liveness(s)).pipe(
+        Effect.flatMap((v) =>
+          Effect.map(fleet.fields(v), ({ lastMessage: _, ...f }): Row => ({
+            ...sessionWire({ ...s, lastHeartbeat: v.lastHeartbeat }),
+            ...fleetFieldsWire(f)
+          }))
+        )
+      ), { concurrency: "unbounded" })
+  })
 
 export const getParallelStatus = Tool.define({
   name: "get_parallel_status",
@@ -42,32 +105,21 @@ export const getParallelStatus = Tool.define({
   readOnly: true,
   handler: (input) =>
     Effect.gen(function*() {
-      const store = yield* SessionStore.SessionStore
       const caller = yield* Caller
       const me = yield* caller.sessionOption
-      const repo = input.allRepos === true ? Option.none<string>() : yield* repoOption(input.repo)
-      const sessions = yield* store.list({ repoPath: Option.getOrUndefined(repo), status: "active" })
+      const repo = input.allRepos === true ? Option.none<string>() : yield* repoOption(input.repo, me)
+      const rows = (yield* snapshotRows(repo)) ?? (yield* serviceRows(repo))
       const claims = yield* Effect.flatMap(ClaimsLedger.ClaimsLedger, (l) => l.list({ repoPath: Option.getOrUndefined(repo) }))
       const you = Option.map(me, (m) => m.session.sessionId).pipe(Option.getOrNull)
-      const fleet = yield* Fleet.Fleet
-      const rows = yield* Effect.forEach(sessions, (s) =>
-        Effect.flatMap(Sessions.Sessions, (x) => x.liveness(s)).pipe(
-          Effect.flatMap((v) =>
-            Effect.map(fleet.fields(v), ({ lastMessage: _, ...f }) => ({
-              ...sessionWire({ ...s, lastHeartbeat: v.lastHeartbeat }),
-              ...fleetFieldsWire(f)
-            }))
-          )
-        ))
       return {
         repoPath: Option.getOrNull(repo),
         you,
-        sessions: sessions.map((s, i) => ({
-          ...rows[i]!,
-          isYou: s.sessionId === you,
-          claims: claims.filter((c) => c.sessionId === s.sessionId).length
+        sessions: rows.map((row) => ({
+          ...row,
+          isYou: row.sessionId === you,
+          claims: claims.filter((c) => c.sessionId === row.sessionId).length
         })),
-        total: sessions.length
+        total: rows.length
       }
     }),
   summarize: (o) =>
@@ -96,13 +148,19 @@ export const getMySession = Tool.define({
       const caller = yield* Caller
       const store = yield* SessionStore.SessionStore
       const me = yield* caller.session
-      const all = yield* store.list({ repoPath: me.session.repoPath, status: "active" })
-      const claims = yield* Effect.flatMap(ClaimsLedger.ClaimsLedger, (l) => l.list({ sessionId: me.session.sessionId }))
-      const overlaps = yield* Effect.flatMap(Overlaps.Overlaps, (o) => o.list({ sessionId: me.session.sessionId }))
+      const id = me.session.sessionId
+      // The snapshot's rows include the caller's shown heartbeat; the services when it steps aside.
+      const rows = yield* snapshotRows(Option.some(me.session.repoPath))
+      const mine = rows?.find((r) => r.sessionId === id)
+      const others = mine !== undefined && rows !== undefined
+        ? rows.length - 1
+        : (yield* store.list({ repoPath: me.session.repoPath, status: "active" })).filter((s) => s.sessionId !== id).length
+      const claims = yield* Effect.flatMap(ClaimsLedger.ClaimsLedger, (l) => l.list({ sessionId: id }))
+      const overlaps = yield* Effect.flatMap(Overlaps.Overlaps, (o) => o.list({ sessionId: id }))
       return {
-        session: yield* shown(me.session),
+        session: mine !== undefined ? sessionWire({ ...me.session, lastHeartbeat: new Date(mine.lastHeartbeat) }) : yield* shown(me.session),
         resolvedBy: me.resolvedBy,
-        otherSessions: all.filter((s) => s.sessionId !== me.session.sessionId).length,
+        otherSessions: others,
         claims: claims.map(claimWire),
         overlaps: overlaps.map(overlapWire)
       }
