@@ -148,19 +148,13 @@ export const getMySession = Tool.define({
       const caller = yield* Caller
       const store = yield* SessionStore.SessionStore
       const me = yield* caller.session
-      const id = me.session.sessionId
-      // The snapshot's rows include the caller's shown heartbeat; the services when it steps aside.
-      const rows = yield* snapshotRows(Option.some(me.session.repoPath))
-      const mine = rows?.find((r) => r.sessionId === id)
-      const others = mine !== undefined && rows !== undefined
-        ? rows.length - 1
-        : (yield* store.list({ repoPath: me.session.repoPath, status: "active" })).filter((s) => s.sessionId !== id).length
-      const claims = yield* Effect.flatMap(ClaimsLedger.ClaimsLedger, (l) => l.list({ sessionId: id }))
-      const overlaps = yield* Effect.flatMap(Overlaps.Overlaps, (o) => o.list({ sessionId: id }))
+      const all = yield* store.list({ repoPath: me.session.repoPath, status: "active" })
+      const claims = yield* Effect.flatMap(ClaimsLedger.ClaimsLedger, (l) => l.list({ sessionId: me.session.sessionId }))
+      const overlaps = yield* Effect.flatMap(Overlaps.Overlaps, (o) => o.list({ sessionId: me.session.sessionId }))
       return {
-        session: mine !== undefined ? sessionWire({ ...me.session, lastHeartbeat: new Date(mine.lastHeartbeat) }) : yield* shown(me.session),
+        session: yield* shown(me.session),
         resolvedBy: me.resolvedBy,
-        otherSessions: others,
+        otherSessions: all.filter((s) => s.sessionId !== me.session.sessionId).length,
         claims: claims.map(claimWire),
         overlaps: overlaps.map(overlapWire)
       }
