@@ -192,6 +192,51 @@ const storedUsage = (db: Database.Database, options: Options, id: string): Sessi
   return usageView(rows, { known: state.known === 1, reason: state.reason, turns: state.turns }, {})
 }
 
+/** The snapshot from an open read-only connection (see {@link read}); throws where `read` gives up. */
+const readFrom = (db: Database.Database, options: Options): Snapshot | undefined => {
+  if (db.pragma("user_version", { simple: true }) !== LATEST_SCHEMA_VERSION) return undefined
+  const where = ["status = 'active'"]
+  const params: Array<string> = []
+  if (options.repoPath !== undefined) {
+    where.push("repo_path = ?")
+    params.push(options.repoPath)
+  }
+  if (options.mode !== undefined) {
+    where.push("mode = ?")
+    params.push(options.mode)
+  }
+  const active = db.prepare(`SELECT * FROM sessions WHERE ${where.join(" AND ")} ORDER BY created_at, id`).all(...params) as Array<Row>
+  const sessions: Array<Snapshot["sessions"][number]> = []
+  for (const r of active) {
+    if (r.pid_start_time === null || linuxStartTime(r.pid) !== r.pid_start_time) return undefined
+    const agent = readStateSync(options.dataDir, r.id)
+    const usage = storedUsage(db, options, r.id)
+    if (usage === undefined) return undefined
+    sessions.push({
+      ...entry(r, heartbeatOf(options.dataDir, r)),
+      liveness: { state: "alive", detail: `pid ${r.pid} runs` },
+      state: agent?.state ?? null,
+      stateSince: agent?.since.toISOString() ?? null,
+      usage
+    })
+  }
+  let kept: Array<SessionEntry> = []
+  if (options.mode !== "sandbox") {
+    const now = options.now ?? Date.now()
+    const rows = (options.repoPath !== undefined
+      ? db.prepare(
+        "SELECT * FROM sessions WHERE kept_reason IS NOT NULL AND status = 'released' AND repo_path = ? ORDER BY ended_at, id"
+      ).all(options.repoPath)
+      : db.prepare("SELECT * FROM sessions WHERE kept_reason IS NOT NULL AND status = 'released' ORDER BY ended_at, id").all()) as Array<Row>
+    kept = rows
+      .filter((r) => r.kept_reason !== RELEASE_IN_PROGRESS || (r.ended_at !== null && now - r.ended_at > 120_000))
+      .map((r) => entry(r, r.last_heartbeat))
+  }
+  return { sessions, kept, released: [] }
+}
+
+const open = (dbPath: string) => new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 250 })
+
 /**
  * The snapshot, or `undefined` when the `Sessions` service must answer (no store yet, another schema
  * version, a session that is not provably alive, the store busy, no `/proc`). Never writes anything.
@@ -200,49 +245,45 @@ export const read = (options: Options): Snapshot | undefined => {
   if (process.platform !== "linux") return undefined
   let db: Database.Database | undefined
   try {
-    db = new Database(options.dbPath, { readonly: true, fileMustExist: true, timeout: 250 })
-    if (db.pragma("user_version", { simple: true }) !== LATEST_SCHEMA_VERSION) return undefined
-    const where = ["status = 'active'"]
-    const params: Array<string> = []
-    if (options.repoPath !== undefined) {
-      where.push("repo_path = ?")
-      params.push(options.repoPath)
-    }
-    if (options.mode !== undefined) {
-      where.push("mode = ?")
-      params.push(options.mode)
-    }
-    const active = db.prepare(`SELECT * FROM sessions WHERE ${where.join(" AND ")} ORDER BY created_at, id`).all(...params) as Array<Row>
-    const sessions: Array<Snapshot["sessions"][number]> = []
-    for (const r of active) {
-      if (r.pid_start_time === null || linuxStartTime(r.pid) !== r.pid_start_time) return undefined
-      const agent = readStateSync(options.dataDir, r.id)
-      const usage = storedUsage(db, options, r.id)
-      if (usage === undefined) return undefined
-      sessions.push({
-        ...entry(r, heartbeatOf(options.dataDir, r)),
-        liveness: { state: "alive", detail: `pid ${r.pid} runs` },
-        state: agent?.state ?? null,
-        stateSince: agent?.since.toISOString() ?? null,
-        usage
-      })
-    }
-    let kept: Array<SessionEntry> = []
-    if (options.mode !== "sandbox") {
-      const now = options.now ?? Date.now()
-      const rows = (options.repoPath !== undefined
-        ? db.prepare(
-          "SELECT * FROM sessions WHERE kept_reason IS NOT NULL AND status = 'released' AND repo_path = ? ORDER BY ended_at, id"
-        ).all(options.repoPath)
-        : db.prepare("SELECT * FROM sessions WHERE kept_reason IS NOT NULL AND status = 'released' ORDER BY ended_at, id").all()) as Array<Row>
-      kept = rows
-        .filter((r) => r.kept_reason !== RELEASE_IN_PROGRESS || (r.ended_at !== null && now - r.ended_at > 120_000))
-        .map((r) => entry(r, r.last_heartbeat))
-    }
-    return { sessions, kept, released: [] }
+    db = open(options.dbPath)
+    return readFrom(db, options)
   } catch {
     return undefined
   } finally {
     db?.close()
+  }
+}
+
+/**
+ * {@link read} for a long-lived process (the MCP server): the read-only connection stays open between
+ * reads (opening one costs more than the read), for one store file; any failure closes it and the next read
+ * opens it again. Every read reads the store afresh: nothing but the connection is kept.
+ */
+export const reader = (): { readonly read: (options: Options) => Snapshot | undefined; readonly close: () => void } => {
+  let held: { readonly path: string; readonly ino: number; readonly db: Database.Database } | undefined
+  const close = () => {
+    const h = held
+    held = undefined
+    try {
+      h?.db.close()
+    } catch {
+      // Closing a connection that failed is best effort.
+    }
+  }
+  return {
+    read: (options) => {
+      if (process.platform !== "linux") return undefined
+      try {
+        // A store file replaced since (removed and created again) is opened anew.
+        const ino = fs.statSync(options.dbPath).ino
+        if (held !== undefined && (held.path !== options.dbPath || held.ino !== ino)) close()
+        held ??= { path: options.dbPath, ino, db: open(options.dbPath) }
+        return readFrom(held.db, options)
+      } catch {
+        close()
+        return undefined
+      }
+    },
+    close
   }
 }

@@ -30,13 +30,16 @@ type Row = ReturnType<typeof sessionWire> & ReturnType<typeof fleetFieldsWire>
  * `PARALLEL_CC_NO_FAST_PATH=1` always takes the services; `PARALLEL_CC_TRACE_FAST_PATH=1` says on stderr which
  * answered.
  */
+// One read-only connection for the snapshot per server process (see StatusSnapshot.reader).
+const snapshots = StatusSnapshot.reader()
+
 const snapshotRows = (repo: Option.Option<string>) =>
   Effect.gen(function*() {
     const caller = yield* Caller
     if (caller.env["PARALLEL_CC_NO_FAST_PATH"] === "1") return undefined
     const config = yield* AppConfig.AppConfig
     const snapshot = yield* Effect.sync(() =>
-      StatusSnapshot.read({
+      snapshots.read({
         dbPath: config.dbPath,
         dataDir: config.dataDir,
         repoPath: Option.getOrUndefined(repo),
