@@ -145,7 +145,7 @@ describe("MCP server (stdio, real client)", () => {
     await compare()
     assert.include(fast.stderr(), "store snapshot declined")
     assert.strictEqual((await fast.ok("get_parallel_status")).total, 3)
-  })
+  }, 240_000) // two servers and a dozen calls: generous for a loaded machine
 
   it("answers bad calls with tool errors and keeps serving", async () => {
     const w = make()
