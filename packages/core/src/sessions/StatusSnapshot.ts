@@ -22,6 +22,7 @@ import { LATEST_SCHEMA_VERSION } from "../platform/schemaVersion.js"
 import type { SessionUsage } from "../fleet/FleetDomain.js"
 import { TranscriptReader } from "../fleet/transcriptUsage.js"
 import { type UsageRowColumns, usageRowOf, usageView } from "../fleet/usageView.js"
+import type { Row as FastPathRow } from "./FastPath.js"
 import { type AgentStateName, Layout, readStateSync, sessionDirOf } from "./liveDir.js"
 
 /**
@@ -61,29 +62,8 @@ export interface Options {
   readonly customPrices?: boolean | undefined
 }
 
-interface Row {
-  readonly id: string
-  readonly repo_path: string
-  readonly worktree_path: string
-  readonly worktree_name: string | null
-  readonly branch: string | null
-  readonly is_main: number
-  readonly pid: number
-  readonly pid_start_time: string | null
-  readonly mode: "local" | "sandbox"
-  readonly status: "active" | "released"
-  readonly created_at: number
-  readonly last_heartbeat: number
-  readonly ended_at: number | null
-  readonly port_base: number | null
-  readonly release_reason: string | null
-  readonly kept_reason: string | null
-  readonly base_commit: string | null
-  readonly base_branch: string | null
-  readonly name: string | null
-  readonly parent_id: string | null
-  readonly agent: string | null
-}
+/** A `sessions` row (`FastPath.Row`), with the mode and status the schema allows. */
+type Row = Omit<FastPathRow, "mode" | "status"> & { readonly mode: "local" | "sandbox"; readonly status: "active" | "released" }
 
 /** Same marker as `SessionStore.RELEASE_IN_PROGRESS` (a test keeps them equal). */
 const RELEASE_IN_PROGRESS = "release in progress"
