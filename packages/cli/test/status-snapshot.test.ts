@@ -59,7 +59,7 @@ const register = (w: World, pid: number) => {
   return Cli.json(r)
 }
 
-describe("status --json from the store snapshot", () => {
+describe("status --json from the store snapshot", { timeout: 180_000 }, () => {
   it("prints exactly what the Sessions service prints: empty, main and worktree sessions, heartbeats, filters, kept worktrees", () => {
     const w = world()
     // No store yet: the snapshot declines (the service creates the store).

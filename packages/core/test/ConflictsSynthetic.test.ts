@@ -59,5 +59,5 @@ describe("Conflicts on synthetic splits of real edits (regression)", () => {
       // here they always are. 8 of the 12 come first (measured 2026-12-03); fewer is a regression.
       assert.isAtLeast(top, 8, results.filter((r) => !r.top).map((r) => r.name).join("\n"))
       assert.strictEqual(any, cases.length, results.filter((r) => !r.any).map((r) => r.name).join("\n"))
-    }))
+    }), 180_000)
 })
