@@ -42,7 +42,7 @@ const world = () => {
   const repo = TempRepo.makeSync(path.join(base, "one"), { files: { "README.md": "# one\n" } })
   const other = TempRepo.makeSync(path.join(base, "two"), { files: { "README.md": "# two\n" } })
   const data = path.join(base, "data")
-  const env: Record<string, string> = { ...repo.env, PARALLEL_CC_DATA_DIR: data, LANG: "C.UTF-8" }
+  const env: Record<string, string> = { ...repo.env, PARALLEL_CC_DATA_DIR: data, LANG: "C.UTF-8", PAGER: "cat" }
   const register = (root: string, name: string) => {
     const agent = spawn("sleep", ["600"], { stdio: "ignore" })
     children.push(agent)
@@ -122,9 +122,10 @@ describe("parallel-cc ui keys (tmux)", () => {
     await until("the path", () => t.screen().includes(`${alpha.worktreePath}  (copied`), t.screen)
     await until("the copy", () => t.tmux("show-buffer").stdout === alpha.worktreePath, () => t.tmux("show-buffer").stdout)
 
-    // d: the session's diff in the pager, back to the dashboard when it quits.
+    // d: the session's diff (PAGER=cat: printed, then a key brings the dashboard back). With less, a key
+    // sent the moment the diff showed was at times not taken under load: not asserted here.
     t.keys("d")
-    await until("the diff", () => /\+from alpha/.test(t.screen()) && /a\.txt/.test(t.screen()), t.screen)
+    await until("the diff", () => /\+from alpha/.test(t.screen()) && /a\.txt/.test(t.screen()) && /press a key to return/.test(t.screen()), t.screen)
     t.keys("q")
     await until("the dashboard again", shown("holder", "alpha", "beta", "gamma"), t.screen)
 

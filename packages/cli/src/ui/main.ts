@@ -36,6 +36,17 @@ const utf8 = (env: Readonly<Record<string, string | undefined>>) =>
 const onPath = (name: string, env: Readonly<Record<string, string | undefined>>) =>
   (env.PATH ?? "").split(":").some((d) => d !== "" && fs.existsSync(path.join(d, name)))
 
+/**
+ * The pager for `d`: `$PAGER` split on blanks (never a shell), `less -R` when it is unset; none when it is
+ * empty, `cat`, or not on PATH (the diff is printed and a key brings the dashboard back).
+ */
+const pagerOf = (env: Readonly<Record<string, string | undefined>>): ReadonlyArray<string> | undefined => {
+  const argv = env.PAGER === undefined ? ["less", "-R"] : env.PAGER.trim().split(/\s+/).filter((a) => a !== "")
+  const cmd = argv[0]
+  if (cmd === undefined || cmd === "cat") return undefined
+  return (cmd.includes("/") ? fs.existsSync(cmd) : onPath(cmd, env)) ? argv : undefined
+}
+
 /** Run the dashboard until `q` (or Ctrl-C); resolves to the exit code. */
 export const run = async (options: UiOptions): Promise<number> => {
   const layers = makeLayers({ env: options.env, homeDir: os.homedir(), cwd: options.cwd, dbPath: options.dbPath, verbose: options.verbose })
@@ -121,16 +132,18 @@ export const run = async (options: UiOptions): Promise<number> => {
     const env = { ...options.env } as NodeJS.ProcessEnv
     const cmd = [options.bin, ...(options.dbPath !== undefined ? ["--db", options.dbPath] : []), ...args]
     const closed = (c: ReturnType<typeof spawn>) => new Promise<void>((r) => c.once("close", () => r()).once("error", () => r()))
-    if (pager && onPath("less", options.env)) {
+    const pagerArgv = pager ? pagerOf(options.env) : undefined
+    if (pagerArgv !== undefined) {
       const producer = spawn(process.execPath, cmd, { stdio: ["ignore", "pipe", "inherit"], env })
-      const less = spawn("less", ["-R"], { stdio: [producer.stdout, "inherit", "inherit"], env })
+      const less = spawn(pagerArgv[0]!, pagerArgv.slice(1), { stdio: [producer.stdout, "inherit", "inherit"], env })
       await closed(less)
       producer.kill()
     } else {
       await closed(spawn(process.execPath, cmd, { stdio: "inherit", env }))
-      process.stdout.write("\n[press a key to return to the dashboard]")
+      // Keys are read before the prompt shows, so a key pressed as soon as it appears is never echoed or lost.
       process.stdin.setRawMode(true)
       process.stdin.resume()
+      process.stdout.write("\n[press a key to return to the dashboard]")
       await new Promise<void>((r) => (resume = r))
       resume = undefined
     }
