@@ -8,17 +8,10 @@ import * as path from "node:path"
 import { Layers } from "../internal/Env.js"
 import { UsageError } from "../internal/Output.js"
 import { resolveDir } from "../internal/Paths.js"
+import type { UiOptions } from "../ui/main.js"
 
 interface UiModule {
-  readonly run: (options: {
-    readonly env: Readonly<Record<string, string | undefined>>
-    readonly cwd: string
-    readonly dbPath: string | undefined
-    readonly verbose: boolean
-    readonly repo: string | undefined
-    readonly bin: string
-    readonly interval?: number | undefined
-  }) => Promise<number>
+  readonly run: (options: UiOptions) => Promise<number>
 }
 
 declare const __dirname: string
