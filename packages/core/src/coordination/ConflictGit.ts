@@ -137,6 +137,63 @@ const usesOfGone = (
   }
 }
 
+const isRefHex = (ref: string) => /^[0-9a-f]{7,64}$/i.test(ref)
+const isOid = (line: string) => /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(line)
+
+/** The commit `ref` names in `cwd` (UnknownRef when it names none). */
+const refOf = (git: Git["Type"], cwd: string, ref: string) =>
+  Effect.gen(function*() {
+    if (ref !== "HEAD" && !isRefHex(ref)) {
+      yield* git.checkBranchName(ref).pipe(
+        Effect.catchTag("InvalidInput", (e) => Effect.fail(new ConflictError({ reason: "UnknownRef", detail: e.message })))
+      )
+    }
+    // git ≤ 2.39 merge-tree exits 1 for a bad ref, like a conflict: resolve every ref first.
+    const r = yield* git.run(cwd, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`], {
+      okExitCodes: [0, 1, 128]
+    })
+    if (r.exitCode !== 0) return yield* new ConflictError({ reason: "UnknownRef", detail: `${JSON.stringify(ref)} is not a commit in ${cwd}` })
+    return r.stdout.trim()
+  })
+
+/**
+ * One `rev-parse` for the outputs of `options` (one line each) followed by the commit of each ref; undefined
+ * unless it gives exactly that (a bad ref, not a repository, a bare repository, a path with a line break):
+ * the caller then asks one fact at a time as before, which names what is wrong with the same error. Refs go
+ * in only when `checkBranchName` accepts them (or HEAD, or hexadecimal): never starting with '-', so they
+ * need no `--end-of-options` (which `rev-parse` without `--verify` takes as an argument before git 2.43).
+ */
+const revParseAll = (git: Git["Type"], cwd: string, options: ReadonlyArray<string>, lines: number, refs: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    for (const ref of refs) {
+      if (ref !== "HEAD" && !isRefHex(ref)) yield* git.checkBranchName(ref)
+    }
+    const r = yield* git.run(cwd, ["rev-parse", ...options, ...refs.map((ref) => `${ref}^{commit}`)], { okExitCodes: [0, 1, 128] })
+    const out = r.stdout.split("\n")
+    if (out.at(-1) === "") out.pop()
+    if (r.exitCode !== 0 || out.length !== lines + refs.length || !out.slice(lines).every(isOid)) return undefined
+    return out.map((l) => l.trim())
+  }).pipe(Effect.orElseSucceed(() => undefined))
+
+/** Both refs' commits with one `rev-parse`; when that fails, each ref on its own says which one is bad. */
+const refsOf = (git: Git["Type"], cwd: string, a: string, b: string) =>
+  Effect.gen(function*() {
+    const both = yield* revParseAll(git, cwd, [], 0, [a, b])
+    if (both !== undefined) return [both[0]!, both[1]!] as const
+    return [yield* refOf(git, cwd, a), yield* refOf(git, cwd, b)] as const
+  })
+
+/** The repository's main directory (shared by all its worktrees) from its common dir. */
+const repoOfCommon = (pathApi: Path.Path, common: string) => pathApi.basename(common) === ".git" ? pathApi.dirname(common) : common
+
+/** The repository's main directory and the top level of `dir`, asked fact by fact. */
+const locateIn = (git: Git["Type"], pathApi: Path.Path, dir: string) =>
+  Effect.gen(function*() {
+    const top = yield* git.toplevel(dir)
+    const common = (yield* git.run(top, ["rev-parse", "--path-format=absolute", "--git-common-dir"])).stdout.trim()
+    return { top, repo: repoOfCommon(pathApi, common), common }
+  })
+
 /** Git plumbing for conflicts; `typescript` loads the compiler (once) for the cross-file check. */
 export const make = (typescript: Effect.Effect<Ts>) => Effect.gen(function*() {
   const git = yield* Git
@@ -145,29 +202,9 @@ export const make = (typescript: Effect.Effect<Ts>) => Effect.gen(function*() {
 
   const gitFailed = (detail: string) => new ConflictError({ reason: "GitFailed", detail })
 
-  /** The repository's main directory (shared by all its worktrees) and the top level of `dir`. */
-  const locate = (dir: string) =>
-    Effect.gen(function*() {
-      const top = yield* git.toplevel(dir)
-      const common = (yield* git.run(top, ["rev-parse", "--path-format=absolute", "--git-common-dir"])).stdout.trim()
-      const repo = pathApi.basename(common) === ".git" ? pathApi.dirname(common) : common
-      return { top, repo, common }
-    })
-
-  const resolveRef = (cwd: string, ref: string) =>
-    Effect.gen(function*() {
-      if (ref !== "HEAD" && !/^[0-9a-f]{7,64}$/i.test(ref)) {
-        yield* git.checkBranchName(ref).pipe(
-          Effect.catchTag("InvalidInput", (e) => Effect.fail(new ConflictError({ reason: "UnknownRef", detail: e.message })))
-        )
-      }
-      // git ≤ 2.39 merge-tree exits 1 for a bad ref, like a conflict: resolve every ref first.
-      const r = yield* git.run(cwd, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`], {
-        okExitCodes: [0, 1, 128]
-      })
-      if (r.exitCode !== 0) return yield* new ConflictError({ reason: "UnknownRef", detail: `${JSON.stringify(ref)} is not a commit in ${cwd}` })
-      return r.stdout.trim()
-    })
+  const repoOf = (common: string) => repoOfCommon(pathApi, common)
+  const locate = (dir: string) => locateIn(git, pathApi, dir)
+  const resolveRef = (cwd: string, ref: string) => refOf(git, cwd, ref)
 
   const readBlobs = (cwd: string, oids: ReadonlyArray<string>) =>
     Effect.gen(function*() {
@@ -193,15 +230,23 @@ export const make = (typescript: Effect.Effect<Ts>) => Effect.gen(function*() {
       return out
     })
 
-  const previewIn = (top: string, repo: string, req: PreviewRequest) =>
+  /**
+   * The preview of `req` in the top level `top` of repository `repo`; `commits` are the two refs' commits
+   * when the caller resolved them already.
+   */
+  const previewIn = (top: string, repo: string, req: PreviewRequest, commits?: readonly [string, string]) =>
     Effect.gen(function*() {
-      const ours = yield* resolveRef(top, req.ours)
-      const theirs = yield* resolveRef(top, req.theirs)
-      const mb = yield* git.run(top, ["merge-base", ours, theirs], { okExitCodes: [0, 1] })
+      const [ours, theirs] = commits ?? (yield* refsOf(git, top, req.ours, req.theirs))
+      // The merge base and the merge of the same two commits, side by side. A failed merge-tree is reported
+      // after the merge base is checked (unrelated histories make both fail; their error names the cause).
+      const [mb, tree] = yield* Effect.all([
+        git.run(top, ["merge-base", ours, theirs], { okExitCodes: [0, 1] }),
+        Effect.either(git.run(top, ["merge-tree", "--write-tree", "-z", ours, theirs], { okExitCodes: [0, 1] }))
+      ], { concurrency: 2 })
       if (mb.exitCode !== 0) {
         return yield* new ConflictError({ reason: "UnrelatedHistories", detail: `${req.ours} and ${req.theirs} have no common ancestor` })
       }
-      const r = yield* git.run(top, ["merge-tree", "--write-tree", "-z", ours, theirs], { okExitCodes: [0, 1] })
+      const r = yield* tree
       const parsed = parseMergeTree(r.stdout, r.exitCode === 1)
       const files: Array<PreviewFile> = parsed.paths.map((p) => {
         const kind = gitKindOf(p, parsed.messages)
@@ -247,6 +292,20 @@ export const make = (typescript: Effect.Effect<Ts>) => Effect.gen(function*() {
         paths: parsed.paths,
         messages: parsed.messages
       }
+    })
+
+  /**
+   * The preview of `req` made in `dir`: top level, common dir and both commits from one `rev-parse`, asked
+   * on every call (nothing is remembered); when it does not answer, fact by fact, with the same errors.
+   */
+  const previewAt = (dir: string, req: PreviewRequest) =>
+    Effect.gen(function*() {
+      const facts = yield* revParseAll(git, dir, ["--show-toplevel", "--path-format=absolute", "--git-common-dir"], 2, [req.ours, req.theirs])
+      if (facts === undefined) {
+        const { repo, top } = yield* locate(dir)
+        return yield* previewIn(top, repo, req)
+      }
+      return yield* previewIn(facts[0]!, repoOf(facts[1]!), req, [facts[2]!, facts[3]!])
     })
 
   /** The conflicts left by a merge, rebase, cherry-pick or revert stopped in a worktree. */
@@ -325,6 +384,7 @@ export const make = (typescript: Effect.Effect<Ts>) => Effect.gen(function*() {
     resolveRef,
     readBlobs,
     previewIn,
+    previewAt,
     parseStages,
     stoppedMerge,
     brokenAcrossFiles: (cwd: string, mergeBase: string, ours: RefInfo, theirs: RefInfo, conflicted: ReadonlySet<string>) =>

@@ -331,13 +331,10 @@ export const make = Effect.gen(function*() {
   const typescript = yield* Effect.cached(loadTypeScript)
   const cg = yield* ConflictGit.make(typescript)
   const rebaseAssist = yield* RebaseAssist.make(cg)
-  const { brokenAcrossFiles, locate, previewIn, stoppedMerge } = cg
+  const { brokenAcrossFiles, locate, previewAt, previewIn, stoppedMerge } = cg
 
   const preview = (req: PreviewRequest) =>
-    Effect.gen(function*() {
-      const { repo, top } = yield* locate(req.repo)
-      return (yield* previewIn(top, repo, req)).preview as Preview
-    }).pipe(Effect.withSpan("Conflicts.preview"))
+    previewAt(req.repo, req).pipe(Effect.map((pv) => pv.preview as Preview), Effect.withSpan("Conflicts.preview"))
 
   const detect = (req: DetectRequest) =>
     Effect.gen(function*() {
