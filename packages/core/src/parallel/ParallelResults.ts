@@ -134,6 +134,27 @@ export const prepareOutput = (dir: string, resuming: boolean): Effect.Effect<voi
     Effect.flatMap((ok) => (ok ? Effect.void : Effect.fail(new ParallelRunError({ reason: "OutputDirNotEmpty", path: dir, detail: "" }))))
   )
 
+/**
+ * `git diff --raw -z -p` output split into the changed paths (the raw records, `:META\0PATH\0` each, no
+ * renames) and the patch after them (byte for byte what the same diff prints without `--raw`); undefined
+ * when it does not have that shape.
+ */
+export const splitRawPatch = (out: string): { readonly patch: string; readonly files: ReadonlySet<string> } | undefined => {
+  const files = new Set<string>()
+  let at = 0
+  while (at < out.length && out[at] === ":") {
+    const metaEnd = out.indexOf("\0", at)
+    const pathEnd = metaEnd < 0 ? -1 : out.indexOf("\0", metaEnd + 1)
+    if (pathEnd < 0) return undefined
+    files.add(out.slice(metaEnd + 1, pathEnd))
+    at = pathEnd + 1
+  }
+  if (files.size === 0) return out === "" ? { patch: "", files } : undefined
+  // The records end with one more NUL, then the patch.
+  if (out[at] !== "\0" || !out.startsWith("diff --git ", at + 1)) return undefined
+  return { patch: out.slice(at + 1), files }
+}
+
 /** The index file of a linked worktree (its `.git` file names its git directory), if it has one. */
 const worktreeIndex = (worktree: string) =>
   Effect.gen(function*() {
@@ -152,9 +173,16 @@ export const make = (deps: {
   const { fileSync, git, runs } = deps
 
   /**
+   * The files each patch written by this process changes, by the patch's path: the overlaps of the run's
+   * tasks are then found without applying the patches of tasks that share no file with another.
+   */
+  const patchFiles = new Map<string, ReadonlySet<string>>()
+
+  /**
    * The diff of a result worktree against the base commit, new files included, without touching its
    * index: staged in a copy of that index (its stat data spares re-reading unchanged files), else in one
-   * read from HEAD.
+   * read from HEAD. The same `git diff` lists the changed paths (`--raw -z`, before the patch), so the
+   * patch's files cost no second process; they are undefined when that listing cannot be read.
    */
   const patchOf = (worktree: string, base: string) =>
     Effect.acquireUseRelease(
@@ -167,8 +195,10 @@ export const make = (deps: {
           const copied = own !== undefined && (yield* NodeFs.copyFileWithTimes(own, index).pipe(Effect.as(true), Effect.orElseSucceed(() => false)))
           if (!copied) yield* git.run(worktree, ["read-tree", "HEAD"], { env })
           yield* git.run(worktree, ["add", "-A", "--", "."], { env })
-          const diff = yield* git.run(worktree, ["diff", "--cached", "--binary", "--no-color", "--no-ext-diff", "--no-renames", base, "--"], { env })
-          return diff.stdout
+          const args = ["diff", "--cached", "--binary", "--no-color", "--no-ext-diff", "--no-renames"]
+          const split = splitRawPatch((yield* git.run(worktree, [...args, "--raw", "-z", base, "--"], { env })).stdout)
+          if (split !== undefined) return split
+          return { patch: (yield* git.run(worktree, [...args, base, "--"], { env })).stdout, files: undefined }
         }),
       (tmp) => NodeFs.remove(tmp, { recursive: true }).pipe(Effect.ignore)
     )
@@ -199,9 +229,10 @@ export const make = (deps: {
       }
       if (r.worktreePath !== null && r.baseCommit !== null && (yield* NodeFs.exists(r.worktreePath))) {
         const diff = yield* patchOf(r.worktreePath, r.baseCommit).pipe(Effect.option)
-        if (Option.isSome(diff) && diff.value !== "") {
-          yield* NodeFs.writeFile(path.join(dir, "changes.patch"), diff.value, { mode: fileMode })
+        if (Option.isSome(diff) && diff.value.patch !== "") {
+          yield* NodeFs.writeFile(path.join(dir, "changes.patch"), diff.value.patch, { mode: fileMode })
           patch = "changes.patch"
+          if (diff.value.files !== undefined) patchFiles.set(path.resolve(dir, patch), diff.value.files)
         }
       }
       return { log, patch, files, changes }
@@ -211,6 +242,7 @@ export const make = (deps: {
   const save = (plan: Plan, s: TaskState): Effect.Effect<Summary.TaskResultJson> =>
     Effect.gen(function*() {
       const dir = path.join(plan.outputDir, s.spec.id)
+      patchFiles.delete(path.resolve(dir, "changes.patch"))
       yield* NodeFs.remove(dir, { recursive: true })
       yield* NodeFs.makeDirectory(dir, { recursive: true, mode: dirMode })
       const rec = s.sessionId !== null ? yield* runs.get(s.sessionId).pipe(Effect.option) : Option.none<SandboxRun>()
@@ -245,5 +277,10 @@ export const make = (deps: {
       )
     )
 
-  return { save, patchOf }
+  return {
+    save,
+    patchOf,
+    /** The files the patch at `patchPath` changes, when this process wrote it (else undefined). */
+    filesOfPatch: (patchPath: string): ReadonlySet<string> | undefined => patchFiles.get(path.resolve(patchPath))
+  }
 }

@@ -294,7 +294,13 @@ export const make = Effect.gen(function*() {
   const overlapsOf = (plan: Plan, tasks: ReadonlyArray<Summary.TaskResultJson>) =>
     plan.baseCommit === null
       ? Effect.succeed(null)
-      : TaskOverlaps.compare(git, { repo: plan.repoPath, baseCommit: plan.baseCommit, outputDir: plan.outputDir, tasks }).pipe(
+      : TaskOverlaps.compare(git, {
+        repo: plan.repoPath,
+        baseCommit: plan.baseCommit,
+        outputDir: plan.outputDir,
+        tasks,
+        filesOfPatch: results.filesOfPatch
+      }).pipe(
         Effect.catchAll((e) => Effect.succeed<Summary.RunOverlapsJson>({ tasks: [], pairs: [], landingOrder: [], landsClean: [], error: e.message }))
       )
 

@@ -5,7 +5,8 @@
  * Each compared task's patch (`changes.patch`, against the run's base commit) is applied to the base in a
  * temporary index of our own (never a worktree's or the user's) and written as a commit on the base; each
  * pair that changed a common file is merged with `git merge-tree --write-tree` (pairs with no common file
- * apply together by construction). The landing order: a task lands clean when no task it conflicts with
+ * apply together by construction). A task whose files are known (the caller wrote its patch and listed them)
+ * and shared with no other task is in no pair, so its patch is not applied at all. The landing order: a task lands clean when no task it conflicts with
  * landed before it, so tasks are taken one by one — dependencies first, then the fewest conflicts with what
  * already landed, then the fewest conflicts with what is left, then the run's order. Pure apart from git.
  *
@@ -24,7 +25,8 @@ const identity = syntheticCommitEnv
 
 interface Applied {
   readonly id: string
-  readonly commit: string
+  /** Undefined for a task in no pair (its patch was not applied). */
+  readonly commit: string | undefined
   readonly files: ReadonlySet<string>
 }
 
@@ -94,6 +96,8 @@ export const compare = (
     readonly baseCommit: string
     readonly outputDir: string
     readonly tasks: ReadonlyArray<TaskResultJson>
+    /** The files a task's patch changes (by the patch's path), when the caller knows them. */
+    readonly filesOfPatch?: ((patchPath: string) => ReadonlySet<string> | undefined) | undefined
   }
 ): Effect.Effect<RunOverlapsJson, GitError> =>
   Effect.acquireUseRelease(
@@ -101,9 +105,20 @@ export const compare = (
     (tmp) =>
       Effect.gen(function*() {
         const tasks = comparable(options.tasks)
+        const patchPath = (t: TaskResultJson) => path.join(options.outputDir, t.resultDir, t.patch!)
+        const known = new Map(tasks.map((t) => [t.id, options.filesOfPatch?.(patchPath(t))]))
+        // How many tasks change each file; with any task's files unknown, every patch is applied.
+        const changedBy = new Map<string, number>()
+        for (const files of known.values()) for (const f of files ?? []) changedBy.set(f, (changedBy.get(f) ?? 0) + 1)
+        const allKnown = [...known.values()].every((files) => files !== undefined)
         const applied: Array<Applied> = []
         for (const t of tasks) {
-          const a = yield* applyPatch(git, options.repo, options.baseCommit, path.join(options.outputDir, t.resultDir, t.patch!), tmp, t.id)
+          const files = known.get(t.id)
+          if (allKnown && files !== undefined && files.size > 0 && [...files].every((f) => changedBy.get(f) === 1)) {
+            applied.push({ id: t.id, commit: undefined, files })
+            continue
+          }
+          const a = yield* applyPatch(git, options.repo, options.baseCommit, patchPath(t), tmp, t.id)
           if (a !== undefined) applied.push(a)
         }
         const pairs: Array<RunOverlapsJson["pairs"][number]> = []
@@ -112,7 +127,8 @@ export const compare = (
           for (const b of applied.slice(i + 1)) {
             const files = [...a.files].filter((f) => b.files.has(f)).sort()
             if (files.length === 0) continue
-            const conflicts = yield* conflictsOf(git, options.repo, a.commit, b.commit)
+            // Both share a file, so both patches were applied.
+            const conflicts = yield* conflictsOf(git, options.repo, a.commit!, b.commit!)
             if (conflicts.length > 0) conflicting.add(`${a.id}\0${b.id}`).add(`${b.id}\0${a.id}`)
             pairs.push({ tasks: [a.id, b.id], files, conflicts, applyTogether: conflicts.length === 0 })
           }

@@ -104,7 +104,15 @@ const applyDirty = async (root: string, workTree: string, dirty: ReadonlyArray<s
  */
 export const prepare = (run: Git["Type"]["run"], dir: string, workTree: string, root: string, dirty: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    const gitDir = (yield* run(workTree, ["rev-parse", "--absolute-git-dir"]).pipe(Effect.mapError((e) => fail("UploadFailed", e.message, dir, e)))).stdout.trim()
+    // A linked worktree's `.git` file names its git directory (gitrepository-layout(5)); git is asked only
+    // when it does not.
+    const named = yield* NodeFs.readText(path.join(workTree, ".git")).pipe(
+      Effect.map((text) => /^gitdir: (.+)$/m.exec(text)?.[1]?.trim()),
+      Effect.orElseSucceed(() => undefined)
+    )
+    const gitDir = named !== undefined
+      ? path.resolve(workTree, named)
+      : (yield* run(workTree, ["rev-parse", "--absolute-git-dir"]).pipe(Effect.mapError((e) => fail("UploadFailed", e.message, dir, e)))).stdout.trim()
     yield* NodeFs.copyFile(path.join(gitDir, "index"), Baseline.indexFile(dir)).pipe(
       Effect.mapError((e) => fail("UploadFailed", `the worktree's index: ${e.message}`, dir, e))
     )
