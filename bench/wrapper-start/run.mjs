@@ -5,7 +5,8 @@
 // The agent is a shell script (and, for the worktree launch, also a Node script) that writes the wall clock (ns) when it starts, sleeps 0.3 s (as a real agent
 // runs for a while, so the wrapper's watcher starts meanwhile) and writes it again just before it exits; the
 // bench notes the wall clock when it spawns the wrapper and when the wrapper has exited. Each floor is timed
-// the same way (spawned, clock read in this process, the agent's own marks), all interleaved round after
+// the same way (spawned, clock read in this process, the agent's own marks; the exit floor from the agent's
+// end mark, after the agent has exited, to the end of `git branch -d`), all interleaved round after
 // round, medians reported with the load average. BENCH_BEFORE=<checkout> adds that checkout's wrapper as a
 // second subject (its own repository), interleaved. BENCH_RUNS (default 20). Exits 1 when a goal is missed.
 import { spawn, spawnSync } from "node:child_process"
@@ -76,25 +77,32 @@ const wrapOnce = (w, tag) =>
     })
   })
 
-/** The floor of a worktree start: `git worktree add`, then the agent started directly (to its start mark). */
-const floorLaunch = (f, n, agent = agentScript) =>
+/**
+ * The floor of a worktree session: `git worktree add`, then the agent started directly; its launch (spawn →
+ * agent's start mark) and, once the agent has exited, `git worktree remove` + `git branch -d`, its exit
+ * timed like the wrapper's (agent's end mark → done), so both include the agent's own exit.
+ */
+const floorSession = (f, n, agent = agentScript) =>
   new Promise((resolve, reject) => {
     const m = path.join(base, `mark-floor-${n}-${path.basename(agent)}`)
     const t0 = now()
     const add = spawnSync("git", ["-C", f.repo, "worktree", "add", "-q", "-b", `b${n}`, "--", path.join(`${f.repo}-worktrees`, `w${n}`), "HEAD"], { env: f.env })
     if (add.status !== 0) return reject(new Error(`git worktree add: ${add.stderr}`))
     const c = spawn(agent, [], { env: { ...f.env, BENCH_MARK: m }, stdio: "ignore" })
-    c.on("close", () => resolve(mark(`${m}.start`) - t0))
+    c.on("close", () => {
+      try {
+        const g0 = now()
+        for (const a of [["worktree", "remove", "--", path.join(`${f.repo}-worktrees`, `w${n}`)], ["branch", "-q", "-d", `b${n}`]]) {
+          const r = spawnSync("git", ["-C", f.repo, ...a], { env: f.env })
+          if (r.status !== 0) throw new Error(`git ${a.join(" ")}: ${r.stderr}`)
+        }
+        const t1 = now()
+        resolve({ launch: mark(`${m}.start`) - t0, exit: t1 - mark(`${m}.end`), gitOnly: t1 - g0 })
+      } catch (e) {
+        reject(e)
+      }
+    })
   })
-
-const floorExit = (f, n) => {
-  const t0 = now()
-  for (const a of [["worktree", "remove", "--", path.join(`${f.repo}-worktrees`, `w${n}`)], ["branch", "-q", "-d", `b${n}`]]) {
-    const r = spawnSync("git", ["-C", f.repo, ...a], { env: f.env })
-    if (r.status !== 0) throw new Error(`git ${a.join(" ")}: ${r.stderr}`)
-  }
-  return now() - t0
-}
 
 const floorNode = (f) => {
   const t0 = now()
@@ -118,14 +126,14 @@ try {
     const jobs = [
       async () => keep && add("floor: node -e 0", floorNode(floor)),
       async () => {
-        const launch = await floorLaunch(floor, i)
-        const exit = floorExit(floor, i)
-        if (keep) add("floor: git worktree add + agent", launch), add("floor: git worktree remove + git branch -d", exit)
+        const r = await floorSession(floor, i)
+        if (keep) add("floor: git worktree add + agent", r.launch), add("floor: git worktree remove + git branch -d", r.exit)
+        // For reference (no goal): the two git commands alone, without the agent's exit before them.
+        if (keep) add("reference: git worktree remove + git branch -d alone", r.gitOnly)
       },
       async () => {
-        const launch = await floorLaunch(floor, i + 100_000, nodeAgent)
-        floorExit(floor, i + 100_000)
-        if (keep) add("floor: git worktree add + Node agent", launch)
+        const r = await floorSession(floor, i + 100_000, nodeAgent)
+        if (keep) add("floor: git worktree add + Node agent", r.launch)
       },
       ...worlds.map((w) => async () => {
         const r = await wrapOnce(w, `${w.name}-${w.kind}-${i}`)

@@ -29,7 +29,9 @@ const WATCH_DELAY_MS = 1_000
 export const fastBackend = (options: WrapperOptions, service: () => Backend): Backend => {
   const env = process.env
   const cwd = process.cwd()
-  const ctx: FastPath.Context = { env, cwd, homeDir: os.homedir(), dbFlag: options.dbPath }
+  // One store connection for the whole run (register, hand-over, release), closed at dispose.
+  const store = FastPath.keptStore()
+  const ctx: FastPath.Context = { env, cwd, homeDir: os.homedir(), dbFlag: options.dbPath, store }
   const eligible = env.PARALLEL_CC_NO_FAST_PATH !== "1" &&
     Object.entries(options).every(([k, v]) => FAST_OPTIONS.has(k) || v === undefined)
   let delegate: Backend | undefined
@@ -73,7 +75,11 @@ export const fastBackend = (options: WrapperOptions, service: () => Backend): Ba
       return r !== undefined ? { ok: true, value: r as unknown as ReadonlyArray<Sessions.Released> } : svc().release(sessionId)
     },
     dispose: async () => {
-      await delegate?.dispose()
+      try {
+        FastPath.closeStore(store)
+      } finally {
+        await delegate?.dispose()
+      }
     }
   }
 }

@@ -170,6 +170,51 @@ describe("the fast path of register, release and heartbeat", () => {
     assert.include(JSON.stringify(fast.out), "checked out at <base>/other")
   }, 300_000)
 
+  it("reads HEAD and refs from files: a commit only on the session branch keeps the worktree; merged and packed, it goes as the service says", async () => {
+    const declined = (r: Cli.RunResult) => /fast path declined: (.*)/.exec(r.stderr)?.[1]
+    const once = async (service: boolean) => {
+      const w = world()
+      await warm(w)
+      Cli.json(await run(w, ["register", "--repo", w.repo.root, "--pid", String(agent()), "--json"], service))
+      const commitIn = (wt: string, name: string) => {
+        fs.writeFileSync(path.join(wt, name), `${name}\n`)
+        w.repo.git(["-C", wt, "add", name])
+        w.repo.git(["-C", wt, "commit", "-q", "-m", name])
+      }
+      // A commit on no other ref: kept (the fast path hands it to the service, which says why).
+      const own = Cli.json(await run(w, ["register", "--repo", w.repo.root, "--pid", String(agent()), "--json"], service))
+      commitIn(own.worktreePath, "own.txt")
+      const kept = await run(w, ["release", "--session-id", own.sessionId], service)
+      assert.strictEqual(kept.code, 0, kept.stderr)
+      if (!service) assert.strictEqual(declined(kept), "worktree not pristine")
+      assert.include(kept.stdout, "its worktree is kept because removing it would lose work")
+      assert.include(w.repo.git(["branch", "--format=%(refname:short)"]), own.branch)
+      // A commit the base branch now has, every ref packed: removed, the branch deleted as merged.
+      const merged = Cli.json(await run(w, ["register", "--repo", w.repo.root, "--pid", String(agent()), "--json"], service))
+      commitIn(merged.worktreePath, "merged.txt")
+      w.repo.git(["merge", "-q", "--ff-only", merged.branch])
+      w.repo.git(["pack-refs", "--all"])
+      const r = await run(w, ["release", "--session-id", merged.sessionId, "--json"], service)
+      assert.strictEqual(r.code, 0, r.stderr)
+      assert.isFalse(fs.existsSync(merged.worktreePath))
+      assert.notInclude(w.repo.git(["branch", "--format=%(refname:short)"]), merged.branch)
+      return { out: JSON.parse(normalize(w, r.stdout, [merged.sessionId])), stderr: r.stderr, w }
+    }
+    const fast = await once(false)
+    const service = await once(true)
+    assert.strictEqual(fast.stderr, "")
+    assert.deepStrictEqual(fast.out, service.out)
+    assert.include(JSON.stringify(fast.out), "merged into main")
+    // Sparse-checkout patterns in the repository: git is asked, and a sparse checkout is the service's.
+    const w = fast.w
+    fs.mkdirSync(path.join(w.repo.root, ".git", "info"), { recursive: true })
+    fs.writeFileSync(path.join(w.repo.root, ".git", "info", "sparse-checkout"), "/*\n")
+    w.repo.git(["config", "core.sparseCheckout", "true"])
+    const sparse = await run(w, ["register", "--repo", w.repo.root, "--pid", String(agent())], false)
+    assert.strictEqual(sparse.code, 0, sparse.stderr)
+    assert.match(declined(sparse) ?? "", /needs preparing/)
+  }, 300_000)
+
   it("remembers a commit's plain checkout (no LFS, no submodule) by its id; a new commit with LFS attributes still steps aside", async () => {
     const w = world()
     await warm(w)

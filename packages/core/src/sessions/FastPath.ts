@@ -40,6 +40,29 @@ export interface Context {
   readonly cwd: string
   readonly homeDir: string
   readonly dbFlag?: string | undefined
+  /**
+   * Keep the store open between calls (a long-lived caller, the wrapper, which registers, attaches and
+   * releases one session): each call then reuses one connection instead of opening the store, creating its
+   * write-ahead log and checkpointing it on close every time. The caller closes it with {@link closeStore}.
+   */
+  readonly store?: KeptStore | undefined
+}
+
+/** A store connection kept by a long-lived caller (see `Context.store`); make one with {@link keptStore}. */
+export interface KeptStore {
+  db: Database.Database | undefined
+  path: string | undefined
+}
+
+/** An empty {@link KeptStore}: the first call that needs the store opens it. */
+export const keptStore = (): KeptStore => ({ db: undefined, path: undefined })
+
+/** Close a kept store (idempotent). */
+export const closeStore = (kept: KeptStore): void => {
+  const db = kept.db
+  kept.db = undefined
+  kept.path = undefined
+  db?.close()
 }
 
 /** A `sessions` row. */
@@ -236,13 +259,32 @@ const openStore = (s: Settings): Database.Database | undefined => {
 }
 
 /** Run `f` with the store open; undefined (declined) when it cannot be opened or `f` throws. */
-const withStore = <A>(s: Settings, f: (db: Database.Database) => A | undefined): A | undefined => {
+const withStore = <A>(kept: KeptStore | undefined, s: Settings, f: (db: Database.Database) => A | undefined): A | undefined => {
+  if (kept !== undefined) {
+    // A kept connection is used again only for the same file, still at this build's schema version.
+    if (kept.db !== undefined && (kept.path !== s.dbPath || !sameSchema(kept.db))) closeStore(kept)
+    if (kept.db === undefined) {
+      const db = openStore(s)
+      if (db === undefined) return no("store not ready")
+      kept.db = db
+      kept.path = s.dbPath
+    }
+    return f(kept.db)
+  }
   const db = openStore(s)
   if (db === undefined) return no("store not ready")
   try {
     return f(db)
   } finally {
     db.close()
+  }
+}
+
+const sameSchema = (db: Database.Database): boolean => {
+  try {
+    return db.pragma("user_version", { simple: true }) === LATEST_SCHEMA_VERSION
+  } catch {
+    return false
   }
 }
 
@@ -488,13 +530,35 @@ const addWorktree = (ctx: Context, db: Database.Database, head: Head, row: Row):
 }
 
 /**
+ * No sparse checkout, answered without a process as `worktreeContents` answers it: the repository's `.git`
+ * is a folder with no `info/sparse-checkout` patterns file. False when git must be asked.
+ */
+const noSparseCheckout = (repoPath: string): boolean => {
+  const dotGit = path.join(repoPath, ".git")
+  try {
+    if (!fs.statSync(dotGit).isDirectory()) return false
+  } catch {
+    return false
+  }
+  try {
+    fs.lstatSync(path.join(dotGit, "info", "sparse-checkout"))
+    return false
+  } catch (e) {
+    // Only a patterns file that is not there says "no sparse checkout"; any other error asks git.
+    return (e as NodeJS.ErrnoException).code === "ENOENT"
+  }
+}
+
+/**
  * Whether preparing the new worktree (`worktreePrepare`, as `Sessions.register` does) would do nothing: no
  * `.worktreeinclude`, no sparse checkout, and no submodules or Git LFS in the commit it starts from.
  */
 const nothingToPrepare = (ctx: Context, head: Head, dataDir: string): boolean => {
   if (fs.existsSync(path.join(head.repoPath, INCLUDE_FILE))) return false
-  const sparse = git(ctx, head.repoPath, ["config", "--bool", "--get", "core.sparseCheckout"])
-  if (sparse.code === null || sparse.code > 1 || sparse.stdout.trim() === "true") return false
+  if (!noSparseCheckout(head.repoPath)) {
+    const sparse = git(ctx, head.repoPath, ["config", "--bool", "--get", "core.sparseCheckout"])
+    if (sparse.code === null || sparse.code > 1 || sparse.stdout.trim() === "true") return false
+  }
   const known = plainCommits(ctx, head, dataDir)
   if (known?.list.includes(head.baseCommit) === true) return true
   const found = git(ctx, head.repoPath, [
@@ -660,7 +724,7 @@ export const register = (ctx: Context, req: RegisterRequest): Registered | undef
   if (self === undefined) return no("no start time of this process")
   const root = (s.root !== "" ? s.root : `${head.repoPath}-worktrees`).replace(/\/+$/, "")
   if (!isAbsoluteClean(root) || !plainBranchName.test(`${s.prefix}x`)) return undefined
-  return withStore(s, (db) => {
+  return withStore(ctx.store, s, (db) => {
     const active = db.prepare("SELECT pid, pid_start_time FROM sessions WHERE repo_path = ? AND status = 'active'")
       .all(head.repoPath) as Array<Pick<Row, "pid" | "pid_start_time">>
     // A session to sweep is the service's to release (and to report).
@@ -719,7 +783,7 @@ export const attach = (ctx: Context, sessionId: string, pid: number, agent?: str
   const s = settings(ctx)
   const start = linuxStartTime(pid)
   if (s === undefined || start === undefined || !sessionIdPattern.test(sessionId)) return false
-  return withStore(s, (db) =>
+  return withStore(ctx.store, s, (db) =>
     (agent === undefined
       ? db.prepare("UPDATE sessions SET pid = ?, pid_start_time = ? WHERE id = ? AND status = 'active' RETURNING id")
         .all(pid, start, sessionId)
@@ -734,7 +798,7 @@ export const heartbeat = (ctx: Context, selector: { readonly sessionId: string }
   const s = settings(ctx)
   if (s === undefined) return undefined
   if ("sessionId" in selector && !sessionIdPattern.test(selector.sessionId)) return undefined
-  return withStore(s, (db) => {
+  return withStore(ctx.store, s, (db) => {
     const now = Date.now()
     const update = db.prepare("UPDATE sessions SET last_heartbeat = ? WHERE id = ? AND status = 'active' RETURNING id")
     if ("sessionId" in selector) return update.all(now, selector.sessionId).length === 1 ? 1 : undefined
@@ -796,16 +860,54 @@ const released = (
 const noLocks = { GIT_OPTIONAL_LOCKS: "0" }
 
 /**
- * The tip of the session's branch when its worktree is pristine — the checked-out branch is the session's,
- * nothing is changed, untracked or ignored in it, and no commit of the branch is on no other ref — else
- * undefined. Read-only: no index refresh, no lock files.
+ * The value of a local branch read as git reads the files ref store: the loose ref, else its line in
+ * `packed-refs`; undefined when it is not plainly a commit id there (a symbolic ref, another ref store, a
+ * file that cannot be read), and then git is asked.
  */
-const pristineTip = (ctx: Context, row: Row, commonDir: string): string | undefined => {
-  const branch = row.branch
-  const wt = row.worktree_path
-  if (branch === null || !plainBranchName.test(branch) || branch === "HEAD" || wt === row.repo_path) return undefined
-  // A worktree with submodules is the service's (it looks for commits only in their branches).
-  if (fs.existsSync(path.join(wt, ".gitmodules"))) return undefined
+const readBranch = (commonDir: string, name: string): string | undefined => {
+  try {
+    if (!plainBranchName.test(name) || fs.existsSync(path.join(commonDir, "reftable"))) return undefined
+    const loose = path.join(commonDir, "refs", "heads", name)
+    if (fs.existsSync(loose)) return /^([0-9a-f]{40,64})\n?$/.exec(fs.readFileSync(loose, "utf8"))?.[1]
+    const packed = path.join(commonDir, "packed-refs")
+    if (!fs.existsSync(packed)) return undefined
+    const line = fs.readFileSync(packed, "utf8").split("\n").find((l) => l.endsWith(` refs/heads/${name}`))
+    return line !== undefined ? /^([0-9a-f]{40,64}) /.exec(line)?.[1] : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The worktree's HEAD as `git rev-parse` in it would say it (top level, common dir, HEAD's branch and
+ * commit), read from the files git reads — `<wt>/.git`, its administrative folder's `commondir`, `gitdir`
+ * and `HEAD`, the branch's ref — when they are plainly the layout `git worktree add` makes; undefined for
+ * anything else (an environment that points git elsewhere, per-worktree configuration, another ref store),
+ * and then git is asked.
+ */
+const headFromFiles = (ctx: Context, wt: string, commonDir: string): { readonly sha: string; readonly ref: string } | undefined => {
+  try {
+    if (["GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_INDEX_FILE"].some((k) => ctx.env[k] !== undefined)) return undefined
+    const dotGit = path.join(wt, ".git")
+    const link = /^gitdir: ([^\n]+)\n?$/.exec(fs.readFileSync(dotGit, "utf8"))?.[1]
+    if (link === undefined) return undefined
+    const admin = path.resolve(wt, link)
+    if (fs.existsSync(path.join(admin, "config.worktree"))) return undefined
+    const common = fs.readFileSync(path.join(admin, "commondir"), "utf8").replace(/\n$/, "")
+    if (common.includes("\n") || realpath(path.resolve(admin, common)) !== commonDir) return undefined
+    const back = fs.readFileSync(path.join(admin, "gitdir"), "utf8").replace(/\n$/, "")
+    if (back.includes("\n") || realpath(path.resolve(admin, back)) !== realpath(dotGit)) return undefined
+    const ref = /^ref: (refs\/heads\/[^\n]+)\n?$/.exec(fs.readFileSync(path.join(admin, "HEAD"), "utf8"))?.[1]
+    if (ref === undefined) return undefined
+    const sha = readBranch(commonDir, ref.slice("refs/heads/".length))
+    return sha !== undefined ? { sha, ref } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The worktree's HEAD (branch and commit) through `git rev-parse`, checking its top level and common dir. */
+const headFromGit = (ctx: Context, wt: string, commonDir: string): { readonly sha: string; readonly ref: string } | undefined => {
   const where = git(ctx, wt, [
     "rev-parse",
     "--path-format=absolute",
@@ -817,10 +919,31 @@ const pristineTip = (ctx: Context, row: Row, commonDir: string): string | undefi
   ], noLocks)
   if (!where.ok) return undefined
   const [top = "", common = "", sha = "", ref = ""] = where.stdout.split("\n").map((l) => l.trim())
-  if (realpath(top) !== realpath(wt) || realpath(common) !== commonDir) return undefined
+  return realpath(top) === realpath(wt) && realpath(common) === commonDir ? { sha, ref } : undefined
+}
+
+/**
+ * The tip of the session's branch when its worktree is pristine — the checked-out branch is the session's,
+ * nothing is changed, untracked or ignored in it, and no commit of the branch is on no other ref — else
+ * undefined. Read-only: no index refresh, no lock files. HEAD is read from files when they are plain (else
+ * git); a tip that is also the tip of the branch the session started from has every commit on that branch,
+ * so git is asked for the commits on no other ref only otherwise.
+ */
+const pristineTip = (ctx: Context, row: Row, commonDir: string): string | undefined => {
+  const branch = row.branch
+  const wt = row.worktree_path
+  if (branch === null || !plainBranchName.test(branch) || branch === "HEAD" || wt === row.repo_path) return undefined
+  // A worktree with submodules is the service's (it looks for commits only in their branches).
+  if (fs.existsSync(path.join(wt, ".gitmodules"))) return undefined
+  const head = headFromFiles(ctx, wt, commonDir) ?? headFromGit(ctx, wt, commonDir)
+  if (head === undefined) return undefined
+  const { sha, ref } = head
   if (ref !== `refs/heads/${branch}` || !/^[0-9a-f]{40,64}$/.test(sha)) return undefined
-  const unique = git(ctx, row.repo_path, ["rev-list", "--count", sha, "--not", `--exclude=${branch}`, "--branches", "--remotes", "--tags"])
-  if (!unique.ok || unique.stdout.trim() !== "0") return undefined
+  const onBase = row.base_branch !== null && row.base_branch !== branch && readBranch(commonDir, row.base_branch) === sha
+  if (!onBase) {
+    const unique = git(ctx, row.repo_path, ["rev-list", "--count", sha, "--not", `--exclude=${branch}`, "--branches", "--remotes", "--tags"])
+    if (!unique.ok || unique.stdout.trim() !== "0") return undefined
+  }
   const status = git(ctx, wt, [
     "status",
     "--porcelain=v1",
@@ -993,7 +1116,7 @@ export const release = (
   const s = settings(ctx)
   if (s === undefined) return undefined
   if ("sessionId" in selector && !sessionIdPattern.test(selector.sessionId)) return undefined
-  return withStore(s, (db) => {
+  return withStore(ctx.store, s, (db) => {
     const rows = ("sessionId" in selector
       ? db.prepare("SELECT * FROM sessions WHERE id = ? AND status = 'active'").all(selector.sessionId)
       : db.prepare("SELECT * FROM sessions WHERE pid = ? AND status = 'active'").all(selector.pid)) as Array<Row>
