@@ -179,13 +179,21 @@ describe("parallel-cc as Claude Code's worktree provider (the real binary)", () 
     installHooks(w)
     let during: ReturnType<typeof status> | undefined
     let duringText = ""
+    const journals: Record<string, string> = {}
     w.api.script("sub", [
       Reply.dynamic(() => {
         during = status(w)
         duringText = pcc(w, ["status"]).stdout
         return Reply.bash("pwd")
       }),
-      Reply.text("sub done")
+      Reply.dynamic((req) => Reply.write(path.join(AnthropicApiDouble.workingDirectoryOf(req), "sub.txt"), "the subagent's\n")),
+      Reply.dynamic(() => {
+        for (const s of during?.sessions ?? []) {
+          const f = path.join(w.dataDir, "live", s.sessionId, "edits")
+          journals[s.sessionId] = fs.existsSync(f) ? fs.readFileSync(f, "utf8") : ""
+        }
+        return Reply.text("sub done")
+      })
     ])
     w.api.script("lead", [
       Reply.tool("Task", { description: "isolated work", prompt: `do it ${marker("sub")}`, subagent_type: "general-purpose", isolation: "worktree" }),
@@ -213,8 +221,64 @@ describe("parallel-cc as Claude Code's worktree provider (the real binary)", () 
     const markerText = fs.readFileSync(path.join(gitDir, "parallel-cc-session"), "utf8")
     assert.include(markerText, `PARALLEL_CC_SESSION_ID=${sub.sessionId}\n`)
     assert.include(markerText, `PARALLEL_CC_PARENT_SESSION_ID=${lead.sessionId}\n`)
+    // The subagent's Write is its own session's edit (its hooks run in its worktree), not the lead's.
+    assert.deepStrictEqual(journals, { [lead.sessionId]: "", [sub.sessionId]: "sub.txt\n" })
     const rows = await waitForRows(w, settled)
     assert.lengthOf(rows, 2)
+  })
+
+  it("a worktree-isolated subagent of a claude-parallel session: its edits are its own session's (journaled, claimed INTENT for it) and the lead's EXCLUSIVE claim refuses its write", async () => {
+    const w = await world({ files: { "README.md": "# r\n", "src/cart.ts": "export const total = 0\n" } })
+    installAll(w)
+    const seen: { lead?: Record<string, any>; sub?: Record<string, any>; claims?: Array<Record<string, any>>; edits?: Record<string, string> } = {}
+    let subDir = ""
+    const journal = (id: string) => {
+      const f = path.join(w.dataDir, "live", id, "edits")
+      return fs.existsSync(f) ? fs.readFileSync(f, "utf8") : ""
+    }
+    w.api.script("sub", [
+      Reply.dynamic((req) => {
+        // Claude Code runs the subagent in the worktree our hook made for it (its hooks too, see docs/worktrees.md).
+        subDir = AnthropicApiDouble.workingDirectoryOf(req)
+        const st = status(w)
+        seen.lead = st.sessions.find((s) => s.isMainRepo)
+        seen.sub = st.sessions.find((s) => s.worktreePath === subDir)
+        if (seen.lead) pcc(w, ["claim", "src/cart.ts", "--session", seen.lead.sessionId, "--reason", "the lead rewrites the cart"])
+        return Reply.write(path.join(subDir, "notes.txt"), "from the subagent\n")
+      }),
+      Reply.dynamic(() => Reply.write(path.join(subDir, "src", "cart.ts"), "export const total = 1\n")),
+      Reply.dynamic(async () => {
+        // The subagent session's watcher claims what its journal names, INTENT, for that session.
+        const until = Date.now() + 60_000
+        const query = "SELECT session_id, file_path, mode FROM file_claims WHERE file_path = 'notes.txt'"
+        while (dbRows(w, query).length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 200))
+        seen.claims = dbRows(w, query)
+        seen.edits = { lead: journal(seen.lead?.sessionId ?? "none"), sub: journal(seen.sub?.sessionId ?? "none") }
+        return Reply.text("sub done")
+      })
+    ])
+    w.api.script("lead", [
+      Reply.tool("Task", { description: "isolated work", prompt: `do it ${marker("sub")}`, subagent_type: "general-purpose", isolation: "worktree" }),
+      Reply.text("lead done")
+    ])
+    const r = await claudeParallel(w, ClaudeCode.headlessArgs(`delegate ${marker("lead")}`))
+    keepTranscript("provider-subagent-of-wrapper", r.stdout)
+    assert.deepStrictEqual(w.api.failures, [])
+    assert.strictEqual(r.code, 0, r.stderr)
+    const { lead, sub } = seen
+    assert.ok(lead && sub, JSON.stringify({ subDir, seen }))
+    // The subagent's worktree is a session of its own, the claude-parallel session's child.
+    assert.strictEqual(sub!.parentId, lead!.sessionId)
+    const results = w.api.toolResults("sub")
+    // Its write went to its own session: journaled there (not the lead's), and claimed INTENT for it.
+    assert.isNotTrue(results[0]!.is_error, results[0]!.text)
+    assert.deepStrictEqual(seen.edits, { lead: "", sub: "notes.txt\n" })
+    assert.deepStrictEqual(seen.claims, [{ session_id: sub!.sessionId, file_path: "notes.txt", mode: "INTENT" }])
+    // Claims apply between siblings: the lead's EXCLUSIVE claim refused the subagent's write of the file.
+    assert.isTrue(results[1]!.is_error, results[1]!.text)
+    assert.include(results[1]!.text, "the lead rewrites the cart")
+    assert.strictEqual(fs.readFileSync(path.join(subDir, "src", "cart.ts"), "utf8"), "export const total = 0\n")
+    await waitForRows(w, settled)
   })
 
   it("after install --all, claude -w through the claude-parallel alias is one session: the provider's worktree, not the repository", async () => {

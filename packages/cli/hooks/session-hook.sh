@@ -14,51 +14,57 @@
 #   stop       Stop               state idle
 #   end        SessionEnd         state exited
 #
-# It acts only inside a parallel-cc session (PARALLEL_CC_SESSION_DIR names an existing directory; the
-# heartbeat only needs PARALLEL_CC_HEARTBEAT_FILE) and only with shell built-ins on the common path: the
+# It acts only inside a parallel-cc session (the marker of the worktree it runs in, else
+# PARALLEL_CC_SESSION_DIR, names an existing directory; the heartbeat only needs PARALLEL_CC_HEARTBEAT_FILE;
+# an edited file in another session's worktree of the same repository is that session's) and only with shell built-ins on the common path: the
 # one other process it ever starts is `head -c`, to read the first bytes of an editor's payload (a Write
 # payload carries the whole file). It never touches the database, never waits, and exits 0 on anything it
 # does not understand, so our own fault never blocks the agent. Files are written with `>|`/`>>`; `set -C`
 # makes `>` an atomic create, which marks a notice as delivered exactly once even when hooks run at once.
 # Redirections sit inside `{ …; } 2>/dev/null`.
 ev=${1:-}
-# Outside claude-parallel (Claude Code's own worktrees, made by `parallel-cc worktree-hook`), the session's
-# variables are in the marker file of the worktree's git admin directory, found from the working directory.
-if [ -z "${PARALLEL_CC_SESSION_DIR:-}" ] && [ -f "${PWD:-.}/.git" ]; then
+
+# The session of the linked worktree holding the directory $1 (which need not exist): the worktree provider
+# (`parallel-cc worktree-hook`: `claude -w`, worktree-isolated subagents) writes the marker
+# `parallel-cc-session` (KEY=value lines) into the worktree's git admin directory, since Claude Code gives
+# its hooks none of our environment. Sets ms (session directory), mw (worktree), mh (heartbeat file); fails
+# for a path in no linked worktree (a main checkout's .git is a directory), in one without a marker, or when
+# the marker names no live session directory. Built-ins only.
+marker() {
+  ms= mw= mh=
+  w=$1
+  while [ ! -e "$w/.git" ]; do
+    case $w in */*) w=${w%/*} ;; *) return 1 ;; esac
+  done
+  [ -f "$w/.git" ] || return 1
   g=
-  { IFS= read -r g < "$PWD/.git"; } 2>/dev/null
-  case $g in
-    'gitdir: '/*)
-      while IFS= read -r l; do
-        case $l in
-          PARALLEL_CC_SESSION_DIR=/*) PARALLEL_CC_SESSION_DIR=${l#*=} ;;
-          PARALLEL_CC_WORKTREE=/*) PARALLEL_CC_WORKTREE=${l#*=} ;;
-          PARALLEL_CC_HEARTBEAT_FILE=/*) PARALLEL_CC_HEARTBEAT_FILE=${l#*=} ;;
-        esac
-      done 2>/dev/null < "${g#gitdir: }/parallel-cc-session"
-      ;;
-  esac
+  { IFS= read -r g < "$w/.git"; } 2>/dev/null
+  case $g in 'gitdir: '?*) g=${g#gitdir: } ;; *) return 1 ;; esac
+  case $g in /*) ;; *) g=$w/$g ;; esac
+  [ -f "$g/parallel-cc-session" ] || return 1
+  { while IFS='=' read -r k v; do
+    case $k in
+      PARALLEL_CC_SESSION_DIR) ms=$v ;;
+      PARALLEL_CC_WORKTREE) mw=$v ;;
+      PARALLEL_CC_HEARTBEAT_FILE) mh=$v ;;
+    esac
+  done < "$g/parallel-cc-session"; } 2>/dev/null
+  case $ms in /*) [ -d "$ms" ] ;; *) return 1 ;; esac
+}
+
+# The calling agent's session: the marker of the worktree it works in ($PWD) first — a worktree-isolated
+# subagent's hooks run in its own worktree but inherit the lead's environment (a claude-parallel session's
+# PARALLEL_CC_* variables) —, else our environment.
+if marker "${PWD:-}"; then
+  d=$ms
+  PARALLEL_CC_WORKTREE=$mw
+  PARALLEL_CC_HEARTBEAT_FILE=$mh
+else
+  d=${PARALLEL_CC_SESSION_DIR:-}
 fi
 # The heartbeat (as heartbeat.sh does): also for sessions registered before session directories existed.
 if [ "$ev" = post ] && [ -n "${PARALLEL_CC_HEARTBEAT_FILE:-}" ] && [ -f "$PARALLEL_CC_HEARTBEAT_FILE" ]; then
   { echo >| "$PARALLEL_CC_HEARTBEAT_FILE"; } 2>/dev/null
-fi
-d=${PARALLEL_CC_SESSION_DIR:-}
-# A session of a worktree Claude Code asked parallel-cc for (the worktree provider: `claude -w`, worktree
-# subagents) has none of our environment: the worktree's git admin directory holds the marker
-# `parallel-cc-session` (KEY=value lines). Found from the working directory, with built-ins only.
-if [ -z "$d" ]; then
-  w=$PWD
-  while [ -n "$w" ] && [ ! -e "$w/.git" ]; do w=${w%/*}; done
-  if [ -n "$w" ] && [ -f "$w/.git" ]; then
-    g=
-    { IFS= read -r g < "$w/.git"; } 2>/dev/null
-    g=${g#gitdir: }
-    case $g in /*) ;; *) g=$w/$g ;; esac
-    if [ -f "$g/parallel-cc-session" ]; then
-      { while IFS='=' read -r k v; do [ "$k" = PARALLEL_CC_SESSION_DIR ] && d=$v; done < "$g/parallel-cc-session"; } 2>/dev/null
-    fi
-  fi
 fi
 [ -n "$d" ] && [ -d "$d" ] || exit 0
 set -C
@@ -157,6 +163,22 @@ case $ev in
       *) exit 0 ;;
     esac
     fp=$v
+    # A file in another linked worktree of the same repository that has a session is that session's edit (a
+    # worktree-isolated subagent's, or the lead's writing into it): its claims, journal and news apply.
+    case $fp in
+      /*/*)
+        if marker "${fp%/*}" && [ "$ms" != "$d" ]; then
+          r1=
+          r2=
+          { IFS= read -r r1 < "$d/repo"; } 2>/dev/null
+          { IFS= read -r r2 < "$ms/repo"; } 2>/dev/null
+          if [ -n "$r1" ] && [ "$r1" = "$r2" ]; then
+            d=$ms
+            PARALLEL_CC_WORKTREE=$mw
+          fi
+        fi
+        ;;
+    esac
     root=${PARALLEL_CC_WORKTREE:-}
     [ -n "$root" ] || { IFS= read -r root < "$d/worktree"; } 2>/dev/null
     [ -n "$root" ] || exit 0

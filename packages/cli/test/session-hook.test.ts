@@ -4,7 +4,7 @@
  * SessionFiles: the contract between the two sides.
  */
 import { AppConfig, Domain, LiveSessions, SessionFiles, SessionHooks } from "@parallel-cc/core"
-import { Cli, TempDir } from "@parallel-cc/testkit"
+import { Cli, TempDir, TempRepo } from "@parallel-cc/testkit"
 import { Effect, Layer, ManagedRuntime, Option } from "effect"
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -312,5 +312,79 @@ describe("session-hook.sh", () => {
       assert.deepStrictEqual([r.status, r.stdout, r.stderr], [0, "", ""])
     }
     assert.strictEqual(read(path.join(w.dir(w.a), "state")), "working\n", "still the state the last tool call in the worktree set")
+  })
+
+  it("a worktree-isolated subagent under a claude-parallel session: its hooks and its edits are its own session's (real repository, provider worktree)", async () => {
+    const base = TempDir.makeSync("pcc-hook-sub-")
+    const agent = spawn("sleep", ["300"], { stdio: "ignore" })
+    cleanups.push(() => {
+      agent.kill("SIGKILL")
+      TempDir.removeSync(base)
+    })
+    const repo = TempRepo.makeSync(base, { files: { "README.md": "# r\n", "src/cart.ts": "export const total = 0\n" } })
+    const data = path.join(base, "data")
+    const env = { ...repo.env, PARALLEL_CC_DATA_DIR: data }
+    const cli = (args: ReadonlyArray<string>, options: { cwd?: string; input?: string; env?: Record<string, string> } = {}) => {
+      const r = Cli.runSync(args, { cwd: options.cwd ?? repo.root, env: { ...env, ...options.env }, ...(options.input === undefined ? {} : { input: options.input }) })
+      assert.strictEqual(r.code, 0, `${args.join(" ")}: ${r.stderr}`)
+      return r
+    }
+    // The lead: a claude-parallel session of the agent process in the main checkout (its environment is ours).
+    const lead = Cli.json(cli(["register", "--repo", repo.root, "--pid", String(agent.pid), "--json"]))
+    const leadDir = path.join(data, "live", lead.sessionId)
+    const leadEnv = {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      PARALLEL_CC_SESSION_ID: lead.sessionId,
+      PARALLEL_CC_SESSION_DIR: leadDir,
+      PARALLEL_CC_WORKTREE: lead.worktreePath,
+      PARALLEL_CC_HEARTBEAT_FILE: path.join(data, "heartbeats", lead.sessionId)
+    }
+    // Its subagent's worktree, asked of the worktree provider by the same process (as Claude Code does).
+    const request = (cwd: string, name: string) =>
+      cli(["worktree-hook"], { cwd, env: { CLAUDE_PID: String(agent.pid) }, input: JSON.stringify({ session_id: "s", cwd, hook_event_name: "WorktreeCreate", name }) }).stdout.trim()
+    const subTree = request(repo.root, "agent-a1")
+    const rows = (Cli.json(cli(["status", "--repo", repo.root, "--json"])) as { sessions: Array<Record<string, any>> }).sessions
+    const sub = rows.find((s) => s.worktreePath === subTree)!
+    assert.strictEqual(sub.parentId, lead.sessionId)
+    const subDir = path.join(data, "live", sub.sessionId)
+    // Another repository's provider worktree (its own session, same data directory): never this repository's.
+    const other = TempRepo.makeSync(path.join(base, "other"))
+    const otherTree = request(other.root, "elsewhere")
+    const run = (arg: SessionHooks.SessionHookArg, input: string, cwd: string) => {
+      const r = spawnSync("/bin/sh", ["-c", SessionHooks.sessionHookCommand(Cli.sessionHookPath, arg)], { env: leadEnv, input, cwd, encoding: "utf8" })
+      assert.deepStrictEqual([r.status, r.stderr], [0, ""])
+      return r.stdout.trim() === "" ? undefined : JSON.parse(r.stdout)
+    }
+    const write = (file: string, cwd: string) =>
+      run("pre-edit", JSON.stringify({ session_id: "lead-claude", cwd, hook_event_name: "PreToolUse", tool_name: "Write", tool_input: { file_path: file, content: "x" } }) + "\n", cwd)
+    const journal = (dir: string) => fs.existsSync(path.join(dir, "edits")) ? read(path.join(dir, "edits")).split("\n").filter(Boolean) : []
+
+    // The subagent's hooks run in its worktree with the lead's environment: its edit is its own session's.
+    assert.isUndefined(write(path.join(subTree, "src", "new.ts"), subTree))
+    assert.deepStrictEqual([journal(subDir), journal(leadDir)], [["src/new.ts"], []])
+    assert.strictEqual(read(path.join(subDir, "state")).trim(), "working")
+    assert.notStrictEqual(read(path.join(leadDir, "state")).trim(), "working")
+    run("stop", "{}\n", subTree)
+    assert.strictEqual(read(path.join(subDir, "state")).trim(), "idle")
+    // Claims apply between siblings: the lead's EXCLUSIVE claim refuses the subagent's write, and the reverse.
+    cli(["claim", "src/cart.ts", "--session", lead.sessionId, "--reason", "the lead rewrites the cart"])
+    const denied = write(path.join(subTree, "src", "cart.ts"), subTree)
+    assert.strictEqual(denied?.hookSpecificOutput?.permissionDecision, "deny")
+    assert.include(denied.hookSpecificOutput.permissionDecisionReason, "the lead rewrites the cart")
+    cli(["claim", "README.md", "--session", sub.sessionId])
+    assert.strictEqual(write(path.join(repo.root, "README.md"), repo.root)?.hookSpecificOutput?.permissionDecision, "deny")
+    // The edited file decides: the lead writing into the subagent's worktree is an edit of the subagent's session.
+    assert.isUndefined(write(path.join(subTree, "docs", "sub.md"), repo.root))
+    assert.deepStrictEqual([journal(subDir), journal(leadDir)], [["src/new.ts", "docs/sub.md"], []])
+    // Fall back to the caller's session for anything else: the main checkout, a worktree of another
+    // repository (outside this one: nothing recorded), a linked worktree without a marker.
+    assert.isUndefined(write(path.join(repo.root, "src", "lead.ts"), repo.root))
+    assert.isUndefined(write(path.join(otherTree, "x.ts"), repo.root))
+    const plain = path.join(base, "plain-wt")
+    repo.git(["worktree", "add", "-q", "-b", "plain", plain])
+    assert.isUndefined(write(path.join(plain, "y.ts"), repo.root))
+    assert.deepStrictEqual([journal(subDir), journal(leadDir)], [["src/new.ts", "docs/sub.md"], ["src/lead.ts"]])
+    const otherSub = (Cli.json(cli(["status", "--repo", other.root, "--json"])) as { sessions: Array<Record<string, any>> }).sessions[0]!
+    assert.deepStrictEqual(journal(path.join(data, "live", otherSub.sessionId)), [])
   })
 })
