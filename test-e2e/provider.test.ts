@@ -230,7 +230,7 @@ describe("parallel-cc as Claude Code's worktree provider (the real binary)", () 
   it("a worktree-isolated subagent of a claude-parallel session: its edits are its own session's (journaled, claimed INTENT for it) and the lead's EXCLUSIVE claim refuses its write", async () => {
     const w = await world({ files: { "README.md": "# r\n", "src/cart.ts": "export const total = 0\n" } })
     installAll(w)
-    const seen: { lead?: Record<string, any>; sub?: Record<string, any>; claims?: Array<Record<string, any>>; edits?: Record<string, string> } = {}
+    const seen: { lead?: Record<string, any> | undefined; sub?: Record<string, any> | undefined; claims?: Array<Record<string, any>>; edits?: Record<string, string> } = {}
     let subDir = ""
     const journal = (id: string) => {
       const f = path.join(w.dataDir, "live", id, "edits")
