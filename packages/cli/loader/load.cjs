@@ -127,7 +127,7 @@ exports.cli = function cli(dir) {
   const first = process.argv.slice(2).find((a) => !a.startsWith("-"))
   const hot = first === "status" || first === "register" || first === "release" || first === "heartbeat" ||
     first === "worktree-hook"
-  const quick = hot || first === "claims" || first === "sandbox"
+  const quick = hot || first === "claims" || first === "sandbox" || first === "overlaps"
   if (quick && process.env.PARALLEL_CC_NO_FAST_PATH !== "1") {
     if (loadWithCache(path.join(dir, "quick.cjs")).main(process.argv)) return
     if (hot && loadWithCache(path.join(dir, "fast.cjs")).main(process.argv)) return

@@ -1,13 +1,14 @@
 /**
  * The Effect-free start-up paths of the hot commands (bundled as `dist/quick.cjs`): `status` from the store
  * snapshot (see statusSnapshot.ts), `claims`, `sandbox list` and `sandbox status` from core's read-only
- * snapshots (`ClaimsSnapshot`, `RunsSnapshot`), `register`, `release` and `heartbeat` through core's
+ * snapshots (`ClaimsSnapshot`, `RunsSnapshot`), `overlaps` from `OverlapsSnapshot` (when its live scan
+ * provably finds nothing new), `register`, `release` and `heartbeat` through core's
  * `FastPath`, and the WorktreeCreate hook (`worktree-hook`) through core's `FastProvider`. Each understands
  * only the plain forms of its command and answers only when core's fast path does; otherwise `main` returns false having printed and changed nothing, and the loader starts the
  * regular path (`fast.cjs`, then the full CLI), which owns every help text, usage error and decision.
  * The output is byte for byte what the regular path prints (tested side by side).
  */
-import { ClaimsSnapshot, FastPath, FastProvider, RunsSnapshot, type Sessions } from "@parallel-cc/core"
+import { ClaimsSnapshot, FastPath, FastProvider, OverlapsSnapshot, RunsSnapshot, type Sessions } from "@parallel-cc/core"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -15,6 +16,7 @@ import * as path from "node:path"
 import * as tty from "node:tty"
 import { claimsText } from "./internal/ClaimsText.js"
 import * as HookHandoff from "./internal/HookHandoff.js"
+import { overlapsText } from "./internal/OverlapsText.js"
 import { registeredLines, releasedLines } from "./internal/Render.js"
 import { runStatusText, runsText, type RunView } from "./internal/SandboxText.js"
 import * as StatusSnapshot from "./statusSnapshot.js"
@@ -27,7 +29,7 @@ interface Parsed {
 }
 
 const VALUED = new Set(["--repo", "--pid", "--session-id", "--session", "--limit", "--db"])
-const BOOLEAN = new Set(["--json", "--verbose"])
+const BOOLEAN = new Set(["--json", "--verbose", "--cached"])
 
 /** `COMMAND` and flags from the sets above, each at most once (`--verbose` is ignored); anything else: undefined. */
 const parse = (args: ReadonlyArray<string>): Parsed | undefined => {
@@ -117,9 +119,12 @@ const heartbeat = (ctx: FastPath.Context, p: Parsed): boolean => {
   return true
 }
 
+/** The data directory as the regular path finds it (PARALLEL_CC_DATA_DIR, `~/.parallel-cc`). */
+const dataDirOf = (ctx: FastPath.Context) => path.resolve(ctx.cwd, ctx.env.PARALLEL_CC_DATA_DIR || path.join(ctx.homeDir, ".parallel-cc"))
+
 /** The store file as the regular path finds it (`--db`, PARALLEL_CC_DB_PATH, `<data dir>/coordinator.db`). */
 const dbPathOf = (ctx: FastPath.Context) => {
-  const dataDir = path.resolve(ctx.cwd, ctx.env.PARALLEL_CC_DATA_DIR || path.join(ctx.homeDir, ".parallel-cc"))
+  const dataDir = dataDirOf(ctx)
   const raw = ctx.dbFlag !== undefined ? ctx.dbFlag : ctx.env.PARALLEL_CC_DB_PATH
   return raw !== undefined && raw !== "" ? path.resolve(ctx.cwd, raw) : path.join(dataDir, "coordinator.db")
 }
@@ -155,6 +160,38 @@ const claims = (ctx: FastPath.Context, p: Parsed): boolean => {
   if (found === undefined) return false
   if (p.flags.has("--json")) out(JSON.stringify({ claims: found }, null, 2))
   else out(claimsText(found.map((c) => ({ ...c, expiresAt: new Date(c.expiresAt) })), Date.now()))
+  return true
+}
+
+/**
+ * `overlaps [--repo P] [--session ID] [--cached] [--json]` from `OverlapsSnapshot.read`, which answers only
+ * when the live scan provably finds nothing new (see there).
+ */
+const overlaps = (ctx: FastPath.Context, p: Parsed): boolean => {
+  const repo = text(p, "--repo")
+  const session = text(p, "--session")
+  if (!only(p, ["--repo", "--session", "--cached", "--json"]) || (session !== undefined && !/^[a-z0-9]{6,32}$/.test(session))) return false
+  let repoPath: string | undefined
+  try {
+    // As the full CLI: --repo must be a repository; the current directory need not be one (then: all).
+    repoPath = mainRoot(ctx, repo !== undefined ? fs.realpathSync(path.resolve(ctx.cwd, repo)) : ctx.cwd)
+  } catch {
+    return false
+  }
+  if (repo !== undefined && repoPath === undefined) return false
+  const found = OverlapsSnapshot.read({
+    dbPath: dbPathOf(ctx),
+    dataDir: dataDirOf(ctx),
+    env: ctx.env,
+    repoPath: session === undefined ? repoPath : undefined,
+    sessionId: session,
+    refresh: !p.flags.has("--cached")
+  })
+  if (found === undefined) return false
+  // The JSON of `OverlapStore.Overlap` (same keys, same order; times as ISO strings).
+  const iso = (ms: number) => new Date(ms).toISOString()
+  if (p.flags.has("--json")) out(JSON.stringify({ overlaps: found.map((o) => ({ ...o, firstSeen: iso(o.firstSeen), lastSeen: iso(o.lastSeen) })) }, null, 2))
+  else out(overlapsText(found.map((o) => ({ ...o, firstSeen: new Date(o.firstSeen) })), Date.now()))
   return true
 }
 
@@ -228,6 +265,7 @@ const commands: Record<string, (ctx: FastPath.Context, p: Parsed) => boolean> = 
   release,
   heartbeat,
   claims,
+  overlaps,
   "sandbox list": sandboxList,
   "sandbox status": sandboxStatus
 }
@@ -243,7 +281,8 @@ export const main = (argv: ReadonlyArray<string>): boolean => {
   if (run === undefined) return false
   const done = run({ env: process.env, cwd: process.cwd(), homeDir: os.homedir(), dbFlag: parsed.db }, parsed)
   if (!done && process.env.PARALLEL_CC_TRACE_FAST_PATH === "1") {
-    process.stderr.write(`parallel-cc: fast path declined: ${FastPath.lastDecline() ?? "arguments"}\n`)
+    const why = parsed.command === "overlaps" ? OverlapsSnapshot.lastDecline() : FastPath.lastDecline()
+    process.stderr.write(`parallel-cc: fast path declined: ${why ?? "arguments"}\n`)
   }
   return done
 }

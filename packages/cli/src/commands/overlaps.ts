@@ -7,7 +7,8 @@ import { ClaimsLedger, Domain, Errors, FleetMonitor, Git, Overlaps, OverlapStore
 import { Clock, Deferred, Effect, Exit, Fiber, Option, Schema } from "effect"
 import * as path from "node:path"
 import { Layers, withCore } from "../internal/Env.js"
-import { print, printJson, table } from "../internal/Output.js"
+import { overlapsText } from "../internal/OverlapsText.js"
+import { print, printJson } from "../internal/Output.js"
 import { resolveDir } from "../internal/Paths.js"
 
 const encodeOverlaps = Schema.encodeSync(Schema.Array(OverlapStore.Overlap))
@@ -47,9 +48,6 @@ const callerSession = (opt: Option.Option<string>) =>
     return here
   })
 
-const symbolsText = (o: OverlapStore.Overlap) => (o.symbols.length > 0 ? o.symbols.join(", ") : o.level === "hunk" ? "(same lines)" : "—")
-const conflictText = (o: OverlapStore.Overlap) => (o.conflict === true ? "yes" : o.conflict === false ? "no" : "?")
-
 export const overlapsCommand = Command.make("overlaps", {
   repo: Options.text("repo").pipe(Options.optional, Options.withDescription("Only this repository (default: the one of the current directory, else all)")),
   session: Options.text("session").pipe(Options.optional, Options.withDescription("Only the overlaps of this session")),
@@ -66,24 +64,7 @@ export const overlapsCommand = Command.make("overlaps", {
     const sessionId = Option.isSome(opts.session) ? yield* decodeSessionId(opts.session.value, "--session") : undefined
     const found = yield* overlaps.list({ repoPath: sessionId === undefined ? repoPath : undefined, sessionId, refresh: !opts.cached })
     if (opts.json) return yield* printJson({ overlaps: encodeOverlaps(found) })
-    if (found.length === 0) return yield* print("No overlaps: no two live sessions change the same file.")
-    const now = yield* Clock.currentTimeMillis
-    const since = (d: Date) => {
-      const s = Math.max(0, Math.round((now - d.getTime()) / 1000))
-      return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`
-    }
-    const blocks = [...new Set(found.map((o) => o.repoPath))].map((repo) => {
-      const rows = found.filter((o) => o.repoPath === repo).map((o) => [
-        o.filePath,
-        `${o.sessionA} ${o.branchA ?? "(repository)"}`,
-        `${o.sessionB} ${o.branchB ?? "(repository)"}`,
-        symbolsText(o),
-        conflictText(o),
-        since(o.firstSeen)
-      ])
-      return `${repo}\n${table(["FILE", "SESSION", "SESSION", "BOTH CHANGED", "CONFLICT", "SINCE"], rows)}`
-    })
-    yield* print(blocks.join("\n\n"))
+    yield* print(overlapsText(found, yield* Clock.currentTimeMillis))
   }))).pipe(
   Command.withDescription(
     "Live overlaps: files that two live sessions of a repository both change (committed or not), the symbols both changed, and whether merging them would conflict"

@@ -8,6 +8,7 @@ import { CommandExecutor } from "@effect/platform"
 import { Context, Effect, Layer, Schema } from "effect"
 import { InvalidInput } from "../Errors.js"
 import { exec, type ExecOptions, type ExecResult } from "./exec.js"
+import { gitEnv, syntheticCommitEnv } from "./gitEnv.js"
 
 export type { ExecOptions, ExecResult } from "./exec.js"
 
@@ -37,8 +38,6 @@ export interface RunOptions extends Omit<ExecOptions, "cwd"> {
   readonly okExitCodes?: ReadonlyArray<number>
 }
 
-// Stable, parseable output and no interactive prompts whatever the user's locale and terminal.
-const gitEnv = { LC_ALL: "C", GIT_TERMINAL_PROMPT: "0" }
 
 export class Git extends Context.Tag("@parallel-cc/core/Git")<Git, {
   /** Run `git <args>` in `cwd`. Fails with GitError unless the exit code is in `okExitCodes`. */
@@ -61,20 +60,7 @@ export class Git extends Context.Tag("@parallel-cc/core/Git")<Git, {
   readonly version: Effect.Effect<readonly [number, number, number], GitError>
 }>() {}
 
-/**
- * The environment of git commands that write objects nobody else sees (snapshot trees and commits of a
- * worktree's state): a fixed identity and date, so the same tree on the same parent is the same commit, and
- * no optional locks, so the worktree's own index is never refreshed or locked.
- */
-export const syntheticCommitEnv: Readonly<Record<string, string>> = {
-  GIT_AUTHOR_NAME: "parallel-cc",
-  GIT_AUTHOR_EMAIL: "parallel-cc@localhost",
-  GIT_AUTHOR_DATE: "@0 +0000",
-  GIT_COMMITTER_NAME: "parallel-cc",
-  GIT_COMMITTER_EMAIL: "parallel-cc@localhost",
-  GIT_COMMITTER_DATE: "@0 +0000",
-  GIT_OPTIONAL_LOCKS: "0"
-}
+export { syntheticCommitEnv }
 
 /** Branch names that are valid for git by construction (see `checkBranchName`). */
 export const plainBranchName = /^[A-Za-z0-9_]+(?:[-/][A-Za-z0-9_]+)*$/
