@@ -74,13 +74,15 @@ export const main = (argv: ReadonlyArray<string>): boolean => {
       return false
     }
   }
+  // The status table also shows the open overlaps: read through the same connection.
+  let overlaps: ReadonlyArray<OverlapsSnapshot.OverlapEntry> | undefined
   const snapshot = StatusSnapshot.read({
     dbPath,
     dataDir,
     repoPath,
     mode: parsed.sandboxOnly ? "sandbox" : undefined,
     customPrices: customPrices(env, dataDir)
-  })
+  }, parsed.json ? undefined : (db) => (overlaps = OverlapsSnapshot.listFrom(db, repoPath)))
   if (snapshot === undefined) return false
   if (parsed.json) process.stdout.write(JSON.stringify(snapshot, null, 2) + "\n")
   else {
@@ -102,7 +104,6 @@ export const main = (argv: ReadonlyArray<string>): boolean => {
       agent: s.agent ?? null,
       endedAt: s.endedAt === null ? null : date(s.endedAt)
     }))
-    const overlaps = OverlapsSnapshot.list({ dbPath, repoPath })
     if (overlaps === undefined) return false
     process.stdout.write(statusText(sessions, kept, overlaps, Date.now(), new Map()) + "\n")
   }

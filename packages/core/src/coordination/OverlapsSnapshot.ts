@@ -4,7 +4,7 @@
  * same query, same order), and `read`, which answers `Overlaps.list` — including its live scan (`refresh`)
  * — in the one case where that scan provably records no overlap: every live session's work is exactly
  * what its last scan saw (the same HEAD and the same snapshot tree, taken with the same git commands and
- * the same temporary index as `overlaps/snapshot.ts`), no two live sessions of a repository share a
+ * the same temporary index as `overlaps/snapshot.ts`, HEAD read from its files: `platform/gitRefs`), no two live sessions of a repository share a
  * changed file, and no overlap of theirs is open (so none is updated, ended or owes a notice). A scan then
  * recomputes nothing but its times, which `read` records as the scan would (`session_scans.scanned_at`,
  * `session_changes.updated_at`). In every other case it returns undefined having changed nothing (the
@@ -19,6 +19,7 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { gitEnv, syntheticCommitEnv } from "../platform/gitEnv.js"
+import { worktreeHead } from "../platform/gitRefs.js"
 import { LATEST_SCHEMA_VERSION } from "../platform/schemaVersion.js"
 import { LIVE_DIR } from "../sessions/liveDir.js"
 
@@ -95,18 +96,17 @@ const records = (
   }))
 }
 
+/** Open overlaps between active sessions (of one repository), oldest first, through an open connection. */
+export const listFrom = (db: Database.Database, repoPath?: string | undefined): ReadonlyArray<OverlapEntry> =>
+  records(db, { repoPath }).map((r) => ({ sessionA: r.sessionA, sessionB: r.sessionB, filePath: r.filePath, conflict: r.conflict }))
+
 /** Open overlaps between active sessions (of one repository), oldest first. */
 export const list = (options: { readonly dbPath: string; readonly repoPath?: string | undefined }): ReadonlyArray<OverlapEntry> | undefined => {
   let db: Database.Database | undefined
   try {
     db = new Database(options.dbPath, { readonly: true, fileMustExist: true, timeout: 250 })
     if (db.pragma("user_version", { simple: true }) !== LATEST_SCHEMA_VERSION) return undefined
-    return records(db, { repoPath: options.repoPath }).map((r) => ({
-      sessionA: r.sessionA,
-      sessionB: r.sessionB,
-      filePath: r.filePath,
-      conflict: r.conflict
-    }))
+    return listFrom(db, options.repoPath)
   } catch {
     return undefined
   } finally {
@@ -135,35 +135,6 @@ const decline = (why: string): never => {
   throw new Decline(why)
 }
 
-const isOid = (s: string | undefined): s is string => s !== undefined && /^[0-9a-f]{40,64}$/.test(s)
-
-const readText = (file: string): string | undefined => {
-  try {
-    return fs.readFileSync(file, "utf8")
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * The commit a worktree's HEAD points at, read from its files as git does (a detached id, or a branch's
- * loose ref, else its packed ref); a Decline whenever that is not certain (a branch with no commit yet,
- * another ref storage, a symbolic ref), so the caller's answer never rests on a guess.
- */
-const headOf = (worktree: string): string => {
-  const dotGit = path.join(worktree, ".git")
-  const link = fs.statSync(dotGit).isFile() ? /^gitdir: (.+)$/m.exec(readText(dotGit) ?? "")?.[1]?.trim() : dotGit
-  const gitDir = link === undefined ? decline("no git dir") : path.resolve(worktree, link)
-  const head = (readText(path.join(gitDir, "HEAD")) ?? decline("no HEAD")).trim()
-  if (isOid(head)) return head
-  const ref = /^ref: (refs\/heads\/\S+)$/.exec(head)?.[1] ?? decline("HEAD is not a branch")
-  const common = readText(path.join(gitDir, "commondir"))
-  const commonDir = common === undefined ? gitDir : path.resolve(gitDir, common.trim())
-  const loose = readText(path.join(commonDir, ref))?.trim()
-  if (loose !== undefined) return isOid(loose) ? loose : decline("a symbolic branch ref")
-  const packed = (readText(path.join(commonDir, "packed-refs")) ?? "").split("\n").find((l) => l.endsWith(` ${ref}`))?.split(" ")[0]
-  return isOid(packed) ? packed : decline("HEAD's branch has no commit that can be read here")
-}
 
 /**
  * `takeSnapshot`'s HEAD and tree of a worktree (its commit is a function of both): the same `git add -A`
@@ -179,7 +150,7 @@ const snapshotOf = (env: NodeJS.ProcessEnv, worktree: string, indexFile: string)
     })
     return r.error === undefined && r.status !== null ? { code: r.status, out: r.stdout } : decline(`git ${args[0]} did not run`)
   }
-  const head = headOf(worktree)
+  const head = worktreeHead(worktree) ?? decline("HEAD cannot be read from its files")
   const added = git(["add", "-A", "--ignore-errors", "--", "."])
   if (![0, 1, 128].includes(added.code)) decline("git add failed")
   const tree = git(["write-tree"])

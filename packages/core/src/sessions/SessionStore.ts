@@ -9,6 +9,9 @@ import { AppConfig } from "../platform/AppConfig.js"
 import { Database, type DbFailure } from "../platform/Database.js"
 import { makeSessionId, ReleaseReason, Session, SessionId, SessionMode, SessionStatus } from "../Domain.js"
 import { SessionConflict, SessionNotFound } from "../Errors.js"
+import { type Landed, landedQuery, type LandedRow, latestLanded } from "./keptLanding.js"
+
+export type { Landed } from "./keptLanding.js"
 
 /** Where a non-main session's worktree will live, decided from its id before anything is created. */
 export interface WorktreePlan {
@@ -134,6 +137,8 @@ export class SessionStore extends Context.Tag("@parallel-cc/core/SessionStore")<
   readonly setKept: (id: SessionId, keptReason: string | null) => Effect.Effect<void, DbFailure>
   /** Released sessions whose worktree was kept because it holds work. */
   readonly listKept: (filter?: { readonly repoPath?: string | undefined }) => Effect.Effect<ReadonlyArray<Session>, DbFailure>
+  /** The latest landing of each given session's branch by the landing queue (`keptLanding`), by session id. */
+  readonly landed: (ids: ReadonlyArray<SessionId>) => Effect.Effect<ReadonlyMap<string, Landed>, DbFailure>
   /** Delete a session row, e.g. a reservation whose worktree could not be created. */
   readonly remove: (id: SessionId) => Effect.Effect<void, DbFailure>
 }>() {}
@@ -228,6 +233,15 @@ export const SessionRow = Schema.transform(
 )
 
 const decodeRows = Schema.decodeUnknown(Schema.Array(SessionRow))
+
+const LandedRowSchema: Schema.Schema<LandedRow> = Schema.Struct({
+  session_id: Schema.String,
+  target: Schema.String,
+  strategy: Schema.String,
+  head: Schema.NullOr(Schema.String),
+  landed_commit: Schema.NullOr(Schema.String)
+})
+const decodeLanded = Schema.decodeUnknown(Schema.Array(LandedRowSchema))
 
 export const make = Effect.gen(function*() {
   const db = yield* Database
@@ -433,7 +447,16 @@ export const make = Effect.gen(function*() {
         : sql`SELECT * FROM sessions WHERE kept_reason IS NOT NULL AND status = 'released' ORDER BY ended_at, id`
     )
 
+  const landed = (ids: ReadonlyArray<SessionId>) =>
+    ids.length === 0
+      ? Effect.succeed(new Map<string, Landed>() as ReadonlyMap<string, Landed>)
+      : db.orFail(sql.unsafe(landedQuery(ids.length), ids)).pipe(
+        Effect.flatMap((r) => Effect.orDie(decodeLanded(r))),
+        Effect.map(latestLanded)
+      )
+
   return SessionStore.of({
+    landed,
     register,
     markReady,
     reactivate,

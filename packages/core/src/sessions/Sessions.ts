@@ -19,9 +19,10 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import type { DbFailure } from "../platform/Database.js"
-import type { Session, SessionId, SessionMode } from "../Domain.js"
+import { Session, type SessionId, type SessionMode } from "../Domain.js"
 import { type InvalidInput, type SessionConflict, SessionNotFound, type SetupFailed } from "../Errors.js"
-import type { GitError } from "../platform/Git.js"
+import { Git, type GitError } from "../platform/Git.js"
+import { keptReasonNow } from "./keptLanding.js"
 import { makeReleaser, type Released, type SessionView } from "./sessionRelease.js"
 import { makeRegistrar, type Registered, type RegisterOptions } from "./sessionRegister.js"
 import { type DiffOptions, makeReview, type SessionDiff } from "./sessionReview.js"
@@ -135,6 +136,7 @@ export class Sessions extends Context.Tag("@parallel-cc/core/Sessions")<Sessions
 export const make = Effect.gen(function*() {
   const store = yield* SessionStore
   const worktrees = yield* Worktrees
+  const git = yield* Git
   const fs = yield* FileSystem.FileSystem
   yield* Path.Path
   const releaser = yield* makeReleaser
@@ -202,6 +204,21 @@ export const make = Effect.gen(function*() {
       return active.length
     })
 
+  /** Kept worktrees whose branch has landed since they were looked at, said so (`keptLanding`). */
+  const landedSince = (kept: ReadonlyArray<Session>) =>
+    Effect.gen(function*() {
+      const candidates = kept.filter((s) => s.branch !== null && s.keptReason !== null && s.keptReason.includes(" only on branch "))
+      const landed = yield* store.landed(candidates.map((s) => s.sessionId))
+      return yield* Effect.forEach(kept, (s) =>
+        Effect.gen(function*() {
+          const l = landed.get(s.sessionId)
+          if (s.branch === null || s.keptReason === null || l === undefined || l.head === null) return s
+          const tip = yield* git.run(s.repoPath, ["rev-parse", "-q", "--verify", `refs/heads/${s.branch}^{commit}`], { okExitCodes: [0, 1, 128] })
+          const reason = keptReasonNow(s.keptReason, s.branch, l, tip.exitCode === 0 ? tip.stdout.trim() : undefined)
+          return reason === s.keptReason ? s : new Session({ ...s, keptReason: reason })
+        }).pipe(Effect.orElseSucceed(() => s)))
+    })
+
   const status = (filter: { readonly repoPath?: string | undefined; readonly mode?: SessionMode | undefined } = {}) =>
     Effect.gen(function*() {
       const before = yield* store.list({ repoPath: filter.repoPath, mode: filter.mode })
@@ -215,7 +232,7 @@ export const make = Effect.gen(function*() {
       const kept = filter.mode === "sandbox" ? [] : (yield* store.listKept({ repoPath: filter.repoPath })).filter((s) =>
         s.keptReason !== RELEASE_IN_PROGRESS || (s.endedAt !== null && now - s.endedAt.getTime() > 120_000)
       )
-      return { sessions, kept, released } satisfies StatusReport
+      return { sessions, kept: yield* landedSince(kept), released } satisfies StatusReport
     })
 
   const cleanup = (options: { readonly dryRun?: boolean | undefined; readonly force?: boolean | undefined } = {}) =>

@@ -19,10 +19,12 @@ import * as fs from "node:fs"
 import type { SessionJson } from "../Domain.js"
 import { parseProcStat } from "../platform/procStat.js"
 import { LATEST_SCHEMA_VERSION } from "../platform/schemaVersion.js"
+import { branchTip } from "../platform/gitRefs.js"
 import type { SessionUsage } from "../fleet/FleetDomain.js"
 import { TranscriptReader } from "../fleet/transcriptUsage.js"
 import { type UsageRowColumns, usageRowOf, usageView } from "../fleet/usageView.js"
 import type { Row as FastPathRow } from "./FastPath.js"
+import { keptReasonNow, type Landed, landedQuery, type LandedRow, latestLanded } from "./keptLanding.js"
 import { type AgentStateName, Layout, readStateSync, sessionDirOf } from "./liveDir.js"
 
 /**
@@ -208,11 +210,35 @@ const readFrom = (db: Database.Database, options: Options): Snapshot | undefined
         "SELECT * FROM sessions WHERE kept_reason IS NOT NULL AND status = 'released' AND repo_path = ? ORDER BY ended_at, id"
       ).all(options.repoPath)
       : db.prepare("SELECT * FROM sessions WHERE kept_reason IS NOT NULL AND status = 'released' ORDER BY ended_at, id").all()) as Array<Row>
-    kept = rows
-      .filter((r) => r.kept_reason !== RELEASE_IN_PROGRESS || (r.ended_at !== null && now - r.ended_at > 120_000))
-      .map((r) => entry(r, r.last_heartbeat))
+    const shown = rows.filter((r) => r.kept_reason !== RELEASE_IN_PROGRESS || (r.ended_at !== null && now - r.ended_at > 120_000))
+    const reasons = keptReasons(db, shown)
+    if (reasons === undefined) return undefined
+    kept = shown.map((r, i) => ({ ...entry(r, r.last_heartbeat), keptReason: reasons[i]! }))
   }
   return { sessions, kept, released: [] }
+}
+
+/**
+ * The kept reasons as status shows them (`keptLanding`): undefined when a landed branch's tip cannot be
+ * read from its files (git must say, so the service answers).
+ */
+const keptReasons = (db: Database.Database, rows: ReadonlyArray<Row>): Array<string | null> | undefined => {
+  const candidates = rows.filter((r) => r.kept_reason !== null && r.branch !== null && r.kept_reason.includes(" only on branch "))
+  const landed = candidates.length === 0
+    ? new Map<string, Landed>()
+    : latestLanded(db.prepare(landedQuery(candidates.length)).all(...candidates.map((r) => r.id)) as Array<LandedRow>)
+  const out: Array<string | null> = []
+  for (const r of rows) {
+    const l = landed.get(r.id)
+    if (r.kept_reason === null || r.branch === null || l === undefined || l.head === null) {
+      out.push(r.kept_reason)
+      continue
+    }
+    const tip = branchTip(r.repo_path, r.branch)
+    if (tip === undefined) return undefined
+    out.push(keptReasonNow(r.kept_reason, r.branch, l, tip))
+  }
+  return out
 }
 
 const open = (dbPath: string) => new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 250 })
@@ -220,13 +246,17 @@ const open = (dbPath: string) => new Database(dbPath, { readonly: true, fileMust
 /**
  * The snapshot, or `undefined` when the `Sessions` service must answer (no store yet, another schema
  * version, a session that is not provably alive, the store busy, no `/proc`). Never writes anything.
+ * `also` reads more through the same connection (e.g. `OverlapsSnapshot.listFrom` for the status table);
+ * when it throws, the answer is `undefined` too.
  */
-export const read = (options: Options): Snapshot | undefined => {
+export const read = (options: Options, also?: (db: Database.Database) => void): Snapshot | undefined => {
   if (process.platform !== "linux") return undefined
   let db: Database.Database | undefined
   try {
     db = open(options.dbPath)
-    return readFrom(db, options)
+    const snapshot = readFrom(db, options)
+    if (snapshot !== undefined) also?.(db)
+    return snapshot
   } catch {
     return undefined
   } finally {
