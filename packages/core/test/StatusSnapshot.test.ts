@@ -21,11 +21,20 @@ describe("StatusSnapshot", () => {
     assert.deepStrictEqual(imports.sort(), [
       "../fleet/transcriptUsage.js",
       "../fleet/usageView.js",
+      "../platform/gitRefs.js",
       "../platform/procStat.js",
       "../platform/schemaVersion.js",
+      "./keptLanding.js",
       "./liveDir.js",
       "better-sqlite3",
       "node:fs"
     ])
+    // The two helpers it shares with the service (the kept reason of a landed branch, git's ref files) import
+    // nothing but Node's file system.
+    for (const helper of ["keptLanding.ts", "../platform/gitRefs.ts"]) {
+      const text = fs.readFileSync(path.join(__dirname, "../src/sessions", helper), "utf8")
+      const used = [...text.matchAll(/^import (?!type ).* from "([^"]+)"/gm)].map((m) => m[1])
+      assert.isTrue(used.every((m) => m === "node:fs" || m === "node:path"), `${helper}: ${used.join(", ")}`)
+    }
   })
 })

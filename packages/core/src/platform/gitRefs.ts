@@ -35,13 +35,26 @@ const dirsOf = (worktree: string): { readonly gitDir: string; readonly commonDir
   return { gitDir, commonDir: common === undefined ? gitDir : path.resolve(gitDir, common.trim()) }
 }
 
-/** The commit `refs/heads/…` `ref` names in the common dir: its loose file, else its packed line. */
-const refTip = (commonDir: string, ref: string): string | undefined => {
-  if (!/^refs\/heads\/[^\s]+$/.test(ref) || ref.includes("..")) return undefined
-  const loose = readText(path.join(commonDir, ref))
-  if (loose !== undefined) return isOid(loose.trim()) ? loose.trim() : undefined
-  const packed = (readText(path.join(commonDir, "packed-refs")) ?? "").split("\n").find((l) => l.endsWith(` ${ref}`))?.split(" ")[0]
-  return isOid(packed) ? packed : undefined
+/** Branch names read from files here: plain words joined by `-` or `/` (nothing git could read otherwise). */
+const plainBranchName = /^[A-Za-z0-9_]+(?:[-/][A-Za-z0-9_]+)*$/
+
+/**
+ * The value of a local branch read as git reads the files ref store: the loose ref, else its line in
+ * `packed-refs`; undefined when it is not plainly a commit id there (a symbolic ref, another ref store, a
+ * file that cannot be read), and then git is asked.
+ */
+export const readBranch = (commonDir: string, name: string): string | undefined => {
+  try {
+    if (!plainBranchName.test(name) || fs.existsSync(path.join(commonDir, "reftable"))) return undefined
+    const loose = path.join(commonDir, "refs", "heads", name)
+    if (fs.existsSync(loose)) return /^([0-9a-f]{40,64})\n?$/.exec(fs.readFileSync(loose, "utf8"))?.[1]
+    const packed = path.join(commonDir, "packed-refs")
+    if (!fs.existsSync(packed)) return undefined
+    const line = fs.readFileSync(packed, "utf8").split("\n").find((l) => l.endsWith(` refs/heads/${name}`))
+    return line !== undefined ? /^([0-9a-f]{40,64}) /.exec(line)?.[1] : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** The commit a work tree's HEAD is at (detached, or its branch's tip); undefined when not certain. */
@@ -50,12 +63,12 @@ export const worktreeHead = (worktree: string): string | undefined => {
   const head = dirs === undefined ? undefined : readText(path.join(dirs.gitDir, "HEAD"))?.trim()
   if (dirs === undefined || head === undefined) return undefined
   if (isOid(head)) return head
-  const ref = /^ref: (refs\/heads\/\S+)$/.exec(head)?.[1]
-  return ref === undefined ? undefined : refTip(dirs.commonDir, ref)
+  const ref = /^ref: refs\/heads\/(\S+)$/.exec(head)?.[1]
+  return ref === undefined ? undefined : readBranch(dirs.commonDir, ref)
 }
 
 /** The tip of branch `name` of the repository whose (main) work tree is `repoPath`; undefined when not certain. */
 export const branchTip = (repoPath: string, name: string): string | undefined => {
   const dirs = dirsOf(repoPath)
-  return dirs === undefined ? undefined : refTip(dirs.commonDir, `refs/heads/${name}`)
+  return dirs === undefined ? undefined : readBranch(dirs.commonDir, name)
 }

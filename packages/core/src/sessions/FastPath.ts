@@ -28,6 +28,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { randomId } from "../ids.js"
 import * as ConfigSnapshot from "../platform/configSnapshot.js"
+import { readBranch } from "../platform/gitRefs.js"
 import { linuxStartTime } from "../platform/procStat.js"
 import * as RepoLock from "../platform/repoLock.js"
 import { LATEST_SCHEMA_VERSION } from "../platform/schemaVersion.js"
@@ -858,25 +859,6 @@ const released = (
 })
 
 const noLocks = { GIT_OPTIONAL_LOCKS: "0" }
-
-/**
- * The value of a local branch read as git reads the files ref store: the loose ref, else its line in
- * `packed-refs`; undefined when it is not plainly a commit id there (a symbolic ref, another ref store, a
- * file that cannot be read), and then git is asked.
- */
-const readBranch = (commonDir: string, name: string): string | undefined => {
-  try {
-    if (!plainBranchName.test(name) || fs.existsSync(path.join(commonDir, "reftable"))) return undefined
-    const loose = path.join(commonDir, "refs", "heads", name)
-    if (fs.existsSync(loose)) return /^([0-9a-f]{40,64})\n?$/.exec(fs.readFileSync(loose, "utf8"))?.[1]
-    const packed = path.join(commonDir, "packed-refs")
-    if (!fs.existsSync(packed)) return undefined
-    const line = fs.readFileSync(packed, "utf8").split("\n").find((l) => l.endsWith(` refs/heads/${name}`))
-    return line !== undefined ? /^([0-9a-f]{40,64}) /.exec(line)?.[1] : undefined
-  } catch {
-    return undefined
-  }
-}
 
 /**
  * The worktree's HEAD as `git rev-parse` in it would say it (top level, common dir, HEAD's branch and
