@@ -120,4 +120,25 @@ describe("check_conflicts (one server, refs and repositories changing under it)"
     assert.strictEqual(gone._tag, "GitError")
     assert.strictEqual(gone.reason, "NotARepo")
   })
+
+  it("defaults: the session's branch into the branch checked out in the main repository, asked on every call", async () => {
+    const w = world({ files: { "notes.txt": "one\n" } })
+    worlds.push(w)
+    w.register()
+    const b = w.register()
+    const server = await w.connect(b.worktreePath)
+    const first = await server.ok("check_conflicts")
+    assert.deepStrictEqual([first.ours.ref, first.theirs.ref, first.clean], ["main", b.branch, true])
+    assert.strictEqual(first.repo, w.repo.root)
+    // The main repository switches branch, then detaches: the default target follows it.
+    w.repo.git(["checkout", "-q", "-b", "next"])
+    assert.strictEqual((await server.ok("check_conflicts")).ours.ref, "next")
+    w.repo.git(["checkout", "-q", "--detach"])
+    const detached = await server.fails("check_conflicts")
+    assert.strictEqual(detached.reason ?? detached._tag, "InvalidInput")
+    assert.include(detached.message, "no branch checked out")
+    // Its own branch as the target: refused, naming it.
+    const same = await server.fails("check_conflicts", { targetBranch: b.branch })
+    assert.include(same.message, `both ${b.branch}`)
+  })
 })

@@ -48,20 +48,29 @@ const branchArg = z.string().min(1).max(255)
 // ---------------------------------------------------------------------------------------------------
 // Helpers
 
-/** The directory a call works in: `input` (relative to the server's cwd), else the caller's session directory, else the cwd. */
-const workDir = (input: string | undefined) =>
+/**
+ * The directory a call works in: `input` (relative to the server's cwd), else the caller's session
+ * directory, else the cwd; with the main repository when it is known without asking git (the session's).
+ */
+const workPlace = (input: string | undefined) =>
   Effect.gen(function*() {
     const caller = yield* Caller
     if (input !== undefined) {
       const abs = path.resolve(caller.cwd, input)
-      return yield* Effect.try({
+      const dir = yield* Effect.try({
         try: () => fs.realpathSync(abs),
         catch: () => new Errors.InvalidInput({ field: "worktree", detail: `${abs} does not exist` })
       })
+      return { dir, main: undefined }
     }
     const me = yield* caller.sessionOption
-    return Option.isSome(me) ? me.value.session.worktreePath : caller.cwd
+    return Option.isSome(me)
+      ? { dir: me.value.session.worktreePath, main: me.value.session.repoPath }
+      : { dir: caller.cwd, main: undefined }
   })
+
+/** The directory a call works in (see {@link workPlace}). */
+const workDir = (input: string | undefined) => Effect.map(workPlace(input), (p) => p.dir)
 
 const currentBranch = (dir: string) =>
   Effect.flatMap(Git.Git, (git) =>
@@ -69,18 +78,30 @@ const currentBranch = (dir: string) =>
       Effect.map((r) => (r.exitCode === 0 ? r.stdout.trim() : "HEAD"))
     ))
 
-/** The branches of a check made in `dir`: `current` (default: dir's branch) into `target` (default: the main repository's branch). */
-const branches = (dir: string, input: { readonly currentBranch?: string | undefined; readonly targetBranch?: string | undefined }) =>
+/**
+ * The branches of a check made in `place.dir`: `current` (default: its branch) into `target` (default: the
+ * branch of the main repository, `place.main` when known), both asked side by side.
+ */
+const branches = (
+  place: { readonly dir: string; readonly main: string | undefined },
+  input: { readonly currentBranch?: string | undefined; readonly targetBranch?: string | undefined }
+) =>
   Effect.gen(function*() {
-    const current = input.currentBranch ?? (yield* currentBranch(dir))
-    let target = input.targetBranch
-    if (target === undefined) {
-      const main = yield* Effect.flatMap(Git.Git, (git) => git.mainRoot(dir))
-      target = yield* currentBranch(main)
-      if (target === "HEAD") {
+    const mainBranch = Effect.gen(function*() {
+      const main = place.main ?? (yield* Effect.flatMap(Git.Git, (git) => git.mainRoot(place.dir)))
+      const branch = yield* currentBranch(main)
+      if (branch === "HEAD") {
         return yield* new Errors.InvalidInput({ field: "targetBranch", detail: "the main repository has no branch checked out; pass targetBranch" })
       }
-    }
+      return branch
+    })
+    const [currentOr, targetOr] = yield* Effect.all([
+      input.currentBranch !== undefined ? Effect.succeed(input.currentBranch) : currentBranch(place.dir),
+      input.targetBranch !== undefined ? Effect.succeed(input.targetBranch) : mainBranch
+    ], { concurrency: 2, mode: "either" })
+    // Failures in the order they were asked in before (the branch to check first).
+    const current = yield* currentOr
+    const target = yield* targetOr
     if (target === current) {
       return yield* new Errors.InvalidInput({
         field: "targetBranch",
@@ -115,10 +136,10 @@ export const checkConflicts = Tool.define({
   idempotent: true,
   handler: (input) =>
     Effect.gen(function*() {
-      const dir = yield* workDir(input.repo)
-      const b = yield* branches(dir, input)
+      const place = yield* workPlace(input.repo)
+      const b = yield* branches(place, input)
       const service = yield* Conflicts.Conflicts
-      return (yield* service.preview({ repo: dir, ours: b.target, theirs: b.current }))
+      return (yield* service.preview({ repo: place.dir, ours: b.target, theirs: b.current }))
     }),
   summarize: (o) =>
     o.clean
@@ -143,8 +164,9 @@ export const rebaseAssist = Tool.define({
   output: { ...shapeOf(Conflicts.RebaseReport), onto: refInfo, conflicts: arrayOf(previewFile) },
   handler: (input) =>
     Effect.gen(function*() {
-      const dir = yield* workDir(input.worktree)
-      const b = yield* branches(dir, { targetBranch: input.targetBranch })
+      const place = yield* workPlace(input.worktree)
+      const dir = place.dir
+      const b = yield* branches(place, { targetBranch: input.targetBranch })
       const service = yield* Conflicts.Conflicts
       return (yield* service.rebaseAssist({
         worktree: dir,
@@ -185,7 +207,7 @@ export const detectAdvancedConflicts = Tool.define({
       const dir = yield* workDir(input.worktree)
       const source = input.source ?? "auto"
       const fromBranches = Effect.gen(function*() {
-        const b = yield* branches(dir, input)
+        const b = yield* branches({ dir, main: undefined }, input)
         return yield* service.detect({ repo: dir, ours: b.target, theirs: b.current, sessionId })
       })
       if (source === "branches") return (yield* fromBranches)
