@@ -21,6 +21,7 @@ import { prepare, type Prepared } from "./RunChecks.js"
 import type { RunDeps } from "./RunDeps.js"
 import { type Collected, type RunEvent, type RunResult, SandboxRunError } from "./RunModel.js"
 import type { Changes, Isolation, RefusedHost, Sandbox } from "./SandboxProvider.js"
+import { memo } from "./runCache.js"
 import type { RunPatch, RunStatus } from "./SandboxRuns.js"
 
 /** A started run: its id and files, and how it reports. */
@@ -428,7 +429,11 @@ export const run = (deps: RunDeps, req: Parameters<typeof prepare>[1], onEvent: 
     const p = yield* prepare(deps, req)
     // On this machine the agent may work in the run's worktree: what it lacks is surveyed while the
     // session's worktree is being checked out (reading the repository, writing only the new worktree).
-    const surveyed = p.provider.name === "local" ? yield* Effect.fork(deps.fileSync.survey(p.repoPath)) : undefined
+    // Runs started together from the same commit (a parallel run's tasks) share one survey: they start from
+    // the repository as it was when the first of them looked (the files themselves are read by each).
+    const surveyed = p.provider.name === "local"
+      ? yield* Effect.fork(memo(req.cache, `survey\0${p.repoPath}\0${p.baseCommit}`, deps.fileSync.survey(p.repoPath)))
+      : undefined
     const r = yield* begin(deps, p, onEvent)
     const time: AgentPhase.SandboxTime = {}
     const result = yield* Effect.scoped(body(deps, p, r, time, surveyed)).pipe(Effect.onExit((exit) => settle(deps, p, r, time, exit)))
