@@ -97,6 +97,10 @@ try {
       times[name].push(ms)
       if (space[name] === undefined) space[name] = name.includes("no dependencies") ? 0 : added(wt)
       s.drop(wt, i)
+      // Untimed: the removal written out before the next subject starts, so that no subject pays for the
+      // previous one's deletes (263 MB after `cp -a`: on a `discard` mount a `cp --link` right after such a
+      // removal took 1.5–1.8 s longer than after a sync; docs/benchmarks.md).
+      execFileSync("sync")
     }
   }
   const results = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, stats(v)]))
