@@ -128,11 +128,18 @@ exports.cli = function cli(dir) {
   const hot = first === "status" || first === "register" || first === "release" || first === "heartbeat" ||
     first === "worktree-hook"
   const quick = hot || first === "claims" || first === "sandbox" || first === "overlaps"
+  const full = () => loadWithCache(path.join(dir, "cli.cjs")).main(process.argv)
   if (quick && process.env.PARALLEL_CC_NO_FAST_PATH !== "1") {
-    if (loadWithCache(path.join(dir, "quick.cjs")).main(process.argv)) return
+    const answered = loadWithCache(path.join(dir, "quick.cjs")).main(process.argv)
+    if (answered === true) return
+    // `overlaps` answers with a promise: the full CLI only once it has declined.
+    if (answered !== false && typeof answered.then === "function") {
+      answered.then((done) => done || full(), full)
+      return
+    }
     if (hot && loadWithCache(path.join(dir, "fast.cjs")).main(process.argv)) return
   }
-  loadWithCache(path.join(dir, "cli.cjs")).main(process.argv)
+  full()
 }
 
 /** Loads another bundle of this directory (for an entry that needs one only sometimes). */

@@ -167,7 +167,7 @@ const claims = (ctx: FastPath.Context, p: Parsed): boolean => {
  * `overlaps [--repo P] [--session ID] [--cached] [--json]` from `OverlapsSnapshot.read`, which answers only
  * when the live scan provably finds nothing new (see there).
  */
-const overlaps = (ctx: FastPath.Context, p: Parsed): boolean => {
+const overlaps = (ctx: FastPath.Context, p: Parsed): boolean | Promise<boolean> => {
   const repo = text(p, "--repo")
   const session = text(p, "--session")
   if (!only(p, ["--repo", "--session", "--cached", "--json"]) || (session !== undefined && !/^[a-z0-9]{6,32}$/.test(session))) return false
@@ -179,20 +179,21 @@ const overlaps = (ctx: FastPath.Context, p: Parsed): boolean => {
     return false
   }
   if (repo !== undefined && repoPath === undefined) return false
-  const found = OverlapsSnapshot.read({
+  return OverlapsSnapshot.read({
     dbPath: dbPathOf(ctx),
     dataDir: dataDirOf(ctx),
     env: ctx.env,
     repoPath: session === undefined ? repoPath : undefined,
     sessionId: session,
     refresh: !p.flags.has("--cached")
+  }).then((found) => {
+    if (found === undefined) return false
+    // The JSON of `OverlapStore.Overlap` (same keys, same order; times as ISO strings).
+    const iso = (ms: number) => new Date(ms).toISOString()
+    if (p.flags.has("--json")) out(JSON.stringify({ overlaps: found.map((o) => ({ ...o, firstSeen: iso(o.firstSeen), lastSeen: iso(o.lastSeen) })) }, null, 2))
+    else out(overlapsText(found.map((o) => ({ ...o, firstSeen: new Date(o.firstSeen) })), Date.now()))
+    return true
   })
-  if (found === undefined) return false
-  // The JSON of `OverlapStore.Overlap` (same keys, same order; times as ISO strings).
-  const iso = (ms: number) => new Date(ms).toISOString()
-  if (p.flags.has("--json")) out(JSON.stringify({ overlaps: found.map((o) => ({ ...o, firstSeen: iso(o.firstSeen), lastSeen: iso(o.lastSeen) })) }, null, 2))
-  else out(overlapsText(found.map((o) => ({ ...o, firstSeen: new Date(o.firstSeen) })), Date.now()))
-  return true
 }
 
 const runView = (r: RunsSnapshot.RunEntry) => r as unknown as RunView
@@ -259,7 +260,7 @@ const worktreeHook = (ctx: FastPath.Context, p: Parsed): boolean => {
   return true
 }
 
-const commands: Record<string, (ctx: FastPath.Context, p: Parsed) => boolean> = {
+const commands: Record<string, (ctx: FastPath.Context, p: Parsed) => boolean | Promise<boolean>> = {
   "worktree-hook": worktreeHook,
   register,
   release,
@@ -270,8 +271,12 @@ const commands: Record<string, (ctx: FastPath.Context, p: Parsed) => boolean> = 
   "sandbox status": sandboxStatus
 }
 
-/** Answer the command when a fast path can; false (nothing printed or changed) when the regular path must. */
-export const main = (argv: ReadonlyArray<string>): boolean => {
+/**
+ * Answer the command when a fast path can; false (nothing printed or changed) when the regular path must.
+ * `overlaps` answers with a promise (its sessions are snapshotted side by side), settled once every git
+ * process it started has ended.
+ */
+export const main = (argv: ReadonlyArray<string>): boolean | Promise<boolean> => {
   const args = argv.slice(2)
   if (args.includes("--")) return false
   if (args.find((a) => !a.startsWith("-")) === "status") return StatusSnapshot.main(argv)
@@ -279,10 +284,13 @@ export const main = (argv: ReadonlyArray<string>): boolean => {
   if (parsed === undefined) return false
   const run = Object.prototype.hasOwnProperty.call(commands, parsed.command) ? commands[parsed.command] : undefined
   if (run === undefined) return false
-  const done = run({ env: process.env, cwd: process.cwd(), homeDir: os.homedir(), dbFlag: parsed.db }, parsed)
-  if (!done && process.env.PARALLEL_CC_TRACE_FAST_PATH === "1") {
-    const why = parsed.command === "overlaps" ? OverlapsSnapshot.lastDecline() : FastPath.lastDecline()
-    process.stderr.write(`parallel-cc: fast path declined: ${why ?? "arguments"}\n`)
+  const trace = (done: boolean) => {
+    if (!done && process.env.PARALLEL_CC_TRACE_FAST_PATH === "1") {
+      const why = parsed.command === "overlaps" ? OverlapsSnapshot.lastDecline() : FastPath.lastDecline()
+      process.stderr.write(`parallel-cc: fast path declined: ${why ?? "arguments"}\n`)
+    }
+    return done
   }
-  return done
+  const done = run({ env: process.env, cwd: process.cwd(), homeDir: os.homedir(), dbFlag: parsed.db }, parsed)
+  return typeof done === "boolean" ? trace(done) : done.then(trace, () => trace(false))
 }

@@ -15,7 +15,7 @@
  * @since 0.2.0
  */
 import Database from "better-sqlite3"
-import { spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { gitEnv, syntheticCommitEnv } from "../platform/gitEnv.js"
@@ -136,33 +136,43 @@ const decline = (why: string): never => {
 }
 
 
+/** `git ARGS` in `cwd`, asynchronously (sessions are snapshotted side by side): its exit code and stdout. */
+const gitAsync = (cwd: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv) =>
+  new Promise<{ readonly code: number; readonly out: string }>((resolve, reject) => {
+    const child = spawn("git", args, { cwd, env, stdio: ["ignore", "pipe", "ignore"] })
+    let out = ""
+    child.stdout.setEncoding("utf8")
+    child.stdout.on("data", (d: string) => (out += d))
+    child.on("error", () => reject(new Decline(`git ${args[0]} did not run`)))
+    child.on("close", (code) => (code === null ? reject(new Decline(`git ${args[0]} was killed`)) : resolve({ code, out })))
+  })
+
 /**
  * `takeSnapshot`'s HEAD and tree of a worktree (its commit is a function of both): the same `git add -A`
  * and `git write-tree` through the same temporary index.
  */
-const snapshotOf = (env: NodeJS.ProcessEnv, worktree: string, indexFile: string) => {
-  const git = (args: ReadonlyArray<string>) => {
-    const r = spawnSync("git", args, {
-      cwd: worktree,
-      env: { ...env, ...gitEnv, ...syntheticCommitEnv, GIT_INDEX_FILE: indexFile },
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    return r.error === undefined && r.status !== null ? { code: r.status, out: r.stdout } : decline(`git ${args[0]} did not run`)
-  }
+const snapshotOf = async (env: NodeJS.ProcessEnv, worktree: string, indexFile: string) => {
   const head = worktreeHead(worktree) ?? decline("HEAD cannot be read from its files")
-  const added = git(["add", "-A", "--ignore-errors", "--", "."])
+  const gitEnvHere = { ...env, ...gitEnv, ...syntheticCommitEnv, GIT_INDEX_FILE: indexFile }
+  const added = await gitAsync(worktree, ["add", "-A", "--ignore-errors", "--", "."], gitEnvHere)
   if (![0, 1, 128].includes(added.code)) decline("git add failed")
-  const tree = git(["write-tree"])
+  const tree = await gitAsync(worktree, ["write-tree"], gitEnvHere)
   if (tree.code !== 0) decline("git write-tree failed")
   return { head, tree: tree.out.trim() }
 }
 
+interface Check {
+  readonly id: string
+  readonly worktree: string
+  readonly indexFile: string
+  readonly last: { readonly head: string | null; readonly tree: string | null }
+}
+
 /**
- * The live sessions of `repoPath` a scan would look at, checked against their last scans: their ids when
- * every one is unchanged and nothing overlaps; otherwise a Decline is thrown.
+ * The live sessions of `repoPath` a scan would look at, with their last scans, when nothing of theirs
+ * overlaps; otherwise a Decline is thrown.
  */
-const unchanged = (db: Database.Database, req: ReadRequest, repoPath: string): Array<string> => {
+const toCheck = (db: Database.Database, req: ReadRequest, repoPath: string): Array<Check> => {
   const live = db.prepare("SELECT id, worktree_path FROM sessions WHERE repo_path = ? AND status = 'active' ORDER BY created_at, id")
     .all(repoPath) as Array<{ id: string; worktree_path: string }>
   if (live.length === 0) return []
@@ -179,18 +189,29 @@ const unchanged = (db: Database.Database, req: ReadRequest, repoPath: string): A
       { session_id: string; head: string | null; tree: string | null }
     >).map((r) => [r.session_id, r])
   )
-  const seen: Array<string> = []
+  const out: Array<Check> = []
   for (const s of live) {
     // As `Overlaps.scanRepo`: a session whose worktree is gone is not scanned.
     if (!fs.existsSync(s.worktree_path)) continue
     const last = scans.get(s.id) ?? decline("a session has no scan yet")
     const indexFile = path.join(req.dataDir, LIVE_DIR, s.id, ".snapshot-index")
     if (!fs.existsSync(indexFile)) decline("a session has no snapshot index yet")
-    const now = snapshotOf(req.env, s.worktree_path, indexFile)
-    if (now.head !== last.head || now.tree !== last.tree) decline("a session's work changed since its last scan")
-    seen.push(s.id)
+    out.push({ id: s.id, worktree: s.worktree_path, indexFile, last })
   }
-  return seen
+  return out
+}
+
+/**
+ * Snapshot every session to check, side by side, and decline unless each is what its last scan saw. Every
+ * git process has ended when this settles (so that a scan the caller falls back to never meets one).
+ */
+const allUnchanged = async (env: NodeJS.ProcessEnv, checks: ReadonlyArray<Check>) => {
+  const results = await Promise.allSettled(checks.map((c) => snapshotOf(env, c.worktree, c.indexFile)))
+  results.forEach((r, i) => {
+    if (r.status === "rejected") throw r.reason
+    const last = checks[i]!.last
+    if (r.value.head !== last.head || r.value.tree !== last.tree) decline("a session's work changed since its last scan")
+  })
 }
 
 /** Record the scans of unchanged sessions as the scan does: the same rows, new times. */
@@ -218,7 +239,7 @@ const touch = (db: Database.Database, scanned: ReadonlyArray<{ readonly repoPath
  * service must answer: another schema version, a busy store, an unknown session, or a scan that could find
  * or change something (see the module comment).
  */
-export const read = (req: ReadRequest): ReadonlyArray<OverlapRecord> | undefined => {
+export const read = async (req: ReadRequest): Promise<ReadonlyArray<OverlapRecord> | undefined> => {
   let db: Database.Database | undefined
   declined = undefined
   try {
@@ -242,7 +263,9 @@ export const read = (req: ReadRequest): ReadonlyArray<OverlapRecord> | undefined
         : (db.prepare("SELECT repo_path FROM sessions WHERE status = 'active' ORDER BY created_at, id").all() as Array<{ repo_path: string }>)
           .map((r) => r.repo_path).filter((r, i, all) => all.indexOf(r) === i)
       const rw = db
-      touch(rw, repos.map((repoPath) => ({ repoPath, ids: unchanged(rw, req, repoPath) })))
+      const checks = repos.map((repoPath) => ({ repoPath, checks: toCheck(rw, req, repoPath) }))
+      await allUnchanged(req.env, checks.flatMap((c) => c.checks))
+      touch(db, checks.map((c) => ({ repoPath: c.repoPath, ids: c.checks.map((x) => x.id) })))
     }
     return records(db, { repoPath: req.sessionId === undefined ? req.repoPath : undefined, sessionId: req.sessionId })
   } catch (e) {
