@@ -47,6 +47,7 @@ else {
       repo: e.repo,
       id: e.id,
       more: p.more,
+      commits: c.history === null ? null : { ours: c.history.ours.commits, theirs: c.history.theirs.commits },
       resolved: hunksMod.normalizeText(c.resolved),
       chunks: p.chunks,
       wholeFile: p.wholeFile.map((w) => ({ strategy: w.strategy, exact: hunksMod.normalizeText(w.text) === hunksMod.normalizeText(c.resolved) })),

@@ -170,6 +170,11 @@ const applyAdjacent = (r: Region): Array<string> | null => {
 
 /** A list entry: the line without its trailing separator. */
 const entryOf = (line: string) => line.replace(/,?\s*$/, "")
+/** The key of an object entry (`key: …`, `"key": …`), or null for an entry without one. */
+const keyOfEntry = (entry: string): string | null => {
+  const m = /^\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([\w$]+)\??)\s*:(?!:)/.exec(entry)
+  return m === null ? null : (m[1] ?? m[2] ?? m[3])!
+}
 const isListy = (lines: ReadonlyArray<string>) =>
   lines.length > 0 && lines.every((l) => l.trim() === "" || /^\s*[\w$@'"`.*{[<(-]/.test(l) && !/[;{]\s*$/.test(l) && !/^\s*(import|export|const|let|var|function|class|return|if|for|while)\b/.test(l))
 
@@ -194,6 +199,10 @@ const listUnion = (r: Region): Array<string> | null => {
     out.push(x)
   }
   if (out.length === 0) return null
+  // Two entries under one key (`"dep": "^1"` and `"dep": "^2"`) mean both sides changed the same entry:
+  // keeping both is never the resolution (a duplicate key), so this is not a list union.
+  const keys = out.map(keyOfEntry).filter((k): k is string => k !== null)
+  if (new Set(keys).size < keys.length) return null
   const lastHasComma = (ls: ReadonlyArray<string>) => {
     const nonBlank = ls.filter((l) => l.trim() !== "")
     return nonBlank.length === 0 || /,\s*$/.test(nonBlank[nonBlank.length - 1]!)
