@@ -12,7 +12,7 @@ import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { hermeticGit, machine, round, stats } from "../lib.mjs"
+import { goalMissed, hermeticGit, machine, round, stats } from "../lib.mjs"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const bin = path.join(root, "packages/cli/dist/bin.cjs")
@@ -162,7 +162,7 @@ try {
     pass: Object.values(goals).every(Boolean)
   }
   console.log(JSON.stringify(result, null, 2))
-  if (!result.pass) process.exitCode = 1
+  if (!result.pass) goalMissed()
 } finally {
   fs.rmSync(base, { recursive: true, force: true })
 }

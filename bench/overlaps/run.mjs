@@ -14,7 +14,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import { hermeticGit, machine, round, stats } from "../lib.mjs"
+import { goalMissed, hermeticGit, machine, round, stats } from "../lib.mjs"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const bin = path.join(root, "packages/cli/dist/bin.cjs")
@@ -124,7 +124,7 @@ try {
     pass: Object.values(goals).every(Boolean)
   }
   console.log(JSON.stringify(out, null, 2))
-  if (!out.pass) process.exitCode = 1
+  if (!out.pass) goalMissed()
 } finally {
   // The watchers stop on SIGTERM; wait for them before removing what they write to.
   await Promise.all(watchers.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => {

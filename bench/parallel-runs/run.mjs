@@ -19,7 +19,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { hermeticGit, machine, round, stats } from "../lib.mjs"
+import { goalMissed, hermeticGit, machine, round, stats } from "../lib.mjs"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const bin = path.join(root, "packages/cli/dist/bin.cjs")
@@ -131,7 +131,7 @@ try {
   }, null, 2))
   if (missed) {
     console.error("parallel-runs: goal missed (K = 4 ≤ 1.10 or K = 8 ≤ 1.30 of the ideal)")
-    process.exitCode = 1
+    goalMissed()
   }
 } finally {
   fs.rmSync(base, { recursive: true, force: true })

@@ -20,7 +20,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { hermeticGit, machine, round, stats } from "../lib.mjs"
+import { goalMissed, hermeticGit, machine, round, stats } from "../lib.mjs"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const bin = path.join(root, "packages/cli/dist/bin.cjs")
@@ -208,7 +208,7 @@ try {
   }, null, 2))
   if (missed) {
     console.error(`sandbox-sync: goal missed (sandbox run > ${goal} × the worktree floor on at least one file system)`)
-    process.exitCode = 1
+    goalMissed()
   }
 } finally {
   for (const b of bases) {

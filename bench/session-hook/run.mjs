@@ -12,7 +12,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { hermeticGit, machine, round } from "../lib.mjs"
+import { goalMissed, hermeticGit, machine, round } from "../lib.mjs"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const bin = path.join(root, "packages/cli/dist/bin.cjs")
@@ -137,7 +137,7 @@ try {
     pass: Object.values(goals).every(Boolean)
   }
   console.log(JSON.stringify(out, null, 2))
-  if (!out.pass) process.exitCode = 1
+  if (!out.pass) goalMissed()
   for (const s of [me, peer]) execFileSync(process.execPath, [bin, "release", "--session-id", s.sessionId, "--force"], { env, stdio: "ignore" })
 } finally {
   fs.rmSync(base, { recursive: true, force: true })

@@ -9,7 +9,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { hermeticGit, loadavg, machine, median } from "../lib.mjs"
+import { goalMissed, hermeticGit, loadavg, machine, median } from "../lib.mjs"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const bin = path.join(root, "packages/cli/dist/bin.cjs")
@@ -84,7 +84,7 @@ try {
     goal: { "parallel-cc ui % of one core": "< 2", met: ui < 2 }
   }
   console.log(JSON.stringify(out, null, 2))
-  if (!out.goal.met) process.exitCode = 1
+  if (!out.goal.met) goalMissed()
 } finally {
   for (const p of [...procs, ...agents]) p.kill("SIGKILL")
   fs.rmSync(base, { recursive: true, force: true })

@@ -15,7 +15,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { hermeticGit, machine, round, stats } from "../lib.mjs"
+import { goalMissed, hermeticGit, machine, round, stats } from "../lib.mjs"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, "../..")
@@ -118,7 +118,7 @@ try {
   console.log(JSON.stringify(out, null, 2))
   if (!out.goal.met) {
     console.error(`goal missed: worktree.share clone took ${clone.median} ms (median), goal ${GOAL_MS} ms`)
-    process.exitCode = 1
+    goalMissed()
   }
 } finally {
   agent.kill("SIGKILL")
